@@ -1,0 +1,33 @@
+"""Hermetic defaults for every test: a clean environment and a private data directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Variables that could point a test at a real vault, account or home directory.
+_SCRUBBED_PREFIXES = ("VAULTBORN_", "OP_", "FAKE_OP_", "AWS_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Clear credential-bearing variables and give each test its own VAULTBORN_HOME."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(_SCRUBBED_PREFIXES):
+            del os.environ[name]
+    os.environ["VAULTBORN_HOME"] = str(tmp_path_factory.mktemp("home") / ".vaultborn")
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def home() -> Path:
+    """This test's VAULTBORN_HOME (not created yet)."""
+    return Path(os.environ["VAULTBORN_HOME"])

@@ -1,0 +1,83 @@
+"""The ``Vault`` protocol: every operation the setup flow needs from the trust anchor.
+
+Values leave a vault only as ``Secret`` (``read``, ``otp_code``, ``get_item(reveal=True)``);
+everything else returns metadata. Vaults and items are named by name or id, matched as
+``vault.resolve`` describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from vault.items import ItemEdit, ItemSpec
+from vault.model import Category, Item, ItemSummary, VaultInfo
+from vault.reference import SecretReference
+from vault.secret import Secret
+
+__all__ = ["Health", "Vault"]
+
+
+@dataclass(frozen=True)
+class Health:
+    """One line of ``vaultborn doctor`` about a vault backend."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@runtime_checkable
+class Vault(Protocol):
+    """A vault backend (the embedded local vault, or 1Password through ``op``)."""
+
+    backend: str
+    """``local`` or ``op``."""
+
+    def vaults(self) -> Sequence[VaultInfo]:
+        """Every vault this account can see."""
+        ...
+
+    def resolve(self, ref: str | SecretReference) -> SecretReference:
+        """The canonical id-based form of ``ref``; raises if it does not point at a field."""
+        ...
+
+    def read(self, ref: str | SecretReference) -> Secret:
+        """The value ``ref`` points at (the current code for ``?attribute=otp``)."""
+        ...
+
+    def create_item(self, vault: str, spec: ItemSpec) -> Item:
+        """Create an item (the password generated inside the vault); returns it concealed."""
+        ...
+
+    def get_item(self, vault: str | None, item: str, *, reveal: bool = False) -> Item:
+        """One item by title or id; secret values only if ``reveal``."""
+        ...
+
+    def find_items(
+        self,
+        vault: str | None = None,
+        *,
+        title: str | None = None,
+        tags: Sequence[str] = (),
+        categories: Sequence[Category] = (),
+    ) -> list[ItemSummary]:
+        """Items matching every given filter (title case-insensitively; all ``tags``)."""
+        ...
+
+    def edit_item(self, vault: str | None, item: str, edit: ItemEdit) -> Item:
+        """Apply ``edit``; the version increases only if something changed. Returns concealed."""
+        ...
+
+    def set_otp(self, vault: str | None, item: str, uri: str | Secret) -> Item:
+        """Set the item's OTP field from an otpauth URI (idempotent for the same URI)."""
+        ...
+
+    def otp_code(self, vault: str | None, item: str, *, at: float | None = None) -> Secret:
+        """The current code (or the code at unix time ``at``) of the item's OTP field."""
+        ...
+
+    def health(self) -> list[Health]:
+        """Checks for ``vaultborn doctor``; never raises for an unhealthy backend."""
+        ...
