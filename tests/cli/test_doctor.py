@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Run
+
+
+def test_doctor_reports_each_check(cli: Run) -> None:
+    result = cli("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.out)}
+    assert {"python", "langgraph", "langgraph-checkpoint", "vault backend", "chromium"} <= set(
+        checks
+    )
+    assert checks["vault backend"]["detail"] == "local"
+    failing = [c for c in checks.values() if c["status"] == "fail"]
+    assert result.code == (1 if failing else 0), failing
+
+
+def test_doctor_names_a_chromium_given_by_env(cli: Run, tmp_path: Path) -> None:
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\necho 'Chromium 999.0.0.1'\n")
+    fake.chmod(0o755)
+    import os
+
+    os.environ["VAULTBORN_CHROMIUM"] = str(fake)
+    checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").out)}
+    assert checks["chromium"]["status"] == "ok"
+    assert str(fake) in checks["chromium"]["detail"] and "999.0.0.1" in checks["chromium"]["detail"]
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o777])
+def test_doctor_flags_a_loose_key_file(cli: Run, home: Path, mode: int) -> None:
+    assert (
+        cli("item", "create", "--vault", "ACL", "--title", "x", "--category", "password").code == 0
+    )
+    key = home / "vault.key"
+    assert key.exists()
+    key.chmod(mode)
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    assert any(c["status"] == "fail" for c in json.loads(result.out))

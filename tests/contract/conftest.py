@@ -1,0 +1,44 @@
+"""One vault contract, every backend: the embedded local vault and 1Password via a fake op."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vault.protocol import Vault
+
+# A fixed clock for codes computed in-process (the local backend, and op with --at).
+FIXED_NOW = 1_700_000_000.0
+
+
+@pytest.fixture
+def fake_op(tmp_path: Path) -> Iterator[dict[str, Path]]:
+    """A fake ``op`` on disk with a fresh 1Password state holding the vault ACL."""
+    from vault.op.fake import install_fake_op
+
+    paths = {"state": tmp_path / "op-state.json", "argv_log": tmp_path / "op-argv.jsonl"}
+    paths["bin"] = install_fake_op(
+        tmp_path / "bin", state=paths["state"], argv_log=paths["argv_log"]
+    )
+    os.environ["FAKE_OP_VAULTS"] = "ACL,Private"
+    yield paths
+
+
+@pytest.fixture(params=["local", "op"])
+def vault(request: pytest.FixtureRequest, home: Path, tmp_path: Path) -> Iterator[Vault]:
+    """Each backend in turn, empty but for the vaults ACL (and Private for op)."""
+    if request.param == "local":
+        from vault.local import LocalVault
+
+        local = LocalVault(home, clock=lambda: FIXED_NOW)
+        local.create_vault("ACL")
+        yield local
+        local.close()
+    else:
+        paths = request.getfixturevalue("fake_op")
+        from vault.op import OpVault
+
+        yield OpVault(op_bin=str(paths["bin"]), timeout=20, clock=lambda: FIXED_NOW)

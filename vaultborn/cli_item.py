@@ -1,0 +1,144 @@
+"""``vaultborn item create|get|list|edit``: op-like item commands on the selected vault."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vault.assignment import Assignment, parse_assignment
+from vault.items import ItemEdit, ItemSpec
+from vault.model import Category, Item
+from vault.recipe import parse_recipe
+from vault.secret import Secret
+from vaultborn.deps import Settings, open_vault
+from vaultborn.render import print_item, print_items, print_json
+
+__all__ = ["item_app"]
+
+item_app = typer.Typer(
+    help="Create, show, list and edit vault items (flags follow 1Password's `op item`).",
+    no_args_is_help=True,
+)
+
+VaultOpt = Annotated[str | None, typer.Option("--vault", help="Vault name or id.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (op's item shape).")]
+TagsOpt = Annotated[str | None, typer.Option("--tags", help="Comma-separated tags.")]
+RecipeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--generate-password",
+        metavar="[=RECIPE]",
+        help="Generate the password inside the vault: --generate-password or "
+        "--generate-password='letters,digits,symbols,32' (1–64 characters).",
+    ),
+]
+AssignmentsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[ASSIGNMENT]...",
+        help="Fields as [section.]field[[type]]=value, e.g. 'one-time password[otp]=otpauth://…'. "
+        "Arguments are visible to other processes: prefer generated passwords.",
+    ),
+]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def _tags(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(t for t in (p.strip() for p in text.split(",")) if t)
+
+
+def _show(item: Item, as_json: bool, *, reveal: bool = False) -> None:
+    if as_json:
+        print_json(item.to_json(reveal=reveal))
+    else:
+        print_item(item, reveal=reveal)
+
+
+@item_app.command("create")
+def create(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option("--title", help="The item's title.")],
+    vault: Annotated[str, typer.Option("--vault", help="Vault name or id.")],
+    category: Annotated[
+        str, typer.Option("--category", help="login, password, api credential or secure note.")
+    ] = "login",
+    username: Annotated[str | None, typer.Option("--username", help="The username.")] = None,
+    tags: TagsOpt = None,
+    generate_password: RecipeOpt = None,
+    as_json: JsonOpt = False,
+    assignments: AssignmentsArg = None,
+) -> None:
+    """Create an item; its password can be generated inside the vault."""
+    parsed = [parse_assignment(a) for a in assignments or ()]
+    if username is not None:
+        parsed.insert(0, Assignment(label="username", value=Secret(username, label="username")))
+    spec = ItemSpec(
+        title=title,
+        category=Category.parse(category),
+        tags=_tags(tags) or (),
+        assignments=tuple(parsed),
+        generate_password=None if generate_password is None else parse_recipe(generate_password),
+    )
+    _show(open_vault(_settings(ctx)).create_item(vault, spec), as_json)
+
+
+@item_app.command("get")
+def get(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(help="Item title or id.")],
+    vault: VaultOpt = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Show secret values.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show an item: metadata, fields and their canonical references."""
+    _show(open_vault(_settings(ctx)).get_item(vault, item, reveal=reveal), as_json, reveal=reveal)
+
+
+@item_app.command("list")
+def list_(
+    ctx: typer.Context,
+    vault: VaultOpt = None,
+    tags: TagsOpt = None,
+    categories: Annotated[
+        str | None, typer.Option("--categories", help="Comma-separated categories.")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Only items with this title.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List items (no values)."""
+    cats = tuple(Category.parse(c) for c in _tags(categories) or ())
+    items = open_vault(_settings(ctx)).find_items(
+        vault, title=title, tags=_tags(tags) or (), categories=cats
+    )
+    if as_json:
+        print_json([i.summary_json() for i in items])
+    else:
+        print_items(items)
+
+
+@item_app.command("edit")
+def edit(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(help="Item title or id.")],
+    vault: VaultOpt = None,
+    title: Annotated[str | None, typer.Option("--title", help="A new title.")] = None,
+    tags: TagsOpt = None,
+    generate_password: RecipeOpt = None,
+    as_json: JsonOpt = False,
+    assignments: AssignmentsArg = None,
+) -> None:
+    """Change an item; its version goes up only if something changed."""
+    change = ItemEdit(
+        title=title,
+        tags=_tags(tags),
+        assignments=tuple(parse_assignment(a) for a in assignments or ()),
+        generate_password=None if generate_password is None else parse_recipe(generate_password),
+    )
+    _show(open_vault(_settings(ctx)).edit_item(vault, item, change), as_json)

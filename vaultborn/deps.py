@@ -1,0 +1,64 @@
+"""Wiring: which backend serves each external system, chosen once from flags and environment.
+
+Only this module (and ``doctor``) knows the concrete backend classes; everything else takes
+the ``vault.Vault`` protocol.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from vault.protocol import Vault
+from vaultborn.errors import UsageError
+
+__all__ = ["VAULT_BACKENDS", "Settings", "open_vault"]
+
+VAULT_BACKENDS = ("local", "op")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Choices that hold for one CLI invocation."""
+
+    vault_backend: str = "local"
+    """``local`` (the embedded vault) or ``op`` (1Password through its CLI)."""
+    home: Path | None = None
+    """The data directory; None means ``$VAULTBORN_HOME`` or ``~/.vaultborn``."""
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] = os.environ,
+        *,
+        vault_backend: str | None = None,
+        home: Path | None = None,
+    ) -> Settings:
+        """Flags win over ``VAULTBORN_VAULT_BACKEND`` / ``VAULTBORN_HOME``."""
+        backend = (vault_backend or env.get("VAULTBORN_VAULT_BACKEND") or "local").lower()
+        if backend not in VAULT_BACKENDS:
+            raise UsageError(
+                f"unknown vault backend {backend!r} (choose {' or '.join(VAULT_BACKENDS)})"
+            )
+        return cls(vault_backend=backend, home=home)
+
+    def env(self, base: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """The environment the backends read, with this invocation's choices applied."""
+        out = dict(base)
+        if self.home is not None:
+            out["VAULTBORN_HOME"] = str(self.home)
+        return out
+
+
+def open_vault(settings: Settings) -> Vault:
+    """The vault backend ``settings`` selects (imported lazily: one never loads the other)."""
+    env = settings.env()
+    if settings.vault_backend == "op":
+        from vault.op import OpVault
+
+        return OpVault.from_env(env)
+    from vault.local import LocalVault
+
+    return LocalVault.from_env(env)

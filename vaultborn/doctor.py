@@ -1,0 +1,93 @@
+"""``vaultborn doctor``: is this machine ready? Each check is one line: ok, warn or fail."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Literal
+
+from vaultborn.deps import Settings, open_vault
+from vaultborn.errors import VaultbornError
+
+__all__ = ["Check", "run_checks"]
+
+Status = Literal["ok", "warn", "fail"]
+
+# Security floors from reference/langgraph.md §1.10; older versions have known CVEs.
+SECURITY_FLOORS = {
+    "langgraph": (1, 0, 10),
+    "langgraph-checkpoint": (4, 0, 0),
+    "langgraph-checkpoint-sqlite": (3, 0, 1),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check."""
+
+    name: str
+    status: Status
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in the order they are printed; a failing check never stops the others."""
+    checks: list[Check] = []
+    for produce in (_python, _dependencies, _vault, _chromium):
+        try:
+            checks.extend(produce(settings))
+        except VaultbornError as exc:
+            checks.append(Check(produce.__name__.strip("_"), "fail", str(exc)))
+    return checks
+
+
+def _python(settings: Settings) -> Iterator[Check]:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info >= (3, 11)
+    yield Check("python", "ok" if ok else "fail", f"{version} at {sys.executable}")
+
+
+def _dependencies(settings: Settings) -> Iterator[Check]:
+    for name, floor in SECURITY_FLOORS.items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            yield Check(name, "fail", "not installed")
+            continue
+        parts = tuple(int(p) for p in installed.split(".")[:3] if p.isdigit())
+        ok = parts >= floor
+        floor_text = ".".join(map(str, floor))
+        yield Check(
+            name,
+            "ok" if ok else "fail",
+            installed if ok else f"{installed} is below the security floor {floor_text}",
+        )
+
+
+def _vault(settings: Settings) -> Iterator[Check]:
+    vault = open_vault(settings)
+    yield Check("vault backend", "ok", settings.vault_backend)
+    for health in vault.health():
+        yield Check(health.name, "ok" if health.ok else "fail", health.detail)
+
+
+def _chromium(settings: Settings) -> Iterator[Check]:
+    from browser.chromium import find_chromium
+
+    found = find_chromium(settings.env())
+    if found is None:
+        yield Check(
+            "chromium",
+            "warn",
+            "not found: run ./dev demo, install chromium, "
+            "or set VAULTBORN_CHROMIUM to a Chromium binary",
+        )
+        return
+    version = found.version or "version unknown"
+    yield Check("chromium", "ok", f"{found.path} ({found.source}; {version})")

@@ -1,0 +1,87 @@
+"""Printing results for people (Rich) and for programs (``--json``).
+
+Never a secret value unless the user asked for it with ``--reveal``, ``read`` or ``otp``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from vault.model import FieldType, Item, ItemSummary
+from vault.secret import Secret
+
+__all__ = ["console", "print_item", "print_items", "print_json"]
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_items(items: Sequence[ItemSummary]) -> None:
+    """A table of items, as ``op item list`` shows them."""
+    if not items:
+        console.print("no items")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("ID", "TITLE", "VAULT", "CATEGORY", "VERSION", "TAGS"):
+        table.add_column(column)
+    for i in items:
+        cells = (i.id, i.title, i.vault.name, i.category.value, str(i.version), ",".join(i.tags))
+        table.add_row(*(Text(c) for c in cells))
+    console.print(table)
+
+
+def print_item(item: Item, *, reveal: bool = False) -> None:
+    """An item's metadata, fields and canonical references."""
+    rows = [
+        ("ID", item.id),
+        ("Title", item.title),
+        ("Vault", f"{item.vault.name} ({item.vault.id})"),
+        ("Category", item.category.value),
+        ("Version", str(item.version)),
+        ("Tags", ", ".join(item.tags) or "-"),
+        ("Created", item.created_at),
+        ("Updated", item.updated_at),
+    ]
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key + ":", Text(value))
+    console.print(table)
+    if not item.fields:
+        return
+    fields = Table(box=None, pad_edge=False, title_justify="left")
+    for column in ("FIELD", "TYPE", "VALUE", "REFERENCE"):
+        fields.add_column(column)
+    for f in item.fields:
+        label = f"{f.section.label}.{f.label}" if f.section else f.label
+        cells = (
+            label,
+            f.type.value,
+            _shown_value(item, f.type, f.value, reveal),
+            str(item.reference(f)),
+        )
+        fields.add_row(*(Text(c) for c in cells))
+    console.print()
+    console.print(fields)
+
+
+def _shown_value(item: Item, ftype: FieldType, value: str | Secret | None, reveal: bool) -> str:
+    if isinstance(value, Secret) and reveal:
+        return value.reveal()
+    if ftype is FieldType.OTP:
+        return f"[use 'vaultborn otp {item.id}' for the code]"
+    if ftype.is_secret:
+        return f"[use 'vaultborn item get {item.id} --reveal' to reveal]"
+    return "" if value is None else str(value)
