@@ -61,27 +61,22 @@ def print_item(item: Item, *, reveal: bool = False) -> None:
     console.print(table)
     if not item.fields:
         return
-    fields = Table(box=None, pad_edge=False, title_justify="left")
-    for column in ("FIELD", "TYPE", "VALUE", "REFERENCE"):
-        fields.add_column(column)
-    for f in item.fields:
-        label = f"{f.section.label}.{f.label}" if f.section else f.label
-        cells = (
-            label,
-            f.type.value,
-            _shown_value(item, f.type, f.value, reveal),
-            str(item.reference(f)),
-        )
-        fields.add_row(*(Text(c) for c in cells))
-    console.print()
-    console.print(fields)
+    labels = [f"{f.section.label}.{f.label}" if f.section else f.label for f in item.fields]
+    width = max(len(label) for label in labels)
+    console.print("\nFields:")
+    for label, f in zip(labels, item.fields, strict=True):
+        shown = _shown_value(item, f.type, f.value, reveal)
+        console.print(f"  {label:<{width}}  {shown}", markup=False, highlight=False)
+    console.print("\nReferences (canonical, id-based):")
+    for label, f in zip(labels, item.fields, strict=True):
+        console.print(f"  {label:<{width}}  {item.reference(f)}", markup=False, highlight=False)
 
 
 def _shown_value(item: Item, ftype: FieldType, value: str | Secret | None, reveal: bool) -> str:
     if isinstance(value, Secret) and reveal:
         return value.reveal()
     if ftype is FieldType.OTP:
-        return f"[use 'vaultborn otp {item.id}' for the code]"
+        return f"[code: vaultborn otp {item.id}]"
     if ftype.is_secret:
-        return f"[use 'vaultborn item get {item.id} --reveal' to reveal]"
+        return "[concealed: add --reveal to show]"
     return "" if value is None else str(value)

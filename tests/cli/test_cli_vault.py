@@ -30,7 +30,7 @@ def _all_bytes(root: Path) -> bytes:
 def test_done_when_create_read_and_nothing_in_plaintext_on_disk(cli: Run, home: Path) -> None:
     created = cli(*CREATE)
     assert created.code == 0, created.err
-    assert TITLE in created.out and "--reveal' to reveal" in created.out
+    assert TITLE in created.out and "[concealed: add --reveal to show]" in created.out
     read = cli("read", REF)
     assert read.code == 0, read.err
     password = read.out.removesuffix("\n")
