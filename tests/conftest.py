@@ -7,6 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI replays the same examples every run, so a landing never depends on luck; developers'
+# runs stay random and keep finding new cases.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Variables that could point a test at a real vault, account or home directory.
 _SCRUBBED_PREFIXES = ("VAULTBORN_", "OP_", "FAKE_OP_", "AWS_")

@@ -159,6 +159,6 @@ def _int_param(
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) not in allowed:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) not in allowed:
         raise InvalidOtpUri(f"the OTP {name} value {raw!r} is not supported")
     return int(raw)

@@ -54,7 +54,7 @@ def parse_recipe(text: str) -> Recipe:
             if part in classes:
                 raise InvalidRecipe(f"password recipe {text!r} repeats {part!r}")
             classes.add(part)
-        elif part.isdigit():
+        elif part.isascii() and part.isdigit():
             if length is not None:
                 raise InvalidRecipe(f"password recipe {text!r} gives more than one length")
             length = int(part)

@@ -60,7 +60,7 @@ def _dependencies(settings: Settings) -> Iterator[Check]:
         except metadata.PackageNotFoundError:
             yield Check(name, "fail", "not installed")
             continue
-        parts = tuple(int(p) for p in installed.split(".")[:3] if p.isdigit())
+        parts = tuple(int(p) for p in installed.split(".")[:3] if p.isascii() and p.isdigit())
         ok = parts >= floor
         floor_text = ".".join(map(str, floor))
         yield Check(

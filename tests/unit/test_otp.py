@@ -143,6 +143,7 @@ SEED = "JBSWY3DPEHPK3PXP"
         (f"otpauth://totp/x?secret={SEED}&digits=4", "digits value '4'"),
         (f"otpauth://totp/x?secret={SEED}&period=0", "period value '0'"),
         (f"otpauth://totp/x?secret={SEED}&period=abc", "period value 'abc'"),
+        (f"otpauth://totp/x?secret={SEED}&digits=%C2%B9", "digits value '¹'"),
         (f"otpauth://totp/x?secret={SEED}&secret={SEED}", "repeats"),
         (f"otpauth://totp/x?secret={SEED}&foo=1", "unknown parameter(s): foo"),
         (f"otpauth://totp/A:x?secret={SEED}&issuer=B", "issuer"),

@@ -34,6 +34,8 @@ def test_parses_op_recipes(text: str, expected: Recipe) -> None:
         ("10,12", "more than one length"),
         ("letters,letters", "repeats 'letters'"),
         ("letters,-3", "unknown part '-3'"),
+        ("letters,¹", "unknown part '¹'"),  # a Unicode digit that int() refuses
+        ("letters,٣٢", "unknown part '٣٢'"),
     ],
 )
 def test_rejects_bad_recipes(text: str, why: str) -> None:
