@@ -1,0 +1,270 @@
+"""``TokenSource``: M2M access tokens by client credentials, the client secret read from the vault.
+
+For each (domain, client id, audience) the source keeps one token in memory until shortly
+before it expires, and makes sure that N callers who find the cache empty at the same moment
+cause exactly one token request (single-flight): threads queue on a per-key lock and re-check
+the cache; asyncio tasks of one event loop join one in-flight task. The client secret is read
+from the vault by reference for each token request, revealed only into that request's body,
+and dropped with it; tokens are never written anywhere (reference/credentials.md §2.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from idp.errors import IdPUnavailable, InvalidToken
+from idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy, base_url
+from idp.verify import unverified_claims
+from vault.model import FieldType
+from vault.protocol import Vault
+from vault.reference import SecretReference, parse_reference
+from vault.secret import Secret
+from vaultborn.errors import UsageError
+
+__all__ = ["TokenSource", "TokenStats", "client_id_for"]
+
+CacheKey = tuple[str, str, str]
+
+
+@dataclass
+class TokenStats:
+    """Counters for tests, ``bench/token_cache.py`` and curious operators."""
+
+    requests: int = 0
+    """Token requests sent to the IdP (one per flight, retries not counted)."""
+    hits: int = 0
+    """Calls answered from the cache, including callers that waited for another's flight."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    token: Secret
+    refresh_at: float
+
+
+class TokenSource:
+    """Client-credentials tokens, cached and single-flight.
+
+    >>> tokens = TokenSource(vault, domain="https://tenant.us.auth0.com/")
+    >>> tokens.token("my-client-id", "op://ACL/Auth0 M2M — my-agent/credential",
+    ...              "https://api.example.com")
+    Secret(access token of my-client-id for https://api.example.com: <redacted>)
+
+    Args:
+        vault: Where client secrets are read, by reference, per token request.
+        domain: The IdP's base URL (a bare Auth0 domain gets ``https://``).
+        http: The client for ``token()``; None makes one (10 s timeout), closed by ``close()``
+            (or by leaving a ``with`` block).
+        async_http: The client for ``atoken()``; None opens a short-lived one per request,
+            so the source works across event loops.
+        clock: UNIX time now; decides expiry.
+        refresh_margin: Seconds before expiry when a token stops being served (at most half
+            its lifetime, so short-lived tokens are still cached).
+        policy: Retries of the token request.
+        sleep: Waits between retries of ``token()``.
+    """
+
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        domain: str,
+        http: httpx.Client | None = None,
+        async_http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+        refresh_margin: float = 60,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.vault = vault
+        self.domain = base_url(domain)
+        self.token_url = self.domain + "oauth/token"
+        self.clock, self.refresh_margin, self.policy = clock, refresh_margin, policy
+        self._http = IdPHttp(http, policy=policy, sleep=sleep, clock=clock)
+        self._async_http = async_http
+        self.stats = TokenStats()
+        self._cache: dict[CacheKey, _Entry] = {}
+        self._guard = threading.Lock()
+        self._locks: dict[CacheKey, threading.Lock] = {}
+        self._flights: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[CacheKey, asyncio.Task[Secret]]
+        ] = weakref.WeakKeyDictionary()
+
+    def close(self) -> None:
+        """Forget every cached token and close the httpx client if this source made it."""
+        with self._guard:
+            self._cache.clear()
+        self._http.close()
+
+    def __enter__(self) -> TokenSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def token(self, client_id: str, secret_ref: str | SecretReference, audience: str) -> Secret:
+        """An access token for ``audience``, from the cache or one token request.
+
+        Raises:
+            IdPError: the IdP refused (e.g. ``IdPAuthenticationFailed``) or failed.
+            VaultError: the client secret could not be read.
+        """
+        key = (self.domain, client_id, audience)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            hit = self._cached(key)
+            if hit is not None:
+                return hit
+            started = self.clock()
+            self._count_request()
+            secret = self.vault.read(secret_ref)
+            body = _body(client_id, secret, audience)
+            try:
+                answer = self._http.request(
+                    "POST", self.token_url, json=body, redact=[secret.reveal()]
+                )
+            finally:
+                body.clear()
+                del secret
+            return self._store(key, answer, started)
+
+    async def atoken(
+        self, client_id: str, secret_ref: str | SecretReference, audience: str
+    ) -> Secret:
+        """``token()`` for asyncio: the tasks of one event loop share one in-flight request."""
+        key = (self.domain, client_id, audience)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        loop = asyncio.get_running_loop()
+        with self._guard:
+            flights = self._flights.setdefault(loop, {})
+            task = flights.get(key)
+            if task is None:
+                task = loop.create_task(self._afetch(key, secret_ref))
+                flights[key] = task
+                task.add_done_callback(lambda done: _landed(flights, key, done))
+            else:
+                self.stats.hits += 1
+        # A caller that gives up must not cancel the request the others are waiting for.
+        return await asyncio.shield(task)
+
+    def invalidate(self, client_id: str, audience: str) -> None:
+        """Forget the cached token (e.g. after an API answered 401 to it)."""
+        with self._guard:
+            self._cache.pop((self.domain, client_id, audience), None)
+
+    async def _afetch(self, key: CacheKey, secret_ref: str | SecretReference) -> Secret:
+        _, client_id, audience = key
+        started = self.clock()
+        self._count_request()
+        # Vault backends block (SQLite, the op CLI): keep the event loop free meanwhile.
+        secret = await asyncio.to_thread(self.vault.read, secret_ref)
+        body = _body(client_id, secret, audience)
+        try:
+            if self._async_http is not None:
+                http = AsyncIdPHttp(self._async_http, policy=self.policy, clock=self.clock)
+                answer = await http.request(
+                    "POST", self.token_url, json=body, redact=[secret.reveal()]
+                )
+            else:
+                async with httpx.AsyncClient(timeout=10.0) as client:
+                    http = AsyncIdPHttp(client, policy=self.policy, clock=self.clock)
+                    answer = await http.request(
+                        "POST", self.token_url, json=body, redact=[secret.reveal()]
+                    )
+        finally:
+            body.clear()
+            del secret
+        return self._store(key, answer, started)
+
+    def _cached(self, key: CacheKey) -> Secret | None:
+        with self._guard:
+            entry = self._cache.get(key)
+            if entry is None or self.clock() >= entry.refresh_at:
+                return None
+            self.stats.hits += 1
+            return entry.token
+
+    def _count_request(self) -> None:
+        with self._guard:
+            self.stats.requests += 1
+
+    def _store(self, key: CacheKey, answer: Any, started: float) -> Secret:
+        _, client_id, audience = key
+        where = f"POST {self.token_url}"
+        if not isinstance(answer, Mapping) or not isinstance(answer.get("access_token"), str):
+            raise IdPUnavailable(f"{where} answered without an access_token")
+        lifetime = answer.get("expires_in")
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+            raise IdPUnavailable(f"{where} answered without a positive expires_in")
+        token = Secret(answer["access_token"], label=f"access token of {client_id} for {audience}")
+        expires_at = started + float(lifetime)
+        try:
+            exp = unverified_claims(token).get("exp")
+        except InvalidToken:  # an opaque token: expires_in is all there is
+            exp = None
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            expires_at = min(expires_at, float(exp))
+        margin = max(0.0, min(self.refresh_margin, (expires_at - started) / 2))
+        with self._guard:
+            self._cache[key] = _Entry(token, expires_at - margin)
+        return token
+
+
+def _body(client_id: str, secret: Secret, audience: str) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": secret.reveal(),
+        "audience": audience,
+    }
+
+
+def _landed(
+    flights: dict[CacheKey, asyncio.Task[Secret]], key: CacheKey, task: asyncio.Task[Secret]
+) -> None:
+    if flights.get(key) is task:
+        del flights[key]
+    if not task.cancelled():
+        task.exception()  # retrieved here, so a flight nobody awaited any more logs nothing
+
+
+def client_id_for(vault: Vault, ref: str | SecretReference) -> str:
+    """The client id stored beside a client secret: the item's ``client_id`` or ``username``.
+
+    For ``op://ACL/Auth0 M2M — my-agent/credential`` (an API Credential item) that is the
+    item's ``username`` field. A ``client_id`` field wins when both exist.
+
+    Raises:
+        UsageError: the item has neither; pass ``--client-id``.
+    """
+    canonical = vault.resolve(parse_reference(ref) if isinstance(ref, str) else ref)
+    item = vault.get_item(canonical.vault, canonical.item)
+    for name in ("client_id", "username"):
+        field = next((f for f in item.fields if f.matches(name)), None)
+        if field is None:
+            continue
+        if field.type is FieldType.STRING and isinstance(field.value, str) and field.value:
+            return field.value.strip()
+        if name == "client_id" and field.type.is_secret:
+            # A custom field defaults to CONCEALED; a client id is not secret, so read it.
+            value = vault.read(item.reference(field)).reveal().strip()
+            if value:
+                return value
+    raise UsageError(
+        f"item {item.title!r} has no 'client_id' or 'username' field holding the client id; "
+        "pass --client-id"
+    )
