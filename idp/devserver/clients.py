@@ -1,0 +1,194 @@
+"""M2M clients and their grants, with salted secret hashes only.
+
+A client is declared in the tenant (re-synced at each start, so a rotated secret takes effect on
+restart) or created through the Management API with a secret its caller brought from the vault.
+Audiences are stored as given, except that this server's Management API is stored as the
+literal ``"management"``: the base URL changes with the port, the grant must not.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from idp.devserver.db import Database, client_grants, clients
+from idp.devserver.hashing import CLIENT_COST, dummy_verify, hash_secret, verify_secret
+from idp.devserver.records import ClientRecord, GrantRecord
+from idp.errors import IdPConflict, IdPNotFound
+from vault.secret import Secret
+
+__all__ = ["Clients", "new_client_id"]
+
+_ALPHANUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def new_client_id() -> str:
+    """A random client id in Auth0's shape (32 letters and digits)."""
+    return "".join(secrets.choice(_ALPHANUM) for _ in range(32))
+
+
+def _record(row: Any) -> ClientRecord:
+    return ClientRecord(
+        client_id=row.client_id,
+        name=row.name,
+        app_type=row.app_type,
+        claims=json.loads(row.claims),
+        source=row.source,
+        created_at=row.created_at,
+    )
+
+
+def _grant(row: Any) -> GrantRecord:
+    return GrantRecord(row.id, row.client_id, row.audience, tuple(json.loads(row.scopes)))
+
+
+class Clients:
+    """The ``clients`` and ``client_grants`` tables.
+
+    Args:
+        db: The database.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def sync_tenant_client(
+        self,
+        client_id: str,
+        *,
+        name: str,
+        secret: Secret,
+        audiences: Iterable[str],
+        scopes: Iterable[str],
+        claims: Mapping[str, Any],
+        now: float,
+    ) -> None:
+        """Create or update a tenant-declared client; its grants become exactly these."""
+        secret_hash = hash_secret(secret, CLIENT_COST)
+        values = {
+            "name": name,
+            "app_type": "non_interactive",
+            "secret_hash": secret_hash,
+            "claims": json.dumps(dict(claims)),
+            "source": "tenant",
+        }
+        with self._db.transaction(write=True) as conn:
+            exists = conn.execute(
+                select(clients.c.client_id).where(clients.c.client_id == client_id)
+            ).first()
+            if exists:
+                conn.execute(update(clients).where(clients.c.client_id == client_id).values(values))
+            else:
+                conn.execute(insert(clients).values(client_id=client_id, created_at=now, **values))
+            conn.execute(delete(client_grants).where(client_grants.c.client_id == client_id))
+            for audience in audiences:
+                self._insert_grant(conn, client_id, audience, list(scopes))
+
+    def drop_tenant_clients_except(self, keep: Iterable[str]) -> None:
+        """Delete tenant-declared clients not in ``keep`` (removed from the tenant file)."""
+        kept = list(keep)
+        with self._db.transaction(write=True) as conn:
+            conn.execute(
+                delete(clients).where(
+                    clients.c.source == "tenant", clients.c.client_id.not_in(kept)
+                )
+            )
+
+    def create(
+        self, *, name: str, app_type: str, secret: Secret, now: float, client_id: str | None = None
+    ) -> ClientRecord:
+        """Create a client through the API (a random id unless one is given).
+
+        Raises:
+            IdPConflict: A client with that id exists.
+        """
+        client_id = client_id or new_client_id()
+        secret_hash = hash_secret(secret, CLIENT_COST)
+        with self._db.transaction(write=True) as conn:
+            if conn.execute(
+                select(clients.c.client_id).where(clients.c.client_id == client_id)
+            ).first():
+                raise IdPConflict(
+                    "A client with this client_id already exists.", status=409, error="conflict"
+                )
+            conn.execute(
+                insert(clients).values(
+                    client_id=client_id,
+                    name=name,
+                    app_type=app_type,
+                    secret_hash=secret_hash,
+                    claims="{}",
+                    source="api",
+                    created_at=now,
+                )
+            )
+        found = self.get(client_id)
+        assert found is not None  # noqa: S101 - inserted just above
+        return found
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        """The client, or None."""
+        with self._db.transaction() as conn:
+            row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
+        return None if row is None else _record(row)
+
+    def authenticate(self, client_id: str, secret: Secret) -> ClientRecord | None:
+        """The client if ``secret`` is its secret; None otherwise (in about the same time)."""
+        with self._db.transaction() as conn:
+            row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
+        if row is None:
+            dummy_verify(secret)
+            return None
+        return _record(row) if verify_secret(secret, row.secret_hash) else None
+
+    def grant(self, client_id: str, audience: str) -> GrantRecord | None:
+        """The client's grant on ``audience`` (as stored), or None."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                select(client_grants).where(
+                    client_grants.c.client_id == client_id, client_grants.c.audience == audience
+                )
+            ).first()
+        return None if row is None else _grant(row)
+
+    def create_grant(self, client_id: str, audience: str, scopes: Iterable[str]) -> GrantRecord:
+        """Grant ``client_id`` tokens for ``audience`` with ``scopes``.
+
+        Raises:
+            IdPNotFound: No such client.
+            IdPConflict: The client already has a grant on that audience.
+        """
+        with self._db.transaction(write=True) as conn:
+            if not conn.execute(
+                select(clients.c.client_id).where(clients.c.client_id == client_id)
+            ).first():
+                raise IdPNotFound(
+                    "The client does not exist.", status=404, error="inexistent_client"
+                )
+            taken = conn.execute(
+                select(client_grants.c.id).where(
+                    client_grants.c.client_id == client_id, client_grants.c.audience == audience
+                )
+            ).first()
+            if taken:
+                raise IdPConflict(
+                    "A client grant for this client and audience already exists.",
+                    status=409,
+                    error="conflict",
+                )
+            grant_id = self._insert_grant(conn, client_id, audience, list(scopes))
+        return GrantRecord(grant_id, client_id, audience, tuple(scopes))
+
+    @staticmethod
+    def _insert_grant(conn: Connection, client_id: str, audience: str, scopes: list[str]) -> str:
+        grant_id = "cgr_" + secrets.token_hex(8)
+        conn.execute(
+            insert(client_grants).values(
+                id=grant_id, client_id=client_id, audience=audience, scopes=json.dumps(scopes)
+            )
+        )
+        return grant_id

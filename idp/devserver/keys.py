@@ -1,0 +1,144 @@
+"""RS256 signing keys: the current one signs, retired ones stay published for a grace period.
+
+Keys live in the ``keys`` table, so every server process on the file signs with the same key
+and a restart keeps the tokens already issued verifiable. ``rotate`` inserts a new key and
+retires the current one: the JWKS then holds both until ``grace`` seconds have passed (a
+token signed just before the rotation stays verifiable for its whole life when ``grace`` is
+the token lifetime), and keys retired longer ago are deleted.
+
+A ``kid`` is the key's RFC 7638 thumbprint (SHA-256, base64url).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import delete, insert, or_, select, update
+
+from idp.devserver.db import Database, signing_keys
+
+__all__ = ["KeyRing", "public_jwk"]
+
+KEY_BITS = 2048
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def public_jwk(key: rsa.RSAPublicKey) -> dict[str, str]:
+    """The public JWK of ``key`` with its thumbprint ``kid``, ``use: sig`` and ``alg: RS256``."""
+    numbers = key.public_numbers()
+    core = {"e": _b64url_uint(numbers.e), "kty": "RSA", "n": _b64url_uint(numbers.n)}
+    canonical = json.dumps(core, separators=(",", ":"), sort_keys=True).encode("ascii")
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+    return {**core, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+class KeyRing:
+    """The signing keys in one dev IdP database.
+
+    Args:
+        db: The database.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._parsed: dict[str, rsa.RSAPrivateKey] = {}
+        self._lock = threading.Lock()
+
+    def ensure_active(self, now: float) -> str:
+        """The current key's ``kid``, creating a first key if there is none."""
+        with self._db.transaction(write=True) as conn:
+            kid = conn.execute(self._current_kid()).scalar()
+            if kid is not None:
+                return str(kid)
+            return self._insert_new(conn, now)
+
+    def rotate(self, now: float, grace: float) -> str:
+        """Make a new key current, retire the old one and drop keys retired before the grace.
+
+        Returns:
+            The new key's ``kid``.
+        """
+        with self._db.transaction(write=True) as conn:
+            conn.execute(
+                update(signing_keys)
+                .where(signing_keys.c.retired_at.is_(None))
+                .values(retired_at=now)
+            )
+            conn.execute(delete(signing_keys).where(signing_keys.c.retired_at < now - grace))
+            return self._insert_new(conn, now)
+
+    def signing_key(self) -> tuple[str, rsa.RSAPrivateKey]:
+        """The current ``kid`` and private key (another process may have rotated since)."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                select(signing_keys.c.kid, signing_keys.c.private_pem)
+                .where(signing_keys.c.retired_at.is_(None))
+                .order_by(signing_keys.c.created.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            raise LookupError("the dev IdP database has no current signing key")
+        return str(row.kid), self._private(str(row.kid), str(row.private_pem))
+
+    def jwks(self, now: float, grace: float) -> dict[str, Any]:
+        """The JWKS document: the current key first, then those retired within ``grace``."""
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                select(signing_keys.c.kid, signing_keys.c.private_pem)
+                .where(
+                    or_(
+                        signing_keys.c.retired_at.is_(None),
+                        signing_keys.c.retired_at >= now - grace,
+                    )
+                )
+                .order_by(signing_keys.c.retired_at.is_not(None), signing_keys.c.created.desc())
+            ).all()
+        keys = [
+            public_jwk(self._private(str(r.kid), str(r.private_pem)).public_key()) for r in rows
+        ]
+        return {"keys": keys}
+
+    @staticmethod
+    def _current_kid() -> Any:
+        return (
+            select(signing_keys.c.kid)
+            .where(signing_keys.c.retired_at.is_(None))
+            .order_by(signing_keys.c.created.desc())
+            .limit(1)
+        )
+
+    def _insert_new(self, conn: Any, now: float) -> str:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+        kid = public_jwk(key.public_key())["kid"]
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode("ascii")
+        conn.execute(insert(signing_keys).values(kid=kid, private_pem=pem, created=now))
+        with self._lock:
+            self._parsed[kid] = key
+        return kid
+
+    def _private(self, kid: str, pem: str) -> rsa.RSAPrivateKey:
+        # Parsing a PEM costs milliseconds (key checks); rows never change, so cache by kid.
+        with self._lock:
+            key = self._parsed.get(kid)
+        if key is None:
+            loaded = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+            if not isinstance(loaded, rsa.RSAPrivateKey):
+                raise LookupError(f"signing key {kid} is not an RSA key")
+            key = loaded
+            with self._lock:
+                self._parsed[kid] = key
+        return key

@@ -1,0 +1,136 @@
+"""The Management API v2 frame: bearer tokens, scopes, bodies and Auth0's error shape.
+
+Every endpoint takes an access token this server issued for ``<base URL>api/v2/``; it is
+verified with the project's own ``JwtVerifier`` against this server's keys (signature,
+``iss``, ``aud``, ``exp``), then the endpoint's scope is checked. Failures answer as Auth0
+does: 401 "Missing authentication" / "Invalid token" / "Expired token", 403 "Insufficient
+scope, expected any of: create:users", 400 "Payload validation error: …". Handlers run in a
+worker thread and raise ``IdPRequestError`` (status, message, ``error`` as ``errorCode``) for
+any answer other than success.
+
+The endpoints themselves: ``idp.devserver.mgmt_users`` and ``idp.devserver.mgmt_clients``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from idp.devserver.context import DevIdPContext
+from idp.devserver.web import api_error, bearer_token, read_json_object
+from idp.errors import IdPRequestError, InvalidToken, TokenExpired
+
+__all__ = ["ApiCall", "Handler", "api_route", "bad_request", "optional", "required"]
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One authorized Management API request."""
+
+    path: Mapping[str, str]
+    """Path parameters (already percent-decoded: ``auth0|…``)."""
+    query: Mapping[str, str]
+    body: dict[str, Any]
+    """The JSON body (empty for requests without one)."""
+    claims: dict[str, Any]
+    """The verified management token's claims."""
+
+
+Handler = Callable[[DevIdPContext, ApiCall], Response]
+
+
+def bad_request(message: str, code: str = "invalid_body") -> IdPRequestError:
+    """A 400 in the Management API's shape."""
+    return IdPRequestError(message, status=400, error=code)
+
+
+_TYPES: dict[type, str] = {str: "string", bool: "boolean", list: "array", dict: "object"}
+
+
+def optional(body: Mapping[str, Any], key: str, kind: type, default: Any = None) -> Any:
+    """``body[key]`` if present and of type ``kind`` (400 if of another type)."""
+    if key not in body or body[key] is None:
+        return default
+    value = body[key]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise bad_request(
+            f"Payload validation error: 'Expected type {_TYPES.get(kind, kind.__name__)}' "
+            f"on property {key}."
+        )
+    return value
+
+
+def required(body: Mapping[str, Any], key: str, kind: type = str) -> Any:
+    """``body[key]``, which must be present, non-empty and of type ``kind``."""
+    value = optional(body, key, kind)
+    if value is None or value == "":
+        raise bad_request(f"Payload validation error: 'Missing required property: {key}'.")
+    return value
+
+
+def _authorize(ctx: DevIdPContext, token: str, scopes: Sequence[str]) -> dict[str, Any]:
+    try:
+        claims = ctx.verifier(ctx.management_audience).verify(token)
+    except TokenExpired:
+        raise IdPRequestError("Expired token", status=401, error="invalid_token") from None
+    except InvalidToken:
+        raise IdPRequestError("Invalid token", status=401, error="invalid_token") from None
+    granted = claims.get("scope")
+    held = set(granted.split()) if isinstance(granted, str) else set()
+    if not held.intersection(scopes):
+        raise IdPRequestError(
+            f"Insufficient scope, expected any of: {','.join(scopes)}",
+            status=403,
+            error="insufficient_scope",
+        )
+    return claims
+
+
+def _run(
+    ctx: DevIdPContext,
+    handler: Handler,
+    scopes: Sequence[str],
+    token: str,
+    body: dict[str, Any] | None,
+    request: Request,
+) -> Response:
+    try:
+        claims = _authorize(ctx, token, scopes)
+        if body is None:
+            raise bad_request("Payload validation error: 'Invalid JSON'.")
+        call = ApiCall(
+            path={k: str(v) for k, v in request.path_params.items()},
+            query=dict(request.query_params),
+            body=body,
+            claims=claims,
+        )
+        return handler(ctx, call)
+    except IdPRequestError as exc:
+        return api_error(exc.status, exc.message, exc.error)
+
+
+def api_route(
+    ctx: DevIdPContext,
+    path: str,
+    method: str,
+    handler: Handler,
+    *,
+    scopes: Sequence[str],
+    body: bool = False,
+) -> Route:
+    """A Management API route at ``/api/v2`` + ``path`` needing any of ``scopes``."""
+
+    async def endpoint(request: Request) -> Response:
+        token = bearer_token(request)
+        if token is None:
+            return api_error(401, "Missing authentication", "missing_authentication")
+        payload = await read_json_object(request) if body else {}
+        return await run_in_threadpool(_run, ctx, handler, scopes, token, payload, request)
+
+    return Route("/api/v2" + path, endpoint, methods=[method])

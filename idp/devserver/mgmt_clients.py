@@ -1,0 +1,97 @@
+"""Management API v2: M2M clients, client grants and signing-key rotation.
+
+- ``POST /api/v2/clients`` (create:clients): ``{name, app_type: "non_interactive",
+  client_secret}``. The secret must come from the caller, born in its vault: the dev IdP never
+  generates one (a secret generated here would have to travel back, against the flow), so a
+  request without it is refused with 400. The answer never holds the secret.
+- ``GET /api/v2/clients/{id}`` (read:clients), without the secret.
+- ``POST /api/v2/client-grants`` (create:client_grants): ``{client_id, audience, scope: […]}``.
+- ``POST /api/v2/keys/signing/rotate`` (create:signing_keys or update:signing_keys, as in
+  Auth0): a new signing key becomes current; the previous one stays in the JWKS for the
+  tenant's ``key_grace_seconds``. Answers ``{"kid": …}``.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from idp.devserver.context import DevIdPContext
+from idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
+from idp.devserver.management import ApiCall, api_route, bad_request, optional, required
+from idp.errors import IdPNotFound
+from vault.secret import Secret
+
+__all__ = ["client_routes"]
+
+_APP_TYPES = ("non_interactive",)
+
+
+def create_client(ctx: DevIdPContext, call: ApiCall) -> Response:
+    """``POST /api/v2/clients``."""
+    name = required(call.body, "name")
+    app_type = optional(call.body, "app_type", str, "non_interactive")
+    if app_type not in _APP_TYPES:
+        raise bad_request(
+            "The dev IdP manages only machine-to-machine clients (app_type non_interactive)."
+        )
+    raw = optional(call.body, "client_secret", str)
+    if not raw:
+        raise bad_request(
+            "client_secret is required: the dev IdP does not generate client secrets; generate "
+            "one in the vault and send it"
+        )
+    secret = Secret(raw, label="client secret")
+    del raw
+    if len(secret) < MIN_CLIENT_SECRET_CHARS:
+        raise bad_request(f"client_secret must have at least {MIN_CLIENT_SECRET_CHARS} characters")
+    client = ctx.store.clients.create(
+        name=name,
+        app_type=app_type,
+        secret=secret,
+        now=ctx.clock(),
+        client_id=optional(call.body, "client_id", str),
+    )
+    return JSONResponse(client.as_auth0(), status_code=201)
+
+
+def get_client(ctx: DevIdPContext, call: ApiCall) -> Response:
+    """``GET /api/v2/clients/{id}``."""
+    client = ctx.store.clients.get(call.path["client_id"])
+    if client is None:
+        raise IdPNotFound("The client does not exist", status=404, error="inexistent_client")
+    return JSONResponse(client.as_auth0())
+
+
+def create_grant(ctx: DevIdPContext, call: ApiCall) -> Response:
+    """``POST /api/v2/client-grants``."""
+    client_id = required(call.body, "client_id")
+    audience = required(call.body, "audience")
+    scopes = optional(call.body, "scope", list, [])
+    if not all(isinstance(s, str) and s and " " not in s for s in scopes):
+        raise bad_request("Payload validation error: 'scope' must be an array of scope names.")
+    grant = ctx.store.clients.create_grant(client_id, ctx.audience_key(audience), scopes)
+    return JSONResponse(grant.as_auth0(ctx.audience_url(grant.audience)), status_code=201)
+
+
+def rotate_signing_key(ctx: DevIdPContext, call: ApiCall) -> Response:
+    """``POST /api/v2/keys/signing/rotate``."""
+    return JSONResponse({"kid": ctx.rotate_keys()}, status_code=201)
+
+
+def client_routes(ctx: DevIdPContext) -> list[Route]:
+    """The client, grant and key Management API routes."""
+    return [
+        api_route(ctx, "/clients", "POST", create_client, scopes=["create:clients"], body=True),
+        api_route(ctx, "/clients/{client_id}", "GET", get_client, scopes=["read:clients"]),
+        api_route(
+            ctx, "/client-grants", "POST", create_grant, scopes=["create:client_grants"], body=True
+        ),
+        api_route(
+            ctx,
+            "/keys/signing/rotate",
+            "POST",
+            rotate_signing_key,
+            scopes=["create:signing_keys", "update:signing_keys"],
+        ),
+    ]

@@ -1,0 +1,178 @@
+"""What the dev IdP's store hands out: frozen rows, and their Auth0 JSON shapes.
+
+No record carries a client secret or a password, not even hashed; an authenticator carries its
+TOTP seed as a ``Secret`` because verifying codes needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from vault.secret import Secret
+
+__all__ = [
+    "AuthenticatorRecord",
+    "ClientRecord",
+    "GrantRecord",
+    "TicketRecord",
+    "UserRecord",
+    "iso",
+]
+
+
+def iso(ts: float) -> str:
+    """A UNIX time as Auth0 writes it: ``2024-05-01T12:34:56.789Z``."""
+    moment = datetime.fromtimestamp(ts, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """An M2M application."""
+
+    client_id: str
+    name: str
+    app_type: str
+    claims: dict[str, Any]
+    """Custom claims added to its tokens."""
+    source: str
+    """``tenant`` (declared in the tenant file) or ``api`` (created by the Management API)."""
+    created_at: float
+
+    def as_auth0(self) -> dict[str, Any]:
+        """The Management API's client object, without any secret."""
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "app_type": self.app_type,
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_post",
+            "is_first_party": True,
+            "oidc_conformant": True,
+            "jwt_configuration": {"alg": "RS256", "lifetime_in_seconds": 36000},
+        }
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """A client's permission to get tokens for one audience, with these scopes."""
+
+    id: str
+    client_id: str
+    audience: str
+    """As stored: ``"management"`` stands for this server's Management API."""
+    scopes: tuple[str, ...]
+
+    def as_auth0(self, audience_url: str) -> dict[str, Any]:
+        """The Management API's client-grant object (``audience_url`` is the resolved one)."""
+        return {
+            "id": self.id,
+            "client_id": self.client_id,
+            "audience": audience_url,
+            "scope": list(self.scopes),
+        }
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A database-connection user (the password hash stays in the store)."""
+
+    user_id: str
+    email: str
+    connection: str
+    email_verified: bool
+    blocked: bool
+    profile: dict[str, Any]
+    """``name``, ``nickname``, ``given_name``, ``family_name``, ``user_metadata`` …"""
+    created_at: float
+    updated_at: float
+    last_login: float | None = None
+    logins_count: int = 0
+    mfa_enrolled: bool = False
+    """Whether the user has a confirmed authenticator."""
+
+    def as_auth0(self) -> dict[str, Any]:
+        """The Management API's user object; never a password."""
+        local = self.user_id.split("|", 1)[-1]
+        out: dict[str, Any] = {
+            "user_id": self.user_id,
+            "email": self.email,
+            "email_verified": self.email_verified,
+            "name": self.email,
+            "nickname": self.email.split("@", 1)[0],
+            "identities": [
+                {
+                    "connection": self.connection,
+                    "user_id": local,
+                    "provider": "auth0",
+                    "isSocial": False,
+                }
+            ],
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+        out.update(self.profile)
+        if self.blocked:
+            out["blocked"] = True
+        if self.mfa_enrolled:
+            out["multifactor"] = ["guardian"]
+        if self.last_login is not None:
+            out["last_login"] = iso(self.last_login)
+            out["logins_count"] = self.logins_count
+        return out
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    """A Guardian enrollment ticket (its id is stored hashed, so it is not in the record)."""
+
+    user_id: str
+    created: float
+    expires: float
+    used: float | None
+    allow_multiple: bool
+
+    def usable(self, now: float) -> bool:
+        """Neither used nor expired at ``now``."""
+        return self.used is None and now < self.expires
+
+
+@dataclass(frozen=True)
+class AuthenticatorRecord:
+    """A TOTP authenticator of a user."""
+
+    id: str
+    user_id: str
+    type: str
+    seed: Secret
+    """The base32 TOTP seed."""
+    confirmed: bool
+    created_at: float
+    name: str
+
+    def as_method(self) -> dict[str, Any]:
+        """The ``/users/{id}/authentication-methods`` item."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "type": self.type,
+            "confirmed": self.confirmed,
+            "created_at": iso(self.created_at),
+        }
+        if self.name:
+            out["name"] = self.name
+        return out
+
+    def as_enrollment(self) -> dict[str, Any]:
+        """The ``/users/{id}/enrollments`` item (Guardian's view of a confirmed TOTP)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "status": "confirmed",
+            "type": "authenticator",
+            "auth_method": "authenticator",
+            "enrolled_at": iso(self.created_at),
+        }
+        if self.name:
+            out["name"] = self.name
+        return out

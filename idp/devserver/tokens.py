@@ -1,0 +1,125 @@
+"""``POST /oauth/token``: the client-credentials grant, in Auth0's request and response shapes.
+
+The request is form-encoded or JSON (``client_secret`` in the body, or HTTP Basic). The answer
+is ``{access_token, token_type: "Bearer", expires_in, scope}``; the token is an RS256 JWT with
+``kid`` in its header and the claims ``iss``, ``sub`` (``<client_id>@clients``), ``aud``,
+``azp``, ``gty`` ("client-credentials"), ``scope``, ``iat``, ``exp`` and the client's custom
+claims. Errors are Auth0's: 401 ``access_denied`` "Unauthorized" for an unknown client or a
+wrong secret (the two are indistinguishable, timing included), 403 for an audience the client
+has no grant on, 400 for a missing or unsupported grant type.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jwt
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from idp.devserver.context import DevIdPContext
+from idp.devserver.web import basic_credentials, oauth_error, printable, read_params
+from vault.secret import Secret
+
+__all__ = ["mint", "token_routes"]
+
+log = logging.getLogger(__name__)
+
+_GRANT_HELP = "See: https://auth0.com/docs/get-started/applications/application-grant-types"
+
+
+def mint(ctx: DevIdPContext, claims: dict[str, Any]) -> str:
+    """Sign ``claims`` with the current key (its ``kid`` in the header)."""
+    kid, key = ctx.store.keys.signing_key()
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
+
+
+def _issue(ctx: DevIdPContext, params: dict[str, Any], basic: tuple[str, str] | None) -> Response:
+    grant_type = params.get("grant_type")
+    if not isinstance(grant_type, str) or not grant_type:
+        return oauth_error(400, "invalid_request", "Missing required parameter: grant_type")
+    if grant_type != "client_credentials":
+        return oauth_error(
+            400, "unsupported_grant_type", f"Unsupported grant type: {printable(grant_type)}"
+        )
+    client_id, raw_secret = params.get("client_id"), params.get("client_secret")
+    if basic is not None:
+        client_id, raw_secret = basic
+    if not isinstance(client_id, str) or not client_id:
+        return oauth_error(400, "invalid_request", "Missing required parameter: client_id")
+    if not isinstance(raw_secret, str) or not raw_secret:
+        return oauth_error(401, "access_denied", "Unauthorized")
+    secret = Secret(raw_secret, label="client secret")
+    params.pop("client_secret", None)
+    audience = params.get("audience")
+    client = ctx.store.clients.authenticate(client_id, secret)
+    if client is None:
+        log.info("token refused: bad credentials for client %r", printable(client_id))
+        return oauth_error(401, "access_denied", "Unauthorized")
+    if not isinstance(audience, str) or not audience:
+        return oauth_error(
+            403,
+            "access_denied",
+            "No audience parameter was provided, and no default audience has been configured",
+        )
+    grant = ctx.store.clients.grant(client.client_id, ctx.audience_key(audience))
+    if grant is None:
+        return oauth_error(
+            403,
+            "access_denied",
+            f'Client is not authorized to access "{printable(audience, 200)}". You need to create '
+            f'a "client-grant" associated to this API. {_GRANT_HELP}',
+        )
+    scopes = list(grant.scopes)
+    requested = params.get("scope")
+    if isinstance(requested, str) and requested.strip():
+        wanted = requested.split()
+        missing = [s for s in wanted if s not in grant.scopes]
+        if missing:
+            return oauth_error(
+                403,
+                "access_denied",
+                f"Client has not been granted scopes: {printable(' '.join(missing), 200)}",
+            )
+        scopes = [s for s in grant.scopes if s in wanted]
+    now = int(ctx.clock())
+    lifetime = ctx.tenant.token_lifetime
+    claims: dict[str, Any] = dict(client.claims)
+    claims.update(
+        iss=ctx.issuer,
+        sub=f"{client.client_id}@clients",
+        aud=audience,
+        iat=now,
+        exp=now + lifetime,
+        azp=client.client_id,
+        gty="client-credentials",
+    )
+    if scopes:
+        claims["scope"] = " ".join(scopes)
+    body: dict[str, Any] = {
+        "access_token": mint(ctx, claims),
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+    }
+    if scopes:
+        body["scope"] = " ".join(scopes)
+    return JSONResponse(body, headers={"cache-control": "no-store", "pragma": "no-cache"})
+
+
+def token_routes(ctx: DevIdPContext) -> list[Route]:
+    """The ``/oauth/token`` route."""
+
+    async def token(request: Request) -> Response:
+        params = await read_params(request)
+        if params is None:
+            return oauth_error(
+                400, "invalid_request", "The body must be a form-encoded or JSON object"
+            )
+        basic = basic_credentials(request.headers)
+        # Hashing the secret and the database are blocking: keep them off the event loop.
+        return await run_in_threadpool(_issue, ctx, params, basic)
+
+    return [Route("/oauth/token", token, methods=["POST"])]
