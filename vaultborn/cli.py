@@ -18,7 +18,9 @@ import typer
 
 from vault.reference import parse_reference
 from vaultborn import __version__
+from vaultborn.cli_idp import idp_app
 from vaultborn.cli_item import item_app
+from vaultborn.cli_token import register_token_commands
 from vaultborn.deps import Settings, open_vault
 from vaultborn.doctor import run_checks
 from vaultborn.errors import VaultbornError
@@ -34,6 +36,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(item_app, name="item")
+app.add_typer(idp_app, name="idp")
+register_token_commands(app)
 
 DEFAULT_RECIPE_TEXT = "letters,digits,symbols,32"
 

@@ -1,0 +1,186 @@
+"""``vaultborn token`` and ``vaultborn call``: the agent's side of the M2M chain, by hand.
+
+Both read the client secret from the vault by reference, get a token by client credentials
+(``idp.tokens``), and never print the token unless ``token --raw`` asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from idp.errors import InvalidToken
+from idp.http import base_url, endpoint
+from idp.tokens import TokenSource, client_id_for
+from idp.verify import HttpJwks, JwtVerifier, unverified_claims
+from vault.reference import parse_reference
+from vault.secret import Secret
+from vaultborn.deps import Settings, open_vault
+from vaultborn.errors import ServiceError, UsageError
+from vaultborn.render import console, print_json
+
+__all__ = ["register_token_commands"]
+
+DOMAIN_ENV = "VAULTBORN_IDP_DOMAIN"
+_AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+ClientOpt = Annotated[
+    str,
+    typer.Option(
+        "--client",
+        metavar="REF",
+        help="op:// reference of the client secret "
+        "(e.g. 'op://ACL/Auth0 M2M — my-agent/credential').",
+    ),
+]
+AudienceOpt = Annotated[
+    str, typer.Option("--audience", metavar="AUD", help="The API identifier the token is for.")
+]
+DomainOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--domain",
+        metavar="URL",
+        help=f"The IdP (tenant.us.auth0.com or the dev IdP's URL). Env: {DOMAIN_ENV}.",
+    ),
+]
+ClientIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client-id",
+        metavar="ID",
+        help="The client id; default: the 'client_id' or 'username' field of the --client item.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _acquire(
+    settings: Settings, client: str, audience: str, domain: str | None, client_id: str | None
+) -> tuple[str, Secret]:
+    given = domain or os.environ.get(DOMAIN_ENV, "")
+    if not given.strip():
+        raise UsageError(f"no IdP domain: pass --domain or set {DOMAIN_ENV}")
+    base = base_url(given)
+    ref = parse_reference(client)
+    vault = open_vault(settings)
+    cid = client_id or client_id_for(vault, ref)
+    with httpx.Client(timeout=10.0) as http:
+        return base, TokenSource(vault, domain=base, http=http).token(cid, ref, audience)
+
+
+def _claims(base: str, audience: str, token: Secret) -> tuple[dict[str, Any], bool, str]:
+    jwks_url = base + ".well-known/jwks.json"
+    with httpx.Client(timeout=5.0) as http:
+        keys = HttpJwks(jwks_url, client=http)
+        verifier = JwtVerifier(issuer=base, audience=audience, keys=keys)
+        try:
+            return verifier.verify(token), True, f"verified against {jwks_url}"
+        except InvalidToken as exc:
+            why = f"{exc} ({keys.last_error})" if keys.last_error else str(exc)
+    try:
+        claims = unverified_claims(token)
+    except InvalidToken:
+        claims = {}  # an opaque token: nothing to show but that it exists
+    return claims, False, f"NOT verified, shown as decoded: {why}"
+
+
+def token_command(
+    ctx: typer.Context,
+    client: ClientOpt,
+    audience: AudienceOpt,
+    domain: DomainOpt = None,
+    client_id: ClientIdOpt = None,
+    as_json: JsonOpt = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Also print the access token itself (a secret).")
+    ] = False,
+) -> None:
+    """Get an M2M access token (client secret from the vault) and print its claims.
+
+    Claims are verified against the IdP's JWKS when it answers, else shown decoded, UNVERIFIED.
+
+    The token itself only with --raw (alone: just the token, for scripts).
+    """
+    base, token = _acquire(ctx.obj, client, audience, domain, client_id)
+    if raw and not as_json:
+        typer.echo(token.reveal())
+        return
+    claims, verified, note = _claims(base, audience, token)
+    if as_json:
+        out: dict[str, Any] = {"verified": verified, "note": note, "claims": claims}
+        if raw:
+            out["access_token"] = token.reveal()
+        print_json(out)
+        return
+    console.print(note, markup=False)
+    width = max((len(k) for k in claims), default=0)
+    for name, value in claims.items():
+        shown = value if isinstance(value, str) else _json_text(value)
+        if name in ("exp", "iat", "nbf") and isinstance(value, int | float):
+            shown = f"{value} ({datetime.fromtimestamp(value, UTC):%Y-%m-%d %H:%M:%S} UTC)"
+        console.print(f"  {name:<{width}}  {shown}", markup=False)
+
+
+def call_command(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The protected API to GET.")],
+    client: ClientOpt,
+    audience: AudienceOpt,
+    domain: DomainOpt = None,
+    client_id: ClientIdOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """GET a protected API with an M2M token (client secret from the vault); print the answer.
+
+    Exits 0 on a 2xx answer, 1 otherwise with the status and the WWW-Authenticate error.
+    """
+    _, token = _acquire(ctx.obj, client, audience, domain, client_id)
+    where = f"GET {endpoint(url)}"
+    try:
+        with httpx.Client(timeout=10.0) as http:
+            response = http.get(url, headers={"Authorization": f"Bearer {token.reveal()}"})
+    except httpx.InvalidURL:
+        raise UsageError(f"{url!r} is not a valid URL") from None
+    except httpx.UnsupportedProtocol:
+        raise UsageError(f"{url!r} is not an http:// or https:// URL") from None
+    except httpx.HTTPError as exc:
+        raise ServiceError(f"{where} failed ({type(exc).__name__})") from None
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text[:2000]
+    if as_json:
+        print_json({"url": url, "status": response.status_code, "body": body})
+    else:
+        console.print(f"HTTP {response.status_code}", markup=False)
+        if isinstance(body, str):
+            console.print(body, markup=False)
+        else:
+            print_json(body)
+    if not response.is_success:
+        raise ServiceError(f"{where} → {response.status_code}{_www_authenticate(response)}")
+
+
+def _www_authenticate(response: httpx.Response) -> str:
+    params = dict(_AUTH_PARAM.findall(response.headers.get("www-authenticate", "")))
+    if "error" not in params:
+        return ""
+    description = params.get("error_description", "")
+    return f" ({params['error']}{': ' + description if description else ''})"
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def register_token_commands(app: typer.Typer) -> None:
+    """Add ``token`` and ``call`` to the main ``vaultborn`` app."""
+    app.command("token")(token_command)
+    app.command("call")(call_command)
