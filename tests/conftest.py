@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,29 @@ def clean_environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def home() -> Path:
     """This test's VAULTBORN_HOME (not created yet)."""
     return Path(os.environ["VAULTBORN_HOME"])
+
+
+@dataclass
+class Result:
+    """A CLI run in-process: exit code, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    """``cli("item", "list")`` runs the CLI in-process → Result(code, stdout, stderr)."""
+    from vaultborn.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

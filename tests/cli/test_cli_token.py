@@ -11,7 +11,7 @@ import pytest
 
 from idp.devserver.server import RunningDevIdP, start_dev_idp
 from idp.devserver.tenant import demo_tenant
-from tests.cli.conftest import Run
+from tests.conftest import Run
 from tests.idp.devkit import AGENT_SECRET, API, ENV, MGMT_SECRET
 from tests.idp.support import M2M_REF, m2m_vault
 

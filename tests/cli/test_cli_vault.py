@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Run
+from tests.conftest import Run
 from vault.recipe import SYMBOLS
 
 TITLE = "Auth0 — admin@example.com"

@@ -5,8 +5,7 @@ Tests that change the server (rate limits, key rotation, clocks, restarts) start
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from idp.devserver.server import RunningDevIdP, start_dev_idp
 from idp.devserver.tenant import demo_tenant
 from tests.idp.devkit import AGENT_SECRET, ENV, MGMT_SECRET, client, mgmt_token
-from vaultborn.cli import main
 
 
 @pytest.fixture(scope="session")
@@ -48,28 +46,3 @@ def http(dev_idp: RunningDevIdP) -> Iterator[httpx.Client]:
     """An httpx client on the shared dev IdP's base URL."""
     with client(dev_idp.base_url) as http:
         yield http
-
-
-@dataclass
-class Result:
-    """A CLI run in-process: exit code, stdout, stderr."""
-
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    """``cli("idp", "rotate-keys", …)`` → Result(code, stdout, stderr)."""
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run

@@ -13,7 +13,7 @@ import pytest
 
 from idp.devserver.server import start_dev_idp
 from idp.devserver.tenant import demo_tenant
-from tests.idp.conftest import Run
+from tests.conftest import Run
 from tests.idp.devkit import ENV, bearer, client, create_user, get, post
 from tests.idp.support import m2m_vault
 

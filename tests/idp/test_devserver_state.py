@@ -10,7 +10,7 @@ import jwt
 
 from idp.devserver.server import start_dev_idp
 from idp.devserver.tenant import demo_tenant
-from tests.idp.conftest import Run
+from tests.conftest import Run
 from tests.idp.devkit import (
     AGENT_SECRET,
     ENV,
