@@ -10,9 +10,11 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import AGENT_SECRET, MGMT_SECRET, agent_token, bearer, get_token
+from tests.idp.jwtkit import hs256_with
 
 WHOAMI = "api/protected/whoami"
 
@@ -91,6 +93,29 @@ def _forged(dev_idp: RunningDevIdP) -> list[str]:
         "x" * 20_000,
         "é.é.é",
         "a.b.c",
+        # HS256 "signed" with the server's own public key: the classic key-confusion forgery.
+        hs256_with(
+            key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo),
+            {"alg": "HS256", "typ": "JWT", "kid": kid},
+            good,
+        ),
+        jwt.encode({**good, "nbf": now + 3600}, key, algorithm="RS256", headers={"kid": kid}),
+        jwt.encode(
+            {**good, "aud": "https://other.example.com"},
+            key,
+            algorithm="RS256",
+            headers={"kid": kid},
+        ),
+        *(
+            jwt.encode(
+                {k: v for k, v in good.items() if k != missing},
+                key,
+                algorithm="RS256",
+                headers={"kid": kid},
+            )
+            for missing in ("exp", "iss", "aud", "sub", "iat")
+        ),
+        jwt.encode(good, key, algorithm="RS256"),  # no kid
     ]
 
 
