@@ -1,0 +1,68 @@
+"""Errors of the browser layer, in the tree of ``vaultborn.errors``.
+
+The branch::
+
+    ServiceError
+    └── BrowserError
+        ├── BrowserUnavailable        no Chromium, or it would not start / crashed
+        ├── PageTimeout (transient)   a page did not load or an element did not appear in time
+        ├── CaptureFailed             no TOTP secret could be found on the page
+        │   └── ConflictingSecrets    the page shows two different secrets: refuse, never guess
+        ├── CodeRefused               the IdP refused the confirmation code twice
+        └── NeedsHuman                a CAPTCHA, a "verify you are human" box or an unknown
+                                      screen: ``url`` and ``instructions`` for the person
+
+Messages name the page (URL without query) and what was looked for, never a secret.
+"""
+
+from __future__ import annotations
+
+from vaultborn.errors import ServiceError, TransientError
+
+__all__ = [
+    "BrowserError",
+    "BrowserUnavailable",
+    "CaptureFailed",
+    "CodeRefused",
+    "ConflictingSecrets",
+    "NeedsHuman",
+    "PageTimeout",
+]
+
+
+class BrowserError(ServiceError):
+    """The browser or the page did not do what the step needed."""
+
+
+class BrowserUnavailable(BrowserError):
+    """No usable Chromium: not found, would not start, or crashed."""
+
+
+class PageTimeout(BrowserError, TransientError):
+    """A page or an element did not arrive in time."""
+
+
+class CaptureFailed(BrowserError):
+    """No TOTP secret could be found on the enrollment page."""
+
+
+class ConflictingSecrets(CaptureFailed):
+    """The page shows two different TOTP secrets; nothing is captured."""
+
+
+class CodeRefused(BrowserError):
+    """The IdP refused the confirmation code, also on the retry in the next time step."""
+
+
+class NeedsHuman(BrowserError):
+    """A person must act on the page (CAPTCHA, human check, unknown screen).
+
+    Args:
+        url: Where the person should look (the page's URL).
+        instructions: One line saying what to do.
+    """
+
+    def __init__(self, url: str, instructions: str) -> None:
+        super().__init__(f"a person is needed at {url}: {instructions}")
+        self.url = url
+        self.instructions = instructions
