@@ -1,0 +1,226 @@
+"""``capture_totp()``: read the TOTP secret an enrollment page shows, without a human.
+
+Three strategies, in order: (1) an ``otpauth://`` URI anywhere in the page; (2) a base32 key
+shown next to a label or in a marked element, if need be after clicking the "can't scan"
+fallback; (3) decode the QR code from an in-memory screenshot. Two different secrets are
+refused, never guessed. The secret is never logged, printed or written, and no error message
+contains it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from browser.errors import CaptureFailed, ConflictingSecrets, PageTimeout
+from browser.qr import decode_qr_texts
+from vault.errors import InvalidOtpUri
+from vault.otp import (
+    OtpParameters,
+    build_otpauth_uri,
+    normalize_base32,
+    parse_otpauth_uri,
+)
+from vault.secret import Secret
+
+__all__ = ["FALLBACK_WORDINGS", "CapturedTotp", "capture_totp"]
+
+CaptureSource = Literal["uri", "manual", "qr"]
+
+FALLBACK_WORDINGS: tuple[str, ...] = (
+    "Trouble Scanning?",
+    "Can't scan?",
+    "Can’t scan?",
+    "Unable to scan?",
+    "Can't scan the QR code?",
+    "Enter key manually",
+    "Enter code manually",
+    "Enter this text code",
+    "Setup key",
+    "Show secret",
+    "Show key",
+    "Manual entry",
+)
+"""Link or button texts (matched case-insensitively) that reveal the secret as text."""
+
+_FALLBACK = re.compile("|".join(re.escape(w.rstrip("?")) for w in FALLBACK_WORDINGS), re.IGNORECASE)
+# Groups of four (Keycloak, Google: "ABCD EFGH …") or one run of upper-case base32.
+_GROUPED = re.compile(r"(?<![A-Za-z0-9])[A-Za-z2-7]{4}(?:[ \-][A-Za-z2-7]{4}){3,}(?![A-Za-z0-9])")
+_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}=*(?![A-Za-z0-9])")
+_LABEL = re.compile(r"secret|key|code", re.IGNORECASE)
+
+_JS_URIS = """() => {
+  const found = [];
+  const re = /otpauth:\\/\\/[^\\s"'<>]+/gi;
+  const add = (s) => { if (s) for (const m of String(s).matchAll(re)) found.push(m[0]); };
+  add(document.body ? document.body.innerText : '');
+  for (const el of document.querySelectorAll('*')) {
+    for (const a of el.attributes) add(a.value);
+    if ('value' in el && typeof el.value === 'string') add(el.value);
+  }
+  return found;
+}"""
+
+_JS_CANDIDATES = """() => {
+  const out = [];
+  const attr = /secret|key|code/i;
+  for (const el of document.querySelectorAll('*')) {
+    if (['SCRIPT', 'STYLE', 'BUTTON'].includes(el.tagName)) continue;
+    const names = [el.id, typeof el.className === 'string' ? el.className : '',
+      ...Array.from(el.attributes).filter(a => a.name.startsWith('data-')).map(a => a.name)];
+    const marked = names.some(n => attr.test(n || ''));
+    if ('value' in el && typeof el.value === 'string' && el.tagName === 'INPUT') {
+      const label = [el.name, el.id, el.getAttribute('aria-label'), el.placeholder,
+        el.labels && el.labels.length ? el.labels[0].innerText : ''].join(' ');
+      if (el.type !== 'hidden' && (marked || attr.test(label) || el.readOnly)) out.push(el.value);
+    } else if (marked && el.children.length === 0) {
+      out.push(el.textContent || '');
+    }
+  }
+  out.push(document.body ? document.body.innerText : '');
+  return out;
+}"""
+
+
+@dataclass(frozen=True)
+class CapturedTotp:
+    """A TOTP configuration read from an enrollment page.
+
+    Attributes:
+        params: The validated parameters (seed, issuer, account, algorithm, digits, period).
+        source: How it was found: an otpauth ``uri``, the ``manual`` key, or a ``qr`` code.
+    """
+
+    params: OtpParameters
+    source: CaptureSource
+
+    @property
+    def uri(self) -> Secret:
+        """The configuration as an otpauth URI (a secret: it holds the seed)."""
+        return build_otpauth_uri(self.params)
+
+
+async def capture_totp(page: Page, *, timeout: float = 10.0) -> CapturedTotp:
+    """Find the TOTP secret on an enrollment page.
+
+    Args:
+        page: The page showing the enrollment (QR code and/or its "can't scan" fallback).
+        timeout: Seconds to wait for the page to load and to settle after a click.
+
+    Returns:
+        The captured configuration and the strategy that found it.
+
+    Raises:
+        PageTimeout: The page did not finish loading or settle in time.
+        ConflictingSecrets: The page shows two different secrets.
+        CaptureFailed: No valid TOTP secret was found.
+    """
+    where = _where(page)
+    ms = timeout * 1000
+    await _settle(page, ms, where)
+    try:
+        found = _unique(_parse_uris(await page.evaluate(_JS_URIS)), "uri", where)
+        if found is not None:
+            return found
+        found = _unique(_parse_texts(await page.evaluate(_JS_CANDIDATES)), "manual", where)
+        if found is not None:
+            return found
+        if await _open_fallback(page, ms, where):
+            found = _unique(_parse_texts(await page.evaluate(_JS_CANDIDATES)), "manual", where)
+            if found is not None:
+                return found
+        found = _unique(_parse_uris(await _qr_texts(page, ms)), "qr", where)
+    except PlaywrightTimeout:
+        raise PageTimeout(f"{where} did not respond within {timeout:g} s") from None
+    except PlaywrightError:
+        raise CaptureFailed(f"{where}: the browser failed while reading the page") from None
+    if found is None:
+        raise CaptureFailed(
+            f"no TOTP secret on {where}: no otpauth URI, no manual-entry key, no QR code"
+        )
+    return found
+
+
+def _where(page: Page) -> str:
+    """The page's URL without query or fragment (tickets and secrets hide there)."""
+    return re.split(r"[?#]", page.url, maxsplit=1)[0] or "the page"
+
+
+async def _settle(page: Page, ms: float, where: str) -> None:
+    """Wait until the page has loaded, or raise PageTimeout."""
+    try:
+        await page.wait_for_load_state("load", timeout=ms)
+    except PlaywrightTimeout:
+        raise PageTimeout(f"{where} did not finish loading within {ms / 1000:g} s") from None
+
+
+async def _open_fallback(page: Page, ms: float, where: str) -> bool:
+    """Click the first visible "can't scan" link or button; True if one was clicked."""
+    clickable = page.locator("a, button, [role=button], [role=link]").filter(has_text=_FALLBACK)
+    for index in range(await clickable.count()):
+        target = clickable.nth(index)
+        if await target.is_visible():
+            await target.click(timeout=ms)
+            await _settle(page, ms, where)
+            await page.wait_for_timeout(100)  # let a client-side toggle render
+            return True
+    return False
+
+
+async def _qr_texts(page: Page, ms: float) -> list[str]:
+    """Decode QR codes from an in-memory screenshot, when the page has an image at all."""
+    if await page.locator("img, canvas, svg").count() == 0:
+        return []
+    png = await page.screenshot(full_page=True, timeout=ms)
+    return decode_qr_texts(png)
+
+
+def _parse_uris(texts: list[str]) -> list[OtpParameters]:
+    """Parse every otpauth URI; invalid ones (e.g. HOTP) are skipped."""
+    params = []
+    for text in texts:
+        try:
+            params.append(parse_otpauth_uri(text))
+        except InvalidOtpUri:
+            continue
+    return params
+
+
+def _parse_texts(texts: list[str]) -> list[OtpParameters]:
+    """Extract base32 seeds from marked elements and from lines next to a label."""
+    params: list[OtpParameters] = []
+    *marked, body = texts
+    snippets = list(marked)
+    lines = [line.strip() for line in body.splitlines()]
+    for index, line in enumerate(lines):
+        if _LABEL.search(line):
+            snippets.append(line.split(":", 1)[-1])
+            if index + 1 < len(lines):
+                snippets.append(lines[index + 1])
+    for snippet in snippets:
+        for match in (*_GROUPED.finditer(snippet), *_RUN.finditer(snippet)):
+            raw = match.group(0)
+            if raw.islower() and not re.search(r"[2-7]", raw):
+                continue  # four-letter English words, not a key
+            try:
+                params.append(OtpParameters(seed=normalize_base32(raw)))
+            except InvalidOtpUri:
+                continue
+    return params
+
+
+def _unique(found: list[OtpParameters], source: CaptureSource, where: str) -> CapturedTotp | None:
+    """The one secret found, None if none, ConflictingSecrets if several differ."""
+    seeds = {p.seed.reveal() for p in found}
+    if len(seeds) > 1:
+        raise ConflictingSecrets(
+            f"{where} shows {len(seeds)} different TOTP secrets ({source}); refusing to guess"
+        )
+    if not found:
+        return None
+    return CapturedTotp(params=found[0], source=source)

@@ -1,0 +1,109 @@
+"""One Chromium per ``BrowserSession``; a fresh, isolated context per ``new_context()``.
+
+Nothing reaches the disk (no trace, screenshot, video or HAR) unless ``debug_dir`` is given;
+then each context's Playwright trace is written there, 0700 directory and 0600 files, and a
+warning says the trace may hold secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from browser.chromium import LAUNCH_ARGS, find_chromium
+from browser.errors import BrowserUnavailable
+
+__all__ = ["BrowserSession"]
+
+_log = logging.getLogger(__name__)
+
+
+class BrowserSession:
+    """An async context manager that launches Chromium once and hands out fresh contexts.
+
+    Args:
+        headed: Show the browser window (headless by default).
+        debug_dir: Where to write one Playwright trace per context; None (the default) writes
+            nothing to disk.
+    """
+
+    def __init__(self, *, headed: bool = False, debug_dir: Path | None = None) -> None:
+        self._headed = headed
+        self._debug_dir = debug_dir
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    async def __aenter__(self) -> BrowserSession:
+        """Launch Chromium.
+
+        Raises:
+            BrowserUnavailable: No Chromium was found, or it would not start.
+        """
+        chromium = find_chromium()
+        if chromium is None:
+            raise BrowserUnavailable(
+                "no Chromium found; install one (apt install chromium) or set VAULTBORN_CHROMIUM"
+            )
+        if self._debug_dir is not None:
+            self._debug_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._debug_dir.chmod(0o700)
+            _log.warning("browser traces go to %s and may hold secrets", self._debug_dir)
+        self._playwright = await async_playwright().start()
+        try:
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=str(chromium.path),
+                headless=not self._headed,
+                args=list(LAUNCH_ARGS),
+            )
+        except PlaywrightError as error:
+            await self._playwright.stop()
+            self._playwright = None
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise BrowserUnavailable(
+                f"Chromium at {chromium.path} would not start: {first_line}"
+            ) from None
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close Chromium and stop Playwright."""
+        if self._browser is not None:
+            await self._browser.close()
+            self._browser = None
+        if self._playwright is not None:
+            await self._playwright.stop()
+            self._playwright = None
+
+    @asynccontextmanager
+    async def new_context(self) -> AsyncIterator[BrowserContext]:
+        """Yield a fresh browser context (no cookies shared with any other), closed on exit.
+
+        Raises:
+            BrowserUnavailable: The session is not open.
+        """
+        if self._browser is None:
+            raise BrowserUnavailable("the browser session is not open (use `async with`)")
+        context = await self._browser.new_context()
+        if self._debug_dir is not None:
+            await context.tracing.start(screenshots=True, snapshots=True)
+        try:
+            yield context
+        finally:
+            if self._debug_dir is not None:
+                path = self._debug_dir / f"trace-{secrets.token_hex(4)}.zip"
+                await context.tracing.stop(path=str(path))
+                if path.exists():
+                    os.chmod(path, 0o600)
+            await context.close()

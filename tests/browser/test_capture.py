@@ -1,0 +1,215 @@
+"""``capture_totp()`` against a real Chromium: the dev IdP's ticket page and IdP-like fixtures."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pyotp
+import pytest
+import segno
+from playwright.async_api import Page, Route, expect
+
+from browser.capture import CapturedTotp, capture_totp
+from browser.chromium import find_chromium
+from browser.errors import BrowserUnavailable, CaptureFailed, ConflictingSecrets, PageTimeout
+from browser.qr import decode_qr_texts
+from browser.session import BrowserSession
+from idp.devserver.server import start_dev_idp
+from idp.devserver.tenant import demo_tenant
+from tests.idp.devkit import ENV, bearer, client, create_user, mgmt_token
+from vault.otp import parse_otpauth_uri
+
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium found (VAULTBORN_CHROMIUM, Playwright's cache, or PATH)",
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASE = "http://fixture.test/"
+T = TypeVar("T")
+
+
+async def _serve(route: Route) -> None:
+    """Serve ``fixtures/<name>`` for ``http://fixture.test/<name>``; never answer ``/never``."""
+    name = route.request.url.removeprefix(BASE)
+    if name.startswith("never"):
+        return  # the request stays pending forever
+    path = FIXTURES / name
+    if path.is_file():
+        await route.fulfill(body=path.read_bytes(), content_type="text/html")
+    else:
+        await route.fulfill(status=404, body="not found")
+
+
+class Pages:
+    """One Chromium for the whole module, on one event loop; a fresh context per call."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.session = BrowserSession()
+        self.loop.run_until_complete(self.session.__aenter__())
+
+    def run(self, action: Callable[[Page], Awaitable[T]]) -> T:
+        """Run ``action`` on a fresh page whose ``http://fixture.test/`` requests hit fixtures."""
+
+        async def main() -> T:
+            async with self.session.new_context() as context:
+                await context.route(f"{BASE}**", _serve)
+                page = await context.new_page()
+                page.set_default_timeout(5_000)
+                return await action(page)
+
+        return self.loop.run_until_complete(main())
+
+    def close(self) -> None:
+        """Close Chromium and the loop."""
+        self.loop.run_until_complete(self.session.__aexit__(None, None, None))
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[Pages]:
+    """The module's shared Chromium."""
+    shared = Pages()
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+def _capture(pages: Pages, name: str) -> CapturedTotp:
+    async def action(page: Page) -> CapturedTotp:
+        await page.goto(BASE + name)
+        return await capture_totp(page, timeout=5.0)
+
+    return pages.run(action)
+
+
+def test_keycloak_unable_to_scan_follows_mode_manual(pages: Pages) -> None:
+    captured = _capture(pages, "keycloak.html")
+    assert captured.source == "manual"
+    assert captured.params.seed.reveal() == "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def test_okta_cant_scan_reveals_secret_key(pages: Pages) -> None:
+    captured = _capture(pages, "okta.html")
+    assert captured.source == "manual"
+    assert captured.params.seed.reveal() == "GEZDGNBVGY3TQOJQGEZDGNBV"
+
+
+def test_secret_in_read_only_input_is_normalized(pages: Pages) -> None:
+    captured = _capture(pages, "readonly-input.html")
+    assert captured.source == "manual"
+    assert captured.params.seed.reveal() == "MFZW63DPEBZW45DTMFZW63DP"
+
+
+def test_otpauth_uri_in_data_attribute(pages: Pages) -> None:
+    captured = _capture(pages, "data-attribute.html")
+    assert captured.source == "uri"
+    assert captured.params.issuer == "Example"
+    assert captured.params.seed.reveal() == "KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TFOQ"
+    assert parse_otpauth_uri(captured.uri).seed == captured.params.seed
+
+
+def test_two_different_secrets_are_refused(pages: Pages) -> None:
+    with pytest.raises(ConflictingSecrets) as caught:
+        _capture(pages, "conflicting.html")
+    assert "JBSWY3DP" not in str(caught.value)
+    assert "GEZDGNBV" not in str(caught.value)
+
+
+def test_no_secret_fails(pages: Pages) -> None:
+    with pytest.raises(CaptureFailed) as caught:
+        _capture(pages, "no-secret.html")
+    assert not isinstance(caught.value, ConflictingSecrets)
+
+
+def test_qr_only_page_is_decoded(pages: Pages) -> None:
+    uri = "otpauth://totp/Acme:bob?secret=ONSWG4TFOQYTEMZUGU3DOOBZ&issuer=Acme"
+    image = segno.make(uri, error="m").png_data_uri(scale=5, border=4)
+
+    async def action(page: Page) -> CapturedTotp:
+        await page.set_content(f'<h1>Scan me</h1><img alt="QR" src="{image}">')
+        return await capture_totp(page, timeout=5.0)
+
+    captured = pages.run(action)
+    assert captured.source == "qr"
+    assert captured.params.seed.reveal() == "ONSWG4TFOQYTEMZUGU3DOOBZ"
+    assert captured.params.issuer == "Acme"
+
+
+def test_page_that_never_loads_times_out(pages: Pages) -> None:
+    async def action(page: Page) -> CapturedTotp:
+        await page.goto(BASE + "no-secret.html")
+        await page.set_content(
+            f'<p>loading</p><img src="{BASE}never.png">', wait_until="domcontentloaded"
+        )
+        return await capture_totp(page, timeout=0.5)
+
+    with pytest.raises(PageTimeout):
+        pages.run(action)
+
+
+def test_dev_idp_ticket_trouble_scanning(pages: Pages, tmp_path: Path) -> None:
+    with start_dev_idp(demo_tenant(), db=tmp_path / "devidp.db", env=ENV) as idp:
+        token = mgmt_token(idp)
+        with client(idp.base_url) as http:
+            user = create_user(http, token, f"capture-{secrets.token_hex(4)}@example.com")
+            response = http.post(
+                "api/v2/guardian/enrollments/ticket",
+                json={"user_id": user["user_id"]},
+                headers=bearer(token),
+            )
+            assert response.status_code == 200, response.text
+            ticket_url = response.json()["ticket_url"]
+
+            async def action(page: Page) -> tuple[CapturedTotp, str, list[str]]:
+                await page.goto(ticket_url)
+                qr_png = await page.get_by_alt_text("QR code").screenshot()
+                captured = await capture_totp(page, timeout=10.0)
+                shown = (await page.locator("#totp-secret").inner_text()).strip()
+                code = pyotp.TOTP(captured.params.seed.reveal()).now()
+                await page.get_by_placeholder("Enter your one-time code").fill(code)
+                await page.get_by_role("button", name="Continue").click()
+                await expect(page.get_by_role("heading", name="Enrolled")).to_be_visible()
+                return captured, shown, decode_qr_texts(qr_png)
+
+            captured, shown, qr_texts = pages.run(action)
+            methods = http.get(
+                f"api/v2/users/{user['user_id']}/authentication-methods", headers=bearer(token)
+            ).json()
+
+    assert captured.source == "manual"
+    assert captured.params.seed.reveal() == shown
+    assert [parse_otpauth_uri(text).seed for text in qr_texts] == [captured.params.seed]
+    assert [(m["type"], m["confirmed"]) for m in methods] == [("totp", True)]
+
+
+def test_session_without_chromium_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("browser.session.find_chromium", lambda: None)
+
+    async def main() -> None:
+        async with BrowserSession():
+            pass
+
+    with pytest.raises(BrowserUnavailable, match="no Chromium found"):
+        asyncio.run(main())
+
+
+def test_debug_dir_is_private(tmp_path: Path) -> None:
+    debug = tmp_path / "debug"
+
+    async def main() -> None:
+        async with BrowserSession(debug_dir=debug) as session, session.new_context() as context:
+            page = await context.new_page()
+            await page.set_content("<p>hello</p>")
+
+    asyncio.run(main())
+    assert debug.stat().st_mode & 0o777 == 0o700
+    traces = list(debug.iterdir())
+    assert len(traces) == 1
+    assert traces[0].stat().st_mode & 0o777 == 0o600
