@@ -62,15 +62,18 @@ class BaseVault:
         canonical, item = resolve_reference(parsed, self)
         return self._read_canonical(canonical, item)
 
+    def _vaults_named(self, vault: str | None) -> list[VaultInfo]:
+        """Every vault when ``vault`` is None, else the one vault that name (or id) means."""
+        vaults = list(self.vaults())
+        if vault is None:
+            return vaults
+        return [
+            match_one("vault", vault, vaults, lambda v: v.id, lambda v: v.name, _vault_not_found)
+        ]
+
     def locate(self, vault: str | None, item: str) -> tuple[VaultInfo, ItemSummary]:
         """The vault and item that the names (or ids) mean; ``vault=None`` searches all."""
-        vaults = list(self.vaults())
-        if vault is not None:
-            vaults = [
-                match_one(
-                    "vault", vault, vaults, lambda v: v.id, lambda v: v.name, _vault_not_found
-                )
-            ]
+        vaults = self._vaults_named(vault)
         summaries = [s for v in vaults for s in self.item_summaries(v)]
         where = f" in the {vaults[0].name!r} vault" if vault is not None and vaults else ""
         found = match_one(
@@ -97,13 +100,7 @@ class BaseVault:
         categories: Sequence[Category] = (),
     ) -> list[ItemSummary]:
         """Items matching every filter given."""
-        vaults = list(self.vaults())
-        if vault is not None:
-            vaults = [
-                match_one(
-                    "vault", vault, vaults, lambda v: v.id, lambda v: v.name, _vault_not_found
-                )
-            ]
+        vaults = self._vaults_named(vault)
         wanted_tags = {t.casefold() for t in tags}
         out = []
         for v in vaults:
