@@ -19,6 +19,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from browser.errors import CaptureFailed, ConflictingSecrets, PageTimeout
 from browser.qr import decode_qr_texts
+from browser.snapshot import page_location
 from vault.errors import InvalidOtpUri
 from vault.otp import (
     OtpParameters,
@@ -120,7 +121,7 @@ async def capture_totp(page: Page, *, timeout: float = 10.0) -> CapturedTotp:
         ConflictingSecrets: The page shows two different secrets.
         CaptureFailed: No valid TOTP secret was found.
     """
-    where = _where(page)
+    where = page_location(page)
     ms = timeout * 1000
     await _settle(page, ms, where)
     try:
@@ -144,11 +145,6 @@ async def capture_totp(page: Page, *, timeout: float = 10.0) -> CapturedTotp:
             f"no TOTP secret on {where}: no otpauth URI, no manual-entry key, no QR code"
         )
     return found
-
-
-def _where(page: Page) -> str:
-    """The page's URL without query or fragment (tickets and secrets hide there)."""
-    return re.split(r"[?#]", page.url, maxsplit=1)[0] or "the page"
 
 
 async def _settle(page: Page, ms: float, where: str) -> None:

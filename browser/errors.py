@@ -9,6 +9,8 @@ The branch::
         ├── CaptureFailed             no TOTP secret could be found on the page
         │   └── ConflictingSecrets    the page shows two different secrets: refuse, never guess
         ├── CodeRefused               the IdP refused the confirmation code twice
+        ├── LoginRefused              the IdP refused the user name or password
+        ├── PageError                 the page says the flow cannot go on (expired link …)
         └── NeedsHuman                a CAPTCHA, a "verify you are human" box or an unknown
                                       screen: ``url`` and ``instructions`` for the person
 
@@ -25,7 +27,9 @@ __all__ = [
     "CaptureFailed",
     "CodeRefused",
     "ConflictingSecrets",
+    "LoginRefused",
     "NeedsHuman",
+    "PageError",
     "PageTimeout",
 ]
 
@@ -52,6 +56,14 @@ class ConflictingSecrets(CaptureFailed):
 
 class CodeRefused(BrowserError):
     """The IdP refused the confirmation code, also on the retry in the next time step."""
+
+
+class LoginRefused(BrowserError):
+    """The IdP refused the user name or password on its login page."""
+
+
+class PageError(BrowserError):
+    """The page says the flow cannot go on: an expired or used link, a locked account."""
 
 
 class NeedsHuman(BrowserError):

@@ -4,81 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pyotp
 import pytest
 import segno
-from playwright.async_api import Page, Route, expect
+from playwright.async_api import Page, expect
 
 from browser.capture import CapturedTotp, capture_totp
-from browser.chromium import find_chromium
 from browser.errors import BrowserUnavailable, CaptureFailed, ConflictingSecrets, PageTimeout
 from browser.qr import decode_qr_texts
 from browser.session import BrowserSession
 from idp.devserver.server import start_dev_idp
 from idp.devserver.tenant import demo_tenant
+from tests.browser.kit import BASE, Pages, needs_chromium
 from tests.idp.devkit import ENV, bearer, client, create_user, mgmt_token
 from vault.otp import parse_otpauth_uri
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None,
-    reason="no Chromium found (VAULTBORN_CHROMIUM, Playwright's cache, or PATH)",
-)
-
-FIXTURES = Path(__file__).parent / "fixtures"
-BASE = "http://fixture.test/"
-T = TypeVar("T")
-
-
-async def _serve(route: Route) -> None:
-    """Serve ``fixtures/<name>`` for ``http://fixture.test/<name>``; never answer ``/never``."""
-    name = route.request.url.removeprefix(BASE)
-    if name.startswith("never"):
-        return  # the request stays pending forever
-    path = FIXTURES / name
-    if path.is_file():
-        await route.fulfill(body=path.read_bytes(), content_type="text/html")
-    else:
-        await route.fulfill(status=404, body="not found")
-
-
-class Pages:
-    """One Chromium for the whole module, on one event loop; a fresh context per call."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.session = BrowserSession()
-        self.loop.run_until_complete(self.session.__aenter__())
-
-    def run(self, action: Callable[[Page], Awaitable[T]]) -> T:
-        """Run ``action`` on a fresh page whose ``http://fixture.test/`` requests hit fixtures."""
-
-        async def main() -> T:
-            async with self.session.new_context() as context:
-                await context.route(f"{BASE}**", _serve)
-                page = await context.new_page()
-                page.set_default_timeout(5_000)
-                return await action(page)
-
-        return self.loop.run_until_complete(main())
-
-    def close(self) -> None:
-        """Close Chromium and the loop."""
-        self.loop.run_until_complete(self.session.__aexit__(None, None, None))
-        self.loop.close()
-
-
-@pytest.fixture(scope="module")
-def pages() -> Iterator[Pages]:
-    """The module's shared Chromium."""
-    shared = Pages()
-    try:
-        yield shared
-    finally:
-        shared.close()
+pytestmark = needs_chromium
 
 
 def _capture(pages: Pages, name: str) -> CapturedTotp:

@@ -1,0 +1,120 @@
+"""What every screen driver is: a pure classifier of snapshots plus the selectors it fills."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from playwright.async_api import Page
+
+from browser.screens import Screen, ScreenKind
+from browser.settle import act_and_settle
+from browser.snapshot import PageSnapshot
+from vault.secret import Secret
+
+__all__ = ["Driver"]
+
+# Marks the input the snapshot would call the one-time code field, for pages whose markup no
+# driver selector names (the generic driver, and a fallback for the others).
+_JS_MARK_CODE_INPUT = """() => {
+  const visible = (el) => !el.hidden && el.getClientRects().length > 0;
+  const meta = (el) => [el.name, el.id, el.getAttribute('autocomplete'),
+    el.getAttribute('aria-label'), el.placeholder].join(' ').toLowerCase().replace(/[_\\-.]/g, ' ');
+  const found = Array.from(document.querySelectorAll('input')).find((el) => visible(el) &&
+    !el.readOnly && !el.disabled && ['text', 'tel', 'number', ''].includes(el.type) &&
+    (el.getAttribute('autocomplete') === 'one-time-code' ||
+     /\\b(otp|totp|code|passcode|answer|verification)\\b/.test(meta(el))));
+  if (found) found.setAttribute('data-vaultborn-code', '');
+  return !!found;
+}"""
+
+
+class Driver(ABC):
+    """A screen driver for one IdP family.
+
+    ``classify`` is a pure function of a ``PageSnapshot``; the async methods fill the page.
+    Selectors are CSS lists tried in order; the first visible match is used.
+    """
+
+    name: ClassVar[str]
+    code_inputs: ClassVar[tuple[str, ...]] = ()
+    username_inputs: ClassVar[tuple[str, ...]] = (
+        "input[type=email]",
+        "input[autocomplete=username]",
+        "input[name=username]",
+        "input[name=identifier]",
+        "input[name=email]",
+    )
+    password_inputs: ClassVar[tuple[str, ...]] = ("input[type=password]",)
+    submits: ClassVar[tuple[str, ...]] = ("button[type=submit]", "input[type=submit]")
+
+    @abstractmethod
+    def recognizes(self, snap: PageSnapshot) -> bool:
+        """Whether the page looks like this IdP's."""
+
+    @abstractmethod
+    def classify(self, snap: PageSnapshot) -> Screen:
+        """The screen ``snap`` shows."""
+
+    def screen(self, snap: PageSnapshot, kind: ScreenKind, name: str = "") -> Screen:
+        """A ``Screen`` of ``kind`` for ``snap``, carrying its error."""
+        return Screen(
+            kind=kind,
+            driver=self.name,
+            name=name or snap.screen or snap.name,
+            url=snap.url,
+            error=snap.error,
+            error_code=snap.error_code,
+        )
+
+    async def enter_code(self, page: Page, code: Secret, *, timeout: float) -> None:
+        """Type ``code`` into the one-time code field and submit it."""
+        field = await _first_visible(page, self.code_inputs)
+        if field is None and await page.evaluate(_JS_MARK_CODE_INPUT):
+            field = "[data-vaultborn-code]"
+        if field is None:
+            raise LookupError("no one-time code field")
+        await page.locator(field).first.fill(code.reveal(), timeout=timeout * 1000)
+        await self._submit(page, field, timeout=timeout)
+
+    async def log_in(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
+        """Fill whichever of user name and password the screen asks for, and submit."""
+        ms = timeout * 1000
+        last = None
+        user_field = await _first_visible(page, self.username_inputs)
+        if user_field is not None:
+            await page.locator(user_field).first.fill(username, timeout=ms)
+            last = user_field
+        password_field = await _first_visible(page, self.password_inputs)
+        if password_field is not None:
+            await page.locator(password_field).first.fill(password.reveal(), timeout=ms)
+            last = password_field
+        if last is None:
+            raise LookupError("no user name or password field")
+        await self._submit(page, last, timeout=timeout)
+
+    async def _submit(self, page: Page, field: str, *, timeout: float) -> None:
+        """Click the submit button of ``field``'s form (else the driver's), or press Enter."""
+        ms = timeout * 1000
+        form = page.locator(field).first.locator("xpath=ancestor::form[1]")
+        scoped = form.locator("button[type=submit], input[type=submit], button:not([type])")
+        if await form.count() and await scoped.count() and await scoped.first.is_visible():
+            target = scoped.first
+        else:
+            button = await _first_visible(page, self.submits)
+            if button is None:
+                typed_in = page.locator(field).first
+                await act_and_settle(page, lambda: typed_in.press("Enter", timeout=ms), timeout)
+                return
+            target = page.locator(button).first
+        await act_and_settle(page, lambda: target.click(timeout=ms), timeout)
+
+
+async def _first_visible(page: Page, selectors: tuple[str, ...]) -> str | None:
+    """The first selector with a visible match on the page."""
+    for selector in selectors:
+        candidates = page.locator(selector)
+        for index in range(await candidates.count()):
+            if await candidates.nth(index).is_visible():
+                return f"{selector} >> nth={index}"
+    return None

@@ -1,0 +1,93 @@
+"""The generic driver: classify any IdP's page by what it contains and the words it uses.
+
+Used when no IdP-specific driver recognizes the page, and by those drivers for pages their
+markers do not settle. The word lists are English; tenants that customize texts are still
+recognized by structure (QR image, secret marker, code and password inputs, CAPTCHA widget).
+"""
+
+from __future__ import annotations
+
+from browser.capture import FALLBACK_WORDINGS
+from browser.drivers.base import Driver
+from browser.screens import Screen, ScreenKind
+from browser.snapshot import PageSnapshot
+
+__all__ = ["GenericDriver", "says_human_check"]
+
+HUMAN_WORDS = (
+    "verify you are human",
+    "i'm not a robot",
+    "i am not a robot",
+    "are you a robot",
+    "complete the captcha",
+    "security check",
+)
+ENROLL_WORDS = (
+    "scan the qr",
+    "scan this qr",
+    "scan the barcode",
+    "authenticator app",
+    "setup key",
+    "secret key",
+    "enter the key",
+    "enter this key",
+    "manually enter",
+    *(w.lower().rstrip("?") for w in FALLBACK_WORDINGS),
+)
+SUCCESS_WORDS = (
+    "enrolled",
+    "you're all set",
+    "you are all set",
+    "successfully",
+    "has been set up",
+    "is now set up",
+    "has been enabled",
+    "login successful",
+    "logged in",
+)
+ERROR_WORDS = (
+    "expired",
+    "invalid link",
+    "already used",
+    "something went wrong",
+    "error",
+    "locked",
+    "not allowed",
+)
+
+
+def says_human_check(snap: PageSnapshot) -> bool:
+    """A CAPTCHA widget, or the words of a "verify you are human" box."""
+    return snap.has_captcha or any(w in snap.text for w in HUMAN_WORDS)
+
+
+def _says(snap: PageSnapshot, words: tuple[str, ...]) -> bool:
+    head = f"{snap.heading} {snap.title}".lower()
+    return any(w in head for w in words) or any(w in snap.text[:600] for w in words)
+
+
+class GenericDriver(Driver):
+    """Any enrollment or login page, recognized by structure and common wording."""
+
+    name = "generic"
+
+    def recognizes(self, snap: PageSnapshot) -> bool:
+        """Always: this is the driver of last resort."""
+        return True
+
+    def classify(self, snap: PageSnapshot) -> Screen:
+        """Human check, then enrollment, login, code prompt, outcome pages, else unknown."""
+        if says_human_check(snap):
+            return self.screen(snap, ScreenKind.HUMAN)
+        if snap.has_secret or snap.has_qr or any(w in snap.text for w in ENROLL_WORDS):
+            kind = ScreenKind.QR if snap.has_qr and not snap.has_secret else ScreenKind.MANUAL
+            return self.screen(snap, kind)
+        if snap.has_password or (snap.has_username and not snap.has_code_input):
+            return self.screen(snap, ScreenKind.LOGIN)
+        if snap.has_code_input:
+            return self.screen(snap, ScreenKind.CODE)
+        if _says(snap, SUCCESS_WORDS):
+            return self.screen(snap, ScreenKind.SUCCESS)
+        if snap.error or _says(snap, ERROR_WORDS):
+            return self.screen(snap, ScreenKind.ERROR)
+        return self.screen(snap, ScreenKind.UNKNOWN)

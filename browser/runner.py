@@ -1,0 +1,234 @@
+"""``run_flow()``: observe the page, decide, act, and again, until the flow finishes or stops.
+
+Secrets pass through here only as ``Secret`` values on their way from the vault into a form
+field (a code, a password) or from the page into the vault (the captured seed); the report,
+the log lines and every error carry screen names and URLs without query strings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from playwright.async_api import Page
+
+from browser.capture import CapturedTotp, CaptureSource, capture_totp
+from browser.drivers import Driver, pick_driver
+from browser.errors import BrowserError, CaptureFailed, ConflictingSecrets, NeedsHuman
+from browser.flow import (
+    Capture,
+    EnterCode,
+    Finish,
+    Goal,
+    HandOff,
+    LogIn,
+    Move,
+    Progress,
+    Stop,
+    decide,
+)
+from browser.screens import Screen
+from browser.snapshot import page_location, take_snapshot
+from vault.secret import Secret
+
+__all__ = [
+    "MAX_HANDOFFS",
+    "MAX_STEPS",
+    "Credentials",
+    "FlowOptions",
+    "FlowReport",
+    "HumanHandler",
+    "TotpTarget",
+    "run_flow",
+]
+
+_log = logging.getLogger(__name__)
+
+MAX_STEPS = 20
+"""Observations per flow before it gives up as making no progress."""
+MAX_HANDOFFS = 3
+"""Times a person is asked to act before the flow stops with ``NeedsHuman``."""
+STEP_MARGIN = 0.25
+"""Seconds past a time-step boundary before the retry code is read (clock skew)."""
+
+HumanHandler = Callable[[NeedsHuman], Awaitable[None]]
+"""Lets a person act on the page (in a headed window) and returns when they are done."""
+
+
+class TotpTarget(Protocol):
+    """Where a captured TOTP secret goes, and where codes come from (the vault)."""
+
+    def store(self, captured: CapturedTotp) -> None:
+        """Keep the captured configuration (idempotent for the same secret)."""
+        ...
+
+    def code(self, at: float) -> Secret:
+        """The code valid at unix time ``at``, from the stored configuration."""
+        ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a login screen is filled with; the password is read only when it is typed."""
+
+    username: str
+    password: Callable[[], Secret]
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    """How a flow runs.
+
+    Attributes:
+        driver: A fixed driver; None picks one per page.
+        credentials: For login screens; None hands them to a person.
+        on_human: Lets a person act; None raises ``NeedsHuman`` instead.
+        on_screen: Called with each screen and the move chosen on it (progress display).
+        timeout: Seconds for a page to load or react.
+        period: The TOTP period when no secret was captured in this flow (login drills).
+        clock: UNIX time now (the codes' time).
+        sleep: Waits (for the next time step).
+    """
+
+    driver: Driver | None = None
+    credentials: Credentials | None = None
+    on_human: HumanHandler | None = None
+    on_screen: Callable[[Screen, Move], None] | None = None
+    timeout: float = 15.0
+    period: int = 30
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+@dataclass(frozen=True)
+class FlowReport:
+    """How a flow went (no secret in it).
+
+    Attributes:
+        goal: ``enroll`` or ``login``.
+        outcome: What showed the end (``success-screen``, ``already-done``, ``left-enrollment``).
+        screens: ``driver:kind`` of every screen seen, in order.
+        source: How the secret was captured (``uri``, ``manual``, ``qr``), if it was.
+        codes_sent: One-time codes submitted.
+        handoffs: Times a person acted.
+    """
+
+    goal: Goal
+    outcome: str
+    screens: tuple[str, ...] = ()
+    source: CaptureSource | None = None
+    codes_sent: int = 0
+    handoffs: int = 0
+
+
+@dataclass
+class _Run:
+    page: Page
+    goal: Goal
+    target: TotpTarget
+    options: FlowOptions
+    progress: Progress
+    screens: list[str] = field(default_factory=list)
+    source: CaptureSource | None = None
+    period: int = 30
+    handoffs: int = 0
+
+
+async def run_flow(
+    page: Page, goal: Goal, target: TotpTarget, options: FlowOptions | None = None
+) -> FlowReport:
+    """Drive ``page`` until ``goal`` is reached.
+
+    Raises:
+        NeedsHuman: A person must act and no ``on_human`` was given (or they were asked
+            ``MAX_HANDOFFS`` times).
+        CodeRefused: The code was refused, also in the next time step.
+        LoginRefused: The password was refused.
+        ConflictingSecrets: The page shows two different secrets.
+        PageError: The page says the flow cannot go on, or no progress in ``MAX_STEPS``.
+        PageTimeout: A page did not load or react in time.
+    """
+    options = options or FlowOptions()
+    run = _Run(
+        page=page,
+        goal=goal,
+        target=target,
+        options=options,
+        progress=Progress(can_log_in=options.credentials is not None),
+        period=options.period,
+    )
+    for _ in range(MAX_STEPS):
+        snap = await take_snapshot(page, timeout=options.timeout)
+        driver = options.driver or pick_driver(snap)
+        screen = driver.classify(snap)
+        move = decide(goal, screen, run.progress)
+        run.screens.append(f"{screen.driver}:{screen.kind}")
+        _log.info("%s screen %r at %s: %s", screen.kind, screen.name, screen.url, move)
+        if options.on_screen is not None:
+            options.on_screen(screen, move)
+        if isinstance(move, Finish):
+            return FlowReport(
+                goal=goal,
+                outcome=move.how,
+                screens=tuple(run.screens),
+                source=run.source,
+                codes_sent=run.progress.codes_sent,
+                handoffs=run.handoffs,
+            )
+        if isinstance(move, Stop):
+            raise move.error
+        await _act(run, driver, move)
+    raise BrowserError(
+        f"no progress after {MAX_STEPS} screens at {page_location(page)} "
+        f"(last: {run.screens[-1] if run.screens else 'none'})"
+    )
+
+
+async def _act(run: _Run, driver: Driver, move: Move) -> None:
+    """Do ``move``; what a person must do instead goes through ``_hand_off``."""
+    options, page = run.options, run.page
+    try:
+        if isinstance(move, HandOff):
+            await _hand_off(run, move.instructions)
+            return
+        if isinstance(move, Capture):
+            captured = await capture_totp(page, timeout=options.timeout)
+            await asyncio.to_thread(run.target.store, captured)
+            run.source, run.period = captured.source, captured.params.period
+        elif isinstance(move, EnterCode):
+            if move.next_step:
+                now = options.clock()
+                await options.sleep(run.period - now % run.period + STEP_MARGIN)
+            code = await asyncio.to_thread(run.target.code, options.clock())
+            await driver.enter_code(page, code, timeout=options.timeout)
+        elif isinstance(move, LogIn) and options.credentials is not None:
+            password = await asyncio.to_thread(options.credentials.password)
+            await driver.log_in(
+                page, options.credentials.username, password, timeout=options.timeout
+            )
+    except ConflictingSecrets:
+        raise
+    except CaptureFailed:
+        await _hand_off(
+            run,
+            "no TOTP secret could be read from this page; show the secret (or its "
+            '"can\'t scan" text) in the browser window, then press Enter',
+        )
+        return
+    except LookupError as missing:
+        await _hand_off(run, f"{missing} on this page; do this step in the browser window")
+        return
+    run.progress = run.progress.after(move)
+
+
+async def _hand_off(run: _Run, instructions: str) -> None:
+    """Ask a person to act, or raise ``NeedsHuman`` when no one can be asked."""
+    needed = NeedsHuman(page_location(run.page), instructions)
+    if run.options.on_human is None or run.handoffs >= MAX_HANDOFFS:
+        raise needed
+    run.handoffs += 1
+    await run.options.on_human(needed)

@@ -1,0 +1,64 @@
+"""``act_and_settle()``: do something to a page, then wait until the page has reacted.
+
+A submitted form may load a new document (a POST answered with HTML, a redirect) or change
+the current one in place (a single-page widget). Playwright's ``click`` does not wait for
+either, and ``wait_for_load_state`` right after it still sees the old document as loaded, so
+this watches for both: a navigation of the main frame, or a change of the visible text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Frame, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from browser.errors import PageTimeout
+from browser.snapshot import page_location
+
+__all__ = ["act_and_settle"]
+
+_POLL_SECONDS = 0.05
+_MARK = "() => { window.__vaultbornText = document.body ? document.body.innerText : ''; }"
+_CHANGED = (
+    "() => window.__vaultbornText === undefined || "
+    "(document.body ? document.body.innerText : '') !== window.__vaultbornText"
+)
+
+
+async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], timeout: float) -> None:
+    """Run ``action``, then wait for a navigation or a change of the page's text, then load.
+
+    Raises:
+        PageTimeout: The page neither navigated nor changed within ``timeout`` seconds, or the
+            new page did not finish loading.
+    """
+    navigated = asyncio.Event()
+
+    def on_navigation(frame: Frame) -> None:
+        if frame == page.main_frame:
+            navigated.set()
+
+    where = page_location(page)
+    await page.evaluate(_MARK)
+    page.on("framenavigated", on_navigation)
+    try:
+        await action()
+        deadline = time.monotonic() + timeout
+        while not navigated.is_set():
+            try:
+                if await page.evaluate(_CHANGED):
+                    break
+            except PlaywrightError:
+                break  # the old document went away mid-evaluation: a navigation
+            if time.monotonic() > deadline:
+                raise PageTimeout(f"{where} did not react within {timeout:g} s")
+            await asyncio.sleep(_POLL_SECONDS)
+        await page.wait_for_load_state("load", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        raise PageTimeout(f"{where} did not finish loading within {timeout:g} s") from None
+    finally:
+        page.remove_listener("framenavigated", on_navigation)

@@ -1,0 +1,284 @@
+"""Enrollment and login drills through real Chromium against the dev IdP over HTTP.
+
+The seed goes from the ticket page into the local vault and the confirmation code comes from
+the vault; the IdP's Management API then shows one confirmed TOTP authenticator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page
+
+from browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp, login_drill
+from browser.errors import CodeRefused, LoginRefused, NeedsHuman, PageError
+from browser.runner import FlowOptions, FlowReport
+from idp.devserver.server import RunningDevIdP, start_dev_idp
+from idp.devserver.tenant import demo_tenant
+from tests.browser.kit import Pages, needs_chromium
+from tests.idp.devkit import ENV, PASSWORD, Clock, bearer, client, create_user, mgmt_token
+from vault.assignment import parse_assignment
+from vault.items import ItemSpec
+from vault.local import LocalVault
+from vault.secret import Secret
+
+pytestmark = needs_chromium
+
+ITEM = "Auth0 — break-glass"
+
+
+@dataclasses.dataclass
+class Enrollment:
+    """A dev IdP user with an enrollment ticket, and a vault item waiting for the seed."""
+
+    idp: RunningDevIdP
+    http: httpx.Client
+    token: str
+    user: dict[str, Any]
+    ticket_url: str
+    vault: LocalVault
+    target: VaultTotpTarget
+
+    def methods(self) -> list[tuple[str, bool]]:
+        """The user's authentication methods as (type, confirmed)."""
+        response = self.http.get(
+            f"api/v2/users/{self.user['user_id']}/authentication-methods",
+            headers=bearer(self.token),
+        )
+        return [(m["type"], m["confirmed"]) for m in response.json()]
+
+
+def _start(tmp_path: Path, *, clock: Clock | None = None, human: bool = False) -> RunningDevIdP:
+    tenant = dataclasses.replace(demo_tenant(), require_human_check=human)
+    if clock is None:
+        return start_dev_idp(tenant, db=tmp_path / "devidp.db", env=ENV)
+    return start_dev_idp(tenant, db=tmp_path / "devidp.db", env=ENV, clock=clock)
+
+
+@pytest.fixture
+def e(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Enrollment]:
+    """A fresh dev IdP (``@pytest.mark.parametrize`` ``clock``/``human`` via indirect params)."""
+    options = getattr(request, "param", {})
+    vault = LocalVault(tmp_path / "home")
+    vault.create_item(
+        "ACL",
+        ItemSpec(
+            title=ITEM,
+            assignments=(
+                parse_assignment("username=admin@example.com"),
+                parse_assignment(f"password={PASSWORD}"),
+            ),
+        ),
+    )
+    with _start(tmp_path, **options) as idp, client(idp.base_url) as http:
+        token = mgmt_token(idp)
+        user = create_user(http, token, f"enroll-{secrets.token_hex(4)}@example.com")
+        response = http.post(
+            "api/v2/guardian/enrollments/ticket",
+            json={"user_id": user["user_id"]},
+            headers=bearer(token),
+        )
+        assert response.status_code == 200, response.text
+        yield Enrollment(
+            idp=idp,
+            http=http,
+            token=token,
+            user=user,
+            ticket_url=response.json()["ticket_url"],
+            vault=vault,
+            target=VaultTotpTarget(vault, "ACL", ITEM),
+        )
+    vault.close()
+
+
+def _enroll(pages: Pages, e: Enrollment, options: FlowOptions | None = None) -> FlowReport:
+    async def action(page: Page) -> FlowReport:
+        return await enroll_totp(page, e.target, url=e.ticket_url, options=options)
+
+    return pages.run(action)
+
+
+def test_ticket_is_captured_into_the_vault_and_confirmed(pages: Pages, e: Enrollment) -> None:
+    report = _enroll(pages, e)
+
+    assert report.outcome == "success-screen"
+    assert report.source == "manual"  # via "Trouble Scanning?"
+    assert report.codes_sent == 1
+    assert report.screens == ("auth0:qr", "auth0:manual", "auth0:success")
+    assert e.methods() == [("totp", True)]
+    item = e.vault.get_item("ACL", ITEM)
+    assert [f.type for f in item.fields if f.type == "OTP"] == ["OTP"]
+    assert "secret" not in repr(report).lower()
+
+
+def test_crash_after_capture_resumes_with_the_same_seed(pages: Pages, e: Enrollment) -> None:
+    class Crash(Exception):
+        pass
+
+    class CrashBeforeCode(VaultTotpTarget):
+        def code(self, at: float) -> Secret:
+            raise Crash
+
+    crashing = CrashBeforeCode(e.vault, "ACL", ITEM)
+
+    async def first(page: Page) -> None:
+        with pytest.raises(Crash):
+            await enroll_totp(page, crashing, url=e.ticket_url)
+
+    pages.run(first)
+    stored = e.vault.get_item("ACL", ITEM)
+    report = _enroll(pages, e)
+
+    assert report.outcome == "success-screen"
+    assert e.vault.get_item("ACL", ITEM).version == stored.version  # same seed: no new version
+    assert e.methods() == [("totp", True)]
+
+
+def test_flow_continues_from_the_manual_screen_already_open(pages: Pages, e: Enrollment) -> None:
+    async def action(page: Page) -> FlowReport:
+        await page.goto(e.ticket_url + "&screen=code")
+        return await enroll_totp(page, e.target)
+
+    report = pages.run(action)
+    assert report.screens[0] == "auth0:manual"
+    assert report.outcome == "success-screen"
+
+
+def test_used_ticket_is_a_page_error(pages: Pages, e: Enrollment) -> None:
+    _enroll(pages, e)
+    with pytest.raises(PageError, match="Already used"):
+        _enroll(pages, e)
+
+
+class DriverClock:
+    """The flow's clock, ``offset`` seconds from the IdP's; sleeping advances it."""
+
+    def __init__(self, idp_clock: Clock, offset: float) -> None:
+        self.now = idp_clock.now + offset
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.parametrize("e", [{"clock": Clock(1_800_000_015.0)}], indirect=True)
+def test_refused_code_is_retried_once_in_the_next_time_step(pages: Pages, e: Enrollment) -> None:
+    # Two steps behind the IdP: outside its ±1 window; one step later: inside it.
+    clock = DriverClock(Clock(1_800_000_015.0), offset=-60)
+    report = _enroll(pages, e, FlowOptions(clock=clock, sleep=clock.sleep))
+
+    assert report.codes_sent == 2
+    assert report.outcome == "success-screen"
+    assert clock.slept == [pytest.approx(15.25)]  # to the next 30 s boundary, plus the margin
+    assert e.methods() == [("totp", True)]
+
+
+@pytest.mark.parametrize("e", [{"clock": Clock(1_800_000_015.0)}], indirect=True)
+def test_code_refused_twice_is_an_error(pages: Pages, e: Enrollment) -> None:
+    clock = DriverClock(Clock(1_800_000_015.0), offset=-600)
+    with pytest.raises(CodeRefused, match="also in the next time step") as caught:
+        _enroll(pages, e, FlowOptions(clock=clock, sleep=clock.sleep))
+
+    assert len(clock.slept) == 1
+    assert e.methods() == [("totp", False)]
+    for at in (clock.now, clock.now - clock.slept[0]):
+        assert e.target.code(at).reveal() not in str(caught.value)
+
+
+@pytest.mark.parametrize("e", [{"human": True}], indirect=True)
+def test_human_check_headless_needs_a_person(pages: Pages, e: Enrollment) -> None:
+    with pytest.raises(NeedsHuman) as caught:
+        _enroll(pages, e)
+
+    assert caught.value.url == e.idp.base_url + "guardian/enroll"  # no ticket in it
+    assert "human check" in caught.value.instructions
+    assert e.methods() == [("totp", False)] or e.methods() == []
+
+
+@pytest.mark.parametrize("e", [{"human": True}], indirect=True)
+def test_human_check_handed_to_a_person_then_continues(pages: Pages, e: Enrollment) -> None:
+    asked: list[NeedsHuman] = []
+
+    async def action(page: Page) -> FlowReport:
+        async def person(needed: NeedsHuman) -> None:  # what the person does in the window
+            asked.append(needed)
+            await page.locator("#human-check-box").check()
+            await page.locator("#continue").click()
+            await page.wait_for_url("**/guardian/enroll?**")
+
+        options = FlowOptions(on_human=person)
+        return await enroll_totp(page, e.target, url=e.ticket_url, options=options)
+
+    report = pages.run(action)
+    assert len(asked) == 1
+    assert report.handoffs == 1
+    assert report.screens[0] == "auth0:human"
+    assert report.outcome == "success-screen"
+
+
+@pytest.mark.parametrize("e", [{"clock": Clock(1_800_000_015.0)}], indirect=True)
+def test_login_drill_with_password_and_code_from_the_vault(pages: Pages, e: Enrollment) -> None:
+    enrolled_at = DriverClock(Clock(1_800_000_015.0), offset=-30)
+    _enroll(pages, e, FlowOptions(clock=enrolled_at, sleep=enrolled_at.sleep))
+    drill_at = DriverClock(Clock(1_800_000_015.0), offset=0)
+    report = _drill(pages, e, "password", FlowOptions(clock=drill_at, sleep=drill_at.sleep))
+
+    assert report.outcome == "success-screen"
+    assert report.screens == ("auth0:login", "auth0:code", "auth0:success")
+    assert drill_at.slept == []
+
+
+@pytest.mark.parametrize("e", [{"clock": Clock(1_800_000_015.0)}], indirect=True)
+def test_login_drill_in_the_step_of_enrollment_waits_for_a_fresh_code(
+    pages: Pages, e: Enrollment
+) -> None:
+    at = DriverClock(Clock(1_800_000_015.0), offset=0)
+    _enroll(pages, e, FlowOptions(clock=at, sleep=at.sleep))
+    report = _drill(pages, e, "password", FlowOptions(clock=at, sleep=at.sleep))
+
+    # The IdP never accepts a code twice: the drill's first code was the enrollment's.
+    assert report.screens == ("auth0:login", "auth0:code", "auth0:code", "auth0:success")
+    assert report.codes_sent == 2
+    assert len(at.slept) == 1
+
+
+def test_login_drill_with_a_wrong_password_is_refused(pages: Pages, e: Enrollment) -> None:
+    e.vault.create_item(
+        "ACL", ItemSpec(title="Wrong", assignments=(parse_assignment("password=nope-Nope-1"),))
+    )
+    _enroll(pages, e)
+    with pytest.raises(LoginRefused, match="Wrong email or password"):
+        _drill(pages, e, "password", item="Wrong")
+
+
+def _drill(
+    pages: Pages,
+    e: Enrollment,
+    field: str,
+    options: FlowOptions | None = None,
+    *,
+    item: str = ITEM,
+) -> FlowReport:
+    password = VaultPassword(e.vault, f"op://ACL/{item}/{field}")
+
+    async def action(page: Page) -> FlowReport:
+        return await login_drill(
+            page,
+            e.idp.base_url + "login",
+            e.target,
+            username=e.user["email"],
+            password=password,
+            options=options,
+        )
+
+    return pages.run(action)
