@@ -72,7 +72,11 @@ class NeedsHuman(BrowserError):
     Args:
         url: Where the person should look (the page's URL).
         instructions: One line saying what to do.
+
+    The CLI exits 3 for it, as for any step that waits for a person.
     """
+
+    exit_code = 3
 
     def __init__(self, url: str, instructions: str) -> None:
         super().__init__(f"a person is needed at {url}: {instructions}")

@@ -117,9 +117,7 @@ def decide(goal: Goal, screen: Screen, progress: Progress) -> Move:
     """The next move on ``screen`` for ``goal``, given ``progress``."""
     kind = screen.kind
     if kind is ScreenKind.HUMAN:
-        return HandOff(
-            f"complete the human check on {screen.name!r} in the browser window, then press Enter"
-        )
+        return HandOff(f"complete the human check on {screen.name!r} in the browser window")
     if kind is ScreenKind.SUCCESS:
         return Finish("success-screen" if progress.codes_sent else "already-done")
     if kind is ScreenKind.ERROR:
@@ -150,14 +148,13 @@ def decide(goal: Goal, screen: Screen, progress: Progress) -> Move:
     if goal is Goal.ENROLL and progress.codes_sent and not screen.error:
         return Finish("left-enrollment")  # e.g. Keycloak redirects to the application
     return HandOff(
-        f"vaultborn does not know the page {screen.name!r}; finish this step in the browser "
-        "window, then press Enter"
+        f"vaultborn does not know the page {screen.name!r}; finish this step in the browser window"
     )
 
 
 def _on_login(screen: Screen, progress: Progress) -> Move:
     if not progress.can_log_in:
-        return HandOff("log in on the page in the browser window, then press Enter")
+        return HandOff("log in on the page in the browser window")
     if progress.logins_sent and screen.error:
         return Stop(LoginRefused(f"{screen.url} refused the login: {screen.error}"))
     if progress.logins_sent >= MAX_LOGINS:

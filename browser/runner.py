@@ -216,7 +216,7 @@ async def _act(run: _Run, driver: Driver, move: Move) -> None:
         await _hand_off(
             run,
             "no TOTP secret could be read from this page; show the secret (or its "
-            '"can\'t scan" text) in the browser window, then press Enter',
+            '"can\'t scan" text) in the browser window',
         )
         return
     except LookupError as missing:

@@ -17,9 +17,11 @@ from rich.text import Text
 from vault.model import FieldType, Item, ItemSummary
 from vault.secret import Secret
 
-__all__ = ["console", "print_item", "print_items", "print_json"]
+__all__ = ["console", "print_item", "print_items", "print_json", "progress"]
 
 console = Console(highlight=False, soft_wrap=True)
+progress = Console(stderr=True, highlight=False, soft_wrap=True)
+"""Progress of long steps, on stderr (stdout stays the result, also with ``--json``)."""
 
 
 def print_json(data: Any) -> None:

@@ -1,0 +1,123 @@
+"""``vaultborn enroll``: capture an IdP's TOTP enrollment into a vault item and confirm it.
+
+The command behind the setup graph's browser step, for one enrollment by hand: open the
+ticket URL in Chromium, follow the "can't scan" fallback, store the secret in the item's OTP
+field, confirm with a code from the vault. Nothing secret is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from browser.drivers import DRIVER_NAMES, driver_named
+from browser.enroll import VaultTotpTarget, enroll_totp
+from browser.errors import NeedsHuman
+from browser.flow import Move
+from browser.handoff import terminal_handoff
+from browser.runner import FlowOptions, FlowReport
+from browser.screens import Screen
+from browser.session import BrowserSession
+from vaultborn.deps import open_vault
+from vaultborn.render import console, print_json, progress
+
+__all__ = ["register_enroll_command"]
+
+
+def register_enroll_command(app: typer.Typer) -> None:
+    """Add ``enroll`` to ``app``."""
+    app.command()(enroll)
+
+
+def enroll(
+    ctx: typer.Context,
+    url: Annotated[
+        str,
+        typer.Argument(
+            metavar="URL", help="The enrollment page (an Auth0 ticket_url, a Keycloak page …)."
+        ),
+    ],
+    item: Annotated[
+        str, typer.Option("--item", metavar="ITEM", help="The vault item (title or id).")
+    ],
+    vault: Annotated[
+        str | None, typer.Option("--vault", help="The item's vault (name or id).")
+    ] = None,
+    driver: Annotated[
+        str,
+        typer.Option("--driver", help=f"Which IdP's screens to expect: {', '.join(DRIVER_NAMES)}."),
+    ] = "auto",
+    headed: Annotated[
+        bool,
+        typer.Option(
+            "--headed", help="Show the browser; a person can then act where the agent must not."
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="Per page load or reaction.")
+    ] = 15.0,
+    debug_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--debug-dir",
+            help="Write a Playwright trace here (0700; it may hold the secret: delete it after).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Capture a TOTP enrollment into a vault item's OTP field and confirm it with a vault code."""
+    store = open_vault(ctx.obj)
+    store.get_item(vault, item)  # fail fast, before a browser starts, if the item is missing
+    target = VaultTotpTarget(store, vault, item)
+    on_human = terminal_handoff(sys.stdin, sys.stderr) if headed and sys.stdin.isatty() else None
+    options = FlowOptions(
+        driver=driver_named(driver),
+        on_human=on_human,
+        on_screen=None if as_json else _show_progress,
+        timeout=timeout,
+    )
+    report = asyncio.run(_run(url, target, options, headed=headed, debug_dir=debug_dir))
+    found = store.get_item(vault, item)
+    receipt: dict[str, Any] = {
+        "item": {"id": found.id, "title": found.title, "vault": found.vault.name},
+        "outcome": report.outcome,
+        "captured_by": report.source,
+        "codes_sent": report.codes_sent,
+        "handoffs": report.handoffs,
+        "screens": list(report.screens),
+    }
+    if as_json:
+        print_json(receipt)
+        return
+    how = {"uri": "otpauth URI", "manual": "manual-entry key", "qr": "QR code", None: "-"}
+    console.print(
+        f"enrolled: {found.title} ({found.vault.name}) — secret from the "
+        f"{how[report.source]}, confirmed with a vault code ({report.outcome})",
+        markup=False,
+    )
+
+
+async def _run(
+    url: str, target: VaultTotpTarget, options: FlowOptions, *, headed: bool, debug_dir: Path | None
+) -> FlowReport:
+    session = BrowserSession(headed=headed, debug_dir=debug_dir)
+    async with session, session.new_context() as context:
+        page = await context.new_page()
+        try:
+            return await enroll_totp(page, target, url=url, options=options)
+        except NeedsHuman as needed:
+            if headed:
+                raise
+            raise NeedsHuman(
+                needed.url,
+                f"{needed.instructions} (run again with --headed in a terminal to do it yourself)",
+            ) from None
+
+
+def _show_progress(screen: Screen, move: Move) -> None:
+    step = type(move).__name__.lower()
+    progress.print(f"· {screen.kind} screen ({screen.driver}): {step}", markup=False, style="dim")
