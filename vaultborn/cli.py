@@ -21,6 +21,7 @@ from vaultborn import __version__
 from vaultborn.cli_enroll import register_enroll_command
 from vaultborn.cli_idp import idp_app
 from vaultborn.cli_item import item_app
+from vaultborn.cli_stores import register_store_commands
 from vaultborn.cli_token import register_token_commands
 from vaultborn.deps import Settings, open_vault
 from vaultborn.doctor import run_checks
@@ -39,6 +40,7 @@ app = typer.Typer(
 app.add_typer(item_app, name="item")
 app.add_typer(idp_app, name="idp")
 register_token_commands(app)
+register_store_commands(app)
 register_enroll_command(app)
 
 DEFAULT_RECIPE_TEXT = "letters,digits,symbols,32"

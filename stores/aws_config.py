@@ -1,0 +1,105 @@
+"""Which AWS the store talks to: the user's configuration, or an embedded emulator.
+
+With any AWS configuration present (credentials or a profile in the environment, an endpoint
+URL, ``~/.aws/config`` or ``~/.aws/credentials``), boto3 is left to read it as usual,
+``AWS_ENDPOINT_URL`` included. With none at all, the embedded default starts moto's server on
+127.0.0.1 (a free port) inside this process and says so, so the whole flow runs on a laptop
+with no account; what is seeded there is gone when the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stores.aws import AwsSecretsManager
+
+__all__ = ["AWS_CONFIG_ENV", "aws_configured", "embedded_moto", "open_aws_store"]
+
+AWS_CONFIG_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+"""Variables that mean "this machine has an AWS configuration" (AWS_CA_BUNDLE etc. do not)."""
+DEFAULT_MAX_ATTEMPTS = 5
+"""Attempts per call, the first included (``AWS_MAX_ATTEMPTS`` overrides)."""
+
+
+def aws_configured(env: Mapping[str, str], home: Path) -> bool:
+    """True if the environment or ``home/.aws`` holds any AWS configuration."""
+    if any(env.get(name) for name in AWS_CONFIG_ENV):
+        return True
+    return any((home / ".aws" / name).exists() for name in ("config", "credentials"))
+
+
+@contextmanager
+def embedded_moto() -> Iterator[str]:
+    """Run moto's server on 127.0.0.1 (a free port) for the block; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every request to stderr otherwise, even with verbose=False.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@contextmanager
+def open_aws_store(
+    notice: Callable[[str], None],
+    env: Mapping[str, str] = os.environ,
+    home: Path | None = None,
+) -> Iterator[AwsSecretsManager]:
+    """The AWS Secrets Manager store for this environment, for the duration of the block.
+
+    Args:
+        notice: Receives the one line saying that the embedded emulator serves.
+        env: Where to look for AWS configuration (boto3 itself reads ``os.environ``).
+        home: Where ``.aws/`` would be; None means the user's home directory.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={
+            "mode": env.get("AWS_RETRY_MODE", "standard"),
+            "total_max_attempts": int(env.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS),
+        }
+    )
+    if aws_configured(env, Path.home() if home is None else home):
+        session = boto3.session.Session()
+        yield AwsSecretsManager(lambda region: _client(session, region, config))
+        return
+    with embedded_moto() as endpoint:
+        notice(
+            f"no AWS configuration found: using an embedded AWS Secrets Manager (moto) at "
+            f"{endpoint}; what is seeded there is gone when this command exits"
+        )
+        session = boto3.session.Session(
+            aws_access_key_id="embedded",
+            aws_secret_access_key="embedded",  # noqa: S106
+        )
+        yield AwsSecretsManager(lambda region: _client(session, region, config, endpoint))
+
+
+def _client(session: Any, region: str, config: Any, endpoint: str | None = None) -> Any:
+    return session.client(
+        "secretsmanager", region_name=region, config=config, endpoint_url=endpoint
+    )

@@ -1,0 +1,107 @@
+"""The process environment as a runtime store: ``vaultborn run -- CMD``.
+
+The child gets the resolved values in its environment. By default its stdout and stderr pass
+through a ``Masker``, so a value the child prints shows as ``<concealed by vaultborn>``; with
+masking off the child inherits our terminal. SIGINT and SIGTERM are forwarded to the child,
+and its exit status becomes ours (128+N when a signal N killed it, as shells report it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import IO
+
+from stores.masking import Masker
+from vault.secret import Secret
+from vaultborn.errors import UsageError
+
+__all__ = ["FORWARDED_SIGNALS", "Sink", "exit_status", "run_with_secrets"]
+
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_CHUNK = 65536
+
+Sink = Callable[[bytes], None]
+"""Where a masked output stream goes (our stdout or stderr)."""
+
+
+def exit_status(returncode: int) -> int:
+    """A child's return code as a shell reports it: 128+N for death by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run_with_secrets(
+    argv: Sequence[str],
+    injected: Mapping[str, Secret],
+    *,
+    stdout: Sink,
+    stderr: Sink,
+    masking: bool = True,
+    base_env: Mapping[str, str] = os.environ,
+) -> int:
+    """Run ``argv`` with ``injected`` added to its environment; returns its exit status.
+
+    Args:
+        argv: The command and its arguments.
+        injected: Variable name → value.
+        stdout: Receives the child's masked stdout (unused without masking).
+        stderr: Receives the child's masked stderr (unused without masking).
+        masking: Mask every injected value in the child's output.
+        base_env: The environment the child starts from.
+    """
+    env = dict(base_env)
+    env.update({name: secret.reveal() for name, secret in injected.items()})
+    values = [secret.reveal().encode() for secret in injected.values()]
+    pipe = subprocess.PIPE if masking else None
+    try:
+        child = subprocess.Popen(list(argv), env=env, stdout=pipe, stderr=pipe)  # noqa: S603
+    except FileNotFoundError:
+        raise UsageError(f"command not found: {argv[0]}") from None
+    except PermissionError:
+        raise UsageError(f"command is not executable: {argv[0]}") from None
+    pumps = []
+    if masking:
+        for stream, sink in ((child.stdout, stdout), (child.stderr, stderr)):
+            assert stream is not None  # noqa: S101 (PIPE was asked for)
+            pump = threading.Thread(target=_pump, args=(stream, sink, Masker(values)), daemon=True)
+            pump.start()
+            pumps.append(pump)
+    with _forwarding(child):
+        returncode = child.wait()
+    for pump in pumps:
+        pump.join()
+    return exit_status(returncode)
+
+
+def _pump(stream: IO[bytes], sink: Sink, masker: Masker) -> None:
+    with stream:
+        read = getattr(stream, "read1", stream.read)
+        while chunk := read(_CHUNK):
+            if out := masker.feed(chunk):
+                sink(out)
+    if rest := masker.flush():
+        sink(rest)
+
+
+@contextmanager
+def _forwarding(child: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Forward SIGINT/SIGTERM to ``child`` while the block runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,78 @@
+"""Seeding: one value from the vault into one runtime store, once, one way.
+
+The value and the item version come from a single vault call (``get_item(reveal=True)``), so
+the provenance always describes the value that was stored. The value goes straight from the
+vault to the store; the receipt holds only references, versions and ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from stores.protocol import Provenance, SecretStore, idempotency_key
+from vault.errors import FieldNotFound
+from vault.protocol import Vault
+from vault.reference import SecretReference
+from vault.secret import Secret
+from vaultborn.errors import UsageError
+
+__all__ = ["SeedReceipt", "seed", "snapshot"]
+
+
+@dataclass(frozen=True)
+class SeedReceipt:
+    """What a seed did: safe to print, log and checkpoint."""
+
+    target: str
+    version_id: str
+    source: str
+    """The canonical ``op://`` reference that was read."""
+    source_version: int
+    outcome: str
+    """``created``, ``updated`` or ``unchanged``."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The receipt as JSON-ready data."""
+        return asdict(self)
+
+
+def snapshot(vault: Vault, ref: str | SecretReference) -> tuple[Secret, Provenance]:
+    """The value ``ref`` points at, with the canonical reference and item version it had."""
+    canonical = vault.resolve(ref)
+    if canonical.wants_otp:
+        raise UsageError(
+            f"{canonical} asks for a one-time code, which expires in seconds; seed the field "
+            "without ?attribute=otp"
+        )
+    item = vault.get_item(canonical.vault, canonical.item, reveal=True)
+    plain = replace(canonical, ssh_format=None)
+    for fld in item.fields:
+        if item.reference(fld) != plain:
+            continue
+        if fld.value is None:
+            raise FieldNotFound(f"{canonical} has no value to seed")
+        value = fld.value.reveal() if isinstance(fld.value, Secret) else fld.value
+        secret = Secret(value, label=str(canonical))
+        return secret, Provenance(source=str(canonical), version=item.version)
+    raise FieldNotFound(f"{canonical} no longer names a field of item {item.id}")
+
+
+def seed(vault: Vault, ref: str | SecretReference, store: SecretStore, target: str) -> SeedReceipt:
+    """Make the vault's current value of ``ref`` the current value of ``target``.
+
+    Args:
+        vault: The trust anchor.
+        ref: Which value (any reference form; stored canonical).
+        store: The runtime store serving ``target``.
+        target: The store's target URI, in its canonical form.
+    """
+    secret, provenance = snapshot(vault, ref)
+    result = store.put(target, secret, provenance, idempotency_key(target, provenance))
+    return SeedReceipt(
+        target=target,
+        version_id=result.version_id,
+        source=provenance.source,
+        source_version=provenance.version,
+        outcome=result.outcome.value,
+    )
