@@ -1,5 +1,6 @@
-"""Approval gates: actions and their digests, policy, the gate and the audit log.
+"""Approvals: actions and their digests, the policy, the gates, and the audit log."""
 
-Holds ``Action`` + digest, pure policy rules, the gate (interrupt + strict resume parsing) and
-the hash-chained audit log. Arrives with the setup graph.
-"""
+import os
+
+# Read by LangGraph when its serializer is first imported: set it before anything does.
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")

@@ -1,0 +1,37 @@
+"""Errors of approvals: each check of an answer has its own, all one line and value-free.
+
+::
+
+    UsageError
+    └── ApprovalError
+        ├── InvalidDecision   not the answer's shape (keys, types, unknown decision)
+        ├── DigestMismatch    the answer is for another action (or other arguments)
+        ├── ApprovalExpired   the request's time to answer has passed
+        └── EditRefused       an edit that would widen the action
+"""
+
+from __future__ import annotations
+
+from vaultborn.errors import UsageError
+
+__all__ = ["ApprovalError", "ApprovalExpired", "DigestMismatch", "EditRefused", "InvalidDecision"]
+
+
+class ApprovalError(UsageError):
+    """An answer at a gate was refused."""
+
+
+class InvalidDecision(ApprovalError):
+    """The answer does not have the decision's shape."""
+
+
+class DigestMismatch(ApprovalError):
+    """The answer names another action's digest."""
+
+
+class ApprovalExpired(ApprovalError):
+    """The request was answered after its expiry."""
+
+
+class EditRefused(ApprovalError):
+    """An edit tried to add arguments, change effects, or carry a non-plain value."""

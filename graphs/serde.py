@@ -1,0 +1,68 @@
+"""``SealedSerializer``: checkpoint blobs sealed with AES-256-GCM, plaintext refused.
+
+LangGraph's ``EncryptedSerializer`` loads a blob without a cipher suffix as plaintext, with no
+integrity check (langgraph#8938), so a row written into the database by someone else would be
+trusted. This one refuses any blob that is not sealed with its key.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from vaultborn.errors import ConfigurationError
+
+__all__ = ["SEALED_SUFFIX", "CheckpointTampered", "SealedSerializer"]
+
+SEALED_SUFFIX = "+aesgcm"
+_NONCE = 12
+
+
+class CheckpointTampered(ConfigurationError):
+    """A checkpoint blob is not sealed with this key (plaintext, edited, or another key)."""
+
+
+class SealedSerializer(SerializerProtocol):
+    """Seal every blob of ``inner`` with AES-256-GCM under ``key``.
+
+    Args:
+        key: 32 bytes.
+        inner: The serializer whose output is sealed (LangGraph's msgpack one by default).
+    """
+
+    def __init__(self, key: bytes, inner: SerializerProtocol | None = None) -> None:
+        if len(key) != 32:
+            raise ConfigurationError("the checkpoint key must be 32 bytes")
+        self._aead = AESGCM(key)
+        self._inner = inner or JsonPlusSerializer()
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        """Serialize, then seal; the type tag says it is sealed."""
+        kind, data = self._inner.dumps_typed(obj)
+        nonce = os.urandom(_NONCE)
+        return kind + SEALED_SUFFIX, nonce + self._aead.encrypt(nonce, data, kind.encode())
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """Open, then deserialize.
+
+        Raises:
+            CheckpointTampered: The blob is plaintext or does not open with this key.
+        """
+        tag, blob = data
+        if not tag.endswith(SEALED_SUFFIX):
+            raise CheckpointTampered(
+                f"refusing a plaintext checkpoint blob ({tag!r}) while encryption is on"
+            )
+        kind = tag[: -len(SEALED_SUFFIX)]
+        try:
+            opened = self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], kind.encode())
+        except (InvalidTag, ValueError):
+            raise CheckpointTampered(
+                "a checkpoint blob does not open with this key (edited, or another key)"
+            ) from None
+        return self._inner.loads_typed((kind, opened))

@@ -1,0 +1,101 @@
+"""``build_graph()``: the setup state machine.
+
+```
+START → session_gate → [propose → gate → effect] × (create_item, create_user, enroll_totp)
+      → [propose → gate → effect] per seed target → [propose → gate → verify] → END
+```
+
+A rejection at any gate ends the run (``status="rejected"``); an edit goes back to the step's
+``propose`` (a new digest, asked again); a browser hand-off goes through ``human_step`` and
+back into ``enroll_totp``, which looks at the page again. Effects retry transient errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
+
+from graphs.state import SetupState
+from nodes.deps import Deps
+from nodes.gating import effect_node, gate_node, propose_node
+from nodes.session import human_step, session_gate
+from nodes.steps import STEPS, next_seed_index
+from vaultborn.errors import TransientError
+
+__all__ = ["ORDER", "build_graph"]
+
+ORDER = ("create_item", "create_user", "enroll_totp", "seed", "verify")
+"""The gated steps, in order."""
+
+_RETRY = RetryPolicy(max_attempts=4, initial_interval=0.5, retry_on=TransientError)
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver[str] | None = None,
+) -> CompiledStateGraph[SetupState, Deps, SetupState, SetupState]:
+    """The compiled setup graph; without ``checkpointer`` for LangGraph Studio / Server."""
+    builder: StateGraph[SetupState, Deps, SetupState, SetupState] = StateGraph(
+        SetupState, context_schema=Deps
+    )
+    builder.add_node("session_gate", session_gate)  # type: ignore[call-overload]
+    builder.add_node("human_step", human_step)  # type: ignore[call-overload]
+    for name in ORDER:
+        step = STEPS[name]
+        builder.add_node(f"propose_{name}", propose_node(step))
+        builder.add_node(f"gate_{name}", gate_node(step))
+        builder.add_node(name, effect_node(step), retry_policy=_RETRY)
+    builder.add_edge(START, "session_gate")
+    builder.add_conditional_edges("session_gate", _unless_stopped("propose_create_item"))
+    for here, after in zip(ORDER, (*ORDER[1:], None), strict=True):
+        builder.add_edge(f"propose_{here}", f"gate_{here}")
+        builder.add_conditional_edges(f"gate_{here}", _after_gate(here))
+        builder.add_conditional_edges(here, _after_effect(here, after))
+    builder.add_edge("human_step", "enroll_totp")
+    builder.add_node("done", done)
+    builder.add_edge("done", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def _unless_stopped(target: str) -> Any:
+    def route(state: SetupState) -> str:
+        return END if state.get("status") == "rejected" else target
+
+    return route
+
+
+def _after_gate(name: str) -> Any:
+    def route(state: SetupState) -> str:
+        if state.get("status") == "rejected":
+            return END
+        key = STEPS[name].gate_key(dict(state))
+        if key in state.get("approvals", {}) and not state.get("pending"):
+            return name
+        return f"propose_{name}"  # edited: ask again with the new digest
+
+    return route
+
+
+def _after_effect(name: str, after: str | None) -> Any:
+    def route(state: SetupState) -> str:
+        if state.get("human"):
+            return "human_step"
+        if name == "seed" and _seeds_left(state):
+            return "propose_seed"
+        if after == "seed" and not _seeds_left(state):
+            return "propose_verify"
+        return "done" if after is None else f"propose_{after}"
+
+    return route
+
+
+def _seeds_left(state: SetupState) -> bool:
+    return next_seed_index(dict(state)) < len(state["plan"].get("seed", []))
+
+
+def done(state: SetupState) -> dict[str, Any]:
+    """The end of a completed run."""
+    return {"status": "done", "pending": {}}

@@ -1,0 +1,65 @@
+"""``Deps``: the clients a setup run's nodes use, injected through LangGraph's runtime context.
+
+Nothing here is checkpointed; the CLI (``vaultborn.deps``) builds one per process, so a
+resumed run gets fresh clients and the same state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from approvals.audit import AuditLog
+from approvals.policy import Policy
+from browser.runner import HumanHandler
+from idp.auth0 import Auth0ManagementClient
+from idp.tokens import TokenSource
+from stores.protocol import SecretStore
+from vault.protocol import Vault
+
+__all__ = ["BrowserChoice", "Deps", "FaultHook"]
+
+FaultHook = Callable[[str], None]
+"""Called with ``"<step>:before"`` and ``"<step>:after"`` around each external effect (tests)."""
+
+
+def _no_fault(point: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class BrowserChoice:
+    """How browser steps run."""
+
+    headed: bool = False
+    timeout: float = 15.0
+    on_human: HumanHandler | None = None
+    """Lets a person act in a headed window; None turns hand-offs into ``human_step`` waits."""
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Every external system a setup run touches, plus the clock and the approval rules."""
+
+    vault: Vault
+    management: Callable[[], Auth0ManagementClient]
+    """A management API client (its token from the client secret in the vault)."""
+    tokens: TokenSource
+    store_for: Callable[[str], SecretStore]
+    """The runtime store serving a target URI."""
+    idp_base_url: str
+    """The IdP's base URL (the embedded dev IdP's when the plan names none)."""
+    protected_api: str
+    """The URL the verification calls with the agent's token."""
+    policy: Policy
+    """Which actions are allowed, asked or denied."""
+    audit: AuditLog
+    """Where every decision and effect is recorded (hash-chained)."""
+    auto_approver: str | None = None
+    """Approves what the policy would ask, recorded as this approver (``--auto-approve``)."""
+    approval_ttl: float = 3600.0
+    """Seconds an approval request stays answerable."""
+    browser: BrowserChoice = field(default_factory=BrowserChoice)
+    clock: Callable[[], float] = time.time
+    fault: FaultHook = _no_fault

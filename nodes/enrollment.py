@@ -1,0 +1,94 @@
+"""TOTP enrollment of the IdP user, the secret kept in the break-glass item's OTP field.
+
+``browser``: a Guardian ticket opened in Chromium, captured through "can't scan", confirmed
+with a vault code (``browser.enroll``). ``api``: a seed drawn here, stored in the vault first,
+then registered through the Management API. Both start by asking the IdP: a confirmed TOTP
+with the seed in the vault means a crash came after the effect, and nothing is done again.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+from browser.enroll import VaultTotpTarget, enroll_totp
+from browser.errors import NeedsHuman
+from browser.runner import FlowOptions
+from browser.session import BrowserSession
+from nodes.deps import Deps
+from vault.model import FieldType
+from vault.otp import OtpParameters, build_otpauth_uri
+from vault.secret import Secret
+from vaultborn.errors import ConfigurationError
+
+__all__ = ["enroll_args", "enroll_totp_step"]
+
+
+def enroll_args(plan: dict[str, Any], item: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of the ``enroll_totp`` action."""
+    return {
+        "strategy": plan["break_glass"]["enrollment"],
+        "user_id": user["user_id"],
+        "vault": item["vault_id"],
+        "item": item["item_id"],
+    }
+
+
+async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """Enroll once; returns the ``enrollment`` state, or ``{"human": …}`` when a person must act.
+
+    Raises:
+        ConfigurationError: The IdP has a confirmed TOTP whose seed the vault does not hold.
+    """
+    target = VaultTotpTarget(deps.vault, args["vault"], args["item"])
+    with deps.management() as mgmt:
+        confirmed = [
+            m
+            for m in mgmt.authentication_methods(args["user_id"])
+            if m.get("type") == "totp" and m.get("confirmed")
+        ]
+        if confirmed:
+            if not _vault_has_otp(target):
+                raise ConfigurationError(
+                    f"user {args['user_id']} has a confirmed TOTP authenticator whose seed is "
+                    "not in the vault; reset the user's MFA, then resume"
+                )
+            return {"status": "confirmed", "strategy": args["strategy"], "source": "existing"}
+        if args["strategy"] == "api":
+            seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
+            target.vault.set_otp(target.vault_name, target.item, _uri(seed, args))
+            deps.fault("enroll_totp:before")
+            mgmt.add_totp_authentication_method(args["user_id"], seed)
+            deps.fault("enroll_totp:after")
+            return {"status": "confirmed", "strategy": "api", "source": "vault"}
+        ticket = mgmt.create_enrollment_ticket(args["user_id"])
+    options = FlowOptions(
+        on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
+    )
+    try:
+        async with (
+            BrowserSession(headed=deps.browser.headed) as session,
+            session.new_context() as context,
+        ):
+            page = await context.new_page()
+            deps.fault("enroll_totp:before")
+            report = await enroll_totp(page, target, url=ticket["ticket_url"], options=options)
+            deps.fault("enroll_totp:after")
+    except NeedsHuman as needed:
+        return {"human": {"url": needed.url, "instructions": needed.instructions}}
+    return {
+        "status": "confirmed",
+        "strategy": "browser",
+        "source": report.source or "existing",
+        "outcome": report.outcome,
+    }
+
+
+def _vault_has_otp(target: VaultTotpTarget) -> bool:
+    item = target.vault.get_item(target.vault_name, target.item)
+    return any(f.type is FieldType.OTP for f in item.fields)
+
+
+def _uri(seed: Secret, args: dict[str, Any]) -> Secret:
+    return build_otpauth_uri(OtpParameters(seed=seed, issuer="vaultborn", account=args["user_id"]))

@@ -1,0 +1,124 @@
+"""The three nodes of every gated step: propose, gate, effect.
+
+- ``propose``: builds the ``Action`` from the state (and a person's edits), and records it as
+  ``pending`` with the time it was first asked — the gate re-runs from its start on resume, so
+  the expiry must come from the state, not from the clock at re-run.
+- ``gate``: only the interrupt and the strict parsing of its answer (invariant 3: nothing else
+  happens before an interrupt in the same node).
+- ``effect``: refuses to run unless the state holds a decision for the digest of the exact
+  action it is about to perform, then runs the idempotent effect and audits it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from approvals.action import Action
+from approvals.gate import request_approval
+from approvals.request import Approved, Edited, Rejected
+from nodes.deps import Deps
+from nodes.steps import GatedStep, run_effect
+from vaultborn.errors import VaultbornError
+
+__all__ = ["ApprovalMissing", "action_for", "effect_node", "gate_node", "propose_node"]
+
+
+class ApprovalMissing(VaultbornError):
+    """An effect was about to run without an approval of its exact action."""
+
+
+def action_for(step: GatedStep, state: dict[str, Any]) -> Action:
+    """The action ``step`` would perform now, with a person's edits applied."""
+    args = {**step.args(state), **state.get("edits", {}).get(step.gate_key(state), {})}
+    return Action(name=step.name, args=args, effects=step.effects, summary=step.summary(args))
+
+
+def propose_node(step: GatedStep) -> Any:
+    """The node that records the pending approval request of ``step``."""
+
+    def propose(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+        action = action_for(step, state)
+        pending = state.get("pending") or {}
+        if pending.get("digest") == action.digest:
+            return {}  # asked already (a re-run): keep the first request time
+        return {
+            "pending": {
+                "key": step.gate_key(state),
+                "action": action.to_payload(),
+                "digest": action.digest,
+                "requested_at": runtime.context.clock(),
+            },
+            "status": "running",
+        }
+
+    propose.__name__ = f"propose_{step.name}"
+    return propose
+
+
+def gate_node(step: GatedStep) -> Any:
+    """The node that asks for ``step``'s approval (interrupting unless the policy decides)."""
+
+    def gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+        deps, pending = runtime.context, state["pending"]
+        action = Action.from_payload(pending["action"])
+        decision = request_approval(
+            action,
+            run_id=state["run_id"],
+            policy=deps.policy,
+            requested_at=pending["requested_at"],
+            now=deps.clock(),
+            ttl_seconds=deps.approval_ttl,
+            auto_approver=deps.auto_approver,
+        )
+        key = pending["key"]
+        deps.audit.append(
+            state["run_id"],
+            "decision",
+            key,
+            {"decision": type(decision).__name__.lower(), "digest": decision.digest,
+             "approver": decision.approver},
+        )  # fmt: skip
+        if isinstance(decision, Approved):
+            approvals = {**state.get("approvals", {}), key: _record(decision)}
+            return {"approvals": approvals, "pending": {}}
+        if isinstance(decision, Edited):
+            edits = {**state.get("edits", {}), key: dict(decision.action.args)}
+            return {"edits": edits, "pending": {}}
+        if not isinstance(decision, Rejected):  # pragma: no cover - Decision has three kinds
+            raise TypeError(f"unknown decision {decision!r}")
+        return {"status": "rejected", "reason": f"{key} rejected: {decision.reason}"}
+
+    gate.__name__ = f"gate_{step.name}"
+    return gate
+
+
+def effect_node(step: GatedStep) -> Any:
+    """The node that performs ``step`` once its exact action is approved."""
+
+    async def effect(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+        deps = runtime.context
+        action, key = action_for(step, state), step.gate_key(state)
+        approved = state.get("approvals", {}).get(key, {})
+        if approved.get("digest") != action.digest:
+            raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
+        result = await run_effect(step, dict(action.args), deps)
+        if "human" in result:
+            return {"human": result["human"], "status": "waiting"}
+        deps.audit.append(state["run_id"], "effect", key, _audit_detail(result))
+        if step.name == "seed":
+            return {"seeds": {**state.get("seeds", {}), result["target"]: result}, "human": {}}
+        return {step.state_key: result, "human": {}}
+
+    effect.__name__ = step.name
+    return effect
+
+
+def _record(decision: Approved) -> dict[str, Any]:
+    return {"digest": decision.digest, "approver": decision.approver, "at": decision.at}
+
+
+def _audit_detail(result: dict[str, Any]) -> dict[str, Any]:
+    """The effect's result as audit detail: scalars only (ids, references, versions)."""
+    return {k: v for k, v in result.items() if isinstance(v, str | int | float | bool)}

@@ -1,0 +1,51 @@
+"""The vault-session approval ("Touch ID once") and the hand-off to a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from approvals.gate import request_human_step, request_vault_session
+from approvals.request import Approved
+from nodes.deps import Deps
+
+__all__ = ["human_step", "session_gate"]
+
+
+def session_gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Ask once for the vault session that every later read uses."""
+    deps = runtime.context
+    if state.get("session"):
+        return {}
+    decision = request_vault_session(
+        run_id=state["run_id"],
+        backend=deps.vault.backend,
+        vaults=(state["plan"]["vault"]["name"],),
+        plan_digest=state["plan_digest"],
+        policy=deps.policy,
+        requested_at=state["started_at"],
+        now=deps.clock(),
+        ttl_seconds=deps.approval_ttl,
+        auto_approver=deps.auto_approver,
+    )
+    deps.audit.append(
+        state["run_id"],
+        "decision",
+        "vault_session",
+        {"decision": type(decision).__name__.lower(), "plan": state["plan_digest"],
+         "approver": decision.approver},
+    )  # fmt: skip
+    if isinstance(decision, Approved):
+        return {"session": {"approver": decision.approver, "at": decision.at}}
+    return {"status": "rejected", "reason": f"vault session rejected: {decision.reason}"}
+
+
+def human_step(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Wait until the person says the page is done; the step then looks at the page again."""
+    human = state["human"]
+    ack = request_human_step(
+        run_id=state["run_id"], url=human["url"], instructions=human["instructions"]
+    )
+    runtime.context.audit.append(state["run_id"], "human_step", human["url"], {"by": ack.by})
+    return {"human": {}, "status": "running"}

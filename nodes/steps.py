@@ -1,0 +1,132 @@
+"""The gated steps of the setup: what each one is asked as, and what it does once approved.
+
+A ``GatedStep`` turns the state into the action's arguments (references and plain values
+only: the digest a person approves covers exactly what the effect will do) and runs the
+effect. ``gate_key`` tells apart the repeats of one step (one seed per target).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nodes.deps import Deps
+from nodes.enrollment import enroll_args, enroll_totp_step
+from nodes.idp_user import create_idp_user, user_args
+from nodes.seeding import seed_args, seed_target
+from nodes.vault_item import create_break_glass_item, item_args
+from nodes.verification import verify_chain
+
+__all__ = ["STEPS", "GatedStep", "next_seed_index", "run_effect"]
+
+Effect = Callable[[dict[str, Any], Deps], dict[str, Any] | Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class GatedStep:
+    """One step that a person approves before it runs.
+
+    Attributes:
+        name: The action's name (and the policy's key).
+        effects: The external side effects (empty: a read-only step).
+        state_key: Where the effect's result goes in the state.
+        args: The action's arguments from the state.
+        summary: One line for the person, from the arguments.
+        effect: Does it (idempotently), returning the result.
+    """
+
+    name: str
+    effects: tuple[str, ...]
+    state_key: str
+    args: Callable[[dict[str, Any]], dict[str, Any]]
+    summary: Callable[[dict[str, Any]], str]
+    effect: Effect
+
+    def gate_key(self, state: dict[str, Any]) -> str:
+        """The key of this step's approval (``seed[i]`` for seeds)."""
+        if self.name == "seed":
+            return f"seed[{next_seed_index(state)}]"
+        return self.name
+
+
+def next_seed_index(state: dict[str, Any]) -> int:
+    """The first target of the plan not seeded yet (``len(targets)`` when all are)."""
+    done = state.get("seeds", {})
+    targets = [s["to"] for s in state["plan"].get("seed", [])]
+    return next((i for i, t in enumerate(targets) if t not in done), len(targets))
+
+
+async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """Run ``step``'s effect, awaiting it if it is async."""
+    result = step.effect(args, deps)
+    return await result if inspect.isawaitable(result) else result
+
+
+def _verify_args(state: dict[str, Any]) -> dict[str, Any]:
+    agent, item, user = state["plan"]["agent"], state["item"], state["user"]
+    return {
+        "client_id": agent["client_id"],
+        "secret": agent["secret"],
+        "audience": agent["audience"],
+        "email": user["email"],
+        "vault": item["vault_id"],
+        "item": item["item_id"],
+        "password": item["password_ref"],
+    }
+
+
+STEPS: dict[str, GatedStep] = {
+    "create_item": GatedStep(
+        name="create_item",
+        effects=("vault.create_item",),
+        state_key="item",
+        args=lambda s: item_args(s["plan"]),
+        summary=lambda a: (
+            f"Create the break-glass item {a['title']!r} in vault {a['vault']!r} "
+            f"(password generated in the vault: {a['password_recipe']})"
+        ),
+        effect=create_break_glass_item,
+    ),
+    "create_user": GatedStep(
+        name="create_user",
+        effects=("idp.create_user",),
+        state_key="user",
+        args=lambda s: user_args(s["plan"], s["item"]),
+        summary=lambda a: (
+            f"Create the IdP user {a['email']} in {a['connection']} with the password "
+            f"{a['password']}"
+        ),
+        effect=create_idp_user,
+    ),
+    "enroll_totp": GatedStep(
+        name="enroll_totp",
+        effects=("idp.enroll_totp", "vault.set_otp"),
+        state_key="enrollment",
+        args=lambda s: enroll_args(s["plan"], s["item"], s["user"]),
+        summary=lambda a: (
+            f"Enroll TOTP for {a['user_id']} ({a['strategy']}); the secret goes only into the "
+            "vault item's OTP field"
+        ),
+        effect=enroll_totp_step,
+    ),
+    "seed": GatedStep(
+        name="seed",
+        effects=("store.put",),
+        state_key="seeds",
+        args=lambda s: seed_args(s["plan"], next_seed_index(s)),
+        summary=lambda a: f"Seed {a['to']} from {a['from']} (one way: vault → store)",
+        effect=seed_target,
+    ),
+    "verify": GatedStep(
+        name="verify",
+        effects=(),
+        state_key="verify",
+        args=_verify_args,
+        summary=lambda a: (
+            f"Verify: token for {a['client_id']} → protected API, and a break-glass login drill"
+        ),
+        effect=verify_chain,
+    ),
+}

@@ -1,0 +1,82 @@
+"""The checkpointer factory and the sealed serializer, on a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypedDict
+
+import pytest
+
+from graphs.checkpoint import database_url, open_checkpointer, sqlite_path
+from graphs.serde import CheckpointTampered, SealedSerializer
+from vaultborn.errors import UsageError
+
+
+class Counter(TypedDict):
+    count: int
+    note: str
+
+
+def _run_graph(url: str, key: bytes | None, note: str) -> int:
+    from langgraph.graph import END, START, StateGraph
+
+    def bump(state: Counter) -> dict[str, int]:
+        return {"count": state.get("count", 0) + 1}
+
+    builder = StateGraph(Counter)
+    builder.add_node("bump", bump)
+    builder.add_edge(START, "bump")
+    builder.add_edge("bump", END)
+    with open_checkpointer(url, key=key) as saver:
+        graph = builder.compile(checkpointer=saver)
+        config = {"configurable": {"thread_id": "t1"}}
+        previous = graph.get_state(config).values.get("count", 0)
+        graph.invoke({"count": previous, "note": note}, config, durability="sync")
+        return int(graph.get_state(config).values["count"])
+
+
+def test_state_survives_a_new_checkpointer(tmp_path: Path) -> None:
+    url = database_url(tmp_path)
+    assert _run_graph(url, None, "first") == 1
+    assert _run_graph(url, None, "second") == 2
+    assert (tmp_path / "state.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_sealed_blobs_hide_the_state_and_refuse_plaintext(tmp_path: Path) -> None:
+    url = database_url(tmp_path)
+    key = os.urandom(32)
+    marker = "CANARY-" + os.urandom(6).hex()
+    assert _run_graph(url, key, marker) == 1
+    raw = (tmp_path / "state.db").read_bytes()
+    assert marker.encode() not in raw
+    with pytest.raises(CheckpointTampered, match="does not open with this key"):
+        _run_graph(url, os.urandom(32), marker)
+    plain = database_url(tmp_path / "plain")
+    _run_graph(plain, None, marker)
+    with pytest.raises(CheckpointTampered, match="refusing a plaintext checkpoint blob"):
+        _run_graph(plain, key, marker)
+
+
+def test_sealed_serializer_round_trip_and_tamper() -> None:
+    serde = SealedSerializer(os.urandom(32))
+    tag, blob = serde.dumps_typed({"a": 1})
+    assert tag.endswith("+aesgcm")
+    assert serde.loads_typed((tag, blob)) == {"a": 1}
+    flipped = blob[:-1] + bytes([blob[-1] ^ 1])
+    with pytest.raises(CheckpointTampered):
+        serde.loads_typed((tag, flipped))
+
+
+def test_database_urls(tmp_path: Path) -> None:
+    assert sqlite_path(f"sqlite:///{tmp_path}/x.db") == tmp_path / "x.db"
+    with pytest.raises(UsageError, match="unsupported database URL scheme 'mysql'"):
+        sqlite_path("mysql://host/db")
+
+
+def test_strict_msgpack_is_on() -> None:
+    from langgraph.checkpoint.serde import _msgpack
+
+    import graphs  # noqa: F401
+
+    assert _msgpack.STRICT_MSGPACK_ENABLED

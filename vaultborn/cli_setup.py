@@ -1,0 +1,321 @@
+"""``vaultborn setup`` and the commands around a run.
+
+``resume``, ``approvals``, ``approve``, ``reject``, ``runs``, ``show``, ``audit verify``.
+
+``setup`` runs until done or a gate. In a terminal it asks at each gate; without one (or with
+``--json``) it exits 3 and prints what waits, and ``approve``/``reject``/``resume`` — from any
+process — move the run on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from approvals.audit import AuditLog
+from approvals.policy import Policy
+from browser.handoff import terminal_handoff
+from graphs.checkpoint import database_url, open_checkpointer, prepare_database
+from nodes.deps import BrowserChoice
+from vaultborn.deps import Settings, open_vault
+from vaultborn.errors import UsageError
+from vaultborn.plan import load_plan
+from vaultborn.prompts import ask_human, ask_session, describe_waiting
+from vaultborn.render import console, print_json
+from vaultborn.runs import RunView, advance, list_runs, new_run_id, view_run
+from vaultborn.runtime import RunOptions, open_runtime
+
+__all__ = ["register_setup_commands"]
+
+EXIT_WAITING = 3
+
+PlanOpt = Annotated[
+    Path | None, typer.Option("--plan", help="The setup plan (TOML); default: the embedded demo.")
+]
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option("--policy", help="Approval policy (TOML); default: ask before every effect."),
+]
+AutoOpt = Annotated[
+    bool,
+    typer.Option(
+        "--auto-approve", help="Approve what the policy would ask; recorded with your user name."
+    ),
+]
+HeadedOpt = Annotated[bool, typer.Option("--headed", help="Show the browser window.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="State database URL. Env: VAULTBORN_DATABASE_URL."),
+]
+
+
+@dataclass(frozen=True)
+class _Choices:
+    plan: Path | None = None
+    policy: Path | None = None
+    auto_approve: bool = False
+    headed: bool = False
+    interactive: bool = False
+    db: str | None = None
+
+
+def register_setup_commands(app: typer.Typer) -> None:
+    """Add the setup-run commands to ``app``."""
+    app.command()(setup)
+    app.command()(resume)
+    app.command()(approve)
+    app.command()(reject)
+    app.command()(approvals)
+    app.command()(runs)
+    app.command()(show)
+    app.add_typer(audit_app, name="audit")
+
+
+def _home(settings: Settings) -> Path:
+    return Path(settings.env().get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
+
+
+@contextmanager
+def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Iterator[Any]:
+    home = _home(settings)
+    url = database_url(home, choices.db)
+    policy = Policy.from_file(choices.policy) if choices.policy else Policy.default_policy()
+    prepare_database(url)
+    with ExitStack() as stack:
+        audit = AuditLog(url)
+        stack.callback(audit.close)
+        on_human = (
+            terminal_handoff(sys.stdin, sys.stderr)
+            if choices.headed and choices.interactive
+            else None
+        )
+        opts = RunOptions(
+            policy=policy,
+            audit=audit,
+            auto_approver=_me() if choices.auto_approve else None,
+            browser=BrowserChoice(headed=choices.headed, on_human=on_human),
+        )
+        vault = open_vault(settings)
+        deps = stack.enter_context(open_runtime(vault, plan, home, opts))
+        yield url, deps
+
+
+def _me() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown-user"
+
+
+def _drive(settings: Settings, choices: _Choices, run_id: str, first: dict[str, Any] | None,
+           answer: object = None) -> RunView:  # fmt: skip
+    """Advance the run; in a terminal, keep asking at each gate until done or declined."""
+    plan = first["plan"] if first else _stored_plan(settings, choices, run_id)
+    with _session(settings, choices, plan) as (url, deps):
+        view = asyncio.run(advance(url, deps, run_id, start=first, answer=answer))
+        while view.status == "waiting" and choices.interactive and view.waiting:
+            reply = _ask(view.waiting)
+            if reply is None:
+                break
+            view = asyncio.run(advance(url, deps, run_id, answer=reply))
+        return view
+
+
+def _stored_plan(settings: Settings, choices: _Choices, run_id: str) -> dict[str, Any]:
+    with open_checkpointer(database_url(_home(settings), choices.db)) as saver:
+        return dict(view_run(saver, run_id).values["plan"])
+
+
+def _ask(waiting: dict[str, Any]) -> object:
+    kind = waiting.get("kind")
+    if kind == "human_step":
+        return ask_human(waiting, _me())
+    return ask_session(waiting, _me())
+
+
+def _finish(view: RunView, as_json: bool) -> None:
+    if as_json:
+        print_json(view.as_dict())
+    elif view.status == "waiting" and view.waiting is not None:
+        console.print(f"{view.run_id}: waiting — {describe_waiting(view.waiting)}", markup=False)
+        console.print(
+            f"  approve: vaultborn approve {view.run_id}   reject: vaultborn reject "
+            f"{view.run_id} --reason TEXT",
+            markup=False,
+        )
+    else:
+        reason = f" ({view.reason})" if view.reason else ""
+        console.print(f"{view.run_id}: {view.status}{reason}", markup=False)
+    if view.status == "waiting":
+        raise typer.Exit(EXIT_WAITING)
+    if view.status in ("rejected", "failed"):
+        raise typer.Exit(1)
+
+
+def setup(
+    ctx: typer.Context,
+    plan: PlanOpt = None,
+    run: Annotated[str | None, typer.Option("--run", help="Continue this run instead.")] = None,
+    policy: PolicyOpt = None,
+    auto_approve: AutoOpt = False,
+    headed: HeadedOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set up the agent's credential chain (the embedded demo without --plan)."""
+    choices = _Choices(plan, policy, auto_approve, headed, _interactive(as_json), db)
+    if run is not None:
+        _finish(_drive(ctx.obj, choices, run, None), as_json)
+        return
+    loaded = load_plan(plan)
+    run_id = new_run_id()
+    first = {
+        "run_id": run_id,
+        "plan": loaded.to_dict(),
+        "plan_digest": loaded.digest,
+        "started_at": time.time(),
+        "status": "running",
+    }
+    _finish(_drive(ctx.obj, choices, run_id, first), as_json)
+
+
+def resume(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    policy: PolicyOpt = None,
+    auto_approve: AutoOpt = False,
+    headed: HeadedOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run again what a stopped or crashed run has pending (and ask at its gate)."""
+    choices = _Choices(None, policy, auto_approve, headed, _interactive(as_json), db)
+    _finish(_drive(ctx.obj, choices, run, None), as_json)
+
+
+def approve(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve what the run waits for, then let it go on to the next gate."""
+    _decide(ctx.obj, run, "approve", reason, db, as_json)
+
+
+def reject(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded; required).")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject what the run waits for; the run ends cleanly and says why."""
+    _decide(ctx.obj, run, "reject", reason, db, as_json)
+
+
+def _decide(settings: Settings, run: str, decision: str, reason: str, db: str | None,
+            as_json: bool) -> None:  # fmt: skip
+    choices = _Choices(db=db, interactive=False)
+    with open_checkpointer(database_url(_home(settings), db)) as saver:
+        view = view_run(saver, run)
+    if view.status != "waiting" or view.waiting is None:
+        raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
+    waiting = view.waiting
+    if waiting.get("kind") == "human_step":
+        answer: dict[str, Any] = {"done": decision == "approve", "by": _me()}
+    else:
+        answer = {"decision": decision, "digest": waiting["digest"], "approver": _me(),
+                  "reason": reason}  # fmt: skip
+    _finish(_drive(settings, choices, run, None, answer=answer), as_json)
+
+
+def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List what runs wait for."""
+    with open_checkpointer(database_url(_home(ctx.obj), db)) as saver:
+        waiting = [v for v in list_runs(saver) if v.status == "waiting"]
+    if as_json:
+        print_json([v.as_dict() for v in waiting])
+        return
+    if not waiting:
+        console.print("nothing waits")
+    for v in waiting:
+        console.print(f"{v.run_id}: {describe_waiting(v.waiting or {})}", markup=False)
+
+
+def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List setup runs: id, status, next step, what waits."""
+    with open_checkpointer(database_url(_home(ctx.obj), db)) as saver:
+        found = list_runs(saver)
+    if as_json:
+        print_json([v.as_dict() for v in found])
+        return
+    if not found:
+        console.print("no runs")
+    for v in found:
+        step = ",".join(v.next) or "-"
+        console.print(f"{v.run_id}  {v.status:<8}  next: {step}", markup=False)
+
+
+def show(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a run: status, state (references and ids only) and its audit trail."""
+    url = database_url(_home(ctx.obj), db)
+    with open_checkpointer(url) as saver:
+        view = view_run(saver, run)
+    audit = AuditLog(url)
+    try:
+        events = [e.as_dict() for e in audit.events(run_id=run)]
+    finally:
+        audit.close()
+    state = {k: v for k, v in view.values.items() if k != "plan"}
+    if as_json:
+        print_json({**view.as_dict(), "state": state, "audit": events})
+        return
+    console.print(f"{view.run_id}: {view.status}", markup=False)
+    for key, value in state.items():
+        console.print(f"  {key}: {value}", markup=False)
+    for event in events:
+        console.print(f"  audit {event['seq']}: {event['kind']} {event['subject']}", markup=False)
+
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Check the audit chain: an edited, deleted or reordered row is reported."""
+    audit = AuditLog(database_url(_home(ctx.obj), db))
+    try:
+        verdict = audit.verify()
+    finally:
+        audit.close()
+    if as_json:
+        print_json({"ok": verdict.ok, "rows": verdict.rows, "problem": verdict.problem})
+    else:
+        console.print(
+            f"audit: {'ok' if verdict.ok else 'TAMPERED'} ({verdict.rows} rows)"
+            + (f": {verdict.problem}" if verdict.problem else ""),
+            markup=False,
+        )
+    if not verdict.ok:
+        raise typer.Exit(1)
+
+
+def _interactive(as_json: bool) -> bool:
+    return not as_json and sys.stdin.isatty() and sys.stdout.isatty()

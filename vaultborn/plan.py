@@ -1,0 +1,259 @@
+"""The setup plan (``vaultborn.toml``): which vault, IdP, break-glass account, agent and targets.
+
+Every mistake is one line naming the key: ``plan vaultborn.toml: idp.domain: expected a URL
+like https://tenant.us.auth0.com, got 'tenant'``. A plan holds references and plain values
+only. With no plan the embedded default serves: the local vault, the dev IdP on loopback and
+moto's server in process, after the items of ``DEMO_PREREQUISITES`` are generated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from stores.target import parse_aws_target
+from vault.recipe import parse_recipe
+from vault.reference import SCHEME, parse_reference
+from vaultborn.errors import UsageError
+from vaultborn.plan_default import (
+    DEFAULT_AUDIENCE,
+    DEFAULT_CONNECTION,
+    DEFAULT_RECIPE,
+    DEMO_PREREQUISITES,
+    EMBEDDED_SOURCE,
+    AgentPlan,
+    BreakGlassPlan,
+    DemoPrerequisite,
+    IdPPlan,
+    Plan,
+    SeedPlan,
+    VaultPlan,
+    default_plan,
+)
+
+__all__ = [
+    "DEMO_PREREQUISITES",
+    "EMBEDDED_SOURCE",
+    "AgentPlan",
+    "BreakGlassPlan",
+    "DemoPrerequisite",
+    "IdPPlan",
+    "Plan",
+    "SeedPlan",
+    "VaultPlan",
+    "default_plan",
+    "load_plan",
+    "parse_plan",
+]
+
+_LOOPBACK = ("127.0.0.1", "localhost")
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SECTIONS = ("vault", "idp", "break_glass", "agent", "seed")
+_Check = Callable[[str], str]
+
+
+class _Table:
+    """One TOML table being read; every error names ``<path><key>``."""
+
+    def __init__(self, raw: object, path: str, keys: tuple[str, ...], fail: _Fail) -> None:
+        if not isinstance(raw, dict):
+            raise fail(path.rstrip("."), f"expected a table, got {_describe(raw)}")
+        self.data: dict[str, Any] = raw
+        self.path, self._fail = path, fail
+        unknown = sorted(set(raw) - set(keys))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], keys, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise fail.unknown(f"{path}{unknown[0]}{hint}")
+
+    def fail(self, key: str, problem: str) -> UsageError:
+        return self._fail(self.path + key, problem)
+
+    def text(self, key: str, default: str | None = None, check: _Check | None = None) -> str:
+        """The string at ``key`` (``default`` if absent; required if None), checked."""
+        if key not in self.data:
+            if default is None:
+                raise self.fail(key, "missing (required)")
+            return default
+        value, hidden = self.data[key], key in ("management_secret", "secret", "from")
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected a string, got {_describe(value, hidden)}")
+        if not value.strip() or value != value.strip() or _CONTROL.search(value):
+            problem = "empty" if not value.strip() else "has surrounding spaces or control chars"
+            raise self.fail(key, problem)
+        if check is None:
+            return value
+        try:
+            return check(value)
+        except UsageError as error:
+            raise self.fail(key, error.message) from None
+
+    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+        value = self.text(key, default)
+        if value not in options:
+            raise self.fail(key, f"expected {' or '.join(options)}, got {value!r}")
+        return value
+
+
+class _Fail:
+    """Builds the one-line errors of one plan source."""
+
+    def __init__(self, source: str) -> None:
+        self.prefix = f"plan {source}: "
+
+    def __call__(self, key: str, problem: str) -> UsageError:
+        return UsageError(f"{self.prefix}{key}: {problem}")
+
+    def unknown(self, key: str) -> UsageError:
+        return UsageError(f"{self.prefix}unknown key {key}")
+
+
+def _describe(value: object, hidden: bool = False) -> str:
+    kind = {dict: "a table", list: "an array", bool: "a boolean"}.get(type(value))
+    if kind or hidden:
+        return kind or f"a value of type {type(value).__name__}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _reference(text: str) -> str:
+    # Not echoed unless it looks like a reference: a pasted secret must not reach the terminal.
+    if not text.startswith(SCHEME):
+        raise UsageError("not a secret reference: expected op://vault/item/[section/]field")
+    try:
+        ref = parse_reference(text)
+    except UsageError as error:
+        raise UsageError(f"not a secret reference: {error.message}") from None
+    if ref.wants_otp:
+        raise UsageError(f"not a secret reference: {text!r} asks for a one-time code")
+    return str(ref)
+
+
+def _domain(text: str) -> str:
+    bad = UsageError(f"expected a URL like https://tenant.us.auth0.com, got {text!r}")
+    try:
+        url = urlsplit(text if "://" in text else "https://" + text)
+        host, port = url.hostname or "", url.port
+    except ValueError:
+        raise bad from None
+    loopback = host in _LOOPBACK
+    if (
+        url.scheme not in ("http", "https")
+        or not (loopback or _HOST.fullmatch(host))
+        or url.username is not None
+        or url.path not in ("", "/")
+        or "?" in text
+        or "#" in text
+    ):
+        raise bad
+    if url.scheme == "http" and not loopback:
+        raise UsageError(f"plain http is allowed only for 127.0.0.1 or localhost, got {text!r}")
+    return f"{url.scheme}://{host}{'' if port is None else f':{port}'}/"
+
+
+def _email(text: str) -> str:
+    if not _EMAIL.fullmatch(text):
+        raise UsageError(f"expected an e-mail address like admin@example.com, got {text!r}")
+    return text
+
+
+def _name(text: str) -> str:
+    if "/" in text:
+        raise UsageError(f"a vault or item name cannot contain '/', got {text!r}")
+    return text
+
+
+def _client_id(text: str) -> str:
+    if any(c.isspace() for c in text) or "/" in text:
+        raise UsageError(f"expected a client id without spaces or '/', got {text!r}")
+    return text
+
+
+def parse_plan(text: str, source: str = "vaultborn.toml") -> Plan:
+    """Parse and check a plan's TOML text; ``source`` names it in errors and ``Plan.source``.
+
+    Raises:
+        UsageError: One line naming the key and the problem (or the TOML line and column).
+    """
+    fail = _Fail(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"plan {source}: TOML syntax: {' '.join(str(error).split())}") from None
+    except (ValueError, RecursionError) as error:
+        raise UsageError(f"plan {source}: TOML syntax: {type(error).__name__}") from None
+    _Table(data, "", _SECTIONS, fail)
+    v = _Table(data.get("vault", {}), "vault.", ("backend", "name"), fail)
+    vault = VaultPlan(v.choice("backend", ("local", "op"), "local"), v.text("name", "ACL", _name))
+    idp_keys = ("kind", "domain", "management_client_id", "management_secret", "connection")
+    i = _Table(_required(data, "idp", fail), "idp.", idp_keys, fail)
+    domain = i.text("domain", "", _domain) or None
+    idp = IdPPlan(
+        kind=i.choice("kind", ("auth0",), "auth0"),
+        domain=domain,
+        management_client_id=i.text("management_client_id", check=_client_id),
+        management_secret=i.text("management_secret", check=_reference),
+        connection=i.text("connection", DEFAULT_CONNECTION),
+    )
+    bg_keys = ("email", "item", "password_recipe", "enrollment")
+    b = _Table(_required(data, "break_glass", fail), "break_glass.", bg_keys, fail)
+    break_glass = BreakGlassPlan(
+        email=b.text("email", check=_email),
+        item=b.text("item", check=_name),
+        password_recipe=b.text("password_recipe", DEFAULT_RECIPE, lambda t: str(parse_recipe(t))),
+        enrollment=b.choice("enrollment", ("browser", "api"), "browser"),
+    )
+    a = _Table(_required(data, "agent", fail), "agent.", ("client_id", "secret", "audience"), fail)
+    agent = AgentPlan(
+        client_id=a.text("client_id", check=_client_id),
+        secret=a.text("secret", check=_reference),
+        audience=a.text("audience", DEFAULT_AUDIENCE),
+    )
+    return Plan(vault, idp, break_glass, agent, _seeds(data.get("seed", []), fail), source)
+
+
+def _required(data: Mapping[str, Any], key: str, fail: _Fail) -> object:
+    if key not in data:
+        raise fail(key, f"missing (required): add a [{key}] table")
+    return data[key]
+
+
+def _seeds(raw: object, fail: _Fail) -> tuple[SeedPlan, ...]:
+    if not isinstance(raw, list):
+        raise fail("seed", f"expected [[seed]] tables, got {_describe(raw)}")
+    seeds: list[SeedPlan] = []
+    for index, entry in enumerate(raw):
+        table = _Table(entry, f"seed[{index}].", ("from", "to"), fail)
+        seed = SeedPlan(
+            reference=table.text("from", check=_reference),
+            target=table.text("to", check=lambda t: str(parse_aws_target(t))),
+        )
+        for earlier, other in enumerate(seeds):
+            if other.target == seed.target:
+                raise table.fail("to", f"{seed.target} is already seeded by seed[{earlier}]")
+        seeds.append(seed)
+    return tuple(seeds)
+
+
+def load_plan(path: Path | None) -> Plan:
+    """The plan in the TOML file at ``path``, or the embedded default when ``path`` is None.
+
+    Raises:
+        UsageError: The file cannot be read, or it is not a valid plan.
+    """
+    if path is None:
+        return default_plan()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"plan {path}: not UTF-8 text") from None
+    except OSError as error:
+        raise UsageError(f"plan {path}: cannot read it: {error.strerror or error}") from None
+    return parse_plan(text, str(path))

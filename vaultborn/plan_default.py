@@ -1,0 +1,166 @@
+"""The plan's model and defaults, and the embedded default plan with its demo data.
+
+``vaultborn.plan`` parses ``vaultborn.toml`` into these classes and re-exports them. The
+embedded default (no plan given) needs a few secrets that the demo generates in the local
+vault first; ``DEMO_PREREQUISITES`` describes them (titles, fields, recipes) and nothing here
+touches a vault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "DEFAULT_AUDIENCE",
+    "DEFAULT_CONNECTION",
+    "DEFAULT_RECIPE",
+    "DEMO_PREREQUISITES",
+    "EMBEDDED_SOURCE",
+    "AgentPlan",
+    "BreakGlassPlan",
+    "DemoPrerequisite",
+    "IdPPlan",
+    "Plan",
+    "SeedPlan",
+    "VaultPlan",
+    "default_plan",
+]
+
+EMBEDDED_SOURCE = "embedded default"
+"""``Plan.source`` of the embedded default plan."""
+DEFAULT_CONNECTION = "Username-Password-Authentication"
+DEFAULT_RECIPE = "letters,digits,symbols,32"
+DEFAULT_AUDIENCE = "https://api.example.com"
+DEMO_VAULT = "ACL"
+# Client secrets of the dev IdP need at least 32 characters; no symbols, so they paste cleanly.
+_CLIENT_SECRET_RECIPE = "letters,digits,40"  # noqa: S105 (a recipe, not a password)
+
+
+@dataclass(frozen=True)
+class VaultPlan:
+    """The trust anchor: ``backend`` (``local`` or ``op``) and the vault's ``name``."""
+
+    backend: str = "local"
+    name: str = "ACL"
+
+
+@dataclass(frozen=True)
+class IdPPlan:
+    """The IdP and its management client; ``domain`` None means the embedded dev IdP."""
+
+    management_client_id: str
+    management_secret: str
+    """The ``op://`` reference of the management client's secret."""
+    kind: str = "auth0"
+    domain: str | None = None
+    """The IdP's base URL with a trailing slash (``https://tenant.us.auth0.com/``)."""
+    connection: str = DEFAULT_CONNECTION
+
+
+@dataclass(frozen=True)
+class BreakGlassPlan:
+    """The break-glass account: e-mail, vault item title, password recipe, enrollment."""
+
+    email: str
+    item: str
+    password_recipe: str = DEFAULT_RECIPE
+    enrollment: str = "browser"
+    """``browser`` (the "can't scan" page) or ``api`` (seed generated in the vault)."""
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    """The agent's M2M client: its id, the reference of its secret, the API audience."""
+
+    client_id: str
+    secret: str
+    audience: str = DEFAULT_AUDIENCE
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """One runtime store target (``to``) seeded one way from a vault reference."""
+
+    reference: str
+    """The ``op://`` reference read (the TOML's ``from``)."""
+    target: str
+    """The target URI written (the TOML's ``to``), e.g. ``aws-secretsmanager://REGION/NAME``."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole, checked setup plan."""
+
+    vault: VaultPlan
+    idp: IdPPlan
+    break_glass: BreakGlassPlan
+    agent: AgentPlan
+    seeds: tuple[SeedPlan, ...] = ()
+    source: str = field(default=EMBEDDED_SOURCE, compare=False)
+    """The file the plan came from, or ``"embedded default"``; not part of the content."""
+
+    @property
+    def embedded_idp(self) -> bool:
+        """True when the embedded dev IdP serves (the plan names no domain)."""
+        return self.idp.domain is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan's content as JSON data in the TOML's shape: references and plain values."""
+        return {
+            "vault": asdict(self.vault),
+            "idp": asdict(self.idp),
+            "break_glass": asdict(self.break_glass),
+            "agent": asdict(self.agent),
+            "seed": [{"from": s.reference, "to": s.target} for s in self.seeds],
+        }
+
+    @property
+    def digest(self) -> str:
+        """``sha256:`` and the hex digest of the canonical JSON of ``to_dict()``."""
+        canonical = json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DemoPrerequisite:
+    """A vault item the embedded demo generates before the run: its shape, never a value."""
+
+    title: str
+    """The item's title in the demo vault."""
+    field: str
+    """The field holding the generated value."""
+    recipe: str
+    """The password recipe the value is generated with, e.g. ``letters,digits,40``."""
+
+    @property
+    def reference(self) -> str:
+        """The ``op://`` reference of the generated value."""
+        return f"op://{DEMO_VAULT}/{self.title}/{self.field}"
+
+
+DEMO_MANAGEMENT = DemoPrerequisite(
+    "vaultborn dev — Auth0 Management", "password", _CLIENT_SECRET_RECIPE
+)
+DEMO_AGENT = DemoPrerequisite("vaultborn dev — Auth0 M2M agent", "password", _CLIENT_SECRET_RECIPE)
+DEMO_SOME_API = DemoPrerequisite("vaultborn dev — Some API", "password", _CLIENT_SECRET_RECIPE)
+DEMO_PREREQUISITES = (DEMO_MANAGEMENT, DEMO_AGENT, DEMO_SOME_API)
+"""What the embedded demo generates in the local vault first: the management and agent client
+secrets of the dev IdP, and a downstream API key that the demo seeds."""
+DEMO_SEED_TARGET = "aws-secretsmanager://us-east-1/vaultborn-demo/some-api"
+
+
+def default_plan() -> Plan:
+    """The embedded demo: local vault, dev IdP on loopback, moto's server in process."""
+    return Plan(
+        vault=VaultPlan(),
+        idp=IdPPlan(management_client_id="mgmt", management_secret=DEMO_MANAGEMENT.reference),
+        break_glass=BreakGlassPlan(email="admin@example.com", item="Auth0 — admin@example.com"),
+        agent=AgentPlan(client_id="agent", secret=DEMO_AGENT.reference),
+        seeds=(SeedPlan(DEMO_SOME_API.reference, DEMO_SEED_TARGET),),
+        source=EMBEDDED_SOURCE,
+    )

@@ -1,0 +1,124 @@
+"""Setup runs: start one, move it on (with an answer for its gate), and look at it.
+
+A run is one LangGraph thread. What it waits for is the pending interrupt's payload (an
+approval request, the vault session, or a hand-off) — references and plain values only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+from graphs.checkpoint import open_async_checkpointer, open_checkpointer
+from graphs.setup import build_graph
+from nodes.deps import Deps
+from vaultborn.errors import UsageError
+
+__all__ = ["RunView", "advance", "list_runs", "new_run_id", "view_run"]
+
+
+@dataclass(frozen=True)
+class RunView:
+    """Where a run is.
+
+    Attributes:
+        run_id: The run (thread) id.
+        status: ``waiting``, ``done``, ``rejected``, ``failed`` (stopped on an error; ``resume``
+            runs the step again) or ``running``.
+        next: The nodes that run next.
+        waiting: The interrupt payload, when waiting.
+        reason: Why it stopped, when it did.
+        values: The state (references, ids, statuses).
+    """
+
+    run_id: str
+    status: str
+    next: tuple[str, ...] = ()
+    waiting: dict[str, Any] | None = None
+    reason: str = ""
+    values: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no state values beyond the status)."""
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "next": list(self.next),
+            "waiting": self.waiting,
+            "reason": self.reason,
+        }
+
+
+def new_run_id() -> str:
+    """A fresh run id."""
+    return "run-" + secrets.token_hex(6)
+
+
+def _config(run_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": run_id}}
+
+
+def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
+    """The run's current view.
+
+    Raises:
+        UsageError: There is no run with that id.
+    """
+    snapshot = build_graph(saver).get_state(_config(run_id))  # type: ignore[arg-type]
+    values = dict(snapshot.values or {})
+    if not values:
+        raise UsageError(f"no setup run {run_id!r} (see 'vaultborn runs')")
+    interrupts = list(snapshot.interrupts)
+    status = str(values.get("status", "running"))
+    if interrupts:
+        status = "waiting"
+    elif status not in ("done", "rejected") and snapshot.next:
+        status = "failed"
+    return RunView(
+        run_id=run_id,
+        status=status,
+        next=tuple(snapshot.next),
+        waiting=dict(interrupts[0].value) if interrupts else None,
+        reason=str(values.get("reason", "")),
+        values=values,
+    )
+
+
+async def advance(
+    url: str,
+    deps: Deps,
+    run_id: str,
+    *,
+    start: dict[str, Any] | None = None,
+    answer: object = None,
+) -> RunView:
+    """Run ``run_id`` until it is done or waits.
+
+    From ``start`` (a new run), with ``answer`` for its gate, or — neither — by running again
+    what is pending (after a crash, or with a changed policy).
+    """
+    if start is not None:
+        payload: Any = start
+    elif answer is not None:
+        payload = Command(resume=answer)
+    else:
+        payload = None
+    config: Any = _config(run_id)
+    async with open_async_checkpointer(url) as saver:
+        await build_graph(saver).ainvoke(payload, config, context=deps, durability="sync")
+    with open_checkpointer(url) as viewer:
+        return view_run(viewer, run_id)
+
+
+def list_runs(saver: BaseCheckpointSaver[str]) -> list[RunView]:
+    """Every run in the database, newest first."""
+    seen: list[str] = []
+    for checkpoint in saver.list(None):
+        thread = checkpoint.config["configurable"]["thread_id"]
+        if thread not in seen:
+            seen.append(thread)
+    return [view_run(saver, run_id) for run_id in seen]

@@ -1,0 +1,120 @@
+"""The clients of one setup run, for the plan's systems or the embedded defaults.
+
+With no IdP domain in the plan, the embedded dev IdP runs in this process on loopback, its
+database in ``$VAULTBORN_HOME`` (so a crashed run finds its users again); the demo's client
+secrets are generated in the local vault first and reach the dev IdP in memory only. With no
+AWS configuration, seeds go to an in-process emulator (memory only; the run says so).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from approvals.audit import AuditLog
+from approvals.policy import Policy
+from idp.auth0 import Auth0ManagementClient
+from idp.tokens import TokenSource
+from nodes.deps import BrowserChoice, Deps
+from nodes.vault_item import items_titled
+from stores.aws_config import open_aws_store
+from vault.items import ItemSpec
+from vault.model import Category
+from vault.protocol import Vault
+from vault.recipe import parse_recipe
+from vault.reference import parse_reference
+from vaultborn.faults import fault_from_env
+
+__all__ = ["RunOptions", "ensure_demo_secrets", "open_runtime"]
+
+DEMO_RECIPE = "letters,digits,40"
+"""Client secrets of the demo (the dev IdP wants at least 32 characters)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-invocation choices of a setup run."""
+
+    policy: Policy
+    audit: AuditLog
+    auto_approver: str | None = None
+    approval_ttl: float = 3600.0
+    browser: BrowserChoice = field(default_factory=BrowserChoice)
+
+
+def ensure_demo_secrets(vault: Vault, plan: dict[str, Any]) -> None:
+    """Generate, once, the local-vault items the embedded demo reads its secrets from."""
+    refs = [plan["idp"]["management_secret"], plan["agent"]["secret"]]
+    refs += [s["from"] for s in plan.get("seed", [])]
+    for text in refs:
+        ref = parse_reference(text)
+        if items_titled(vault, ref.vault, ref.item):
+            continue
+        vault.create_item(
+            ref.vault,
+            ItemSpec(
+                title=ref.item,
+                category=Category.PASSWORD,
+                tags=("vaultborn", "vaultborn-demo"),
+                generate_password=parse_recipe(DEMO_RECIPE),
+            ),
+        )
+
+
+@contextmanager
+def open_runtime(
+    vault: Vault, plan: dict[str, Any], home: Path, opts: RunOptions
+) -> Iterator[Deps]:
+    """``Deps`` for ``plan``, with the embedded services started for the block."""
+    with ExitStack() as stack:
+        base_url = plan["idp"].get("domain")
+        if not base_url:
+            base_url = _start_dev_idp(stack, vault, plan, home)
+        tokens = stack.enter_context(TokenSource(vault, domain=base_url))
+        store = stack.enter_context(open_aws_store(_notice))
+        mgmt = plan["idp"]
+
+        def management() -> Auth0ManagementClient:
+            return Auth0ManagementClient(
+                base_url,
+                tokens,
+                client_id=mgmt["management_client_id"],
+                secret_ref=mgmt["management_secret"],
+            )
+
+        yield Deps(
+            vault=vault,
+            management=management,
+            tokens=tokens,
+            store_for=lambda target: store,
+            idp_base_url=tokens.domain,
+            protected_api=tokens.domain + "api/protected/whoami",
+            browser=opts.browser,
+            policy=opts.policy,
+            audit=opts.audit,
+            auto_approver=opts.auto_approver,
+            approval_ttl=opts.approval_ttl,
+            fault=fault_from_env(),
+        )
+
+
+def _start_dev_idp(stack: ExitStack, vault: Vault, plan: dict[str, Any], home: Path) -> str:
+    from idp.devserver.server import start_dev_idp
+    from idp.devserver.tenant import demo_tenant
+
+    ensure_demo_secrets(vault, plan)
+    tenant = demo_tenant(
+        mgmt_secret=vault.read(plan["idp"]["management_secret"]),
+        agent_secret=vault.read(plan["agent"]["secret"]),
+    )
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    idp = stack.enter_context(start_dev_idp(tenant, db=home / "devidp.db"))
+    return idp.base_url
+
+
+def _notice(line: str) -> None:
+    sys.stderr.write(f"vaultborn: {line}\n")
