@@ -49,7 +49,7 @@ def build_graph(
         builder.add_node(f"gate_{name}", gate_node(step))
         builder.add_node(name, effect_node(step), retry_policy=_RETRY)
     builder.add_edge(START, "session_gate")
-    builder.add_conditional_edges("session_gate", _unless_stopped("propose_create_item"))
+    builder.add_conditional_edges("session_gate", _after_session)
     for here, after in zip(ORDER, (*ORDER[1:], None), strict=True):
         builder.add_edge(f"propose_{here}", f"gate_{here}")
         builder.add_conditional_edges(f"gate_{here}", _after_gate(here))
@@ -60,11 +60,10 @@ def build_graph(
     return builder.compile(checkpointer=checkpointer)
 
 
-def _unless_stopped(target: str) -> Any:
-    def route(state: SetupState) -> str:
-        return END if state.get("status") == "rejected" else target
-
-    return route
+def _after_session(state: SetupState) -> str:
+    if state.get("status") == "rejected":
+        return END
+    return "propose_create_item" if state.get("session") else "session_gate"  # expired: ask anew
 
 
 def _after_gate(name: str) -> Any:

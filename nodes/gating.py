@@ -16,13 +16,18 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from approvals.action import Action
+from approvals.errors import ApprovalError, ApprovalExpired
 from approvals.gate import request_approval
 from approvals.request import Approved, Edited, Rejected
 from nodes.deps import Deps
 from nodes.steps import GatedStep, run_effect
 from vaultborn.errors import VaultbornError
 
-__all__ = ["ApprovalMissing", "action_for", "effect_node", "gate_node", "propose_node"]
+__all__ = ["REFUSED", "ApprovalMissing", "action_for", "effect_node", "gate_node", "propose_node"]
+
+
+REFUSED = "refused: "
+"""How ``reason`` starts when the last answer was refused (the step is asked again)."""
 
 
 class ApprovalMissing(VaultbornError):
@@ -62,17 +67,30 @@ def gate_node(step: GatedStep) -> Any:
 
     def gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
         deps, pending = runtime.context, state["pending"]
-        action = Action.from_payload(pending["action"])
-        decision = request_approval(
-            action,
-            run_id=state["run_id"],
-            policy=deps.policy,
-            requested_at=pending["requested_at"],
-            now=deps.clock(),
-            ttl_seconds=deps.approval_ttl,
-            auto_approver=deps.auto_approver,
+        action, key, run_id = (
+            Action.from_payload(pending["action"]),
+            pending["key"],
+            state["run_id"],
         )
-        key = pending["key"]
+        try:
+            decision = request_approval(
+                action,
+                run_id=run_id,
+                policy=deps.policy,
+                requested_at=pending["requested_at"],
+                now=deps.clock(),
+                ttl_seconds=deps.approval_ttl,
+                auto_approver=deps.auto_approver,
+            )
+        except ApprovalExpired:
+            deps.audit.append(run_id, "refused", key, {"why": "expired", "digest": action.digest})
+            # Cleared: the route goes back to propose, which asks anew with a fresh expiry.
+            return {"pending": {}, "reason": f"the approval of {key} expired; asked again"}
+        except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
+            deps.audit.append(run_id, "refused", key, {"why": str(refused)})
+            # Not raised: LangGraph would keep the refused answer and hand it to the next
+            # interrupt of this task. Cleared, the step is proposed (and asked) anew.
+            return {"pending": {}, "reason": f"{REFUSED}{refused}"}
         deps.audit.append(
             state["run_id"],
             "decision",
@@ -82,10 +100,10 @@ def gate_node(step: GatedStep) -> Any:
         )  # fmt: skip
         if isinstance(decision, Approved):
             approvals = {**state.get("approvals", {}), key: _record(decision)}
-            return {"approvals": approvals, "pending": {}}
+            return {"approvals": approvals, "pending": {}, "reason": ""}
         if isinstance(decision, Edited):
             edits = {**state.get("edits", {}), key: dict(decision.action.args)}
-            return {"edits": edits, "pending": {}}
+            return {"edits": edits, "pending": {}, "reason": ""}
         if not isinstance(decision, Rejected):  # pragma: no cover - Decision has three kinds
             raise TypeError(f"unknown decision {decision!r}")
         return {"status": "rejected", "reason": f"{key} rejected: {decision.reason}"}

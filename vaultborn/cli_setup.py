@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -26,9 +27,11 @@ from approvals.policy import Policy
 from browser.handoff import terminal_handoff
 from graphs.checkpoint import database_url, open_checkpointer, prepare_database
 from nodes.deps import BrowserChoice
+from nodes.gating import REFUSED
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import UsageError
 from vaultborn.plan import load_plan
+from vaultborn.plan_check import check_plan, projected_actions
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runs import RunView, advance, list_runs, new_run_id, view_run
@@ -37,6 +40,8 @@ from vaultborn.runtime import RunOptions, open_runtime
 __all__ = ["register_setup_commands"]
 
 EXIT_WAITING = 3
+TTL_ENV = "VAULTBORN_APPROVAL_TTL"
+"""Seconds an approval request stays answerable (default 3600)."""
 
 PlanOpt = Annotated[
     Path | None, typer.Option("--plan", help="The setup plan (TOML); default: the embedded demo.")
@@ -72,9 +77,11 @@ class _Choices:
 def register_setup_commands(app: typer.Typer) -> None:
     """Add the setup-run commands to ``app``."""
     app.command()(setup)
+    app.command("plan")(plan_command)
     app.command()(resume)
     app.command()(approve)
     app.command()(reject)
+    app.command()(edit)
     app.command()(approvals)
     app.command()(runs)
     app.command()(show)
@@ -100,6 +107,7 @@ def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Ite
             else None
         )
         opts = RunOptions(
+            approval_ttl=_ttl(),
             policy=policy,
             audit=audit,
             auto_approver=_me() if choices.auto_approve else None,
@@ -108,6 +116,17 @@ def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Ite
         vault = open_vault(settings)
         deps = stack.enter_context(open_runtime(vault, plan, home, opts))
         yield url, deps
+
+
+def _ttl() -> float:
+    text = os.environ.get(TTL_ENV) or "3600"
+    try:
+        ttl = float(text)
+    except ValueError:
+        ttl = -1.0
+    if not ttl > 0:
+        raise UsageError(f"{TTL_ENV} must be a positive number of seconds, got {text!r}")
+    return ttl
 
 
 def _me() -> str:
@@ -189,6 +208,36 @@ def setup(
     _finish(_drive(ctx.obj, choices, run_id, first), as_json)
 
 
+def plan_command(ctx: typer.Context, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the actions a setup would ask about (with digests) and check what it needs.
+
+    Changes nothing: references are resolved without reading a value, the IdP is asked for its
+    discovery document, AWS configuration and Chromium are looked for.
+    """
+    loaded = load_plan(plan)
+    actions = projected_actions(loaded)
+    checks = check_plan(loaded, open_vault(ctx.obj), dict(os.environ), Path.home())
+    if as_json:
+        print_json(
+            {
+                "plan": loaded.source,
+                "digest": loaded.digest,
+                "actions": [{**a.to_payload(), "digest": a.digest} for a in actions],
+                "checks": [c.as_dict() for c in checks],
+            }
+        )
+    else:
+        console.print(f"plan: {loaded.source} ({loaded.digest[:19]}…)", markup=False)
+        for number, action in enumerate(actions, start=1):
+            effects = ", ".join(action.effects) or "read-only"
+            console.print(f"{number}. {action.summary}", markup=False)
+            console.print(f"   {effects}; {action.digest[:19]}…", markup=False, style="dim")
+        for check in checks:
+            console.print(f"{check.status:<4} {check.name}: {check.detail}", markup=False)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
 def resume(
     ctx: typer.Context,
     run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
@@ -203,15 +252,44 @@ def resume(
     _finish(_drive(ctx.obj, choices, run, None), as_json)
 
 
+DigestOpt = Annotated[
+    str | None,
+    typer.Option("--digest", help="The digest you reviewed (default: the waiting one's)."),
+]
+
+
 def approve(
     ctx: typer.Context,
     run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    digest: DigestOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Approve what the run waits for, then let it go on to the next gate."""
-    _decide(ctx.obj, run, "approve", reason, db, as_json)
+    _decide(ctx.obj, run, {"decision": "approve", "reason": reason}, digest, db, as_json)
+
+
+def edit(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    changes: Annotated[
+        list[str], typer.Argument(metavar="KEY=VALUE...", help="Argument values to change.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    digest: DigestOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change argument values of the waiting action; it is then asked again (new digest)."""
+    args: dict[str, str] = {}
+    for change in changes:
+        key, sep, value = change.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected KEY=VALUE, got {change!r}")
+        args[key] = value
+    answer = {"decision": "edit", "reason": reason, "args": args}
+    _decide(ctx.obj, run, answer, digest, db, as_json)
 
 
 def reject(
@@ -222,11 +300,11 @@ def reject(
     as_json: JsonOpt = False,
 ) -> None:
     """Reject what the run waits for; the run ends cleanly and says why."""
-    _decide(ctx.obj, run, "reject", reason, db, as_json)
+    _decide(ctx.obj, run, {"decision": "reject", "reason": reason}, None, db, as_json)
 
 
-def _decide(settings: Settings, run: str, decision: str, reason: str, db: str | None,
-            as_json: bool) -> None:  # fmt: skip
+def _decide(settings: Settings, run: str, decision: dict[str, Any], digest: str | None,
+            db: str | None, as_json: bool) -> None:  # fmt: skip
     choices = _Choices(db=db, interactive=False)
     with open_checkpointer(database_url(_home(settings), db)) as saver:
         view = view_run(saver, run)
@@ -234,11 +312,13 @@ def _decide(settings: Settings, run: str, decision: str, reason: str, db: str | 
         raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
     waiting = view.waiting
     if waiting.get("kind") == "human_step":
-        answer: dict[str, Any] = {"done": decision == "approve", "by": _me()}
+        answer: dict[str, Any] = {"done": decision["decision"] == "approve", "by": _me()}
     else:
-        answer = {"decision": decision, "digest": waiting["digest"], "approver": _me(),
-                  "reason": reason}  # fmt: skip
-    _finish(_drive(settings, choices, run, None, answer=answer), as_json)
+        answer = {**decision, "digest": digest or waiting["digest"], "approver": _me()}
+    after = _drive(settings, choices, run, None, answer=answer)
+    if after.reason.startswith(REFUSED):
+        raise UsageError(f"{after.reason.removeprefix(REFUSED)} (the run asks again)")
+    _finish(after, as_json)
 
 
 def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:

@@ -1,0 +1,109 @@
+"""Gates from the command line: plan, a wrong digest, edits, expiry — before any browser step."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from approvals.audit import AuditLog
+from tests.conftest import Run
+from vault.local import LocalVault
+
+
+def _json(text: str) -> dict[str, Any]:
+    return dict(json.loads(text))
+
+
+def _started(cli: Run) -> tuple[str, dict[str, Any]]:
+    """A run past its vault session, waiting at create_item."""
+    first = cli("setup", "--json")
+    assert first.code == 3, first
+    run_id = _json(first.out)["run_id"]
+    second = cli("approve", run_id, "--json")
+    assert second.code == 3, second
+    waiting = _json(second.out)["waiting"]
+    assert waiting["action"]["name"] == "create_item"
+    return run_id, waiting
+
+
+def test_plan_lists_actions_and_changes_nothing(cli: Run, home: Path) -> None:
+    result = cli("plan", "--json")
+
+    assert result.code == 0, result
+    shown = _json(result.out)
+    names = [a["name"] for a in shown["actions"]]
+    assert names == ["create_item", "create_user", "enroll_totp", "seed", "verify"]
+    assert all(a["digest"].startswith("sha256:") for a in shown["actions"])
+    assert {c["name"]: c["status"] for c in shown["checks"]}["idp"] == "warn"
+    assert not (home / "state.db").exists()
+
+
+def test_plan_with_a_bad_file_is_one_line(cli: Run, tmp_path: Path) -> None:
+    plan = tmp_path / "vaultborn.toml"
+    plan.write_text('[vault]\nnmae = "ACL"\n')
+    result = cli("plan", "--plan", str(plan))
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "unknown key vault.nmae (did you mean name?)" in result.err
+
+
+def test_an_answer_for_another_digest_is_refused_and_audited(cli: Run, home: Path) -> None:
+    run_id, waiting = _started(cli)
+    wrong = cli("approve", run_id, "--digest", "sha256:" + "0" * 64)
+
+    assert wrong.code == 2
+    assert "not for the waiting create_item" in wrong.err
+    still = json.loads(cli("approvals", "--json").out)
+    assert [(v["run_id"], v["status"]) for v in still] == [(run_id, "waiting")]
+    right = cli("approve", run_id, "--digest", waiting["digest"], "--json")
+    assert right.code == 3
+    assert _json(right.out)["waiting"]["action"]["name"] == "create_user"
+    audit = AuditLog(f"sqlite:///{home / 'state.db'}")
+    try:
+        kinds = [(e.kind, e.subject) for e in audit.events(run_id)]
+        assert ("refused", "create_item") in kinds
+        assert audit.verify().ok
+    finally:
+        audit.close()
+
+
+def test_an_edit_is_asked_again_and_cannot_widen(cli: Run, home: Path) -> None:
+    run_id, waiting = _started(cli)
+    widened = cli("edit", run_id, "extra=1")
+    assert widened.code == 2
+    assert "not add arguments (extra)" in widened.err
+
+    edited = cli("edit", run_id, "title=Break glass — edited", "--json")
+    assert edited.code == 3, edited
+    again = _json(edited.out)["waiting"]
+    assert again["action"]["args"]["title"] == "Break glass — edited"
+    assert again["digest"] != waiting["digest"]
+    assert cli("approve", run_id).code == 3  # created; now create_user waits
+    vault = LocalVault(home)
+    try:
+        assert [i.title for i in vault.find_items("ACL", title="Break glass — edited")] == [
+            "Break glass — edited"
+        ]
+    finally:
+        vault.close()
+
+
+def test_an_expired_request_is_asked_again(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "1")
+    first = cli("setup", "--json")
+    run_id, asked = _json(first.out)["run_id"], _json(first.out)["waiting"]
+    time.sleep(1.2)
+
+    late = cli("approve", run_id, "--json")
+    assert late.code == 3
+    view = _json(late.out)
+    assert view["waiting"]["kind"] == "vault_session"
+    assert view["waiting"]["expires_at"] > asked["expires_at"]
+    assert "expired; asked again" in view["reason"]
+    assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
+        "create_item"
+    )

@@ -1,0 +1,114 @@
+"""``vaultborn plan``: what a setup would propose, and whether everything it needs answers.
+
+Nothing is changed: references are resolved (no value is read), the IdP's discovery document
+is fetched, AWS configuration and Chromium are looked for. Actions whose arguments come from
+an earlier step (the item's id-based password reference) are shown with the reference by name;
+their digest at run time is taken of the id-based form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from approvals.action import Action
+from browser.chromium import find_chromium
+from nodes.steps import STEPS
+from stores.aws_config import aws_configured
+from vault.errors import NotFound
+from vault.protocol import Vault
+from vaultborn.errors import VaultbornError
+from vaultborn.plan import Plan
+
+__all__ = ["Check", "check_plan", "projected_actions"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the plan needs: ``ok``, ``warn`` (will be created / served) or ``fail``."""
+
+    name: str
+    status: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON-ready."""
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+def projected_actions(plan: Plan) -> list[Action]:
+    """The actions a run of ``plan`` would ask about, in order."""
+    data = plan.to_dict()
+    bg = data["break_glass"]
+    item = {
+        "vault_id": data["vault"]["name"],
+        "item_id": bg["item"],
+        "password_ref": f"op://{data['vault']['name']}/{bg['item']}/password",
+    }
+    user = {"user_id": f"(the IdP user {bg['email']})", "email": bg["email"]}
+    state: dict[str, Any] = {"plan": data, "item": item, "user": user, "seeds": {}}
+    actions = []
+    for name in ("create_item", "create_user", "enroll_totp"):
+        actions.append(_action(name, state))
+    for seed in data["seed"]:
+        actions.append(_action("seed", state))
+        state["seeds"][seed["to"]] = {}
+    actions.append(_action("verify", state))
+    return actions
+
+
+def _action(name: str, state: dict[str, Any]) -> Action:
+    step = STEPS[name]
+    args = step.args(state)
+    return Action(name, args, step.effects, step.summary(args))
+
+
+def check_plan(plan: Plan, vault: Vault, env: dict[str, str], home: Any) -> list[Check]:
+    """Checks that change nothing: references, IdP, AWS, Chromium."""
+    data = plan.to_dict()
+    refs = [("idp.management_secret", data["idp"]["management_secret"]),
+            ("agent.secret", data["agent"]["secret"])]  # fmt: skip
+    refs += [(f"seed[{i}].from", s["from"]) for i, s in enumerate(data["seed"])]
+    checks = [_reference(name, ref, vault, plan.embedded_idp) for name, ref in refs]
+    checks.append(_idp(plan))
+    checks.append(
+        Check("aws", "ok", "the AWS configuration of this environment")
+        if aws_configured(env, home)
+        else Check("aws", "warn", "no AWS configuration: an in-process emulator will serve")
+    )
+    found = find_chromium(env)
+    checks.append(
+        Check("chromium", "ok", f"{found.path} ({found.source})")
+        if found
+        else Check(
+            "chromium", "fail", "no Chromium found (run ./dev demo, or set VAULTBORN_CHROMIUM)"
+        )
+    )
+    return checks
+
+
+def _reference(name: str, ref: str, vault: Vault, embedded: bool) -> Check:
+    try:
+        canonical = vault.resolve(ref)
+    except NotFound as missing:
+        if embedded:
+            return Check(name, "warn", f"{ref}: not there yet; the demo generates it")
+        return Check(name, "fail", f"{ref}: {missing}")
+    except VaultbornError as error:
+        return Check(name, "fail", f"{ref}: {error}")
+    return Check(name, "ok", f"{ref} → {canonical}")
+
+
+def _idp(plan: Plan) -> Check:
+    if plan.idp.domain is None:
+        return Check("idp", "warn", "the embedded dev IdP will start on loopback")
+    url = plan.idp.domain + ".well-known/openid-configuration"
+    try:
+        response = httpx.get(url, timeout=10)
+    except httpx.HTTPError as error:
+        return Check("idp", "fail", f"{url}: {type(error).__name__}")
+    if response.status_code != 200:
+        return Check("idp", "fail", f"{url} answered {response.status_code}")
+    return Check("idp", "ok", f"{plan.idp.domain} answers")
