@@ -16,11 +16,10 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from graphs.serde import SealedSerializer
+from graphs.serde import PlainSerializer, SealedSerializer
 from vaultborn.errors import ConfigurationError, UsageError
 
 __all__ = [
@@ -100,8 +99,8 @@ async def open_async_checkpointer(
         await conn.close()
 
 
-def _serde(key: bytes | None) -> JsonPlusSerializer | SealedSerializer:
-    return JsonPlusSerializer() if key is None else SealedSerializer(key)
+def _serde(key: bytes | None) -> PlainSerializer | SealedSerializer:
+    return PlainSerializer() if key is None else SealedSerializer(key)
 
 
 def prepare_database(url: str) -> Path:

@@ -17,7 +17,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from vaultborn.errors import ConfigurationError
 
-__all__ = ["SEALED_SUFFIX", "CheckpointTampered", "SealedSerializer"]
+__all__ = ["SEALED_SUFFIX", "CheckpointTampered", "PlainSerializer", "SealedSerializer"]
 
 SEALED_SUFFIX = "+aesgcm"
 _NONCE = 12
@@ -66,3 +66,20 @@ class SealedSerializer(SerializerProtocol):
                 "a checkpoint blob does not open with this key (edited, or another key)"
             ) from None
         return self._inner.loads_typed((kind, opened))
+
+
+class PlainSerializer(JsonPlusSerializer):
+    """LangGraph's serializer, saying clearly when it meets a sealed blob it has no key for."""
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """Deserialize an unsealed blob.
+
+        Raises:
+            CheckpointTampered: The blob is sealed (the database was written with a key).
+        """
+        if data[0].endswith(SEALED_SUFFIX):
+            raise CheckpointTampered(
+                "the checkpoints are sealed: set the key they were written with "
+                "(VAULTBORN_CHECKPOINT_KEY)"
+            )
+        return super().loads_typed(data)

@@ -10,6 +10,8 @@ process — move the run on.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import getpass
 import os
 import sys
@@ -25,7 +27,7 @@ import typer
 from approvals.audit import AuditLog
 from approvals.policy import Policy
 from browser.handoff import terminal_handoff
-from graphs.checkpoint import database_url, open_checkpointer, prepare_database
+from graphs.checkpoint import database_url, prepare_database
 from nodes.deps import BrowserChoice
 from nodes.gating import REFUSED
 from vaultborn.deps import Settings, open_vault
@@ -34,7 +36,7 @@ from vaultborn.plan import load_plan
 from vaultborn.plan_check import check_plan, projected_actions
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
-from vaultborn.runs import RunView, advance, list_runs, new_run_id, view_run
+from vaultborn.runs import RunView, StateDb, advance, history, list_runs, new_run_id, view_run
 from vaultborn.runtime import RunOptions, open_runtime
 
 __all__ = ["register_setup_commands"]
@@ -88,6 +90,24 @@ def register_setup_commands(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
 
 
+KEY_ENV = "VAULTBORN_CHECKPOINT_KEY"
+"""An op:// reference to 32 bytes (base64) that seal every checkpoint; unset: not sealed."""
+
+
+def _state_db(settings: Settings, db: str | None) -> StateDb:
+    url = database_url(_home(settings), db)
+    ref = os.environ.get(KEY_ENV)
+    if not ref:
+        return StateDb(url)
+    try:
+        key = base64.b64decode(open_vault(settings).read(ref).reveal(), validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        raise UsageError(f"{KEY_ENV}: {ref} must hold 32 bytes, base64-encoded")
+    return StateDb(url, key)
+
+
 def _home(settings: Settings) -> Path:
     return Path(settings.env().get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
 
@@ -95,7 +115,8 @@ def _home(settings: Settings) -> Path:
 @contextmanager
 def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Iterator[Any]:
     home = _home(settings)
-    url = database_url(home, choices.db)
+    state_db = _state_db(settings, choices.db)
+    url = state_db.url
     policy = Policy.from_file(choices.policy) if choices.policy else Policy.default_policy()
     prepare_database(url)
     with ExitStack() as stack:
@@ -115,7 +136,7 @@ def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Ite
         )
         vault = open_vault(settings)
         deps = stack.enter_context(open_runtime(vault, plan, home, opts))
-        yield url, deps
+        yield state_db, deps
 
 
 def _ttl() -> float:
@@ -151,7 +172,7 @@ def _drive(settings: Settings, choices: _Choices, run_id: str, first: dict[str, 
 
 
 def _stored_plan(settings: Settings, choices: _Choices, run_id: str) -> dict[str, Any]:
-    with open_checkpointer(database_url(_home(settings), choices.db)) as saver:
+    with _state_db(settings, choices.db).open() as saver:
         return dict(view_run(saver, run_id).values["plan"])
 
 
@@ -306,7 +327,7 @@ def reject(
 def _decide(settings: Settings, run: str, decision: dict[str, Any], digest: str | None,
             db: str | None, as_json: bool) -> None:  # fmt: skip
     choices = _Choices(db=db, interactive=False)
-    with open_checkpointer(database_url(_home(settings), db)) as saver:
+    with _state_db(settings, db).open() as saver:
         view = view_run(saver, run)
     if view.status != "waiting" or view.waiting is None:
         raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
@@ -323,7 +344,7 @@ def _decide(settings: Settings, run: str, decision: dict[str, Any], digest: str 
 
 def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List what runs wait for."""
-    with open_checkpointer(database_url(_home(ctx.obj), db)) as saver:
+    with _state_db(ctx.obj, db).open() as saver:
         waiting = [v for v in list_runs(saver) if v.status == "waiting"]
     if as_json:
         print_json([v.as_dict() for v in waiting])
@@ -336,7 +357,7 @@ def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) ->
 
 def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List setup runs: id, status, next step, what waits."""
-    with open_checkpointer(database_url(_home(ctx.obj), db)) as saver:
+    with _state_db(ctx.obj, db).open() as saver:
         found = list_runs(saver)
     if as_json:
         print_json([v.as_dict() for v in found])
@@ -351,27 +372,37 @@ def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None
 def show(
     ctx: typer.Context,
     run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    with_history: Annotated[
+        bool, typer.Option("--history", help="Also the checkpoint timeline.")
+    ] = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a run: status, state (references and ids only) and its audit trail."""
-    url = database_url(_home(ctx.obj), db)
-    with open_checkpointer(url) as saver:
+    state_db = _state_db(ctx.obj, db)
+    with state_db.open() as saver:
         view = view_run(saver, run)
-    audit = AuditLog(url)
+        timeline = history(saver, run) if with_history else []
+    audit = AuditLog(state_db.url)
     try:
         events = [e.as_dict() for e in audit.events(run_id=run)]
     finally:
         audit.close()
     state = {k: v for k, v in view.values.items() if k != "plan"}
     if as_json:
-        print_json({**view.as_dict(), "state": state, "audit": events})
+        extra = {"history": timeline} if with_history else {}
+        print_json({**view.as_dict(), "state": state, "audit": events, **extra})
         return
     console.print(f"{view.run_id}: {view.status}", markup=False)
     for key, value in state.items():
         console.print(f"  {key}: {value}", markup=False)
     for event in events:
         console.print(f"  audit {event['seq']}: {event['kind']} {event['subject']}", markup=False)
+    for point in timeline:
+        step = ",".join(point["next"]) or "end"
+        console.print(
+            f"  checkpoint {point['step']}: {point['checkpoint_id']} → {step}", markup=False
+        )
 
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)

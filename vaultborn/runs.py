@@ -7,6 +7,7 @@ approval request, the vault session, or a hand-off) — references and plain val
 from __future__ import annotations
 
 import secrets
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,23 @@ from graphs.setup import build_graph
 from nodes.deps import Deps
 from vaultborn.errors import UsageError
 
-__all__ = ["RunView", "advance", "list_runs", "new_run_id", "view_run"]
+__all__ = ["RunView", "StateDb", "advance", "history", "list_runs", "new_run_id", "view_run"]
+
+
+@dataclass(frozen=True)
+class StateDb:
+    """The run database: its URL, and the key checkpoints are sealed with (None: unsealed)."""
+
+    url: str
+    key: bytes | None = field(default=None, repr=False)
+
+    def open(self) -> AbstractContextManager[BaseCheckpointSaver[str]]:
+        """A checkpointer for looking (sync)."""
+        return open_checkpointer(self.url, key=self.key)
+
+    def open_async(self) -> AbstractAsyncContextManager[BaseCheckpointSaver[str]]:
+        """A checkpointer for running the graph (async)."""
+        return open_async_checkpointer(self.url, key=self.key)
 
 
 @dataclass(frozen=True)
@@ -89,7 +106,7 @@ def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
 
 
 async def advance(
-    url: str,
+    db: StateDb,
     deps: Deps,
     run_id: str,
     *,
@@ -108,9 +125,9 @@ async def advance(
     else:
         payload = None
     config: Any = _config(run_id)
-    async with open_async_checkpointer(url) as saver:
+    async with db.open_async() as saver:
         await build_graph(saver).ainvoke(payload, config, context=deps, durability="sync")
-    with open_checkpointer(url) as viewer:
+    with db.open() as viewer:
         return view_run(viewer, run_id)
 
 
@@ -122,3 +139,22 @@ def list_runs(saver: BaseCheckpointSaver[str]) -> list[RunView]:
         if thread not in seen:
             seen.append(thread)
     return [view_run(saver, run_id) for run_id in seen]
+
+
+def history(saver: BaseCheckpointSaver[str], run_id: str) -> list[dict[str, Any]]:
+    """The run's checkpoint timeline, oldest first: id, time, step, what ran next, status."""
+    graph = build_graph(saver)
+    config: Any = _config(run_id)
+    out = []
+    for snap in graph.get_state_history(config):
+        out.append(
+            {
+                "checkpoint_id": snap.config["configurable"]["checkpoint_id"],
+                "created_at": snap.created_at,
+                "step": (snap.metadata or {}).get("step"),
+                "next": list(snap.next),
+                "status": (snap.values or {}).get("status", ""),
+                "waiting": bool(snap.interrupts),
+            }
+        )
+    return list(reversed(out))

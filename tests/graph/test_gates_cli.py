@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,26 @@ def test_an_expired_request_is_asked_again(cli: Run, monkeypatch: pytest.MonkeyP
     assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
         "create_item"
     )
+
+
+def test_sealed_checkpoints_need_their_key(
+    cli: Run, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = base64.b64encode(os.urandom(32)).decode()
+    assert cli("item", "create", "--vault", "ACL", "--title", "State key", "--category",
+               "password", f"password={key}").code == 0  # fmt: skip
+    monkeypatch.setenv("VAULTBORN_CHECKPOINT_KEY", "op://ACL/State key/password")
+    run_id, _ = _started(cli)
+    shown = cli("show", run_id, "--history", "--json")
+
+    assert shown.code == 0, shown
+    timeline = _json(shown.out)["history"]
+    assert [p["step"] for p in timeline] == sorted(p["step"] for p in timeline)
+    assert timeline[-1]["waiting"]
+    assert b"Auth0 \\u2014 admin@example.com" not in (home / "state.db").read_bytes()
+    assert "Auth0 — admin@example.com".encode() not in (home / "state.db").read_bytes()
+    monkeypatch.delenv("VAULTBORN_CHECKPOINT_KEY")
+    unsealed = cli("runs")
+    assert unsealed.code == 1
+    assert "checkpoints are sealed" in unsealed.err
+    assert unsealed.err.count("\n") == 1
