@@ -30,12 +30,14 @@ def ask_session(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
     console.print(describe_waiting(waiting), markup=False)
     for key, value in waiting.get("action", {}).get("args", {}).items():
         console.print(f"    {key}: {value}", markup=False)
-    choice = Prompt.ask("approve? [y]es, [n]o, [q]uit", choices=["y", "n", "q"], default="y")
+    choice = Prompt.ask(
+        "Approve? y = yes, n = no (reject), q = quit for now", choices=["y", "n", "q"], default="y"
+    )
     if choice == "q":
         return None
     answer: dict[str, Any] = {"digest": waiting["digest"], "approver": me, "reason": ""}
     if choice == "n":
-        answer["reason"] = Prompt.ask("why") or "rejected at the terminal"
+        answer["reason"] = Prompt.ask("Why") or "rejected at the terminal"
         return {"decision": "reject", **answer}
     return {"decision": "approve", **answer}
 
@@ -43,5 +45,5 @@ def ask_session(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
 def ask_human(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
     """Show a hand-off and wait until the person says it is done (or quits)."""
     console.print(describe_waiting(waiting), markup=False)
-    choice = Prompt.ask("done? [y]es, [q]uit", choices=["y", "q"], default="y")
+    choice = Prompt.ask("Done? y = yes, q = quit for now", choices=["y", "q"], default="y")
     return None if choice == "q" else {"done": True, "by": me}
