@@ -101,3 +101,25 @@ def test_reject_ends_the_run_cleanly(cli: Run, home: Path) -> None:
     again = cli("approve", run_id)
     assert again.code == 2
     assert "is not waiting" in again.err
+
+
+@pytest.mark.parametrize(
+    ("approvals", "gate"),
+    [(0, "vault_session"), (2, "create_user"), (3, "enroll_totp"), (4, "seed")],
+)
+def test_reject_at_each_gate_stops_before_its_effect(
+    cli: Run, home: Path, approvals: int, gate: str
+) -> None:
+    first = cli("setup", "--json")
+    run_id = _json(first)["run_id"]
+    for _ in range(approvals):
+        assert cli("approve", run_id).code == 3
+    assert _json(cli("show", run_id, "--json"))["status"] == "waiting"
+    rejected = cli("reject", run_id, "--reason", f"no {gate}", "--json")
+
+    assert rejected.code == 1
+    assert _json(rejected)["status"] == "rejected"
+    state = _json(cli("show", run_id, "--json"))["state"]
+    done = {"vault_session": set(), "create_user": {"item"}, "enroll_totp": {"item", "user"},
+            "seed": {"item", "user", "enrollment"}}[gate]  # fmt: skip
+    assert {k for k in ("item", "user", "enrollment", "seeds") if state.get(k)} == done
