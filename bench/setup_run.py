@@ -243,11 +243,7 @@ def one_run(kind: str, root: Path, tracker: Tracker) -> Sample:
             deps = instrumented(deps, tracker)
             tracker.reset()
             started = time.perf_counter()
-            if kind == "graph":
-                status = asyncio.run(_graph(url, deps, plan))
-            else:
-                asyncio.run(straight_line(deps, plan.to_dict()))
-                status = "done"
+            status = asyncio.run(_run_closing(kind, url, deps, plan))
             total = time.perf_counter() - started
     finally:
         audit.close()
@@ -264,6 +260,17 @@ def one_run(kind: str, root: Path, tracker: Tracker) -> Sample:
         calls={k: Counter(v) for k, v in tracker.calls.items()},
         status=status,
     )
+
+
+async def _run_closing(kind: str, url: str, deps: Deps, plan: Any) -> str:
+    """One run on one event loop, closing the run's Chromium on it."""
+    try:
+        if kind == "graph":
+            return await _graph(url, deps, plan)
+        await straight_line(deps, plan.to_dict())
+        return "done"
+    finally:
+        await deps.browser.pool.close()
 
 
 async def _graph(url: str, deps: Deps, plan: Any) -> str:

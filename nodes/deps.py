@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from approvals.audit import AuditLog
 from approvals.policy import Policy
+from browser.pool import BrowserPool
 from browser.runner import HumanHandler
 from idp.auth0 import Auth0ManagementClient
 from idp.tokens import TokenSource
@@ -36,6 +37,8 @@ class BrowserChoice:
     timeout: float = 15.0
     on_human: HumanHandler | None = None
     """Lets a person act in a headed window; None turns hand-offs into ``human_step`` waits."""
+    pool: BrowserPool = field(default_factory=BrowserPool)
+    """The process's one Chromium (headed like ``headed``); a fresh context per flow."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from typing import Any
 from browser.enroll import VaultTotpTarget, enroll_totp
 from browser.errors import NeedsHuman
 from browser.runner import FlowOptions
-from browser.session import BrowserSession
 from nodes.deps import Deps
 from vault.model import FieldType
 from vault.otp import OtpParameters, build_otpauth_uri
@@ -67,10 +66,7 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
     )
     try:
-        async with (
-            BrowserSession(headed=deps.browser.headed) as session,
-            session.new_context() as context,
-        ):
+        async with deps.browser.pool.context() as context:
             page = await context.new_page()
             deps.fault("enroll_totp:before")
             report = await enroll_totp(page, target, url=ticket["ticket_url"], options=options)

@@ -8,7 +8,6 @@ import httpx
 
 from browser.enroll import VaultPassword, VaultTotpTarget, login_drill
 from browser.runner import FlowOptions
-from browser.session import BrowserSession
 from idp.errors import IdPError
 from idp.verify import unverified_claims
 from nodes.deps import Deps
@@ -42,10 +41,7 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     options = FlowOptions(
         on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
     )
-    async with (
-        BrowserSession(headed=deps.browser.headed) as session,
-        session.new_context() as context,
-    ):
+    async with deps.browser.pool.context() as context:
         page = await context.new_page()
         report = await login_drill(
             page,

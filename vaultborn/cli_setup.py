@@ -27,8 +27,9 @@ import typer
 from approvals.audit import AuditLog
 from approvals.policy import Policy
 from browser.handoff import terminal_handoff
+from browser.pool import BrowserPool
 from graphs.checkpoint import database_url, prepare_database
-from nodes.deps import BrowserChoice
+from nodes.deps import BrowserChoice, Deps
 from nodes.gating import REFUSED
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import UsageError
@@ -132,7 +133,11 @@ def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Ite
             policy=policy,
             audit=audit,
             auto_approver=_me() if choices.auto_approve else None,
-            browser=BrowserChoice(headed=choices.headed, on_human=on_human),
+            browser=BrowserChoice(
+                headed=choices.headed,
+                on_human=on_human,
+                pool=BrowserPool(headed=choices.headed),
+            ),
         )
         vault = open_vault(settings)
         deps = stack.enter_context(open_runtime(vault, plan, home, opts))
@@ -161,14 +166,23 @@ def _drive(settings: Settings, choices: _Choices, run_id: str, first: dict[str, 
            answer: object = None) -> RunView:  # fmt: skip
     """Advance the run; in a terminal, keep asking at each gate until done or declined."""
     plan = first["plan"] if first else _stored_plan(settings, choices, run_id)
-    with _session(settings, choices, plan) as (url, deps):
-        view = asyncio.run(advance(url, deps, run_id, start=first, answer=answer))
+    with _session(settings, choices, plan) as (db, deps):
+        return asyncio.run(_drive_async(db, deps, choices, run_id, first, answer))
+
+
+async def _drive_async(db: StateDb, deps: Deps, choices: _Choices, run_id: str,
+                       first: dict[str, Any] | None, answer: object) -> RunView:  # fmt: skip
+    """One event loop for the whole conversation, so the run's one Chromium serves every step."""
+    try:
+        view = await advance(db, deps, run_id, start=first, answer=answer)
         while view.status == "waiting" and choices.interactive and view.waiting:
-            reply = _ask(view.waiting)
+            reply = await asyncio.to_thread(_ask, view.waiting)
             if reply is None:
                 break
-            view = asyncio.run(advance(url, deps, run_id, answer=reply))
+            view = await advance(db, deps, run_id, answer=reply)
         return view
+    finally:
+        await deps.browser.pool.close()
 
 
 def _stored_plan(settings: Settings, choices: _Choices, run_id: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from nodes.deps import Deps
 from stores.aws_config import open_aws_store
 from vault.local import LocalVault
 from vaultborn.plan import default_plan
-from vaultborn.runs import StateDb, advance
+from vaultborn.runs import RunView, StateDb, advance
 from vaultborn.runtime import ensure_demo_secrets
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
@@ -63,7 +63,17 @@ def test_human_check_waits_for_a_person_without_repeating_effects(tmp_path: Path
         )  # fmt: skip
         start: dict[str, Any] = {"run_id": "run-human", "plan": plan,
                                  "plan_digest": "sha256:x", "started_at": time.time()}  # fmt: skip
-        first = asyncio.run(advance(db, deps, "run-human", start=start))
+
+        async def both() -> tuple[RunView, RunView]:
+            try:
+                first = await advance(db, deps, "run-human", start=start)
+                again = await advance(db, deps, "run-human", answer={"done": True, "by": "ana"})
+                return first, again
+            finally:
+                await deps.browser.pool.close()
+
+        first, again = asyncio.run(both())
+        assert deps.browser.pool.launches == 1  # one Chromium for both attempts
         assert first.status == "waiting"
         assert first.waiting == {
             "kind": "human_step",
@@ -72,7 +82,6 @@ def test_human_check_waits_for_a_person_without_repeating_effects(tmp_path: Path
             "instructions": "complete the human check on 'human-check' in the browser window",
         }
         user = first.values["user"]
-        again = asyncio.run(advance(db, deps, "run-human", answer={"done": True, "by": "ana"}))
         assert again.status == "waiting" and again.waiting is not None
         assert again.waiting["kind"] == "human_step"
         assert again.values["user"] == user

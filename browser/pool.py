@@ -1,0 +1,60 @@
+"""``BrowserPool``: one Chromium per process, launched on first use; a fresh context per flow.
+
+The setup graph opens the browser twice (enrollment, login drill) and may run many flows; a
+pool launches Chromium once and hands each flow its own context (no cookies shared). It must
+be closed on the event loop that used it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from playwright.async_api import BrowserContext
+
+from browser.session import BrowserSession
+
+__all__ = ["BrowserPool"]
+
+
+class BrowserPool:
+    """A lazily launched ``BrowserSession`` shared by the flows of one process.
+
+    Args:
+        headed: Show the window.
+        debug_dir: Where traces go (see ``BrowserSession``); None writes nothing.
+    """
+
+    def __init__(self, *, headed: bool = False, debug_dir: Path | None = None) -> None:
+        self.headed, self.debug_dir = headed, debug_dir
+        self._session: BrowserSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self.launches = 0
+
+    @asynccontextmanager
+    async def context(self) -> AsyncIterator[BrowserContext]:
+        """A fresh context, Chromium launched first if this loop has none yet."""
+        session = await self._open()
+        async with session.new_context() as context:
+            yield context
+
+    async def _open(self) -> BrowserSession:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop: the old browser is unusable there
+            self._session, self._loop, self._lock = None, loop, asyncio.Lock()
+        async with self._lock:
+            if self._session is None:
+                session = BrowserSession(headed=self.headed, debug_dir=self.debug_dir)
+                await session.__aenter__()
+                self._session = session
+                self.launches += 1
+            return self._session
+
+    async def close(self) -> None:
+        """Close Chromium (call it on the loop that used the pool)."""
+        if self._session is not None and self._loop is asyncio.get_running_loop():
+            await self._session.__aexit__(None, None, None)
+        self._session = None
