@@ -16,6 +16,7 @@ from langgraph.types import Command
 
 from graphs.checkpoint import open_async_checkpointer, open_checkpointer
 from graphs.setup import build_graph
+from nodes.audited_vault import CURRENT_RUN
 from nodes.deps import Deps
 from vaultborn.errors import UsageError
 
@@ -125,8 +126,12 @@ async def advance(
     else:
         payload = None
     config: Any = _config(run_id)
-    async with db.open_async() as saver:
-        await build_graph(saver).ainvoke(payload, config, context=deps, durability="sync")
+    token = CURRENT_RUN.set(run_id)
+    try:
+        async with db.open_async() as saver:
+            await build_graph(saver).ainvoke(payload, config, context=deps, durability="sync")
+    finally:
+        CURRENT_RUN.reset(token)
     with db.open() as viewer:
         return view_run(viewer, run_id)
 

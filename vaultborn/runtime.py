@@ -19,6 +19,7 @@ from approvals.audit import AuditLog
 from approvals.policy import Policy
 from idp.auth0 import Auth0ManagementClient
 from idp.tokens import TokenSource
+from nodes.audited_vault import AuditedVault
 from nodes.deps import BrowserChoice, Deps
 from nodes.vault_item import items_titled
 from stores.aws_config import open_aws_store
@@ -70,6 +71,7 @@ def open_runtime(
     vault: Vault, plan: dict[str, Any], home: Path, opts: RunOptions
 ) -> Iterator[Deps]:
     """``Deps`` for ``plan``, with the embedded services started for the block."""
+    vault = AuditedVault(vault, opts.audit)
     with ExitStack() as stack:
         base_url = plan["idp"].get("domain")
         if not base_url:

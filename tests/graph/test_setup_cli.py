@@ -59,6 +59,16 @@ def test_auto_approved_setup_runs_to_done(cli: Run, home: Path) -> None:
     assert state["verify"]["api_status"] == 200
     assert state["verify"]["login_drill"] == "success-screen"
     assert list(state["seeds"]) == ["aws-secretsmanager://us-east-1/vaultborn-demo/some-api"]
+    audit = _json(shown)["audit"]
+    vault_ops = {e["detail"]["op"] for e in audit if e["kind"] == "vault"}
+    assert {"find_items", "create_item", "read", "set_otp", "otp_code"} <= vault_ops
+    assert {e["subject"] for e in audit if e["kind"] == "effect"} == {
+        "create_item",
+        "create_user",
+        "enroll_totp",
+        "seed[0]",
+        "verify",
+    }
     assert cli("audit", "verify").code == 0
     _assert_no_secret_at_rest(home, result.out, result.err, shown.out)
 

@@ -1,0 +1,92 @@
+"""``AuditedVault``: every vault operation of a run lands in the audit log — kind and reference.
+
+It wraps the run's vault (the token source reads client secrets through it too) and appends
+``vault`` events under the run that ``CURRENT_RUN`` names. Only names, ids and references are
+recorded, never a value: ``set_otp`` records the item, not the URI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from approvals.audit import AuditLog
+from vault.items import ItemEdit, ItemSpec
+from vault.model import Category, Item, ItemSummary, VaultInfo
+from vault.protocol import Health, Vault
+from vault.reference import SecretReference
+from vault.secret import Secret
+
+__all__ = ["CURRENT_RUN", "AuditedVault"]
+
+CURRENT_RUN: ContextVar[str | None] = ContextVar("vaultborn_current_run", default=None)
+"""The run whose graph is executing (set by ``vaultborn.runs.advance``)."""
+
+
+class AuditedVault:
+    """A ``Vault`` that records each operation before forwarding it to ``inner``."""
+
+    def __init__(self, inner: Vault, audit: AuditLog) -> None:
+        self.inner, self.audit = inner, audit
+        self.backend = inner.backend
+
+    def _record(self, op: str, subject: str, **detail: Any) -> None:
+        run_id = CURRENT_RUN.get()
+        if run_id is not None:
+            self.audit.append(run_id, "vault", subject, {"op": op, **detail})
+
+    def vaults(self) -> Sequence[VaultInfo]:
+        """Forwarded (not audited: names only)."""
+        return self.inner.vaults()
+
+    def resolve(self, ref: str | SecretReference) -> SecretReference:
+        """Resolve ``ref`` (audited)."""
+        self._record("resolve", str(ref))
+        return self.inner.resolve(ref)
+
+    def read(self, ref: str | SecretReference) -> Secret:
+        """Read ``ref`` (audited by reference)."""
+        self._record("read", str(ref))
+        return self.inner.read(ref)
+
+    def create_item(self, vault: str, spec: ItemSpec) -> Item:
+        """Create an item (audited by vault and title)."""
+        self._record("create_item", f"{vault}/{spec.title}")
+        return self.inner.create_item(vault, spec)
+
+    def get_item(self, vault: str | None, item: str, *, reveal: bool = False) -> Item:
+        """Get an item (audited, with whether values were revealed)."""
+        self._record("get_item", f"{vault}/{item}", reveal=reveal)
+        return self.inner.get_item(vault, item, reveal=reveal)
+
+    def find_items(
+        self,
+        vault: str | None = None,
+        *,
+        title: str | None = None,
+        tags: Sequence[str] = (),
+        categories: Sequence[Category] = (),
+    ) -> list[ItemSummary]:
+        """Find items (audited by filters)."""
+        self._record("find_items", f"{vault}/{title or '*'}")
+        return self.inner.find_items(vault, title=title, tags=tags, categories=categories)
+
+    def edit_item(self, vault: str | None, item: str, edit: ItemEdit) -> Item:
+        """Edit an item (audited by item; the assignments' values are not recorded)."""
+        self._record("edit_item", f"{vault}/{item}")
+        return self.inner.edit_item(vault, item, edit)
+
+    def set_otp(self, vault: str | None, item: str, uri: str | Secret) -> Item:
+        """Set the OTP field (audited by item; never the URI)."""
+        self._record("set_otp", f"{vault}/{item}")
+        return self.inner.set_otp(vault, item, uri)
+
+    def otp_code(self, vault: str | None, item: str, *, at: float | None = None) -> Secret:
+        """Generate a code (audited by item)."""
+        self._record("otp_code", f"{vault}/{item}")
+        return self.inner.otp_code(vault, item, at=at)
+
+    def health(self) -> list[Health]:
+        """Forwarded."""
+        return self.inner.health()
