@@ -33,6 +33,7 @@ from nodes.deps import BrowserChoice, Deps
 from nodes.gating import REFUSED
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import UsageError
+from vaultborn.leases import hold_run
 from vaultborn.plan import load_plan
 from vaultborn.plan_check import check_plan, projected_actions
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
@@ -114,12 +115,12 @@ def _home(settings: Settings) -> Path:
 
 
 @contextmanager
-def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Iterator[Any]:
+def _session(
+    settings: Settings, choices: _Choices, plan: dict[str, Any], state_db: StateDb
+) -> Iterator[Deps]:
     home = _home(settings)
-    state_db = _state_db(settings, choices.db)
     url = state_db.url
     policy = Policy.from_file(choices.policy) if choices.policy else Policy.default_policy()
-    prepare_database(url)
     with ExitStack() as stack:
         audit = AuditLog(url)
         stack.callback(audit.close)
@@ -141,7 +142,7 @@ def _session(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> Ite
         )
         vault = open_vault(settings)
         deps = stack.enter_context(open_runtime(vault, plan, home, opts))
-        yield state_db, deps
+        yield deps
 
 
 def _ttl() -> float:
@@ -166,7 +167,10 @@ def _drive(settings: Settings, choices: _Choices, run_id: str, first: dict[str, 
            answer: object = None) -> RunView:  # fmt: skip
     """Advance the run; in a terminal, keep asking at each gate until done or declined."""
     plan = first["plan"] if first else _stored_plan(settings, choices, run_id)
-    with _session(settings, choices, plan) as (db, deps):
+    db = _state_db(settings, choices.db)
+    prepare_database(db.url)
+    # The lease first: a second process learns who holds the run before starting anything.
+    with hold_run(db.url, run_id), _session(settings, choices, plan, db) as deps:
         return asyncio.run(_drive_async(db, deps, choices, run_id, first, answer))
 
 
@@ -232,6 +236,7 @@ def setup(
         _finish(_drive(ctx.obj, choices, run, None), as_json)
         return
     loaded = load_plan(plan)
+    _refuse_second_setup(ctx.obj, choices, loaded.to_dict())
     run_id = new_run_id()
     first = {
         "run_id": run_id,
@@ -241,6 +246,23 @@ def setup(
         "status": "running",
     }
     _finish(_drive(ctx.obj, choices, run_id, first), as_json)
+
+
+def _refuse_second_setup(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> None:
+    """One unfinished setup per account: a second one would race the first for the same user."""
+    account = (plan["idp"].get("domain"), plan["break_glass"]["email"].lower())
+    with _state_db(settings, choices.db).open() as saver:
+        for view in list_runs(saver):
+            other = view.values.get("plan", {})
+            same = (
+                other.get("idp", {}).get("domain"),
+                other.get("break_glass", {}).get("email", "").lower(),
+            )
+            if same == account and view.status in ("waiting", "failed", "running"):
+                raise UsageError(
+                    f"a setup for {account[1]} is unfinished as {view.run_id} ({view.status}); "
+                    f"continue it with 'vaultborn resume {view.run_id}' or reject it"
+                )
 
 
 def plan_command(ctx: typer.Context, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:

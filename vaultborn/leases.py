@@ -1,0 +1,128 @@
+"""Run leases: one process at a time moves a run on.
+
+Two processes resuming the same run would both re-run its pending step. A lease row per run
+(``run_leases`` in the run database) names the holder (host, pid) and expires; taking it is a
+check-then-write under ``BEGIN IMMEDIATE``. A lease whose holder is a dead process on this host,
+or whose time has passed, is taken over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    select,
+)
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from vaultborn.errors import ConfigurationError, UsageError
+
+__all__ = ["LEASE_SECONDS", "Lease", "RunBusy", "hold_run"]
+
+LEASE_SECONDS = 30 * 60.0
+"""How long a lease lasts without its holder (a crashed run on another host waits this long)."""
+
+_metadata = MetaData()
+_leases = Table(
+    "run_leases",
+    _metadata,
+    Column("run_id", String, primary_key=True),
+    Column("host", String, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("since", Float, nullable=False),
+    Column("expires", Float, nullable=False),
+)
+
+
+class RunBusy(UsageError):
+    """Another process is moving this run on."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a run."""
+
+    run_id: str
+    host: str
+    pid: int
+    since: float
+    expires: float
+
+
+def _alive(lease: Lease, host: str) -> bool:
+    if lease.host != host:
+        return True  # cannot tell: trust the expiry
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def hold_run(url: str, run_id: str, *, clock: Callable[[], float] = time.time) -> Iterator[Lease]:
+    """Hold ``run_id``'s lease for the block.
+
+    Raises:
+        RunBusy: A live process holds it (the message says which and since when).
+        ConfigurationError: The database cannot be written.
+    """
+    engine = create_engine(
+        url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 30, "check_same_thread": False}
+    )
+    mine = Lease(run_id, socket.gethostname(), os.getpid(), clock(), clock() + LEASE_SECONDS)
+    try:
+        with _transaction(engine) as conn:
+            _metadata.create_all(conn)
+            row = conn.execute(select(_leases).where(_leases.c.run_id == run_id)).first()
+            if row is not None:
+                held = Lease(row.run_id, row.host, row.pid, row.since, row.expires)
+                if held.pid != mine.pid and held.expires > clock() and _alive(held, mine.host):
+                    raise RunBusy(
+                        f"run {run_id} is being moved on by pid {held.pid} on {held.host} "
+                        f"(since {time.strftime('%H:%M:%S', time.localtime(held.since))}); "
+                        "try again when it stops"
+                    )
+                conn.execute(delete(_leases).where(_leases.c.run_id == run_id))
+            conn.execute(_leases.insert().values(**mine.__dict__))
+        yield mine
+    finally:
+        with suppress(ConfigurationError), _transaction(engine) as conn:
+            conn.execute(
+                delete(_leases).where(_leases.c.run_id == run_id, _leases.c.pid == mine.pid)
+            )
+        engine.dispose()
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                with suppress(SQLAlchemyError):
+                    conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+    except DBAPIError as error:
+        reason = " ".join(str(error.orig).split()) or type(error.orig).__name__
+        raise ConfigurationError(f"the run database cannot be written: {reason}") from None
