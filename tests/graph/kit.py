@@ -1,0 +1,104 @@
+"""A setup run's ``Deps`` on the embedded defaults, built by hand so tests can shape them.
+
+``embedded_run`` starts a dev IdP (optionally with a human check, optionally behind a proxy
+such as ``tests.faults.proxy.FaultProxy``), the local vault with the demo's secrets, moto
+in process, and yields a ``Harness`` whose ``run``/``answer`` drive the graph on one event
+loop (closing the run's Chromium on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from approvals.audit import AuditLog
+from approvals.policy import Policy
+from idp.auth0 import Auth0ManagementClient
+from idp.devserver.server import RunningDevIdP, start_dev_idp
+from idp.devserver.tenant import demo_tenant
+from idp.tokens import TokenSource
+from nodes.deps import Deps
+from stores.aws_config import open_aws_store
+from vault.local import LocalVault
+from vaultborn.plan import default_plan
+from vaultborn.runs import RunView, StateDb, advance
+from vaultborn.runtime import ensure_demo_secrets
+
+
+@dataclass
+class Harness:
+    """The pieces of one embedded run."""
+
+    deps: Deps
+    idp: RunningDevIdP
+    vault: LocalVault
+    audit: AuditLog
+    db: StateDb
+    plan: dict[str, Any]
+
+    def management(self) -> Auth0ManagementClient:
+        """A management client (through the same front as the run's)."""
+        return self.deps.management()
+
+    def drive(self, run_id: str, *answers: object) -> list[RunView]:
+        """Start ``run_id``, then give each answer in turn; one view per step."""
+        start = {"run_id": run_id, "plan": self.plan, "plan_digest": "sha256:test",
+                 "started_at": time.time()}  # fmt: skip
+
+        async def go() -> list[RunView]:
+            try:
+                views = [await advance(self.db, self.deps, run_id, start=start)]
+                for answer in answers:
+                    views.append(await advance(self.db, self.deps, run_id, answer=answer))
+                return views
+            finally:
+                await self.deps.browser.pool.close()
+
+        return asyncio.run(go())
+
+
+@contextmanager
+def embedded_run(
+    tmp_path: Path, *, human: bool = False, front: Callable[[str], str] | None = None
+) -> Iterator[Harness]:
+    """Everything a run needs, on loopback; ``front`` maps the IdP's URL to the one to use."""
+    plan = default_plan().to_dict()
+    vault = LocalVault(tmp_path / "home")
+    ensure_demo_secrets(vault, plan)
+    tenant = dataclasses.replace(
+        demo_tenant(
+            mgmt_secret=vault.read(plan["idp"]["management_secret"]),
+            agent_secret=vault.read(plan["agent"]["secret"]),
+        ),
+        require_human_check=human,
+    )
+    db = StateDb(f"sqlite:///{tmp_path / 'state.db'}")
+    audit = AuditLog(db.url)
+    try:
+        with start_dev_idp(tenant, db=tmp_path / "devidp.db") as idp:
+            base = front(idp.base_url) if front else idp.base_url
+            with (
+                TokenSource(vault, domain=base) as tokens,
+                open_aws_store(lambda line: None, env={}, home=tmp_path) as store,
+            ):
+
+                def management() -> Auth0ManagementClient:
+                    secret = plan["idp"]["management_secret"]
+                    return Auth0ManagementClient(base, tokens, client_id="mgmt", secret_ref=secret)
+
+                deps = Deps(
+                    vault=vault, management=management, tokens=tokens,
+                    store_for=lambda target: store, idp_base_url=base,
+                    protected_api=base + "api/protected/whoami", policy=Policy.default_policy(),
+                    audit=audit, auto_approver="tester",
+                )  # fmt: skip
+                yield Harness(deps, idp, vault, audit, db, plan)
+    finally:
+        audit.close()
+        vault.close()
