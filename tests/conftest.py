@@ -16,6 +16,8 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+pytest_plugins = ["tests.robustness"]
+
 # Variables that could point a test at a real vault, account or home directory.
 _SCRUBBED_PREFIXES = ("VAULTBORN_", "OP_", "FAKE_OP_", "AWS_")
 

@@ -22,6 +22,8 @@ from approvals.request import (
 from vault.secret import Secret
 from vaultborn.errors import UsageError
 
+pytestmark = pytest.mark.robustness("approval integrity: answer parsing")
+
 ACTION = Action(
     "create_item",
     {"vault": "ACL", "title": "Auth0 — admin", "password_recipe": "letters,32"},

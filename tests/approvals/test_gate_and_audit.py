@@ -20,6 +20,8 @@ from approvals.gate import request_approval
 from approvals.policy import Policy
 from approvals.request import Approved, Rejected
 
+pytestmark = pytest.mark.robustness("approval integrity: gate and audit chain")
+
 ACTION = Action("seed", {"to": "aws-secretsmanager://us-east-1/x"}, ("store.put",), "Seed x")
 
 

@@ -20,7 +20,7 @@ from browser.runner import FlowOptions, FlowReport
 from tests.browser.kit import BASE, FIXTURES, Pages, fixture_name, needs_chromium
 from vault.secret import Secret
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.robustness("hostile input: enrollment pages")]
 
 APP_PAGE = "<!DOCTYPE html><title>Inventory</title><h1>Inventory</h1><p>Hello, admin.</p>"
 DONE_PAGE = "<!DOCTYPE html><title>Done</title><h1>Two-factor authentication is now set up</h1>"

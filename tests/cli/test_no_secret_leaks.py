@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import Run
 
+pytestmark = pytest.mark.robustness("secret canaries: CLI outputs and files")
+
 TITLE = "Auth0 — admin@example.com"
 
 

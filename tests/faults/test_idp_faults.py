@@ -15,7 +15,10 @@ from browser.chromium import find_chromium
 from tests.faults.proxy import Fault, FaultProxy
 from tests.graph.kit import embedded_run
 
-pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
+pytestmark = [
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),
+    pytest.mark.robustness("fault: IdP over the wire (resets, 5xx, 429, slow)"),
+]
 
 FAULTS = {
     "user created, answer lost (reset after)": Fault("POST", r"^/api/v2/users$", "reset-after"),

@@ -12,6 +12,8 @@ from graphs.checkpoint import database_url, open_checkpointer, sqlite_path
 from graphs.serde import CheckpointTampered, SealedSerializer
 from vaultborn.errors import UsageError
 
+pytestmark = pytest.mark.robustness("at rest: checkpoints")
+
 
 class Counter(TypedDict):
     count: int

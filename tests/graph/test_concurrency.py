@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import Run
 from vaultborn.leases import LEASE_SECONDS, RunBusy, hold_run
 
+pytestmark = pytest.mark.robustness("concurrency: runs and accounts")
+
 
 def _plant(
     db: Path, run_id: str, pid: int, *, host: str | None = None, expires: float | None = None

@@ -27,7 +27,10 @@ from tests.idp.devkit import bearer, client, get_token
 from vault.local import LocalVault
 from vaultborn.faults import CRASH_ENV, CRASH_EXIT
 
-pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
+pytestmark = [
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),
+    pytest.mark.robustness("fault: process killed before/after each effect"),
+]
 
 POINTS = [
     f"{step}:{side}"

@@ -15,6 +15,8 @@ from approvals.audit import AuditLog
 from tests.conftest import Run
 from vault.local import LocalVault
 
+pytestmark = pytest.mark.robustness("approval integrity: answers at the gates")
+
 
 def _json(text: str) -> dict[str, Any]:
     return dict(json.loads(text))

@@ -14,7 +14,10 @@ import pytest
 from browser.chromium import find_chromium
 from tests.graph.kit import embedded_run
 
-pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
+pytestmark = [
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),
+    pytest.mark.robustness("fault: a page only a person may pass"),
+]
 
 
 def test_human_check_waits_for_a_person_without_repeating_effects(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import AGENT_SECRET, MGMT_SECRET, agent_token, bearer, get_token
 from tests.idp.jwtkit import hs256_with
 
+pytestmark = pytest.mark.robustness("hostile input: tokens at the protected API")
+
 WHOAMI = "api/protected/whoami"
 
 

@@ -23,6 +23,8 @@ from idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy, base_url
 from tests.idp.jwtkit import NOW
 from vaultborn.errors import TransientError, UsageError
 
+pytestmark = pytest.mark.robustness("fault: IdP HTTP client")
+
 URL = "https://tenant.example.com/api/v2/users"
 SECRET = "pw-ZQ7v1Wk0-very-secret"
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -38,6 +38,8 @@ from tests.idp.jwtkit import (
 )
 from vault.secret import Secret
 
+pytestmark = pytest.mark.robustness("hostile input: tokens")
+
 
 class Clock:
     def __init__(self, now: float = NOW) -> None:

@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import Run
 from tests.stores.conftest import REF, REGION, Stub, change_item, make_item
 
+pytestmark = pytest.mark.robustness("secret canaries: stores")
+
 TARGET = f"aws-secretsmanager://{REGION}/canary"
 
 

@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import Run
 from tests.stores.conftest import REF, REGION, Stub, change_item, make_item
 
+pytestmark = pytest.mark.robustness("fault: AWS endpoint errors and retries")
+
 TARGET = f"aws-secretsmanager://{REGION}/prod/app/api-key"
 NAME = "prod/app/api-key"
 

@@ -8,6 +8,8 @@ from stores.errors import InvalidTarget
 from stores.protocol import Provenance, idempotency_key
 from stores.target import AwsTarget, parse_aws_target
 
+pytestmark = pytest.mark.robustness("hostile input: store target URIs")
+
 
 @pytest.mark.parametrize(
     ("text", "region", "name"),

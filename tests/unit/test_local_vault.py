@@ -26,6 +26,8 @@ from vault.recipe import SYMBOLS, parse_recipe
 from vault.secret import Secret
 from vaultborn.errors import ConfigurationError, UsageError
 
+pytestmark = pytest.mark.robustness("at rest: local vault")
+
 TITLE = "Auth0 — admin@example.com"
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 URI = f"otpauth://totp/Auth0:admin@example.com?secret={SEED}&issuer=Auth0"

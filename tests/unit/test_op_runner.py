@@ -28,6 +28,8 @@ from vault.op.runner import OpRunner, parse_version
 from vault.secret import Secret
 from vaultborn.errors import ConfigurationError, VaultbornError
 
+pytestmark = pytest.mark.robustness("fault: op CLI (timeouts, sign-in, rate limits)")
+
 TS = "[ERROR] 2025/01/02 03:04:05 "
 READ = "could not read secret 'op://V/nope/password': "
 

@@ -14,6 +14,8 @@ from vault.recipe import parse_recipe
 from vault.reference import SecretReference, parse_reference
 from vaultborn.errors import UsageError
 
+pytestmark = pytest.mark.robustness("hostile input: references, otpauth, recipes")
+
 _name_chars = st.characters(blacklist_characters="/?\x7f", blacklist_categories=("Cc", "Cs"))
 names = st.text(_name_chars, min_size=1, max_size=20).filter(lambda s: s.strip() == s and s)
 

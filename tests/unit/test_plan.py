@@ -21,6 +21,8 @@ from vaultborn.plan import (
     parse_plan,
 )
 
+pytestmark = pytest.mark.robustness("hostile input: plans")
+
 EXAMPLE = """\
 [vault]
 backend = "local"                  # local | op
