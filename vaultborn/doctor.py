@@ -6,9 +6,11 @@ import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Literal
 
 from vaultborn.deps import Settings, open_vault
+from vaultborn.doctor_files import file_mode_findings
 from vaultborn.errors import VaultbornError
 
 __all__ = ["Check", "run_checks"]
@@ -39,7 +41,7 @@ class Check:
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order they are printed; a failing check never stops the others."""
     checks: list[Check] = []
-    for produce in (_python, _dependencies, _vault, _chromium):
+    for produce in (_python, _dependencies, _vault, _files, _chromium):
         try:
             checks.extend(produce(settings))
         except VaultbornError as exc:
@@ -75,6 +77,13 @@ def _vault(settings: Settings) -> Iterator[Check]:
     yield Check("vault backend", "ok", settings.vault_backend)
     for health in vault.health():
         yield Check(health.name, "ok" if health.ok else "fail", health.detail)
+
+
+def _files(settings: Settings) -> Iterator[Check]:
+    env = settings.env()
+    home = Path(env.get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
+    for status, detail in file_mode_findings(home):
+        yield Check("data directory", status, detail)
 
 
 def _chromium(settings: Settings) -> Iterator[Check]:

@@ -134,3 +134,15 @@ def test_sealed_checkpoints_need_their_key(
     assert unsealed.code == 1
     assert "checkpoints are sealed" in unsealed.err
     assert unsealed.err.count("\n") == 1
+
+
+def test_a_replayed_approval_does_not_open_the_next_gate(cli: Run) -> None:
+    run_id, waiting = _started(cli)
+    assert cli("approve", run_id, "--digest", waiting["digest"]).code == 3  # create_user waits
+    replayed = cli("approve", run_id, "--digest", waiting["digest"])
+
+    assert replayed.code == 2
+    assert "not for the waiting create_user" in replayed.err
+    view = _json(cli("show", run_id, "--json").out)
+    assert view["waiting"]["action"]["name"] == "create_user"
+    assert "user" not in view["state"]
