@@ -73,7 +73,10 @@ def open_checkpointer(url: str, *, key: bytes | None = None) -> Iterator[BaseChe
         raise ConfigurationError(f"cannot open the state database {path}: {error}") from None
     try:
         saver = SqliteSaver(conn, serde=_serde(key))
-        saver.setup()
+        try:
+            saver.setup()
+        except sqlite3.Error as error:
+            raise _unusable(path, error) from None
         yield saver
     finally:
         conn.close()
@@ -93,7 +96,10 @@ async def open_async_checkpointer(
         raise ConfigurationError(f"cannot open the state database {path}: {error}") from None
     try:
         saver = AsyncSqliteSaver(conn, serde=_serde(key))
-        await saver.setup()
+        try:
+            await saver.setup()
+        except sqlite3.Error as error:
+            raise _unusable(path, error) from None
         yield saver
     finally:
         await conn.close()
@@ -112,3 +118,16 @@ def prepare_database(url: str) -> Path:
     except OSError as error:
         raise ConfigurationError(f"cannot create the state database {path}: {error}") from None
     return path
+
+
+def _unusable(path: Path, error: sqlite3.Error) -> ConfigurationError:
+    """A one-line error for a state database that is damaged, not a database, or locked."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    if "locked" in reason or "busy" in reason:
+        return ConfigurationError(
+            f"the state database {path} is locked by another process ({reason}); try again"
+        )
+    return ConfigurationError(
+        f"the state database {path} cannot be used ({reason}); move it aside to start over "
+        "(its runs cannot be resumed)"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pytest
 
@@ -82,3 +82,16 @@ def test_strict_msgpack_is_on() -> None:
     import graphs  # noqa: F401
 
     assert _msgpack.STRICT_MSGPACK_ENABLED
+
+
+def test_a_damaged_state_database_is_one_line(cli: Any, home: Path) -> None:
+    home.mkdir(parents=True, mode=0o700)
+    (home / "state.db").write_bytes(os.urandom(4096))
+    for args in (("runs",), ("setup", "--json")):
+        result = cli(*args)
+        assert result.code == 1
+        assert result.err.strip().endswith(
+            "move it aside to start over (its runs cannot be resumed)"
+        )
+        assert "file is not a database" in result.err
+        assert "Traceback" not in result.err and "internal error" not in result.err
