@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,11 +30,12 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from approvals.action import canonical_json
 from vault.secret import Secret
 from vaultborn.errors import ConfigurationError
+from vaultborn.sqltx import driver_reason, explicit_transaction
 
 __all__ = ["GENESIS", "AuditEvent", "AuditLog", "AuditVerdict"]
 
@@ -124,17 +125,10 @@ class AuditLog:
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    with suppress(SQLAlchemyError):
-                        conn.exec_driver_sql("ROLLBACK")
-                    raise
-                conn.exec_driver_sql("COMMIT")
+            with self.engine.connect() as conn, explicit_transaction(conn, write=True):
+                yield conn
         except DBAPIError as error:
-            reason = " ".join(str(error.orig).split()) or type(error.orig).__name__
+            reason = driver_reason(error)
             raise ConfigurationError(f"the audit log cannot be written: {reason}") from None
 
     def append(self, run_id: str, kind: str, subject: str, detail: Mapping[str, Any]) -> AuditEvent:

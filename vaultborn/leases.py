@@ -28,9 +28,10 @@ from sqlalchemy import (
     delete,
     select,
 )
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.sqltx import driver_reason, explicit_transaction
 
 __all__ = ["LEASE_SECONDS", "Lease", "RunBusy", "hold_run"]
 
@@ -114,15 +115,8 @@ def hold_run(url: str, run_id: str, *, clock: Callable[[], float] = time.time) -
 @contextmanager
 def _transaction(engine: Engine) -> Iterator[Connection]:
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                with suppress(SQLAlchemyError):
-                    conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+        with engine.connect() as conn, explicit_transaction(conn, write=True):
+            yield conn
     except DBAPIError as error:
-        reason = " ".join(str(error.orig).split()) or type(error.orig).__name__
+        reason = driver_reason(error)
         raise ConfigurationError(f"the run database cannot be written: {reason}") from None

@@ -11,7 +11,7 @@ password in plaintext, only salted hashes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,10 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from idp.errors import IdPError, IdPUnavailable
 from vault.local.fs import ensure_private_dir, ensure_private_file
+from vaultborn.sqltx import explicit_transaction, translated_db_errors
 
 __all__ = [
     "Database",
@@ -185,15 +185,12 @@ class Database:
             IdPUnavailable: Another process held the lock past the busy timeout.
             IdPError: The file is damaged or not a database (one line, no SQL).
         """
-        with _translated(self.path), self.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                with suppress(SQLAlchemyError):
-                    conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+        with (
+            _translated(self.path),
+            self.engine.connect() as conn,
+            explicit_transaction(conn, write=write),
+        ):
+            yield conn
 
 
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -206,17 +203,8 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-@contextmanager
-def _translated(path: Path) -> Iterator[None]:
-    # SQLAlchemy's own message carries the SQL and its parameters (hashes, seeds): drop it.
-    try:
-        yield
-    except DBAPIError as exc:
-        reason = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
-        if isinstance(exc, OperationalError) and ("locked" in reason or "busy" in reason):
-            raise IdPUnavailable(f"the dev IdP database {path} is busy ({reason})") from None
-        raise IdPError(f"the dev IdP database {path} cannot be used: {reason}") from None
-    except SQLAlchemyError as exc:
-        raise IdPError(
-            f"the dev IdP database {path} cannot be used: {type(exc).__name__}"
-        ) from None
+def _translated(path: Path) -> AbstractContextManager[None]:
+    return translated_db_errors(
+        busy=lambda reason: IdPUnavailable(f"the dev IdP database {path} is busy ({reason})"),
+        broken=lambda reason: IdPError(f"the dev IdP database {path} cannot be used: {reason}"),
+    )

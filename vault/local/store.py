@@ -9,16 +9,16 @@ check-then-insert atomic across processes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from vault.errors import VaultError, VaultLocked, VaultUnavailable
 from vault.local.crypto import KEY_CHECK, KEY_CHECK_AAD, Sealer
 from vault.local.tables import SCHEMA_VERSION, create_tables, read_meta, write_meta
+from vaultborn.sqltx import explicit_transaction, translated_db_errors
 
 __all__ = ["Database"]
 
@@ -89,15 +89,12 @@ class Database:
         """
         if self._engine is None:
             raise VaultError(f"the local vault {self.path} is closed")
-        with _translated(self.path), self._engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                with suppress(SQLAlchemyError):
-                    conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+        with (
+            _translated(self.path),
+            self._engine.connect() as conn,
+            explicit_transaction(conn, write=write),
+        ):
+            yield conn
 
     def _verify(self, stored: dict[str, bytes]) -> None:
         sealed = stored.get("key_check")
@@ -127,15 +124,8 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-@contextmanager
-def _translated(path: Path) -> Iterator[None]:
-    # SQLAlchemy's own message carries the SQL and its parameters; keep the driver's reason.
-    try:
-        yield
-    except DBAPIError as exc:
-        reason = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
-        if isinstance(exc, OperationalError) and ("locked" in reason or "busy" in reason):
-            raise VaultUnavailable(f"the local vault {path} is busy ({reason}); retry") from None
-        raise VaultError(f"the local vault {path} cannot be used: {reason}") from None
-    except SQLAlchemyError as exc:
-        raise VaultError(f"the local vault {path} cannot be used: {type(exc).__name__}") from None
+def _translated(path: Path) -> AbstractContextManager[None]:
+    return translated_db_errors(
+        busy=lambda reason: VaultUnavailable(f"the local vault {path} is busy ({reason}); retry"),
+        broken=lambda reason: VaultError(f"the local vault {path} cannot be used: {reason}"),
+    )
