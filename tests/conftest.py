@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+import vaultborn  # noqa: F401  (strict msgpack on before any test module imports LangGraph)
+
 # CI replays the same examples every run, so a landing never depends on luck; developers'
 # runs stay random and keep finding new cases.
 settings.register_profile("ci", derandomize=True, print_blob=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -76,12 +78,21 @@ def test_database_urls(tmp_path: Path) -> None:
         sqlite_path("mysql://host/db")
 
 
-def test_strict_msgpack_is_on() -> None:
-    from langgraph.checkpoint.serde import _msgpack
-
-    import graphs  # noqa: F401
-
-    assert _msgpack.STRICT_MSGPACK_ENABLED
+@pytest.mark.parametrize(
+    "first", ["vaultborn.runs", "nodes.gating", "graphs.setup", "approvals.gate", "vaultborn.cli"]
+)
+def test_strict_msgpack_is_on_whatever_is_imported_first(first: str) -> None:
+    # LangGraph reads the flag once, at its first import: check in a fresh interpreter.
+    probe = (
+        f"import {first}\n"
+        "from langgraph.checkpoint.serde import _msgpack\n"
+        "print(_msgpack.STRICT_MSGPACK_ENABLED)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LANGGRAPH_STRICT_MSGPACK"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "True"
 
 
 def test_a_damaged_state_database_is_one_line(cli: Any, home: Path) -> None:
