@@ -18,7 +18,7 @@ from browser.session import BrowserSession
 from idp.devserver.server import start_dev_idp
 from idp.devserver.tenant import demo_tenant
 from tests.browser.kit import BASE, Pages, needs_chromium
-from tests.idp.devkit import ENV, bearer, client, create_user, mgmt_token
+from tests.idp.devkit import ENV, bearer, client, create_ticket, create_user, mgmt_token
 from vault.otp import parse_otpauth_uri
 
 pytestmark = needs_chromium
@@ -102,13 +102,7 @@ def test_dev_idp_ticket_trouble_scanning(pages: Pages, tmp_path: Path) -> None:
         token = mgmt_token(idp)
         with client(idp.base_url) as http:
             user = create_user(http, token, f"capture-{secrets.token_hex(4)}@example.com")
-            response = http.post(
-                "api/v2/guardian/enrollments/ticket",
-                json={"user_id": user["user_id"]},
-                headers=bearer(token),
-            )
-            assert response.status_code == 200, response.text
-            ticket_url = response.json()["ticket_url"]
+            ticket_url = create_ticket(http, token, user["user_id"])["ticket_url"]
 
             async def action(page: Page) -> tuple[CapturedTotp, str, list[str]]:
                 await page.goto(ticket_url)

@@ -22,7 +22,16 @@ from browser.runner import FlowOptions, FlowReport
 from idp.devserver.server import RunningDevIdP, start_dev_idp
 from idp.devserver.tenant import demo_tenant
 from tests.browser.kit import Pages, needs_chromium
-from tests.idp.devkit import ENV, PASSWORD, Clock, bearer, client, create_user, mgmt_token
+from tests.idp.devkit import (
+    ENV,
+    PASSWORD,
+    Clock,
+    bearer,
+    client,
+    create_ticket,
+    create_user,
+    mgmt_token,
+)
 from vault.assignment import parse_assignment
 from vault.items import ItemSpec
 from vault.local import LocalVault
@@ -79,18 +88,13 @@ def e(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Enrollment]:
     with _start(tmp_path, **options) as idp, client(idp.base_url) as http:
         token = mgmt_token(idp)
         user = create_user(http, token, f"enroll-{secrets.token_hex(4)}@example.com")
-        response = http.post(
-            "api/v2/guardian/enrollments/ticket",
-            json={"user_id": user["user_id"]},
-            headers=bearer(token),
-        )
-        assert response.status_code == 200, response.text
+        ticket = create_ticket(http, token, user["user_id"])
         yield Enrollment(
             idp=idp,
             http=http,
             token=token,
             user=user,
-            ticket_url=response.json()["ticket_url"],
+            ticket_url=ticket["ticket_url"],
             vault=vault,
             target=VaultTotpTarget(vault, "ACL", ITEM),
         )

@@ -14,7 +14,7 @@ from browser.chromium import find_chromium
 from idp.devserver.server import RunningDevIdP, start_dev_idp
 from idp.devserver.tenant import demo_tenant
 from tests.conftest import Run
-from tests.idp.devkit import ENV, bearer, client, create_user, mgmt_token
+from tests.idp.devkit import ENV, client, create_ticket, create_user, mgmt_token
 from vault.local import LocalVault
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
@@ -33,12 +33,7 @@ def _ticket(idp: RunningDevIdP) -> str:
     with client(idp.base_url) as http:
         token = mgmt_token(idp)
         user = create_user(http, token, f"cli-{secrets.token_hex(4)}@example.com")
-        response = http.post(
-            "api/v2/guardian/enrollments/ticket",
-            json={"user_id": user["user_id"]},
-            headers=bearer(token),
-        )
-        return str(response.json()["ticket_url"])
+        return str(create_ticket(http, token, user["user_id"])["ticket_url"])
 
 
 def _seed(home: Path) -> str:

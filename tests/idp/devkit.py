@@ -87,6 +87,15 @@ def create_user(http: httpx.Client, token: str, email: str, password: str = PASS
     return response.json()
 
 
+def create_ticket(http: httpx.Client, token: str, user_id: str) -> Any:
+    """POST /api/v2/guardian/enrollments/ticket, asserting 200; returns the ticket object."""
+    response = http.post(
+        "api/v2/guardian/enrollments/ticket", json={"user_id": user_id}, headers=bearer(token)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def db_bytes(db: Path) -> bytes:
     """Every byte SQLite wrote for ``db`` (the file, its WAL, shared memory and journal)."""
     files = [db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))]

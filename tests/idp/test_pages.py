@@ -18,7 +18,7 @@ import pytest
 from idp.devserver.pages_enroll import otpauth_uri, qr_data_uri
 from idp.devserver.server import RunningDevIdP, start_dev_idp
 from idp.devserver.tenant import demo_tenant
-from tests.idp.devkit import ENV, PASSWORD, Clock, bearer, create_user, mgmt_token
+from tests.idp.devkit import ENV, PASSWORD, Clock, bearer, create_ticket, create_user, mgmt_token
 from vault.otp import normalize_base32, parse_otpauth_uri
 from vault.secret import Secret
 
@@ -54,13 +54,7 @@ class Idp:
         return user
 
     def ticket(self, user_id: str) -> tuple[str, str]:
-        response = self.http.post(
-            "api/v2/guardian/enrollments/ticket",
-            json={"user_id": user_id},
-            headers=bearer(self.token()),
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
+        body = create_ticket(self.http, self.token(), user_id)
         return body["ticket_id"], body["ticket_url"]
 
     def methods(self, user_id: str) -> list[dict[str, Any]]:

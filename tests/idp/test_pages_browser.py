@@ -12,7 +12,7 @@ from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
 from browser.chromium import LAUNCH_ARGS, find_chromium
 from idp.devserver.server import RunningDevIdP
-from tests.idp.devkit import bearer, create_user
+from tests.idp.devkit import bearer, create_ticket, create_user
 
 
 def test_chromium_enrolls_through_trouble_scanning(
@@ -22,13 +22,7 @@ def test_chromium_enrolls_through_trouble_scanning(
     if chromium is None:
         pytest.skip("no Chromium found (VAULTBORN_CHROMIUM, Playwright's cache, or PATH)")
     user = create_user(http, mgmt, f"browser-{secrets.token_hex(4)}@example.com")
-    response = http.post(
-        "api/v2/guardian/enrollments/ticket",
-        json={"user_id": user["user_id"]},
-        headers=bearer(mgmt),
-    )
-    assert response.status_code == 200, response.text
-    ticket_url = response.json()["ticket_url"]
+    ticket_url = create_ticket(http, mgmt, user["user_id"])["ticket_url"]
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
