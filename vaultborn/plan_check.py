@@ -8,7 +8,6 @@ their digest at run time is taken of the id-based form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,23 +18,11 @@ from nodes.steps import STEPS
 from stores.aws_config import aws_configured
 from vault.errors import NotFound
 from vault.protocol import Vault
+from vaultborn.doctor import Check
 from vaultborn.errors import VaultbornError
 from vaultborn.plan import Plan
 
-__all__ = ["Check", "check_plan", "projected_actions"]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One thing the plan needs: ``ok``, ``warn`` (will be created / served) or ``fail``."""
-
-    name: str
-    status: str
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        """JSON-ready."""
-        return {"name": self.name, "status": self.status, "detail": self.detail}
+__all__ = ["check_plan", "projected_actions"]
 
 
 def projected_actions(plan: Plan) -> list[Action]:
