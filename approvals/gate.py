@@ -11,7 +11,7 @@ from __future__ import annotations
 from langgraph.types import interrupt
 
 from approvals.action import Action
-from approvals.policy import Policy
+from approvals.policy import Policy, Rule
 from approvals.request import (
     ApprovalRequest,
     Approved,
@@ -44,13 +44,11 @@ def request_approval(
     Raises:
         ApprovalError: The person's answer was refused (see ``parse_decision``).
     """
-    rule = policy.rule_for(action)
-    if rule == "deny":
-        return Rejected(action.digest, POLICY, now, f"the policy denies {action.name}")
-    if rule == "allow":
-        return Approved(action.digest, POLICY, now)
-    if auto_approver is not None:
-        return Approved(action.digest, auto_approver, now, "--auto-approve")
+    decided = _without_asking(
+        policy.rule_for(action), action.digest, action.name, now, auto_approver
+    )
+    if decided is not None:
+        return decided
     request = ApprovalRequest(
         kind="approval",
         run_id=run_id,
@@ -78,12 +76,9 @@ def request_vault_session(
     """The one approval of vault access for the run ("Touch ID once")."""
     digest = session_digest(run_id, backend, vaults, plan_digest)
     rule = policy.actions.get("vault_session", "ask")
-    if rule == "deny":
-        return Rejected(digest, POLICY, now, "the policy denies the vault session")
-    if rule == "allow":
-        return Approved(digest, POLICY, now)
-    if auto_approver is not None:
-        return Approved(digest, auto_approver, now, "--auto-approve")
+    decided = _without_asking(rule, digest, "the vault session", now, auto_approver)
+    if decided is not None:
+        return decided
     request = ApprovalRequest(
         kind="vault_session",
         run_id=run_id,
@@ -94,6 +89,19 @@ def request_vault_session(
         f"{plan_digest[:15]}…",
     )
     return parse_decision(interrupt(request.to_payload()), request, now=now)
+
+
+def _without_asking(
+    rule: Rule, digest: str, what: str, now: float, auto_approver: str | None
+) -> Decision | None:
+    """The decision when nobody needs to be asked: the policy's, or ``--auto-approve``'s."""
+    if rule == "deny":
+        return Rejected(digest, POLICY, now, f"the policy denies {what}")
+    if rule == "allow":
+        return Approved(digest, POLICY, now)
+    if auto_approver is not None:
+        return Approved(digest, auto_approver, now, "--auto-approve")
+    return None
 
 
 def request_human_step(*, run_id: str, url: str, instructions: str) -> HumanAck:
