@@ -27,6 +27,8 @@ class SetupState(TypedDict, total=False):
     """The plan's digest, recorded in the audit log with the session approval."""
     started_at: float
     """When the run started (the vault-session request's time, stable across re-runs)."""
+    session_ttl: float
+    """How long the vault-session request stays answerable, fixed when it is asked."""
     session: dict[str, Any]
     """The vault-session approval: ``approver``, ``at``."""
     pending: dict[str, Any]

@@ -54,6 +54,9 @@ def propose_node(step: GatedStep) -> Any:
                 "action": action.to_payload(),
                 "digest": action.digest,
                 "requested_at": runtime.context.clock(),
+                # Fixed when asked: the expiry shown to the person must not move with the
+                # TTL of whichever process happens to receive the answer.
+                "ttl_seconds": runtime.context.approval_ttl,
             },
             "status": "running",
         }
@@ -79,7 +82,7 @@ def gate_node(step: GatedStep) -> Any:
                 policy=deps.policy,
                 requested_at=pending["requested_at"],
                 now=deps.clock(),
-                ttl_seconds=deps.approval_ttl,
+                ttl_seconds=pending.get("ttl_seconds", deps.approval_ttl),
                 auto_approver=deps.auto_approver,
             )
         except ApprovalExpired:

@@ -29,18 +29,23 @@ def session_gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any
             policy=deps.policy,
             requested_at=state["started_at"],
             now=deps.clock(),
-            ttl_seconds=deps.approval_ttl,
+            ttl_seconds=state.get("session_ttl", deps.approval_ttl),
             auto_approver=deps.auto_approver,
         )
     except ApprovalExpired:
         deps.audit.append(state["run_id"], "refused", "vault_session", {"why": "expired"})
         return {
             "started_at": deps.clock(),
+            "session_ttl": deps.approval_ttl,
             "reason": "the vault session request expired; asked again",
         }
     except ApprovalError as refused:
         deps.audit.append(state["run_id"], "refused", "vault_session", {"why": str(refused)})
-        return {"started_at": deps.clock(), "reason": f"{REFUSED}{refused}"}
+        return {
+            "started_at": deps.clock(),
+            "session_ttl": deps.approval_ttl,
+            "reason": f"{REFUSED}{refused}",
+        }
     deps.audit.append(
         state["run_id"],
         "decision",

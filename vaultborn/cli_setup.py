@@ -243,6 +243,7 @@ def setup(
         "plan": loaded.to_dict(),
         "plan_digest": loaded.digest,
         "started_at": time.time(),
+        "session_ttl": _ttl(),
         "status": "running",
     }
     _finish(_drive(ctx.obj, choices, run_id, first), as_json)

@@ -101,6 +101,9 @@ def test_an_expired_request_is_asked_again(cli: Run, monkeypatch: pytest.MonkeyP
     first = cli("setup", "--json")
     run_id, asked = _json(first.out)["run_id"], _json(first.out)["waiting"]
     time.sleep(1.2)
+    # The re-asked request gets this process's TTL; a long one keeps a slow machine from
+    # letting it lapse again before the next answer.
+    monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "600")
 
     late = cli("approve", run_id, "--json")
     assert late.code == 3
@@ -110,6 +113,25 @@ def test_an_expired_request_is_asked_again(cli: Run, monkeypatch: pytest.MonkeyP
     assert "expired; asked again" in view["reason"]
     assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
         "create_item"
+    )
+
+
+def test_a_step_keeps_the_expiry_it_was_asked_with(
+    cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = _json(cli("setup", "--json").out)["run_id"]
+    monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "1")
+    asked = _json(cli("approve", run_id, "--json").out)["waiting"]  # create_item, 1 s
+    assert asked["action"]["name"] == "create_item"
+    time.sleep(1.2)
+    monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "600")
+
+    late = _json(cli("approve", run_id, "--json").out)
+    assert late["waiting"]["action"]["name"] == "create_item"
+    assert "the approval of create_item expired; asked again" in late["reason"]
+    assert late["waiting"]["expires_at"] - late["waiting"]["requested_at"] == 600
+    assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
+        "create_user"
     )
 
 
