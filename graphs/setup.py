@@ -41,8 +41,9 @@ def build_graph(
     builder: StateGraph[SetupState, Deps, SetupState, SetupState] = StateGraph(
         SetupState, context_schema=Deps
     )
-    builder.add_node("session_gate", session_gate)  # type: ignore[call-overload]
-    builder.add_node("human_step", human_step)  # type: ignore[call-overload]
+    # add_node's overloads reject these plain-dict nodes in some langgraph releases only.
+    builder.add_node("session_gate", session_gate)  # type: ignore[call-overload, unused-ignore]
+    builder.add_node("human_step", human_step)  # type: ignore[call-overload, unused-ignore]
     for name in ORDER:
         step = STEPS[name]
         builder.add_node(f"propose_{name}", propose_node(step))
