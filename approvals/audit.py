@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,12 +30,10 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.exc import DBAPIError
 
 from approvals.action import canonical_json
 from vault.secret import Secret
-from vaultborn.errors import ConfigurationError
-from vaultborn.sqltx import driver_reason, explicit_transaction
+from vaultborn.sqltx import busy_timeout, write_transaction
 
 __all__ = ["GENESIS", "AuditEvent", "AuditLog", "AuditVerdict"]
 
@@ -112,7 +110,7 @@ class AuditLog:
         self.engine = create_engine(
             url,
             isolation_level="AUTOCOMMIT",  # transactions are begun explicitly
-            connect_args={"timeout": 30, "check_same_thread": False},
+            connect_args={"timeout": busy_timeout(), "check_same_thread": False},
         )
         event.listen(self.engine, "connect", _wal)
         with self._transaction() as conn:
@@ -122,14 +120,8 @@ class AuditLog:
         """Close pooled connections."""
         self.engine.dispose()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn, explicit_transaction(conn, write=True):
-                yield conn
-        except DBAPIError as error:
-            reason = driver_reason(error)
-            raise ConfigurationError(f"the audit log cannot be written: {reason}") from None
+    def _transaction(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self.engine, "the audit log")
 
     def append(self, run_id: str, kind: str, subject: str, detail: Mapping[str, Any]) -> AuditEvent:
         """Add one event at the end of the chain.

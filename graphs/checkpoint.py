@@ -21,6 +21,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graphs.serde import PlainSerializer, SealedSerializer
 from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.sqltx import busy_timeout
 
 __all__ = [
     "DATABASE_ENV",
@@ -68,7 +69,7 @@ def open_checkpointer(url: str, *, key: bytes | None = None) -> Iterator[BaseChe
     path = prepare_database(url)
     try:
         # LangGraph writes checkpoints from a background thread: the connection must allow it.
-        conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout())
     except sqlite3.Error as error:
         raise ConfigurationError(f"cannot open the state database {path}: {error}") from None
     try:
@@ -91,7 +92,7 @@ async def open_async_checkpointer(
 
     path = prepare_database(url)
     try:
-        conn = await aiosqlite.connect(path, timeout=30)
+        conn = await aiosqlite.connect(path, timeout=busy_timeout())
     except sqlite3.Error as error:
         raise ConfigurationError(f"cannot open the state database {path}: {error}") from None
     try:

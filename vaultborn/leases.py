@@ -12,7 +12,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -28,10 +28,9 @@ from sqlalchemy import (
     delete,
     select,
 )
-from sqlalchemy.exc import DBAPIError
 
 from vaultborn.errors import ConfigurationError, UsageError
-from vaultborn.sqltx import driver_reason, explicit_transaction
+from vaultborn.sqltx import busy_timeout, write_transaction
 
 __all__ = ["LEASE_SECONDS", "Lease", "RunBusy", "hold_run"]
 
@@ -86,7 +85,9 @@ def hold_run(url: str, run_id: str, *, clock: Callable[[], float] = time.time) -
         ConfigurationError: The database cannot be written.
     """
     engine = create_engine(
-        url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 30, "check_same_thread": False}
+        url,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"timeout": busy_timeout(), "check_same_thread": False},
     )
     mine = Lease(run_id, socket.gethostname(), os.getpid(), clock(), clock() + LEASE_SECONDS)
     try:
@@ -112,11 +113,5 @@ def hold_run(url: str, run_id: str, *, clock: Callable[[], float] = time.time) -
         engine.dispose()
 
 
-@contextmanager
-def _transaction(engine: Engine) -> Iterator[Connection]:
-    try:
-        with engine.connect() as conn, explicit_transaction(conn, write=True):
-            yield conn
-    except DBAPIError as error:
-        reason = driver_reason(error)
-        raise ConfigurationError(f"the run database cannot be written: {reason}") from None
+def _transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    return write_transaction(engine, "the run database")

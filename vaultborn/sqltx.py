@@ -9,13 +9,42 @@ seeds), so only the driver's reason is ever shown. Imports nothing of vaultborn'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-__all__ = ["driver_reason", "explicit_transaction", "translated_db_errors"]
+from vaultborn.errors import ConfigurationError, UsageError
+
+__all__ = [
+    "BUSY_TIMEOUT_ENV",
+    "busy_timeout",
+    "driver_reason",
+    "explicit_transaction",
+    "translated_db_errors",
+    "write_transaction",
+]
+
+BUSY_TIMEOUT_ENV = "VAULTBORN_DB_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
+def busy_timeout() -> float:
+    """Seconds to wait for another process's write lock (``$VAULTBORN_DB_BUSY_TIMEOUT``, 30).
+
+    Raises:
+        UsageError: The variable is not a positive number.
+    """
+    text = os.environ.get(BUSY_TIMEOUT_ENV) or str(DEFAULT_BUSY_TIMEOUT)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise UsageError(f"{BUSY_TIMEOUT_ENV} must be a positive number of seconds, got {text!r}")
+    return seconds
 
 
 def driver_reason(error: DBAPIError) -> str:
@@ -56,3 +85,24 @@ def translated_db_errors(
         raise broken(reason) from None
     except SQLAlchemyError as exc:
         raise broken(type(exc).__name__) from None
+
+
+@contextmanager
+def write_transaction(engine: Engine, what: str) -> Iterator[Connection]:
+    """A write transaction on ``engine`` whose failures are one line about ``what``.
+
+    Raises:
+        ConfigurationError: Another process held the lock past the busy timeout ("try
+            again"), or the database refused the write (disk full, read-only, damaged).
+    """
+    with (
+        translated_db_errors(
+            busy=lambda reason: ConfigurationError(
+                f"{what} is locked by another process ({reason}); try again"
+            ),
+            broken=lambda reason: ConfigurationError(f"{what} cannot be written: {reason}"),
+        ),
+        engine.connect() as conn,
+        explicit_transaction(conn, write=True),
+    ):
+        yield conn

@@ -18,12 +18,9 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event
 from vault.errors import VaultError, VaultLocked, VaultUnavailable
 from vault.local.crypto import KEY_CHECK, KEY_CHECK_AAD, Sealer
 from vault.local.tables import SCHEMA_VERSION, create_tables, read_meta, write_meta
-from vaultborn.sqltx import explicit_transaction, translated_db_errors
+from vaultborn.sqltx import busy_timeout, explicit_transaction, translated_db_errors
 
 __all__ = ["Database"]
-
-BUSY_TIMEOUT = 30.0
-"""Seconds a connection waits for another process's write lock (sqlite3 ``timeout``)."""
 
 
 class Database:
@@ -49,7 +46,7 @@ class Database:
         engine = create_engine(
             URL.create("sqlite", database=str(self.path)),
             isolation_level="AUTOCOMMIT",  # transactions are begun explicitly, see transaction()
-            connect_args={"timeout": BUSY_TIMEOUT},
+            connect_args={"timeout": busy_timeout()},
         )
         event.listen(engine, "connect", _on_connect)
         self._engine = engine
