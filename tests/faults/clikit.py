@@ -1,0 +1,154 @@
+"""Whole setups in real ``vaultborn`` processes, and what they left behind.
+
+``run_cli`` starts the CLI as a subprocess with only the environment given (a private home,
+a moto server for AWS); ``count_effects`` reopens the vault, the dev IdP's database and moto
+to count each external effect; ``secrets_in_vault`` and ``assert_no_secret_at_rest`` are the
+canary scan: every secret value the vault holds after the run, searched for in every file
+the run wrote and in everything it printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from idp.devserver.server import start_dev_idp
+from idp.devserver.tenant import demo_tenant
+from tests.idp.devkit import bearer, client, get_token
+from vault.local import LocalVault
+from vault.model import FieldType
+from vault.secret import Secret
+
+__all__ = [
+    "EMAIL",
+    "TARGET_NAME",
+    "assert_no_secret_at_rest",
+    "count_effects",
+    "moto_server",
+    "run_cli",
+    "secrets_in_vault",
+]
+
+EMAIL = "admin@example.com"
+TARGET_NAME = "vaultborn-demo/some-api"
+IDP_OWN_FILES = ("devidp.db",)
+"""The dev IdP's database: it holds the TOTP seed as any IdP must, so it is not ours to scan."""
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on loopback, so seeds outlive the CLI processes; yields its URL."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def run_cli(
+    home: Path, endpoint: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``vaultborn ARGS`` in a new process on ``home`` and the moto at ``endpoint``."""
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home.parent),
+        "VAULTBORN_HOME": str(home),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "vaultborn", *args],
+        env={**base, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def count_effects(home: Path, endpoint: str) -> dict[str, Any]:
+    """How many of each effect exist: vault items, IdP users, confirmed TOTPs, seed versions."""
+    vault = LocalVault(home)
+    try:
+        items = vault.find_items("ACL", title=f"Auth0 — {EMAIL}")
+        mgmt = vault.read("op://ACL/vaultborn dev — Auth0 Management/password")
+        agent = vault.read("op://ACL/vaultborn dev — Auth0 M2M agent/password")
+    finally:
+        vault.close()
+    tenant = demo_tenant(mgmt_secret=mgmt, agent_secret=agent)
+    with start_dev_idp(tenant, db=home / "devidp.db") as idp, client(idp.base_url) as http:
+        token = get_token(idp, "mgmt", mgmt.reveal(), idp.management_audience)["access_token"]
+        users = http.get("api/v2/users-by-email", params={"email": EMAIL}, headers=bearer(token))
+        methods = [
+            http.get(
+                f"api/v2/users/{u['user_id']}/authentication-methods", headers=bearer(token)
+            ).json()
+            for u in users.json()
+        ]
+    sm = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        versions = len(sm.list_secret_version_ids(SecretId=TARGET_NAME)["Versions"])
+    except sm.exceptions.ResourceNotFoundException:
+        versions = 0
+    return {
+        "items": len(items),
+        "users": len(users.json()),
+        "confirmed_totp": sum(1 for ms in methods for m in ms if m["confirmed"]),
+        "versions": versions,
+    }
+
+
+def secrets_in_vault(home: Path) -> set[str]:
+    """Every secret value in the local vault at ``home``, OTP seeds on their own too."""
+    found: set[str] = set()
+    vault = LocalVault(home)
+    try:
+        for summary in vault.find_items():
+            item = vault.get_item(summary.vault.id, summary.id, reveal=True)
+            for field in item.fields:
+                if not isinstance(field.value, Secret):
+                    continue
+                value = field.value.reveal()
+                found.add(value)
+                if field.type == FieldType.OTP and value.startswith("otpauth://"):
+                    found.update(parse_qs(urlsplit(value).query).get("secret", []))
+    finally:
+        vault.close()
+    return {value for value in found if len(value) >= 8}
+
+
+def assert_no_secret_at_rest(home: Path, outputs: Iterable[str] = ()) -> None:
+    """No vault secret in any file under ``home`` (but the IdP's own) nor in ``outputs``."""
+    values = secrets_in_vault(home)
+    assert values, "the vault holds no secrets: the scan would prove nothing"
+    printed = "\n".join(outputs)
+    for path in sorted(p for p in home.rglob("*") if p.is_file()):
+        if path.name.startswith(IDP_OWN_FILES):
+            continue
+        data = path.read_bytes()
+        for value in values:
+            assert value.encode() not in data, f"a vault secret rests in {path.name}"
+    for value in values:
+        assert value not in printed, "a vault secret was printed"
