@@ -53,6 +53,11 @@ class VaultbornError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def with_hint(self, hint: str) -> VaultbornError:
+        """This error, its message followed by ``; hint`` (what the user can do next)."""
+        self.message = f"{self.message}; {hint}"
+        return self
+
 
 class UsageError(VaultbornError):
     """The input was malformed: a reference, URI, recipe, flag or file the user gave."""

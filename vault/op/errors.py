@@ -50,6 +50,23 @@ def _misconfigured(message: str) -> VaultbornError:
     )
 
 
+def _dismissed(message: str) -> VaultbornError:
+    return AuthorizationDismissed(
+        f"1Password's authorization prompt was dismissed ({message}); approve it when asked"
+    )
+
+
+def _prompt_timed_out(message: str) -> VaultbornError:
+    return AuthorizationTimeout(
+        f"nobody answered 1Password's authorization prompt in time ({message}); "
+        "unlock 1Password and approve it"
+    )
+
+
+def _rate_limited(message: str) -> VaultbornError:
+    return RateLimited(f"1Password is rate-limiting this account ({message}); wait a minute")
+
+
 _RULES: tuple[tuple[tuple[str, ...], Callable[[str], VaultbornError]], ...] = (
     (("isn't a vault",), VaultNotFound),
     (("isn't an item",), ItemNotFound),
@@ -59,10 +76,10 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[str], VaultbornError]], ...] = (
         _not_signed_in,
     ),
     (("found no accounts", "decodesacredentials", "unrecognized auth type"), _misconfigured),
-    (("prompt dismissed",), AuthorizationDismissed),
-    (("authorization timeout", "timed out"), AuthorizationTimeout),
+    (("prompt dismissed",), _dismissed),
+    (("authorization timeout", "timed out"), _prompt_timed_out),
     (("(403)", "(401)", "aren't authorized"), PermissionDenied),
-    (("(429)", "rate limit"), RateLimited),
+    (("(429)", "rate limit"), _rate_limited),
     (("(409)",), VaultConflict),
 )
 
