@@ -32,7 +32,7 @@ from graphs.checkpoint import database_url, prepare_database
 from nodes.deps import BrowserChoice, Deps
 from nodes.gating import REFUSED
 from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import UsageError
+from vaultborn.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
 from vaultborn.leases import hold_run
 from vaultborn.plan import load_plan
 from vaultborn.plan_check import check_plan, projected_actions
@@ -170,8 +170,24 @@ def _drive(settings: Settings, choices: _Choices, run_id: str, first: dict[str, 
     db = _state_db(settings, choices.db)
     prepare_database(db.url)
     # The lease first: a second process learns who holds the run before starting anything.
-    with hold_run(db.url, run_id), _session(settings, choices, plan, db) as deps:
-        return asyncio.run(_drive_async(db, deps, choices, run_id, first, answer))
+    with hold_run(db.url, run_id):
+        try:
+            with _session(settings, choices, plan, db) as deps:
+                return asyncio.run(_drive_async(db, deps, choices, run_id, first, answer))
+        except (ServiceError, ConfigurationError) as stopped:
+            if _saved(db, run_id):
+                stopped.with_hint(f"the run keeps its progress: vaultborn resume {run_id}")
+            raise
+
+
+def _saved(db: StateDb, run_id: str) -> bool:
+    """Whether ``run_id`` has a checkpoint (a stop before its first one leaves nothing)."""
+    try:
+        with db.open() as saver:
+            view_run(saver, run_id)
+    except VaultbornError:
+        return False
+    return True
 
 
 async def _drive_async(db: StateDb, deps: Deps, choices: _Choices, run_id: str,
