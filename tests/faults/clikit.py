@@ -27,6 +27,8 @@ from idp.devserver.tenant import demo_tenant
 from tests.idp.devkit import bearer, client, get_token
 from vault.local import LocalVault
 from vault.model import FieldType
+from vault.op.backend import OpVault
+from vault.protocol import Vault
 from vault.secret import Secret
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "assert_no_secret_at_rest",
     "count_effects",
     "moto_server",
+    "open_vault",
     "run_cli",
     "secrets_in_vault",
 ]
@@ -82,15 +85,31 @@ def run_cli(
     )
 
 
-def count_effects(home: Path, endpoint: str) -> dict[str, Any]:
+def open_vault(home: Path, env: dict[str, str] | None = None) -> Vault:
+    """The vault the runs used: the local one at ``home``, or op when ``env`` chooses it."""
+    env = env or {}
+    if env.get("VAULTBORN_VAULT_BACKEND") == "op":
+        return OpVault.from_env({"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env})
+    return LocalVault(home)
+
+
+def _close(vault: Vault) -> None:
+    close = getattr(vault, "close", None)  # the local vault holds a database; op holds nothing
+    if close is not None:
+        close()
+
+
+def count_effects(
+    home: Path, endpoint: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """How many of each effect exist: vault items, IdP users, confirmed TOTPs, seed versions."""
-    vault = LocalVault(home)
+    vault = open_vault(home, env)
     try:
         items = vault.find_items("ACL", title=f"Auth0 — {EMAIL}")
         mgmt = vault.read("op://ACL/vaultborn dev — Auth0 Management/password")
         agent = vault.read("op://ACL/vaultborn dev — Auth0 M2M agent/password")
     finally:
-        vault.close()
+        _close(vault)
     tenant = demo_tenant(mgmt_secret=mgmt, agent_secret=agent)
     with start_dev_idp(tenant, db=home / "devidp.db") as idp, client(idp.base_url) as http:
         token = get_token(idp, "mgmt", mgmt.reveal(), idp.management_audience)["access_token"]
@@ -120,10 +139,9 @@ def count_effects(home: Path, endpoint: str) -> dict[str, Any]:
     }
 
 
-def secrets_in_vault(home: Path) -> set[str]:
-    """Every secret value in the local vault at ``home``, OTP seeds on their own too."""
+def secrets_in_vault(vault: Vault) -> set[str]:
+    """Every secret value in ``vault``, OTP seeds on their own too (``vault`` is closed)."""
     found: set[str] = set()
-    vault = LocalVault(home)
     try:
         for summary in vault.find_items():
             item = vault.get_item(summary.vault.id, summary.id, reveal=True)
@@ -135,13 +153,15 @@ def secrets_in_vault(home: Path) -> set[str]:
                 if field.type == FieldType.OTP and value.startswith("otpauth://"):
                     found.update(parse_qs(urlsplit(value).query).get("secret", []))
     finally:
-        vault.close()
+        _close(vault)
     return {value for value in found if len(value) >= 8}
 
 
-def assert_no_secret_at_rest(home: Path, outputs: Iterable[str] = ()) -> None:
+def assert_no_secret_at_rest(
+    home: Path, outputs: Iterable[str] = (), env: dict[str, str] | None = None
+) -> None:
     """No vault secret in any file under ``home`` (but the IdP's own) nor in ``outputs``."""
-    values = secrets_in_vault(home)
+    values = secrets_in_vault(open_vault(home, env))
     assert values, "the vault holds no secrets: the scan would prove nothing"
     printed = "\n".join(outputs)
     for path in sorted(p for p in home.rglob("*") if p.is_file()):
