@@ -252,27 +252,39 @@ def setup(
         _finish(_drive(ctx.obj, choices, run, None), as_json)
         return
     loaded = load_plan(plan)
-    _refuse_second_setup(ctx.obj, choices, loaded.to_dict())
-    run_id = new_run_id()
-    first = {
-        "run_id": run_id,
-        "plan": loaded.to_dict(),
-        "plan_digest": loaded.digest,
-        "started_at": time.time(),
-        "session_ttl": _ttl(),
-        "status": "running",
-    }
-    _finish(_drive(ctx.obj, choices, run_id, first), as_json)
+    domain, email = _account(loaded.to_dict())
+    url = _state_db(ctx.obj, choices.db).url
+    prepare_database(url)
+    # Held from the check until the run's first checkpoint and beyond: two setups started at
+    # once would both pass the check and race each other for the same user and item.
+    with hold_run(url, f"account:{domain}:{email}", label=f"a setup for {email}"):
+        _refuse_second_setup(ctx.obj, choices, loaded.to_dict())
+        run_id = new_run_id()
+        first = {
+            "run_id": run_id,
+            "plan": loaded.to_dict(),
+            "plan_digest": loaded.digest,
+            "started_at": time.time(),
+            "session_ttl": _ttl(),
+            "status": "running",
+        }
+        view = _drive(ctx.obj, choices, run_id, first)
+    _finish(view, as_json)
+
+
+def _account(plan: dict[str, Any]) -> tuple[str, str]:
+    """The IdP domain ("" for the embedded one) and the break-glass e-mail of ``plan``."""
+    return plan["idp"].get("domain") or "", plan["break_glass"]["email"].lower()
 
 
 def _refuse_second_setup(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> None:
     """One unfinished setup per account: a second one would race the first for the same user."""
-    account = (plan["idp"].get("domain"), plan["break_glass"]["email"].lower())
+    account = _account(plan)
     with _state_db(settings, choices.db).open() as saver:
         for view in list_runs(saver):
             other = view.values.get("plan", {})
             same = (
-                other.get("idp", {}).get("domain"),
+                other.get("idp", {}).get("domain") or "",
                 other.get("break_glass", {}).get("email", "").lower(),
             )
             if same == account and view.status in ("waiting", "failed", "running"):

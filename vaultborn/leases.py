@@ -77,8 +77,20 @@ def _alive(lease: Lease, host: str) -> bool:
 
 
 @contextmanager
-def hold_run(url: str, run_id: str, *, clock: Callable[[], float] = time.time) -> Iterator[Lease]:
-    """Hold ``run_id``'s lease for the block.
+def hold_run(
+    url: str,
+    run_id: str,
+    *,
+    label: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Iterator[Lease]:
+    """Hold the lease on ``run_id`` in the database at ``url`` for the block.
+
+    Args:
+        url: The state database.
+        run_id: The key: a run id, or any name two processes must not hold at once.
+        label: What the key names in the busy message (``run RUN_ID`` by default).
+        clock: The time source (tests move it).
 
     Raises:
         RunBusy: A live process holds it (the message says which and since when).
@@ -97,8 +109,9 @@ def hold_run(url: str, run_id: str, *, clock: Callable[[], float] = time.time) -
             if row is not None:
                 held = Lease(row.run_id, row.host, row.pid, row.since, row.expires)
                 if held.pid != mine.pid and held.expires > clock() and _alive(held, mine.host):
+                    what = label or f"run {run_id}"
                     raise RunBusy(
-                        f"run {run_id} is being moved on by pid {held.pid} on {held.host} "
+                        f"{what} is being moved on by pid {held.pid} on {held.host} "
                         f"(since {time.strftime('%H:%M:%S', time.localtime(held.since))}); "
                         "try again when it stops"
                     )
