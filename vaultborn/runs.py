@@ -51,6 +51,7 @@ class RunView:
         waiting: The interrupt payload, when waiting.
         reason: Why it stopped, when it did.
         values: The state (references, ids, statuses).
+        interrupt_id: LangGraph's id of the interrupt it waits at ("" when not waiting).
     """
 
     run_id: str
@@ -59,6 +60,7 @@ class RunView:
     waiting: dict[str, Any] | None = None
     reason: str = ""
     values: dict[str, Any] = field(default_factory=dict, repr=False)
+    interrupt_id: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no state values beyond the status)."""
@@ -103,6 +105,7 @@ def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
         waiting=dict(interrupts[0].value) if interrupts else None,
         reason=str(values.get("reason", "")),
         values=values,
+        interrupt_id=interrupts[0].id if interrupts else "",
     )
 
 
@@ -118,11 +121,14 @@ async def advance(
 
     From ``start`` (a new run), with ``answer`` for its gate, or — neither — by running again
     what is pending (after a crash, or with a changed policy).
+
+    Raises:
+        UsageError: ``answer`` was given but the run waits for nothing (audited).
     """
     if start is not None:
         payload: Any = start
     elif answer is not None:
-        payload = Command(resume=answer)
+        payload = Command(resume={_waiting_at(db, deps, run_id): answer})
     else:
         payload = None
     config: Any = _config(run_id)
@@ -134,6 +140,21 @@ async def advance(
         CURRENT_RUN.reset(token)
     with db.open() as viewer:
         return view_run(viewer, run_id)
+
+
+def _waiting_at(db: StateDb, deps: Deps, run_id: str) -> str:
+    """The id of the interrupt ``run_id`` waits at: the only one an answer may go to.
+
+    LangGraph would otherwise take a dict keyed by interrupt ids as naming its own target,
+    and resume a stopped run with the answer kept for whatever interrupt came next.
+    """
+    with db.open() as viewer:
+        view = view_run(viewer, run_id)
+    if view.status != "waiting" or not view.interrupt_id:
+        why = f"the run is {view.status}, not waiting"
+        deps.audit.append(run_id, "refused", "answer", {"why": why})
+        raise UsageError(f"run {run_id} is not waiting for an answer (it is {view.status})")
+    return view.interrupt_id
 
 
 def list_runs(saver: BaseCheckpointSaver[str]) -> list[RunView]:
