@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from approvals.audit import AuditLog
 from approvals.policy import Policy
@@ -344,9 +345,15 @@ DigestOpt = Annotated[
 ]
 
 
+WaitingRunArg = Annotated[
+    str | None,
+    typer.Argument(metavar="[RUN]", help="The run id (default: the one run that waits)."),
+]
+
+
 def approve(
     ctx: typer.Context,
-    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    run: WaitingRunArg = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     digest: DigestOpt = None,
     db: DbOpt = None,
@@ -380,8 +387,8 @@ def edit(
 
 def reject(
     ctx: typer.Context,
-    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded; required).")],
+    run: WaitingRunArg = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -389,11 +396,12 @@ def reject(
     _decide(ctx.obj, run, {"decision": "reject", "reason": reason}, None, db, as_json)
 
 
-def _decide(settings: Settings, run: str, decision: dict[str, Any], digest: str | None,
+def _decide(settings: Settings, run: str | None, decision: dict[str, Any], digest: str | None,
             db: str | None, as_json: bool) -> None:  # fmt: skip
     choices = _Choices(db=db, interactive=False)
     with _state_db(settings, db).open() as saver:
-        view = view_run(saver, run)
+        view = view_run(saver, run) if run is not None else _the_waiting_run(saver)
+    run = view.run_id
     if view.status != "waiting" or view.waiting is None:
         raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
     waiting = view.waiting
@@ -405,6 +413,17 @@ def _decide(settings: Settings, run: str, decision: dict[str, Any], digest: str 
     if after.reason.startswith(REFUSED):
         raise UsageError(f"{after.reason.removeprefix(REFUSED)} (the run asks again)")
     _finish(after, as_json)
+
+
+def _the_waiting_run(saver: BaseCheckpointSaver[str]) -> RunView:
+    """The one run that waits for an answer, when the command names none."""
+    waiting = [v for v in list_runs(saver) if v.status == "waiting"]
+    if not waiting:
+        raise UsageError("no run waits for a decision (see 'vaultborn runs')")
+    if len(waiting) > 1:
+        names = ", ".join(v.run_id for v in waiting)
+        raise UsageError(f"several runs wait ({names}); name the one to answer")
+    return waiting[0]
 
 
 def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:

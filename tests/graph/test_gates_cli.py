@@ -168,3 +168,40 @@ def test_a_replayed_approval_does_not_open_the_next_gate(cli: Run) -> None:
     view = _json(cli("show", run_id, "--json").out)
     assert view["waiting"]["action"]["name"] == "create_user"
     assert "user" not in view["state"]
+
+
+OTHER_ACCOUNT = """\
+[vault]
+name = "ACL"
+[idp]
+management_client_id = "mgmt"
+management_secret = "op://ACL/vaultborn dev — Auth0 Management/password"
+[break_glass]
+email = "other@example.com"
+item = "Auth0 — other@example.com"
+[agent]
+client_id = "agent"
+secret = "op://ACL/vaultborn dev — Auth0 M2M agent/password"
+audience = "https://api.example.com"
+"""
+
+
+def test_approve_without_a_run_answers_the_one_that_waits(cli: Run, tmp_path: Path) -> None:
+    nothing = cli("approve")
+    assert nothing.code == 2
+    assert "no run waits for a decision" in nothing.err
+
+    run_id = _json(cli("setup", "--json").out)["run_id"]
+    answered = cli("approve", "--json")
+    assert answered.code == 3, answered
+    assert _json(answered.out)["run_id"] == run_id
+    assert _json(answered.out)["waiting"]["action"]["name"] == "create_item"
+
+    other = tmp_path / "other.toml"
+    other.write_text(OTHER_ACCOUNT)
+    second = _json(cli("setup", "--plan", str(other), "--json").out)["run_id"]
+    several = cli("reject", "--reason", "which one?")
+    assert several.code == 2
+    assert f"several runs wait ({second}, {run_id})" in several.err or (
+        f"several runs wait ({run_id}, {second})" in several.err
+    )
