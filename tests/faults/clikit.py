@@ -99,9 +99,7 @@ def _close(vault: Vault) -> None:
         close()
 
 
-def count_effects(
-    home: Path, endpoint: str, env: dict[str, str] | None = None
-) -> dict[str, Any]:
+def count_effects(home: Path, endpoint: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """How many of each effect exist: vault items, IdP users, confirmed TOTPs, seed versions."""
     vault = open_vault(home, env)
     try:
