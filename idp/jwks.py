@@ -152,8 +152,10 @@ class HttpJwks(_CachedKeys):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
+        # Made here (for its shorter timeout), so closed here: IdPHttp closes only its own.
+        self._own_client = httpx.Client(timeout=5.0) if client is None else None
         self._http = IdPHttp(
-            client if client is not None else httpx.Client(timeout=5.0),
+            client or self._own_client,
             policy=RetryPolicy(attempts=2, backoff=0.2, max_rate_limit_wait=0),
             clock=clock,
         )
@@ -163,7 +165,8 @@ class HttpJwks(_CachedKeys):
 
     def close(self) -> None:
         """Close the httpx client if this object made it."""
-        self._http.close()
+        if self._own_client is not None:
+            self._own_client.close()
 
     def _get_document(self) -> Mapping[str, Any]:
         document = self._http.request("GET", self.url)
