@@ -54,7 +54,8 @@ class Deps:
     idp_base_url: str
     """The IdP's base URL (the embedded dev IdP's when the plan names none)."""
     protected_api: str
-    """The URL the verification calls with the agent's token."""
+    """The URL the verification calls with the agent's token when the plan names none ("":
+    the token is checked against the IdP's JWKS instead)."""
     policy: Policy
     """Which actions are allowed, asked or denied."""
     audit: AuditLog
@@ -66,3 +67,6 @@ class Deps:
     browser: BrowserChoice = field(default_factory=BrowserChoice)
     clock: Callable[[], float] = time.time
     fault: FaultHook = _no_fault
+    login_url: str | None = None
+    """Where the login drill starts when the plan names none: None is the IdP's ``/login``
+    (the embedded dev IdP's page), "" skips the drill."""

@@ -74,6 +74,10 @@ def _verify_args(state: dict[str, Any]) -> dict[str, Any]:
         "vault": item["vault_id"],
         "item": item["item_id"],
         "password": item["password_ref"],
+        # Part of what is approved: the agent's token goes to this API, the password to
+        # this login page.
+        "protected_api": agent.get("protected_api") or "",
+        "login_url": state["plan"]["break_glass"].get("login_url") or "",
     }
 
 

@@ -8,36 +8,38 @@ import httpx
 
 from browser.enroll import VaultPassword, VaultTotpTarget, login_drill
 from browser.runner import FlowOptions
-from idp.errors import IdPError
-from idp.verify import unverified_claims
+from idp.errors import IdPError, InvalidToken
+from idp.jwks import HttpJwks
+from idp.verify import JwtVerifier, unverified_claims
 from nodes.deps import Deps
+from vault.secret import Secret
 
 __all__ = ["verify_chain"]
 
 
 async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """Call the protected API with the agent's token, then log in as the break-glass user.
+    """Check the agent's token, then log in as the break-glass user with vault secrets.
+
+    The token goes to the protected API (the plan's, else the embedded demo API); with a
+    tenant of your own and no API named, it is checked against the IdP's JWKS instead.
 
     Raises:
-        IdPError: The token was refused or the API did not accept it.
+        IdPError: The token was refused, the API did not accept it, or it failed the JWKS
+            check.
     """
     token = deps.tokens.token(args["client_id"], args["secret"], args["audience"])
     claims = unverified_claims(token.reveal())
-    response = httpx.get(
-        deps.protected_api,
-        headers={"Authorization": f"Bearer {token.reveal()}"},
-        timeout=10,
-    )
-    if response.status_code != 200:
-        raise IdPError(
-            f"the protected API {deps.protected_api} answered {response.status_code} to the "
-            "agent's token"
-        )
     result: dict[str, Any] = {
-        "api_status": response.status_code,
         "token_subject": str(claims.get("sub", "")),
         "token_audience": claims.get("aud"),
+        **_check_token(token, args, deps),
     }
+    login_url = args.get("login_url") or (
+        deps.idp_base_url + "login" if deps.login_url is None else deps.login_url
+    )
+    if not login_url:
+        result["login_drill"] = "skipped: no break_glass.login_url in the plan"
+        return result
     options = FlowOptions(
         on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
     )
@@ -45,7 +47,7 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         page = await context.new_page()
         report = await login_drill(
             page,
-            deps.idp_base_url + "login",
+            login_url,
             VaultTotpTarget(deps.vault, args["vault"], args["item"]),
             username=args["email"],
             password=VaultPassword(deps.vault, args["password"]),
@@ -53,3 +55,24 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         )
     result["login_drill"] = report.outcome
     return result
+
+
+def _check_token(token: Secret, args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """The protected API's answer to the token, or — with none configured — the JWKS check."""
+    api = args.get("protected_api") or deps.protected_api
+    if not api:
+        keys = HttpJwks(deps.idp_base_url + ".well-known/jwks.json")
+        try:
+            verifier = JwtVerifier(issuer=deps.idp_base_url, audience=args["audience"], keys=keys)
+            verifier.verify(token)
+        except InvalidToken as refused:
+            raise IdPError(f"the agent's token fails the IdP's own JWKS check: {refused}") from None
+        finally:
+            keys.close()
+        return {"token_check": "signature and claims against the IdP's JWKS"}
+    response = httpx.get(api, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=10)
+    if response.status_code != 200:
+        raise IdPError(
+            f"the protected API {api} answered {response.status_code} to the agent's token"
+        )
+    return {"api_status": response.status_code, "token_check": f"accepted by {api}"}

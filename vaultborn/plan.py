@@ -158,6 +158,25 @@ def _domain(text: str) -> str:
     return f"{url.scheme}://{host}{'' if port is None else f':{port}'}/"
 
 
+def _url(text: str) -> str:
+    """A full http(s) URL (plain http only on loopback); a token or a password goes there."""
+    bad = UsageError(f"expected a URL like https://api.example.com/path, got {text!r}")
+    try:
+        url = urlsplit(text)
+        host = url.hostname or ""
+        url.port  # noqa: B018  (raises on a malformed port)
+    except ValueError:
+        raise bad from None
+    loopback = host in _LOOPBACK
+    if url.scheme not in ("http", "https") or not (loopback or _HOST.fullmatch(host)):
+        raise bad
+    if url.username is not None or url.password is not None:
+        raise UsageError(f"a URL in a plan cannot carry credentials, got {url.hostname!r}")
+    if url.scheme == "http" and not loopback:
+        raise UsageError(f"plain http is allowed only for 127.0.0.1 or localhost, got {text!r}")
+    return text
+
+
 def _email(text: str) -> str:
     if not _EMAIL.fullmatch(text):
         raise UsageError(f"expected an e-mail address like admin@example.com, got {text!r}")
@@ -202,19 +221,22 @@ def parse_plan(text: str, source: str = "vaultborn.toml") -> Plan:
         management_secret=i.text("management_secret", check=_reference),
         connection=i.text("connection", DEFAULT_CONNECTION),
     )
-    bg_keys = ("email", "item", "password_recipe", "enrollment")
+    bg_keys = ("email", "item", "password_recipe", "enrollment", "login_url")
     b = _Table(_required(data, "break_glass", fail), "break_glass.", bg_keys, fail)
     break_glass = BreakGlassPlan(
         email=b.text("email", check=_email),
         item=b.text("item", check=_name),
         password_recipe=b.text("password_recipe", DEFAULT_RECIPE, lambda t: str(parse_recipe(t))),
         enrollment=b.choice("enrollment", ("browser", "api"), "browser"),
+        login_url=b.text("login_url", "", _url) or None,
     )
-    a = _Table(_required(data, "agent", fail), "agent.", ("client_id", "secret", "audience"), fail)
+    agent_keys = ("client_id", "secret", "audience", "protected_api")
+    a = _Table(_required(data, "agent", fail), "agent.", agent_keys, fail)
     agent = AgentPlan(
         client_id=a.text("client_id", check=_client_id),
         secret=a.text("secret", check=_reference),
         audience=a.text("audience", DEFAULT_AUDIENCE),
+        protected_api=a.text("protected_api", "", _url) or None,
     )
     return Plan(vault, idp, break_glass, agent, _seeds(data.get("seed", []), fail), source)
 

@@ -69,6 +69,9 @@ class BreakGlassPlan:
     password_recipe: str = DEFAULT_RECIPE
     enrollment: str = "browser"
     """``browser`` (the "can't scan" page) or ``api`` (seed generated in the vault)."""
+    login_url: str | None = None
+    """Where the login drill starts (a page that shows the IdP's login form); None means the
+    embedded dev IdP's ``/login``, or no drill with a tenant of your own."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ class AgentPlan:
     client_id: str
     secret: str
     audience: str = DEFAULT_AUDIENCE
+    protected_api: str | None = None
+    """A URL of your API that must answer 200 to the agent's token; None means the embedded dev
+    IdP's demo API, or — with a tenant of your own — checking the token against its JWKS."""
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ def open_runtime(
     vault = AuditedVault(vault, opts.audit)
     with ExitStack() as stack:
         base_url = plan["idp"].get("domain")
-        if not base_url:
+        embedded = not base_url
+        if embedded:
             base_url = _start_dev_idp(stack, vault, plan, home)
         tokens = stack.enter_context(TokenSource(vault, domain=base_url))
         store = stack.enter_context(open_aws_store(_notice))
@@ -94,7 +95,10 @@ def open_runtime(
             tokens=tokens,
             store_for=lambda target: store,
             idp_base_url=tokens.domain,
-            protected_api=tokens.domain + "api/protected/whoami",
+            # The demo API and login page exist on the embedded dev IdP only; a tenant of your
+            # own names its API and login page in the plan (or skips those checks).
+            protected_api=tokens.domain + "api/protected/whoami" if embedded else "",
+            login_url=None if embedded else "",
             browser=opts.browser,
             policy=opts.policy,
             audit=opts.audit,

@@ -162,6 +162,16 @@ def test_domains_normalize(domain: str, normalized: str) -> None:
     assert parse_plan(with_change("idp", "domain", domain), "p").idp.domain == normalized
 
 
+def test_an_api_and_a_login_page_of_your_own() -> None:
+    data: dict[str, Any] = json.loads(json.dumps(MINIMAL))
+    data["agent"]["protected_api"] = "https://api.example.com/whoami"
+    data["break_glass"]["login_url"] = "https://app.example.com/login"
+    plan = parse_plan(render(data), "p")
+    assert plan.agent.protected_api == "https://api.example.com/whoami"
+    assert plan.break_glass.login_url == "https://app.example.com/login"
+    assert parse_plan(EXAMPLE, "p").agent.protected_api is None
+
+
 def test_recipes_and_references_are_stored_canonically() -> None:
     text = with_change("break_glass", "password_recipe", "32,digits, letters")
     assert parse_plan(text, "p").break_glass.password_recipe == "letters,digits,32"
@@ -198,6 +208,11 @@ BAD = [
     ("agent", "secret", True, "agent.secret: expected a string, got a boolean"),
     ("agent", "secret", 12345, "agent.secret: expected a string, got a value of type int"),
     ("agent", "audince", "x", "unknown key agent.audince (did you mean audience?)"),
+    ("agent", "protected_api", "api.example.com/x", "agent.protected_api: expected a URL like"),
+    ("agent", "protected_api", "http://api.example.com/x", "plain http is allowed only"),
+    ("agent", "protected_api", "https://u:p@api.example.com/", "cannot carry credentials"),
+    ("break_glass", "login_url", "javascript:alert(1)", "break_glass.login_url: expected a URL"),
+    ("break_glass", "login_url", "", "break_glass.login_url: empty"),
     ("agent", "client_id", {"a": "b"}, "agent.client_id: expected a string, got a table"),
 ]
 
