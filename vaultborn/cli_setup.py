@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,7 +35,7 @@ from nodes.gating import REFUSED
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
 from vaultborn.leases import hold_run
-from vaultborn.plan import load_plan
+from vaultborn.plan import Plan, load_plan
 from vaultborn.plan_check import check_plan, projected_actions
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
@@ -141,7 +141,7 @@ def _session(
                 pool=BrowserPool(headed=choices.headed),
             ),
         )
-        vault = open_vault(settings)
+        vault = open_vault(settings.for_plan(plan["vault"]["backend"]))
         deps = stack.enter_context(open_runtime(vault, plan, home, opts))
         yield deps
 
@@ -252,7 +252,7 @@ def setup(
     if run is not None:
         _finish(_drive(ctx.obj, choices, run, None), as_json)
         return
-    loaded = load_plan(plan)
+    loaded = _load_plan(plan, ctx.obj)
     domain, email = _account(loaded.to_dict())
     url = _state_db(ctx.obj, choices.db).url
     prepare_database(url)
@@ -271,6 +271,14 @@ def setup(
         }
         view = _drive(ctx.obj, choices, run_id, first)
     _finish(view, as_json)
+
+
+def _load_plan(path: Path | None, settings: Settings) -> Plan:
+    """The plan at ``path``; the embedded defaults use the vault the invocation chose."""
+    loaded = load_plan(path)
+    if path is None:
+        loaded = replace(loaded, vault=replace(loaded.vault, backend=settings.vault_backend))
+    return loaded
 
 
 def _account(plan: dict[str, Any]) -> tuple[str, str]:
@@ -301,9 +309,10 @@ def plan_command(ctx: typer.Context, plan: PlanOpt = None, as_json: JsonOpt = Fa
     Changes nothing: references are resolved without reading a value, the IdP is asked for its
     discovery document, AWS configuration and Chromium are looked for.
     """
-    loaded = load_plan(plan)
+    loaded = _load_plan(plan, ctx.obj)
     actions = projected_actions(loaded)
-    checks = check_plan(loaded, open_vault(ctx.obj), dict(os.environ), Path.home())
+    vault = open_vault(ctx.obj.for_plan(loaded.vault.backend))
+    checks = check_plan(loaded, vault, dict(os.environ), Path.home())
     if as_json:
         print_json(
             {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vault.protocol import Vault
@@ -27,6 +27,8 @@ class Settings:
     """``local`` (the embedded vault) or ``op`` (1Password through its CLI)."""
     home: Path | None = None
     """The data directory; None means ``$VAULTBORN_HOME`` or ``~/.vaultborn``."""
+    backend_chosen: bool = False
+    """Whether a flag or ``VAULTBORN_VAULT_BACKEND`` chose the backend (not the default)."""
 
     @classmethod
     def from_env(
@@ -37,12 +39,26 @@ class Settings:
         home: Path | None = None,
     ) -> Settings:
         """Flags win over ``VAULTBORN_VAULT_BACKEND`` / ``VAULTBORN_HOME``."""
-        backend = (vault_backend or env.get("VAULTBORN_VAULT_BACKEND") or "local").lower()
+        chosen = vault_backend or env.get("VAULTBORN_VAULT_BACKEND")
+        backend = (chosen or "local").lower()
         if backend not in VAULT_BACKENDS:
             raise UsageError(
                 f"unknown vault backend {backend!r} (choose {' or '.join(VAULT_BACKENDS)})"
             )
-        return cls(vault_backend=backend, home=home)
+        return cls(vault_backend=backend, home=home, backend_chosen=bool(chosen))
+
+    def for_plan(self, plan_backend: str) -> Settings:
+        """These settings with the vault a plan names (its ``vault.backend``).
+
+        Raises:
+            UsageError: A flag or the environment chose another backend.
+        """
+        if self.backend_chosen and plan_backend != self.vault_backend:
+            raise UsageError(
+                f"the plan says vault.backend = {plan_backend!r} but --vault-backend (or "
+                f"VAULTBORN_VAULT_BACKEND) says {self.vault_backend!r}; make them agree"
+            )
+        return replace(self, vault_backend=plan_backend)
 
     def env(self, base: Mapping[str, str] = os.environ) -> dict[str, str]:
         """The environment the backends read, with this invocation's choices applied."""

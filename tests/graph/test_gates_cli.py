@@ -205,3 +205,15 @@ def test_approve_without_a_run_answers_the_one_that_waits(cli: Run, tmp_path: Pa
     assert f"several runs wait ({second}, {run_id})" in several.err or (
         f"several runs wait ({run_id}, {second})" in several.err
     )
+
+
+def test_the_plan_names_the_vault_and_a_conflicting_flag_is_refused(
+    cli: Run, tmp_path: Path
+) -> None:
+    plan = tmp_path / "op.toml"
+    plan.write_text(OTHER_ACCOUNT.replace('[vault]\n', '[vault]\nbackend = "op"\n'))
+
+    refused = cli("--vault-backend", "local", "setup", "--plan", str(plan))
+    assert refused.code == 2
+    assert "the plan says vault.backend = 'op' but --vault-backend" in refused.err
+    assert refused.err.count("\n") == 1
