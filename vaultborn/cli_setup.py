@@ -254,8 +254,9 @@ def setup(
         return
     loaded = _load_plan(plan, ctx.obj)
     domain, email = _account(loaded.to_dict())
-    url = _state_db(ctx.obj, choices.db).url
-    prepare_database(url)
+    state_db = _state_db(ctx.obj, choices.db)
+    with state_db.open():  # a damaged or locked database says so before a lease is written
+        url = state_db.url
     # Held from the check until the run's first checkpoint and beyond: two setups started at
     # once would both pass the check and race each other for the same user and item.
     with hold_run(url, f"account:{domain}:{email}", label=f"a setup for {email}"):
