@@ -1,9 +1,15 @@
-"""Env files and ``--env`` flags for ``vaultborn run``: variable names mapped to references.
+r"""Env files and ``--env`` flags for ``vaultborn run``: variable names mapped to references.
 
 An env file holds references only: ``NAME=op://vault/item/field`` lines, ``#`` comments and
 blank lines (``export`` and quotes around the reference are accepted). A line whose value is
-not a reference is refused with file:line; the value is never echoed, since a pasted secret
-is the likeliest reason for it.
+not a reference is refused with file:line and nothing of it is echoed but a conventional
+``UPPER_SNAKE`` name, since a pasted secret is the likeliest reason for it: the value never,
+and no part of a line that may itself be a secret holding ``=`` (base64 or base32 padding,
+a generated password).
+
+Lines end at ``\n`` only (``\r\n`` too), as editors count them: a form feed or U+2028 inside a
+comment neither splits it nor shifts the line numbers of errors. A UTF-8 byte-order mark is
+ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from vaultborn.errors import UsageError
 __all__ = ["parse_env_assignment", "parse_env_file", "parse_env_lines"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONVENTIONAL_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_FORM = "expected NAME=op://vault/item/field"
 
 
 def parse_env_assignment(text: str, where: str = "--env") -> tuple[str, SecretReference]:
@@ -29,16 +37,21 @@ def parse_env_assignment(text: str, where: str = "--env") -> tuple[str, SecretRe
     if name.startswith("export "):
         name = name.removeprefix("export ").strip()
     if not sep:
-        raise InvalidEnvFile(f"{where}: expected NAME=op://vault/item/field (no '=')")
-    if not _NAME.fullmatch(name):
-        shown = name if len(name) <= 40 else name[:37] + "..."
-        raise InvalidEnvFile(f"{where}: {shown!r} is not a valid environment variable name")
+        raise InvalidEnvFile(f"{where}: {_FORM} (no '=')")
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         value = value[1:-1].strip()
-    if not value.startswith("op://"):
+    is_reference = value.startswith("op://")
+    if not _NAME.fullmatch(name):
+        if not is_reference:  # maybe a pasted secret holding '=': show none of it
+            raise InvalidEnvFile(f"{where}: {_FORM} (the text before '=' is not a name)")
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        raise InvalidEnvFile(f"{where}: {shown!r} is not a valid environment variable name")
+    if not is_reference:
+        # A lone name before '=' or '=='-padding may be a base64/base32 secret: not shown.
+        of = f"of {name} " if _CONVENTIONAL_NAME.fullmatch(name) and value.strip("=") else ""
         raise InvalidEnvFile(
-            f"{where}: the value of {name} is not an op:// reference "
+            f"{where}: the value {of}is not an op:// reference "
             "(only references belong here, never values)"
         )
     try:
@@ -63,10 +76,13 @@ def parse_env_lines(lines: Iterable[str], source: str) -> dict[str, SecretRefere
 
 def parse_env_file(path: Path) -> dict[str, SecretReference]:
     """Read and parse an env file."""
+    shown = str(path) if str(path).isprintable() else repr(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        # Bytes, not read_text(): universal newlines would end a line at a lone \r too.
+        text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise UsageError(f"env file {path} does not exist") from None
+        raise UsageError(f"env file {shown} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"env file {path} cannot be read ({type(exc).__name__})") from None
-    return parse_env_lines(text.splitlines(), str(path))
+        raise UsageError(f"env file {shown} cannot be read ({type(exc).__name__})") from None
+    # Not splitlines(): it also splits at \f, \v, \x1c-\x1e, \x85, U+2028 and U+2029.
+    return parse_env_lines(text.split("\n"), shown)

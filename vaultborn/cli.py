@@ -46,6 +46,8 @@ register_enroll_command(app)
 register_setup_commands(app)
 
 DEFAULT_RECIPE_TEXT = "letters,digits,symbols,32"
+LAST_UNIX_TIME = 253402300799
+"""9999-12-31T23:59:59Z, the last moment a TOTP code can be computed for."""
 
 
 def _version(value: bool) -> None:
@@ -114,7 +116,14 @@ def otp(
     ],
     vault: Annotated[str | None, typer.Option("--vault", help="Vault name or id.")] = None,
     at: Annotated[
-        float | None, typer.Option("--at", metavar="UNIX_TIME", help="The code at this time.")
+        float | None,
+        typer.Option(
+            "--at",
+            metavar="UNIX_TIME",
+            help="The code at this time.",
+            min=0,
+            max=LAST_UNIX_TIME,  # TOTP counts from the epoch; datetime ends with year 9999
+        ),
     ] = None,
 ) -> None:
     """Print the one-time code of an item's OTP field, now or --at a given time."""
@@ -173,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
         return exc.exit_code
     except typer.TyperException as exc:
-        _fail(f"{_usage_message(exc)} (see 'vaultborn --help')")
+        _fail(f"{_usage_message(exc)} (see '{_command_path(exc)} --help')")
         return int(getattr(exc, "exit_code", 2))
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted")
@@ -193,7 +202,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _usage_message(exc: typer.TyperException) -> str:
     format_message = getattr(exc, "format_message", None)
-    return str(format_message() if callable(format_message) else exc)
+    message = str(format_message() if callable(format_message) else exc)
+    # A group called without its command has already printed its help; its message is empty.
+    return message if message.strip() else "missing command"
+
+
+def _command_path(exc: typer.TyperException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return str(getattr(ctx, "command_path", "") or "vaultborn")
 
 
 def _fail(message: str) -> None:

@@ -8,9 +8,11 @@ field, confirm with a code from the vault. Nothing secret is printed.
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 
@@ -23,9 +25,13 @@ from browser.runner import FlowOptions, FlowReport
 from browser.screens import Screen
 from browser.session import BrowserSession
 from vaultborn.deps import open_vault
+from vaultborn.errors import UsageError
 from vaultborn.render import console, print_json, progress
 
 __all__ = ["register_enroll_command"]
+
+MAX_TIMEOUT = 3600.0
+"""Seconds; the longest wait for one page load or reaction that --timeout accepts."""
 
 
 def register_enroll_command(app: typer.Typer) -> None:
@@ -70,12 +76,14 @@ def enroll(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Capture a TOTP enrollment into a vault item's OTP field and confirm it with a vault code."""
+    _check_usage(url, timeout)
+    chosen = driver_named(driver)  # usage mistakes first, before the vault or a browser
     store = open_vault(ctx.obj)
     store.get_item(vault, item)  # fail fast, before a browser starts, if the item is missing
     target = VaultTotpTarget(store, vault, item)
     on_human = terminal_handoff(sys.stdin, sys.stderr) if headed and sys.stdin.isatty() else None
     options = FlowOptions(
-        driver=driver_named(driver),
+        driver=chosen,
         on_human=on_human,
         on_screen=None if as_json else _show_progress,
         timeout=timeout,
@@ -99,6 +107,24 @@ def enroll(
         f"{how[report.source]}, confirmed with a vault code ({report.outcome})",
         markup=False,
     )
+
+
+def _check_usage(url: str, timeout: float) -> None:
+    """Refuse what would start a browser in vain: a non-web URL, or a timeout that never ends.
+
+    Playwright reads a timeout of 0 as "wait forever"; NaN and infinities are no better.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        # .port raises ValueError for a port that is not a number in 0-65535; 0 is no port.
+        web = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        web = web and parts.port != 0
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        web = False
+    if not web:
+        raise UsageError("the enrollment URL must be an http:// or https:// address")
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise UsageError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
 
 
 async def _run(

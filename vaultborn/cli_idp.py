@@ -90,7 +90,9 @@ def _stop_signals() -> Iterator[threading.Event]:
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port; 0 picks a free one.")] = 0,
+    port: Annotated[
+        int, typer.Option("--port", help="Port; 0 picks a free one.", min=0, max=65535)
+    ] = 0,
     db: DbOpt = None,
     url_file: Annotated[
         Path | None,
@@ -162,6 +164,7 @@ def rotate_keys(
         typer.Option(
             "--grace",
             help="Seconds retired keys stay in the database (use the tenant's key_grace_seconds).",
+            min=0,
         ),
     ] = 86400,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -29,7 +29,7 @@ from approvals.audit import AuditLog
 from approvals.policy import Policy
 from browser.handoff import terminal_handoff
 from browser.pool import BrowserPool
-from graphs.checkpoint import database_url, prepare_database
+from graphs.checkpoint import database_url, prepare_database, sqlite_path
 from nodes.deps import BrowserChoice, Deps
 from nodes.gating import REFUSED
 from vaultborn.deps import Settings, open_vault
@@ -505,7 +505,9 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Check the audit chain: an edited, deleted or reordered row is reported."""
-    audit = AuditLog(database_url(_home(ctx.obj), db))
+    url = database_url(_home(ctx.obj), db)
+    sqlite_path(url)  # a URL the state commands refuse gets the same one-line usage error
+    audit = AuditLog(url)
     try:
         verdict = audit.verify()
     finally:
