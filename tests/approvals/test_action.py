@@ -13,7 +13,7 @@ from approvals.action import Action, canonical_json
 from approvals.errors import EditRefused, InvalidDecision
 from vault.secret import Secret
 
-pytestmark = pytest.mark.robustness("approval integrity: answer parsing")
+pytestmark = pytest.mark.robustness("approval integrity: policies and actions")
 
 SECRET = Secret("hunter2-hunter2")
 ACTION = Action(

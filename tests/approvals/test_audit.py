@@ -17,6 +17,7 @@ from sqlalchemy import create_engine
 from approvals.audit import GENESIS, AuditLog
 from vault.secret import Secret
 from vaultborn.errors import ConfigurationError
+from vaultborn.sqltx import BUSY_TIMEOUT_ENV
 
 pytestmark = pytest.mark.robustness("approval integrity: gate and audit chain")
 
@@ -217,3 +218,24 @@ def test_a_damaged_database_is_a_one_line_error(db: Path) -> None:
         AuditLog(f"sqlite:///{db}")
     assert str(caught.value).startswith("the audit log cannot be opened: ")
     assert "\n" not in str(caught.value)
+
+
+def test_a_write_lock_held_elsewhere_says_try_again(
+    log: AuditLog, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the write lock past the busy wait: one line, and nothing written."""
+    monkeypatch.setenv(BUSY_TIMEOUT_ENV, "0.2")
+    impatient = AuditLog(f"sqlite:///{db}")
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(ConfigurationError) as caught:
+            impatient.append("run-1", "effect", "late", {"n": 6})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        impatient.close()
+    message = str(caught.value)
+    assert message.startswith("the audit log is locked by another process (")
+    assert message.endswith("; try again") and "\n" not in message
+    assert log.verify().rows == 5

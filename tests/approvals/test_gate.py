@@ -200,6 +200,32 @@ def test_vault_session_gate() -> None:
     assert seen == [Approved(request.digest, "ana", 200.0)]
 
 
+@pytest.mark.parametrize(
+    ("policy", "auto", "outcome"),
+    [
+        (Policy(actions={"vault_session": "allow"}), None, "Approved:policy"),
+        (Policy(actions={"vault_session": "deny"}), "ci-bot", "Rejected:policy"),
+        (Policy.default(), "ci-bot", "Approved:ci-bot"),
+    ],
+)
+def test_the_vault_session_by_policy_or_auto_approval_never_interrupts(
+    policy: Policy, auto: str | None, outcome: str
+) -> None:
+    seen: list[Any] = []
+
+    def gate(state: State) -> State:
+        decision = request_vault_session(
+            run_id="r1", backend="local", vaults=("ACL",), plan_digest="sha256:" + "p" * 64,
+            policy=policy, requested_at=100.0, now=200.0, auto_approver=auto,
+        )  # fmt: skip
+        seen.append(decision)
+        return {"outcome": f"{type(decision).__name__}:{decision.approver}"}
+
+    result = _one_node(gate).invoke({}, CONFIG)
+    assert "__interrupt__" not in result and result["outcome"] == outcome
+    assert len(seen) == 1
+
+
 def test_vault_session_follows_its_own_rule() -> None:
     decision = request_vault_session(
         run_id="r1", backend="local", vaults=("ACL",), plan_digest="p",

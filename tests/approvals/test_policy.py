@@ -10,7 +10,7 @@ from approvals.action import Action
 from approvals.policy import Policy
 from vaultborn.errors import UsageError
 
-pytestmark = pytest.mark.robustness("approval integrity: answer parsing")
+pytestmark = pytest.mark.robustness("approval integrity: policies and actions")
 
 CREATE = Action("create_item", {"vault": "ACL"}, ("vault.create_item",))
 SEED = Action("seed", {}, ("store.put",))
