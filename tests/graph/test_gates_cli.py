@@ -211,7 +211,7 @@ def test_the_plan_names_the_vault_and_a_conflicting_flag_is_refused(
     cli: Run, tmp_path: Path
 ) -> None:
     plan = tmp_path / "op.toml"
-    plan.write_text(OTHER_ACCOUNT.replace('[vault]\n', '[vault]\nbackend = "op"\n'))
+    plan.write_text(OTHER_ACCOUNT.replace("[vault]\n", '[vault]\nbackend = "op"\n'))
 
     refused = cli("--vault-backend", "local", "setup", "--plan", str(plan))
     assert refused.code == 2
