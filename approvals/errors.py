@@ -4,10 +4,13 @@
 
     UsageError
     └── ApprovalError
-        ├── InvalidDecision   not the answer's shape (keys, types, unknown decision)
+        ├── InvalidDecision   not the answer's shape (keys, types, unknown decision), or a
+        │                     payload that is not a request's
         ├── DigestMismatch    the answer is for another action (or other arguments)
         ├── ApprovalExpired   the request's time to answer has passed
-        └── EditRefused       an edit that would widen the action
+        └── EditRefused       an edit that would add arguments or set a non-scalar value
+
+A ``Secret`` passed to anything in approvals is a programming error: ``TypeError``.
 """
 
 from __future__ import annotations

@@ -1,18 +1,27 @@
 """Interrupt payloads (what a run waits for) and the strict parsing of their answers.
 
-Three kinds: ``approval`` (an ``Action`` and its digest), ``vault_session`` (the one approval
-of vault access for the run) and ``human_step`` (a page where a person must act). Payloads and
-answers are plain JSON data with no secret; LangGraph checkpoints both.
+Three kinds, each a frozen request with ``to_payload()`` (the interrupt value: plain JSON, no
+secret) and a strict ``from_payload()``:
+
+- ``approval`` — ``ApprovalRequest``: an ``Action`` and its digest;
+- ``vault_session`` — ``VaultSessionRequest``: the one approval of vault access for a run;
+- ``human_step`` — ``HumanStepRequest``: a page where a person must act.
+
+An answer to the first two is ``{"decision", "digest", "approver", "reason"}`` (plus ``args``
+for an edit), read by ``parse_decision``; a hand-off's answer is ``{"done": true, "by"}``, read
+by ``parse_ack``. One check, one error: each refusal is its own ``ApprovalError`` subclass with
+a one-line message naming at most the action and a short digest prefix, never a value.
 """
 
 from __future__ import annotations
 
-import hashlib
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
-from approvals.action import Action, canonical_json
+from approvals.action import Action, require_text, sha256_digest
 from approvals.errors import ApprovalExpired, DigestMismatch, InvalidDecision
 
 __all__ = [
@@ -21,38 +30,255 @@ __all__ = [
     "Decision",
     "Edited",
     "HumanAck",
+    "HumanStepRequest",
     "Rejected",
+    "VaultSessionRequest",
     "parse_ack",
     "parse_decision",
     "session_digest",
 ]
 
+_LINE_MAX = 200
+"""Longest approver or ``by`` name accepted (it lands in the audit log and the terminal)."""
+
+
+def _time(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"{where} must be a finite number of seconds")
+    return float(value)
+
+
+def _window(requested_at: float, expires_at: float) -> None:
+    _time(requested_at, "requested_at")
+    if _time(expires_at, "expires_at") <= requested_at:
+        raise ValueError("expires_at must come after requested_at")
+
+
+def _short(digest: str) -> str:
+    return digest[:15] + "…"
+
+
+def _strict(data: object, keys: frozenset[str], what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping) or set(data) != keys:
+        raise InvalidDecision(f"{what} payload needs exactly the keys {', '.join(sorted(keys))}")
+    return data
+
 
 @dataclass(frozen=True)
 class ApprovalRequest:
-    """An approval asked at a gate (``kind`` is ``approval`` or ``vault_session``)."""
+    """An ``Action`` waiting for a person's decision.
 
-    kind: str
+    Attributes:
+        run_id: The run (LangGraph thread) that waits.
+        action: What would be done.
+        requested_at: When it was first asked (UNIX time, kept in the run's state so that the
+            gate's re-run on resume sees the same value).
+        expires_at: No answer is taken from then on.
+    """
+
+    kind: ClassVar[str] = "approval"
+    _keys: ClassVar[frozenset[str]] = frozenset(
+        {"kind", "run_id", "digest", "requested_at", "expires_at", "summary", "action"}
+    )
+
     run_id: str
-    digest: str
+    action: Action
     requested_at: float
     expires_at: float
-    action: Action | None = None
-    summary: str = ""
+
+    def __post_init__(self) -> None:
+        require_text(self.run_id, "run_id")
+        if not isinstance(self.action, Action):
+            raise TypeError("an approval request carries an Action")
+        _window(self.requested_at, self.expires_at)
+
+    @property
+    def digest(self) -> str:
+        """The digest an answer must carry: the action's."""
+        return self.action.digest
+
+    @property
+    def subject(self) -> str:
+        """What the request is about, for messages: the action's name."""
+        return self.action.name
 
     def to_payload(self) -> dict[str, Any]:
-        """The interrupt payload."""
-        out: dict[str, Any] = {
+        """The interrupt payload: plain JSON data, no secret."""
+        return {
+            "kind": self.kind,
+            "run_id": self.run_id,
+            "digest": self.digest,
+            "requested_at": self.requested_at,
+            "expires_at": self.expires_at,
+            "summary": self.action.summary,
+            "action": self.action.to_payload(),
+        }
+
+    @classmethod
+    def from_payload(cls, data: object) -> ApprovalRequest:
+        """The request ``to_payload`` made, checked strictly (its digest is recomputed).
+
+        Raises:
+            InvalidDecision: Not exactly that shape, or the digest does not match the action.
+        """
+        data = _strict(data, cls._keys, "an approval")
+        if data["kind"] != cls.kind:
+            raise InvalidDecision("not an approval payload")
+        try:
+            request = cls(
+                data["run_id"], Action.from_payload(data["action"]), data["requested_at"],
+                data["expires_at"],
+            )  # fmt: skip
+        except (TypeError, ValueError) as error:
+            raise InvalidDecision(f"not an approval payload: {error}") from None
+        if data["digest"] != request.digest or data["summary"] != request.action.summary:
+            raise InvalidDecision(f"the approval payload of {request.subject} was altered")
+        return request
+
+
+def session_digest(run_id: str, backend: str, vaults: tuple[str, ...], plan_digest: str) -> str:
+    """The digest of a vault-session request: the run, the backend, the vaults and the plan.
+
+    The times are left out, as for an ``Action``: the digest names what is approved.
+    """
+    return sha256_digest(
+        {"run": run_id, "backend": backend, "vaults": list(vaults), "plan": plan_digest}
+    )
+
+
+@dataclass(frozen=True)
+class VaultSessionRequest:
+    """The one approval of vault access for a run ("Touch ID once").
+
+    Attributes:
+        run_id: The run that waits.
+        backend: The vault backend's name (``local``, ``1password`` …).
+        vaults: The vaults the run will use.
+        plan_digest: The digest of the plan the run carries out.
+        summary: One line for the person.
+        requested_at: When it was first asked (kept in the run's state).
+        expires_at: No answer is taken from then on.
+    """
+
+    kind: ClassVar[str] = "vault_session"
+    _keys: ClassVar[frozenset[str]] = frozenset(
+        {"kind", "run_id", "digest", "requested_at", "expires_at", "summary", "backend",
+         "vaults", "plan_digest"}
+    )  # fmt: skip
+
+    run_id: str
+    backend: str
+    vaults: tuple[str, ...]
+    plan_digest: str
+    summary: str
+    requested_at: float
+    expires_at: float
+
+    def __post_init__(self) -> None:
+        for name in ("run_id", "backend", "plan_digest", "summary"):
+            require_text(getattr(self, name), name)
+        if isinstance(self.vaults, str) or not isinstance(self.vaults, list | tuple):
+            raise TypeError("vaults must be a tuple of names")
+        object.__setattr__(self, "vaults", tuple(require_text(v, "vaults") for v in self.vaults))
+        _window(self.requested_at, self.expires_at)
+
+    @property
+    def digest(self) -> str:
+        """The digest an answer must carry."""
+        return session_digest(self.run_id, self.backend, self.vaults, self.plan_digest)
+
+    @property
+    def subject(self) -> str:
+        """What the request is about, for messages."""
+        return "vault session"
+
+    def to_payload(self) -> dict[str, Any]:
+        """The interrupt payload: plain JSON data, no secret."""
+        return {
             "kind": self.kind,
             "run_id": self.run_id,
             "digest": self.digest,
             "requested_at": self.requested_at,
             "expires_at": self.expires_at,
             "summary": self.summary,
+            "backend": self.backend,
+            "vaults": list(self.vaults),
+            "plan_digest": self.plan_digest,
         }
-        if self.action is not None:
-            out["action"] = self.action.to_payload()
-        return out
+
+    @classmethod
+    def from_payload(cls, data: object) -> VaultSessionRequest:
+        """The request ``to_payload`` made, checked strictly (its digest is recomputed).
+
+        Raises:
+            InvalidDecision: Not exactly that shape, or the digest does not match.
+        """
+        data = _strict(data, cls._keys, "a vault session")
+        if data["kind"] != cls.kind:
+            raise InvalidDecision("not a vault session payload")
+        try:
+            request = cls(
+                data["run_id"], data["backend"], data["vaults"], data["plan_digest"],
+                data["summary"], data["requested_at"], data["expires_at"],
+            )  # fmt: skip
+        except (TypeError, ValueError) as error:
+            raise InvalidDecision(f"not a vault session payload: {error}") from None
+        if data["digest"] != request.digest:
+            raise InvalidDecision("the vault session payload was altered")
+        return request
+
+
+@dataclass(frozen=True)
+class HumanStepRequest:
+    """A page where a person must act (a CAPTCHA, a human check, an unknown screen).
+
+    Attributes:
+        run_id: The run that waits.
+        url: The page, reduced to scheme, host and path: a query, a fragment or a user name
+            and password in the URL (where tokens travel) are dropped.
+        instructions: One line saying what to do.
+    """
+
+    kind: ClassVar[str] = "human_step"
+    _keys: ClassVar[frozenset[str]] = frozenset({"kind", "run_id", "url", "instructions"})
+
+    run_id: str
+    url: str
+    instructions: str
+
+    def __post_init__(self) -> None:
+        require_text(self.run_id, "run_id")
+        require_text(self.instructions, "instructions")
+        parts = urlsplit(require_text(self.url, "url"))
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        object.__setattr__(self, "url", urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+
+    def to_payload(self) -> dict[str, Any]:
+        """The interrupt payload: plain JSON data, no secret."""
+        return {
+            "kind": self.kind,
+            "run_id": self.run_id,
+            "url": self.url,
+            "instructions": self.instructions,
+        }
+
+    @classmethod
+    def from_payload(cls, data: object) -> HumanStepRequest:
+        """The request ``to_payload`` made, checked strictly.
+
+        Raises:
+            InvalidDecision: Not exactly that shape.
+        """
+        data = _strict(data, cls._keys, "a human step")
+        if data["kind"] != cls.kind:
+            raise InvalidDecision("not a human step payload")
+        try:
+            return cls(data["run_id"], data["url"], data["instructions"])
+        except (TypeError, ValueError) as error:
+            raise InvalidDecision(f"not a human step payload: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -77,16 +303,23 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Edited:
-    """Do ``action`` instead (other argument values): it is asked again."""
+    """Do ``action`` instead (other argument values): it has another digest, and is asked again.
+
+    ``digest`` is the digest of the action that was edited.
+    """
 
     digest: str
     approver: str
     at: float
     action: Action
-    reason: str = ""
+    reason: str = field(default="")
 
 
 Decision = Approved | Rejected | Edited
+"""What a gate returns."""
+
+Request = ApprovalRequest | VaultSessionRequest
+"""A request that takes a decision."""
 
 
 @dataclass(frozen=True)
@@ -96,73 +329,95 @@ class HumanAck:
     by: str
 
 
-def session_digest(run_id: str, backend: str, vaults: tuple[str, ...], plan_digest: str) -> str:
-    """The digest of a vault-session request."""
-    body = canonical_json(
-        {"run": run_id, "backend": backend, "vaults": list(vaults), "plan": plan_digest}
-    )
-    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+_REQUIRED = frozenset({"decision", "digest", "approver", "reason"})
+_ALLOWED = _REQUIRED | {"args"}
 
 
-_KEYS = {"decision", "digest", "approver", "reason", "args"}
+def _one_line(value: str) -> bool:
+    return len(value) <= _LINE_MAX and value.isprintable()
 
 
-def parse_decision(value: object, request: ApprovalRequest, *, now: float) -> Decision:
-    """The decision in a resume value, checked strictly against ``request``.
-
-    Raises:
-        InvalidDecision: Not an object of the decision's keys and types, or an unknown decision.
-        DigestMismatch: It answers another action.
-        ApprovalExpired: It came after the request expired.
-        EditRefused: An edit would widen the action.
-    """
+def _shape(value: object) -> Mapping[str, Any]:
+    """The answer checked for keys and types (nothing about the request yet)."""
     if not isinstance(value, Mapping):
         raise InvalidDecision("an answer must be an object with decision, digest and approver")
-    extra = sorted(set(value) - _KEYS)
-    if extra:
-        raise InvalidDecision(f"unknown keys in the answer: {', '.join(map(str, extra))}")
-    decision, digest = value.get("decision"), value.get("digest")
-    approver, reason = value.get("approver"), value.get("reason", "")
-    if decision not in ("approve", "reject", "edit"):
+    if not set(value) <= _ALLOWED:
+        raise InvalidDecision(
+            "an answer may have only the keys decision, digest, approver, reason and args"
+        )
+    missing = sorted(_REQUIRED - set(value))
+    if missing:
+        raise InvalidDecision(f"the answer lacks {', '.join(missing)}")
+    if value["decision"] not in ("approve", "reject", "edit"):
         raise InvalidDecision("decision must be approve, reject or edit")
-    if not isinstance(digest, str) or not isinstance(reason, str):
+    if not isinstance(value["digest"], str) or not isinstance(value["reason"], str):
         raise InvalidDecision("digest and reason must be text")
-    if not isinstance(approver, str) or not approver.strip():
-        raise InvalidDecision("an answer must name its approver")
+    approver = value["approver"]
+    if not isinstance(approver, str) or not approver.strip() or not _one_line(approver):
+        raise InvalidDecision("an answer must name its approver, on one line")
+    if "\n" in value["reason"] or "\r" in value["reason"]:
+        raise InvalidDecision("a reason must be one line")
+    if value["decision"] == "reject" and not value["reason"].strip():
+        raise InvalidDecision("a rejection needs a reason")
+    if value["decision"] == "edit" and not isinstance(value.get("args"), Mapping):
+        raise InvalidDecision("an edit needs args: an object of argument values")
+    if value["decision"] != "edit" and "args" in value:
+        raise InvalidDecision("args belong to an edit, not to an approval or a rejection")
+    return value
+
+
+def parse_decision(value: object, request: Request, *, now: float) -> Decision:
+    """The decision in a resume value, checked strictly against ``request``.
+
+    The checks run in this order, each with its own error: the answer's shape, its digest,
+    the expiry, then (for an edit) the edit itself.
+
+    Args:
+        value: What ``interrupt()`` returned (the resume value).
+        request: The request that was asked.
+        now: UNIX time now (from the caller's clock).
+
+    Raises:
+        InvalidDecision: Not an object of the decision's keys and types, an unknown decision,
+            a rejection without a reason, or an edit of a vault session.
+        DigestMismatch: It answers another action (or this one with other arguments).
+        ApprovalExpired: ``now`` is not before the request's ``expires_at``.
+        EditRefused: An edit would add arguments or set a value that is not a scalar.
+    """
+    answer = _shape(value)
+    decision, digest, approver, reason = (
+        answer["decision"], answer["digest"], answer["approver"], answer["reason"]
+    )  # fmt: skip
     if digest != request.digest:
         raise DigestMismatch(
-            f"the answer is for {digest[:15]}…, not for the waiting {_what(request)} "
-            f"({request.digest[:15]}…)"
+            f"the answer is not for the waiting {request.subject} ({_short(request.digest)})"
         )
-    if now >= request.expires_at:
-        raise ApprovalExpired(f"the request for {_what(request)} expired; ask again with resume")
+    if not now < request.expires_at:
+        raise ApprovalExpired(f"the request for {request.subject} expired; ask again with resume")
     if decision == "reject":
-        if not reason.strip():
-            raise InvalidDecision("a rejection needs a reason")
         return Rejected(digest, approver, now, reason)
     if decision == "edit":
-        args = value.get("args")
-        if request.action is None or not isinstance(args, Mapping):
-            raise InvalidDecision("an edit needs args, and only an action can be edited")
-        return Edited(digest, approver, now, request.action.with_args(args), reason)
-    if "args" in value:
-        raise InvalidDecision("args belong to an edit, not to an approval")
+        if not isinstance(request, ApprovalRequest):
+            raise InvalidDecision(f"the {request.subject} cannot be edited, only approved")
+        return Edited(digest, approver, now, request.action.with_args(answer["args"]), reason)
     return Approved(digest, approver, now, reason)
 
 
-def parse_ack(value: object) -> HumanAck:
+def parse_ack(value: object, request: HumanStepRequest) -> HumanAck:
     """A person's answer to a hand-off: ``{"done": true, "by": NAME}``.
 
+    Args:
+        value: What ``interrupt()`` returned.
+        request: The hand-off that was asked (its run is named in messages).
+
     Raises:
-        InvalidDecision: Any other shape, or ``done`` not true.
+        InvalidDecision: Any other shape, ``done`` not true, or no name on one line.
     """
     if not isinstance(value, Mapping) or set(value) != {"done", "by"}:
-        raise InvalidDecision("a hand-off answer is {done: true, by: NAME}")
+        raise InvalidDecision(f"the hand-off in run {request.run_id} takes {{done: true, by}}")
     by = value["by"]
-    if value["done"] is not True or not isinstance(by, str) or not by.strip():
-        raise InvalidDecision("a hand-off answer needs done: true and who did it")
+    if value["done"] is not True:
+        raise InvalidDecision(f"the hand-off in run {request.run_id} is answered when done")
+    if not isinstance(by, str) or not by.strip() or not _one_line(by):
+        raise InvalidDecision("a hand-off answer names who did it, on one line")
     return HumanAck(by)
-
-
-def _what(request: ApprovalRequest) -> str:
-    return request.action.name if request.action is not None else request.kind

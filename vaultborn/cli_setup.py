@@ -32,6 +32,7 @@ from browser.pool import BrowserPool
 from graphs.checkpoint import database_url, prepare_database, sqlite_path
 from nodes.deps import BrowserChoice, Deps
 from nodes.gating import REFUSED
+from nodes.steps import STEPS
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
 from vaultborn.leases import hold_run
@@ -121,7 +122,11 @@ def _session(
 ) -> Iterator[Deps]:
     home = _home(settings)
     url = state_db.url
-    policy = Policy.from_file(choices.policy) if choices.policy else Policy.default_policy()
+    # Only the steps' names (and vault_session): a misspelt action would silently fall back to
+    # the default rule, and a "deny" would not deny.
+    policy = (
+        Policy.from_file(choices.policy, known=STEPS.keys()) if choices.policy else Policy.default()
+    )
     with ExitStack() as stack:
         audit = AuditLog(url)
         stack.callback(audit.close)
@@ -513,7 +518,10 @@ def audit_verify(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False)
     finally:
         audit.close()
     if as_json:
-        print_json({"ok": verdict.ok, "rows": verdict.rows, "problem": verdict.problem})
+        print_json(
+            {"ok": verdict.ok, "rows": verdict.rows, "problem": verdict.problem,
+             "head": verdict.head}
+        )  # fmt: skip
     else:
         console.print(
             f"audit: {'ok' if verdict.ok else 'TAMPERED'} ({verdict.rows} rows)"

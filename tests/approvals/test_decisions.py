@@ -1,21 +1,27 @@
-"""Actions, digests and the strict parsing of answers: one check, one error."""
+"""Requests and the strict parsing of answers: one check, one error, one value-free line."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from approvals.action import Action
-from approvals.errors import ApprovalExpired, DigestMismatch, EditRefused, InvalidDecision
-from approvals.policy import Policy
+from approvals.errors import (
+    ApprovalError,
+    ApprovalExpired,
+    DigestMismatch,
+    EditRefused,
+    InvalidDecision,
+)
 from approvals.request import (
     ApprovalRequest,
     Approved,
     Edited,
+    HumanStepRequest,
     Rejected,
+    VaultSessionRequest,
     parse_ack,
     parse_decision,
 )
@@ -30,14 +36,13 @@ ACTION = Action(
     ("vault.create_item",),
     "Create the break-glass item",
 )
-REQUEST = ApprovalRequest(
-    kind="approval",
-    run_id="run-1",
-    digest=ACTION.digest,
-    requested_at=1000.0,
-    expires_at=4600.0,
-    action=ACTION,
-)
+REQUEST = ApprovalRequest("run-1", ACTION, requested_at=1000.0, expires_at=4600.0)
+SESSION = VaultSessionRequest(
+    run_id="run-1", backend="local", vaults=("ACL",), plan_digest="sha256:" + "a" * 64,
+    summary="use the local vault", requested_at=1000.0, expires_at=4600.0,
+)  # fmt: skip
+HUMAN = HumanStepRequest("run-1", "https://idp.test/guardian/enroll", "solve the check")
+MARK = "NOT-FOR-MESSAGES"
 
 
 def answer(**changes: Any) -> dict[str, Any]:
@@ -45,104 +50,195 @@ def answer(**changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
-scalars = st.one_of(st.text(max_size=20), st.integers(), st.booleans(), st.none())
-args = st.dictionaries(st.text(min_size=1, max_size=8), scalars, max_size=5)
-
-
-@given(args)
-def test_digest_ignores_key_order(values: dict[str, Any]) -> None:
-    reordered = dict(reversed(list(values.items())))
-    assert (
-        Action("seed", values, ("store.put",)).digest
-        == Action("seed", reordered, ("store.put",)).digest
-    )
-
-
-@given(args, st.text(min_size=1, max_size=8), scalars)
-def test_any_argument_change_changes_the_digest(
-    values: dict[str, Any], key: str, value: object
-) -> None:
-    changed = {**values, key: value}
-    if changed == values:
-        return
-    assert Action("seed", values).digest != Action("seed", changed).digest
-
-
-def test_name_and_effects_are_in_the_digest() -> None:
-    assert Action("seed", {"a": 1}).digest != Action("sow", {"a": 1}).digest
-    assert Action("seed", {"a": 1}).digest != Action("seed", {"a": 1}, ("store.put",)).digest
-    assert Action("seed", {"a": 1}, summary="x").digest == Action("seed", {"a": 1}).digest
-
-
-def test_an_action_refuses_a_secret() -> None:
-    with pytest.raises(TypeError, match="never a secret value"):
-        Action("create_user", {"password": Secret("hunter2-hunter2")})
-
-
-def test_payload_round_trip_is_strict() -> None:
-    assert Action.from_payload(ACTION.to_payload()) == ACTION
-    with pytest.raises(InvalidDecision):
-        Action.from_payload({**ACTION.to_payload(), "extra": 1})
-
-
 def test_approve_reject_edit() -> None:
-    assert isinstance(parse_decision(answer(), REQUEST, now=2000), Approved)
+    approved = parse_decision(answer(reason="ok"), REQUEST, now=2000)
+    assert approved == Approved(ACTION.digest, "ana", 2000, "ok")
     rejected = parse_decision(answer(decision="reject", reason="not now"), REQUEST, now=2000)
-    assert isinstance(rejected, Rejected) and rejected.reason == "not now"
+    assert rejected == Rejected(ACTION.digest, "ana", 2000, "not now")
     edited = parse_decision(answer(decision="edit", args={"title": "Other"}), REQUEST, now=2000)
-    assert isinstance(edited, Edited)
+    assert isinstance(edited, Edited) and edited.digest == ACTION.digest
     assert edited.action.args["title"] == "Other"
-    assert edited.action.digest != ACTION.digest
+    assert edited.action.digest != ACTION.digest  # so it is asked again
 
 
 @pytest.mark.parametrize(
     ("value", "error", "says"),
     [
-        ("yes", InvalidDecision, "must be an object"),
-        (answer(extra=1), InvalidDecision, "unknown keys in the answer: extra"),
+        ("approve", InvalidDecision, "must be an object"),
+        (None, InvalidDecision, "must be an object"),
+        (answer(extra=1), InvalidDecision, "only the keys decision, digest, approver, reason"),
+        ({k: v for k, v in answer().items() if k != "reason"}, InvalidDecision, "lacks reason"),
+        ({k: v for k, v in answer().items() if k != "digest"}, InvalidDecision, "lacks digest"),
+        ({k: v for k, v in answer().items() if k != "approver"}, InvalidDecision, "lacks approver"),
         (answer(decision="maybe"), InvalidDecision, "approve, reject or edit"),
-        (answer(approver=" "), InvalidDecision, "name its approver"),
+        (answer(decision=True), InvalidDecision, "approve, reject or edit"),
         (answer(digest=3), InvalidDecision, "must be text"),
-        (answer(digest="sha256:" + "0" * 64), DigestMismatch, "not for the waiting create_item"),
+        (answer(reason=None), InvalidDecision, "must be text"),
+        (answer(approver=" "), InvalidDecision, "name its approver"),
+        (answer(approver=7), InvalidDecision, "name its approver"),
+        (answer(approver="ana\nbob"), InvalidDecision, "name its approver"),
+        (answer(approver="a" * 201), InvalidDecision, "name its approver"),
+        (answer(reason="a\nb"), InvalidDecision, "one line"),
         (answer(decision="reject"), InvalidDecision, "needs a reason"),
+        (answer(decision="reject", reason="  "), InvalidDecision, "needs a reason"),
         (answer(args={"title": "x"}), InvalidDecision, "belong to an edit"),
+        (answer(decision="reject", reason="no", args={}), InvalidDecision, "belong to an edit"),
         (answer(decision="edit"), InvalidDecision, "an edit needs args"),
+        (answer(decision="edit", args=["x"]), InvalidDecision, "an edit needs args"),
+        (answer(digest="sha256:" + "0" * 64), DigestMismatch, "not for the waiting create_item"),
+        (answer(digest=ACTION.digest.upper()), DigestMismatch, "not for the waiting"),
         (answer(decision="edit", args={"new": "x"}), EditRefused, "not add arguments (new)"),
-        (answer(decision="edit", args={"title": ["x"]}), EditRefused, "a plain value"),
+        (answer(decision="edit", args={"title": ["x"]}), EditRefused, "nothing else"),
     ],
 )
 def test_each_bad_answer_has_its_error(value: object, error: type[Exception], says: str) -> None:
-    with pytest.raises(error, match=r".*") as caught:
+    with pytest.raises(ApprovalError) as caught:
         parse_decision(value, REQUEST, now=2000)
+    assert type(caught.value) is error
     assert says in str(caught.value)
     assert "\n" not in str(caught.value)
+    assert isinstance(caught.value, UsageError) and caught.value.exit_code == 2
 
 
-def test_expired_answer_is_refused() -> None:
-    with pytest.raises(ApprovalExpired):
+def test_the_digest_mismatch_names_only_the_action_and_a_short_prefix() -> None:
+    with pytest.raises(DigestMismatch) as caught:
+        parse_decision(answer(digest=f"sha256:{MARK}\nxyz"), REQUEST, now=2000)
+    message = str(caught.value)
+    assert message == f"the answer is not for the waiting create_item ({ACTION.digest[:15]}…)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        answer(**{MARK: "x"}),
+        answer(decision=MARK),
+        answer(digest=MARK),
+        answer(approver=f"{MARK}\n"),
+        answer(reason=f"{MARK}\n"),
+        answer(decision="edit", args={MARK: "x"}),
+        answer(decision="edit", args={"title": [MARK]}),
+    ],
+)
+def test_messages_carry_no_value_of_the_answer(value: object) -> None:
+    with pytest.raises(ApprovalError) as caught:
+        parse_decision(value, REQUEST, now=2000)
+    assert MARK not in str(caught.value)
+
+
+def test_expiry_is_checked_against_now() -> None:
+    with pytest.raises(ApprovalExpired, match="the request for create_item expired"):
         parse_decision(answer(), REQUEST, now=REQUEST.expires_at)
+    with pytest.raises(ApprovalExpired):
+        parse_decision(answer(decision="reject", reason="late"), REQUEST, now=9e9)
     assert isinstance(parse_decision(answer(), REQUEST, now=REQUEST.expires_at - 0.001), Approved)
 
 
+def test_a_foreign_digest_is_a_mismatch_even_when_expired() -> None:
+    with pytest.raises(DigestMismatch):
+        parse_decision(answer(digest="sha256:" + "0" * 64), REQUEST, now=9e9)
+
+
+def test_vault_session_is_approved_or_rejected_never_edited() -> None:
+    ok = parse_decision(answer(digest=SESSION.digest), SESSION, now=2000)
+    assert ok == Approved(SESSION.digest, "ana", 2000)
+    with pytest.raises(DigestMismatch, match="not for the waiting vault session"):
+        parse_decision(answer(), SESSION, now=2000)
+    with pytest.raises(InvalidDecision, match="cannot be edited"):
+        parse_decision(answer(decision="edit", digest=SESSION.digest, args={}), SESSION, now=2000)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"run_id": "run-2"}, {"backend": "1password"}, {"vaults": ("ACL", "Ops")},
+     {"plan_digest": "sha256:" + "b" * 64}],
+)  # fmt: skip
+def test_the_session_digest_covers_what_is_approved(change: dict[str, Any]) -> None:
+    fields = {**SESSION.__dict__, **change}
+    assert VaultSessionRequest(**fields).digest != SESSION.digest
+    later = {**SESSION.__dict__, "requested_at": 5000.0, "expires_at": 8600.0, "summary": "x"}
+    assert VaultSessionRequest(**later).digest == SESSION.digest
+
+
+@pytest.mark.parametrize("request_", [REQUEST, SESSION, HUMAN])
+def test_payloads_are_json_and_round_trip(request_: Any) -> None:
+    payload = request_.to_payload()
+    assert json.loads(json.dumps(payload)) == payload
+    assert payload["kind"] == request_.kind
+    assert type(request_).from_payload(payload) == request_
+
+
+@pytest.mark.parametrize(
+    ("request_", "change"),
+    [
+        (REQUEST, {"extra": 1}),
+        (REQUEST, {"kind": "vault_session"}),
+        (REQUEST, {"digest": "sha256:" + "0" * 64}),
+        (REQUEST, {"summary": "something milder"}),
+        (REQUEST, {"action": {**ACTION.to_payload(), "args": {"vault": "Other"}}}),
+        (REQUEST, {"expires_at": "soon"}),
+        (REQUEST, {"expires_at": 10.0}),
+        (SESSION, {"vaults": ["Other"]}),
+        (SESSION, {"digest": "sha256:" + "0" * 64}),
+        (SESSION, {"requested_at": float("nan")}),
+        (HUMAN, {"kind": "approval"}),
+        (HUMAN, {"url": 3}),
+    ],
+)
+def test_from_payload_is_strict(request_: Any, change: dict[str, Any]) -> None:
+    with pytest.raises(InvalidDecision):
+        type(request_).from_payload({**request_.to_payload(), **change})
+    missing = request_.to_payload()
+    missing.pop("run_id")
+    with pytest.raises(InvalidDecision):
+        type(request_).from_payload(missing)
+
+
+def test_a_human_step_shows_no_query_fragment_or_credentials() -> None:
+    step = HumanStepRequest(
+        "run-1", "https://user:pw@IdP.test:8443/enroll?ticket=abc#frag", "do it"
+    )
+    assert step.url == "https://idp.test:8443/enroll"
+    assert HumanStepRequest("r", "http://[::1]:8080/x?t=1", "i").url == "http://[::1]:8080/x"
+
+
 def test_ack() -> None:
-    assert parse_ack({"done": True, "by": "ana"}).by == "ana"
-    for bad in ({"done": False, "by": "ana"}, {"done": True}, {"done": True, "by": ""}, None):
-        with pytest.raises(InvalidDecision):
-            parse_ack(bad)
-
-
-def test_policy_rules_and_errors() -> None:
-    policy = Policy.from_toml('default = "ask"\n[actions]\nseed = "allow"\ncreate_user = "deny"\n')
-    assert policy.rule_for(Action("seed", {}, ("store.put",))) == "allow"
-    assert policy.rule_for(Action("create_user", {}, ("idp.create_user",))) == "deny"
-    assert policy.rule_for(ACTION) == "ask"
-    assert policy.rule_for(Action("verify", {})) == "allow"  # read-only
-    assert Policy.default_policy().rule_for(ACTION) == "ask"
-    for text, says in (
-        ('[actions]\nseed = "yes"', "actions.seed: expected allow, ask or deny, got 'yes'"),
-        ('defualt = "ask"', "unknown key defualt (did you mean default?)"),
-        ("default = ", "policy"),
+    assert parse_ack({"done": True, "by": "ana"}, HUMAN).by == "ana"
+    for bad in (
+        {"done": False, "by": "ana"},
+        {"done": 1, "by": "ana"},
+        {"done": True},
+        {"done": True, "by": ""},
+        {"done": True, "by": "ana\nbob"},
+        {"done": True, "by": "ana", "extra": 1},
+        None,
+        True,
     ):
-        with pytest.raises(UsageError) as caught:
-            Policy.from_toml(text)
-        assert says in str(caught.value)
+        with pytest.raises(InvalidDecision) as caught:
+            parse_ack(bad, HUMAN)
+        assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: ApprovalRequest(s, ACTION, 0, 1),
+        lambda s: ApprovalRequest("r", s, 0, 1),
+        lambda s: ApprovalRequest("r", ACTION, s, 1),
+        lambda s: VaultSessionRequest(s, "local", ("ACL",), "p", "x", 0, 1),
+        lambda s: VaultSessionRequest("r", s, ("ACL",), "p", "x", 0, 1),
+        lambda s: VaultSessionRequest("r", "local", (s,), "p", "x", 0, 1),
+        lambda s: VaultSessionRequest("r", "local", ("ACL",), s, "x", 0, 1),
+        lambda s: VaultSessionRequest("r", "local", ("ACL",), "p", s, 0, 1),
+        lambda s: HumanStepRequest(s, "https://x.test/", "i"),
+        lambda s: HumanStepRequest("r", s, "i"),
+        lambda s: HumanStepRequest("r", "https://x.test/", s),
+    ],
+)
+def test_requests_refuse_a_secret_anywhere(make: Any) -> None:
+    with pytest.raises(TypeError):
+        make(Secret("hunter2-hunter2"))
+
+
+def test_a_request_expires_after_it_was_made() -> None:
+    with pytest.raises(ValueError, match="expires_at must come after"):
+        ApprovalRequest("r", ACTION, 100.0, 100.0)

@@ -217,3 +217,22 @@ def test_the_plan_names_the_vault_and_a_conflicting_flag_is_refused(
     assert refused.code == 2
     assert "the plan says vault.backend = 'op' but --vault-backend" in refused.err
     assert refused.err.count("\n") == 1
+
+
+def test_a_policy_names_only_steps_and_denies_by_name(cli: Run, tmp_path: Path) -> None:
+    """A misspelt action is refused before anything runs; a deny rule ends the run by name."""
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[actions]\ncreate_iten = "deny"\n')
+    refused = cli("setup", "--policy", str(typo), "--json")
+    assert refused.code == 2
+    assert refused.err.count("\n") == 1
+    assert "unknown key actions.create_iten (did you mean actions.create_item?)" in refused.err
+    assert json.loads(cli("runs", "--json").out) == []
+
+    deny = tmp_path / "deny.toml"
+    deny.write_text('[actions]\nvault_session = "allow"\ncreate_item = "deny"\n')
+    denied = cli("setup", "--policy", str(deny), "--json")
+    assert denied.code == 1, denied
+    view = _json(denied.out)
+    assert view["status"] == "rejected"
+    assert view["reason"] == "create_item rejected: the policy denies create_item"
