@@ -4,7 +4,8 @@ The branch::
 
     ServiceError
     └── BrowserError
-        ├── BrowserUnavailable        no Chromium, or it would not start / crashed
+        ├── BrowserUnavailable        no Chromium, or it would not start
+        │   └── BrowserCrashed (transient)  Chromium exited (crashed, was killed) mid-flow
         ├── PageTimeout (transient)   a page did not load or an element did not appear in time
         ├── CaptureFailed             no TOTP secret could be found on the page
         │   └── ConflictingSecrets    the page shows two different secrets: refuse, never guess
@@ -19,9 +20,12 @@ Messages name the page (URL without query) and what was looked for, never a secr
 
 from __future__ import annotations
 
+import re
+
 from vaultborn.errors import ServiceError, TransientError
 
 __all__ = [
+    "BrowserCrashed",
     "BrowserError",
     "BrowserUnavailable",
     "CaptureFailed",
@@ -31,6 +35,8 @@ __all__ = [
     "NeedsHuman",
     "PageError",
     "PageTimeout",
+    "crash_or",
+    "one_line",
 ]
 
 
@@ -39,7 +45,11 @@ class BrowserError(ServiceError):
 
 
 class BrowserUnavailable(BrowserError):
-    """No usable Chromium: not found, would not start, or crashed."""
+    """No usable Chromium: not found, would not start (or, as ``BrowserCrashed``, died)."""
+
+
+class BrowserCrashed(BrowserUnavailable, TransientError):
+    """Chromium exited while a flow was using it; a retry launches a new one."""
 
 
 class PageTimeout(BrowserError, TransientError):
@@ -82,3 +92,29 @@ class NeedsHuman(BrowserError):
         super().__init__(f"a person is needed at {url}: {instructions}")
         self.url = url
         self.instructions = instructions
+
+
+def crash_or(error: Exception, *, alive: bool) -> Exception:
+    """What a failure of a browser step is: ``error`` itself, or a crash if the browser died.
+
+    A dead browser makes every page call fail, and the layer that caught the failure may have
+    read it as its own (no secret on the page, a page that would not load, a person needed);
+    whatever it says, a browser that is gone means the flow must run again in a new one.
+
+    Args:
+        error: What the step raised (a ``BrowserError``, or Playwright's own ``Error``).
+        alive: Whether the browser was still connected after it.
+    """
+    if alive or isinstance(error, BrowserCrashed):
+        return error
+    return BrowserCrashed(f"Chromium exited during the browser step ({one_line(error)})")
+
+
+def one_line(error: Exception) -> str:
+    """The first line of ``error``'s message, URLs in it cut before their query (tickets)."""
+    first = next((line for line in str(error).splitlines() if line.strip()), "")
+    first = first.strip() or type(error).__name__
+    return _QUERY.sub(r"\1", first)
+
+
+_QUERY = re.compile(r"(https?://[^\s?#'\"]*)[?#][^\s'\"]*")

@@ -3,20 +3,29 @@
 The setup graph opens the browser twice (enrollment, login drill) and may run many flows; a
 pool launches Chromium once and hands each flow its own context (no cookies shared). It must
 be closed on the event loop that used it.
+
+A Chromium that crashed (or was killed) is noticed: whatever a flow raised while it died
+becomes ``BrowserCrashed`` (transient: the step is retried), and the next flow gets a newly
+launched Chromium instead of the dead one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
 
+from browser.errors import BrowserError, crash_or
 from browser.session import BrowserSession
 
 __all__ = ["BrowserPool"]
+
+_log = logging.getLogger(__name__)
 
 
 class BrowserPool:
@@ -36,16 +45,30 @@ class BrowserPool:
 
     @asynccontextmanager
     async def context(self) -> AsyncIterator[BrowserContext]:
-        """A fresh context, Chromium launched first if this loop has none yet."""
+        """A fresh context, Chromium launched first if this loop has none (or a dead one).
+
+        Raises:
+            BrowserCrashed: Chromium died while the block ran (whatever the block raised).
+        """
         session = await self._open()
         async with session.new_context() as context:
-            yield context
+            try:
+                yield context
+            except (BrowserError, PlaywrightError) as error:
+                crashed = crash_or(error, alive=session.connected)
+                if crashed is error:
+                    raise
+                raise crashed from None
 
     async def _open(self) -> BrowserSession:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop: the old browser is unusable there
             self._session, self._loop, self._lock = None, loop, asyncio.Lock()
         async with self._lock:
+            if self._session is not None and not self._session.connected:
+                _log.warning("Chromium exited; launching a new one")
+                dead, self._session = self._session, None
+                await dead.__aexit__(None, None, None)
             if self._session is None:
                 session = BrowserSession(headed=self.headed, debug_dir=self.debug_dir)
                 await session.__aenter__()

@@ -14,11 +14,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from browser.capture import CapturedTotp, CaptureSource, capture_totp
 from browser.drivers import Driver, pick_driver
-from browser.errors import BrowserError, CaptureFailed, ConflictingSecrets, NeedsHuman
+from browser.errors import (
+    BrowserError,
+    CaptureFailed,
+    ConflictingSecrets,
+    NeedsHuman,
+    PageTimeout,
+    crash_or,
+    one_line,
+)
 from browser.flow import (
     Capture,
     EnterCode,
@@ -151,6 +161,7 @@ async def run_flow(
         ConflictingSecrets: The page shows two different secrets.
         PageError: The page says the flow cannot go on, or no progress in ``MAX_STEPS``.
         PageTimeout: A page did not load or react in time.
+        BrowserCrashed: Chromium died during the flow.
     """
     options = options or FlowOptions()
     run = _Run(
@@ -189,7 +200,11 @@ async def run_flow(
 
 
 async def _act(run: _Run, driver: Driver, move: Move) -> None:
-    """Do ``move``; what a person must do instead goes through ``_hand_off``."""
+    """Do ``move``; what a person must do instead goes through ``_hand_off``.
+
+    Playwright's own errors (a field that never became editable, a browser that died) leave
+    as typed errors with a one-line message naming the page without its query.
+    """
     options, page = run.options, run.page
     try:
         if isinstance(move, HandOff):
@@ -222,13 +237,29 @@ async def _act(run: _Run, driver: Driver, move: Move) -> None:
     except LookupError as missing:
         await _hand_off(run, f"{missing} on this page; do this step in the browser window")
         return
+    except PlaywrightTimeout:
+        where = page_location(page)
+        raise crash_or(
+            PageTimeout(f"{where} did not react within {options.timeout:g} s"), alive=_alive(page)
+        ) from None
+    except PlaywrightError as error:
+        failed = BrowserError(f"the browser failed on {page_location(page)}: {one_line(error)}")
+        raise crash_or(failed, alive=_alive(page)) from None
     run.progress = run.progress.after(move)
 
 
 async def _hand_off(run: _Run, instructions: str) -> None:
     """Ask a person to act, or raise ``NeedsHuman`` when no one can be asked."""
     needed = NeedsHuman(page_location(run.page), instructions)
+    if not _alive(run.page):  # nobody can act in a browser that is gone: run the flow again
+        raise crash_or(needed, alive=False)
     if run.options.on_human is None or run.handoffs >= MAX_HANDOFFS:
         raise needed
     run.handoffs += 1
     await run.options.on_human(needed)
+
+
+def _alive(page: Page) -> bool:
+    """Whether the page's browser is still connected (False once Chromium died)."""
+    browser = page.context.browser
+    return browser is None or browser.is_connected()

@@ -2,7 +2,8 @@
 
 Nothing reaches the disk (no trace, screenshot, video or HAR) unless ``debug_dir`` is given;
 then each context's Playwright trace is written there, 0700 directory and 0600 files, and a
-warning says the trace may hold secrets.
+warning says the trace may hold secrets. A Chromium that died (``connected`` is False) makes
+``new_context`` raise ``BrowserCrashed``, and closing what it took along is not an error.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 from playwright.async_api import Error as PlaywrightError
 
 from browser.chromium import LAUNCH_ARGS, find_chromium
-from browser.errors import BrowserUnavailable
+from browser.errors import BrowserUnavailable, crash_or
 
 __all__ = ["BrowserSession"]
 
@@ -72,16 +73,25 @@ class BrowserSession:
             ) from None
         return self
 
+    @property
+    def connected(self) -> bool:
+        """Whether Chromium is running and connected (False once it crashed or was killed)."""
+        return self._browser is not None and self._browser.is_connected()
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close Chromium and stop Playwright."""
+        """Close Chromium and stop Playwright (a Chromium that died needs no closing)."""
         if self._browser is not None:
-            await self._browser.close()
-            self._browser = None
+            browser, self._browser = self._browser, None
+            try:
+                await browser.close()
+            except PlaywrightError:
+                if browser.is_connected():
+                    raise
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
@@ -92,18 +102,30 @@ class BrowserSession:
 
         Raises:
             BrowserUnavailable: The session is not open.
+            BrowserCrashed: Chromium died before the context was made.
         """
         if self._browser is None:
             raise BrowserUnavailable("the browser session is not open (use `async with`)")
-        context = await self._browser.new_context()
-        if self._debug_dir is not None:
-            await context.tracing.start(screenshots=True, snapshots=True)
+        try:
+            context = await self._browser.new_context()
+            if self._debug_dir is not None:
+                await context.tracing.start(screenshots=True, snapshots=True)
+        except PlaywrightError as error:
+            raise crash_or(error, alive=self.connected) from None
         try:
             yield context
         finally:
+            await self._close_context(context)
+
+    async def _close_context(self, context: BrowserContext) -> None:
+        """Write the context's trace (if asked) and close it; a dead Chromium took both along."""
+        try:
             if self._debug_dir is not None:
                 path = self._debug_dir / f"trace-{secrets.token_hex(4)}.zip"
                 await context.tracing.stop(path=str(path))
                 if path.exists():
                     os.chmod(path, 0o600)
             await context.close()
+        except PlaywrightError:
+            if self.connected:
+                raise

@@ -4,24 +4,36 @@
 with a vault code (``browser.enroll``). ``api``: a seed drawn here, stored in the vault first,
 then registered through the Management API. Both start by asking the IdP: a confirmed TOTP
 with the seed in the vault means a crash came after the effect, and nothing is done again.
+
+A browser flow that fails transiently (Chromium died, a page hung) is run again on the same
+ticket, after asking the IdP again: the ticket's pending secret is the one already in the
+vault, so the seed is not replaced and no second pending authenticator is left behind. Only
+when that fails too does the error go to the node's retry policy (which draws a new ticket).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 from typing import Any
 
 from browser.enroll import VaultTotpTarget, enroll_totp
-from browser.errors import NeedsHuman
+from browser.errors import BrowserCrashed, NeedsHuman, PageTimeout
 from browser.runner import FlowOptions
+from idp.auth0 import Auth0ManagementClient
 from nodes.deps import Deps
 from vault.model import FieldType
 from vault.otp import OtpParameters, build_otpauth_uri
 from vault.secret import Secret
 from vaultborn.errors import ConfigurationError
 
-__all__ = ["enroll_args", "enroll_totp_step"]
+__all__ = ["FLOWS_PER_TICKET", "enroll_args", "enroll_totp_step"]
+
+_log = logging.getLogger(__name__)
+
+FLOWS_PER_TICKET = 2
+"""Browser flows run on one enrollment ticket before a transient failure leaves the node."""
 
 
 def enroll_args(plan: dict[str, Any], item: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
@@ -42,17 +54,7 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """
     target = VaultTotpTarget(deps.vault, args["vault"], args["item"])
     with deps.management() as mgmt:
-        confirmed = [
-            m
-            for m in mgmt.authentication_methods(args["user_id"])
-            if m.get("type") == "totp" and m.get("confirmed")
-        ]
-        if confirmed:
-            if not _vault_has_otp(target):
-                raise ConfigurationError(
-                    f"user {args['user_id']} has a confirmed TOTP authenticator whose seed is "
-                    "not in the vault; reset the user's MFA, then resume"
-                )
+        if _confirmed(mgmt, args, target):
             return {"status": "confirmed", "strategy": args["strategy"], "source": "existing"}
         if args["strategy"] == "api":
             seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
@@ -61,24 +63,54 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             mgmt.add_totp_authentication_method(args["user_id"], seed)
             deps.fault("enroll_totp:after")
             return {"status": "confirmed", "strategy": "api", "source": "vault"}
-        ticket = mgmt.create_enrollment_ticket(args["user_id"])
+        ticket_url = mgmt.create_enrollment_ticket(args["user_id"])["ticket_url"]
     options = FlowOptions(
         on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
     )
-    try:
-        async with deps.browser.pool.context() as context:
-            page = await context.new_page()
-            deps.fault("enroll_totp:before")
-            report = await enroll_totp(page, target, url=ticket["ticket_url"], options=options)
-            deps.fault("enroll_totp:after")
-    except NeedsHuman as needed:
-        return {"human": {"url": needed.url, "instructions": needed.instructions}}
-    return {
-        "status": "confirmed",
-        "strategy": "browser",
-        "source": report.source or "existing",
-        "outcome": report.outcome,
-    }
+    flows = 0
+    while True:
+        flows += 1
+        try:
+            async with deps.browser.pool.context() as context:
+                page = await context.new_page()
+                deps.fault("enroll_totp:before")
+                report = await enroll_totp(page, target, url=ticket_url, options=options)
+                deps.fault("enroll_totp:after")
+        except NeedsHuman as needed:
+            return {"human": {"url": needed.url, "instructions": needed.instructions}}
+        except (BrowserCrashed, PageTimeout) as failed:
+            if flows >= FLOWS_PER_TICKET:
+                raise
+            _log.warning("enrollment flow %d failed (%s); again on the same ticket", flows, failed)
+            with deps.management() as mgmt:
+                if _confirmed(mgmt, args, target):  # the code arrived; only its answer was lost
+                    return {"status": "confirmed", "strategy": "browser", "source": "existing"}
+        else:
+            return {
+                "status": "confirmed",
+                "strategy": "browser",
+                "source": report.source or "existing",
+                "outcome": report.outcome,
+            }
+
+
+def _confirmed(mgmt: Auth0ManagementClient, args: dict[str, Any], target: VaultTotpTarget) -> bool:
+    """Whether the user has a confirmed TOTP (its seed must be in the vault).
+
+    Raises:
+        ConfigurationError: The IdP has a confirmed TOTP whose seed the vault does not hold.
+    """
+    confirmed = [
+        m
+        for m in mgmt.authentication_methods(args["user_id"])
+        if m.get("type") == "totp" and m.get("confirmed")
+    ]
+    if confirmed and not _vault_has_otp(target):
+        raise ConfigurationError(
+            f"user {args['user_id']} has a confirmed TOTP authenticator whose seed is "
+            "not in the vault; reset the user's MFA, then resume"
+        )
+    return bool(confirmed)
 
 
 def _vault_has_otp(target: VaultTotpTarget) -> bool:

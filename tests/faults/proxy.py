@@ -1,11 +1,17 @@
 """A fault-injecting HTTP proxy on 127.0.0.1, in front of a real server.
 
-Faults match by method and path (a regex) and fire for the first ``times`` matching requests:
-``status:N`` answers N without forwarding (429 with ``Retry-After: 0``), ``reset-before``
-drops the connection without forwarding, ``reset-after`` forwards (the effect happens) and
-then drops the connection before the answer, ``delay:S`` waits S seconds, then forwards.
+Faults match by method and path (a regex; optionally the query string too) and fire for the
+first ``times`` matching requests: ``status:N`` answers N without forwarding (429 with
+``Retry-After: 0``), ``reset-before`` drops the connection without forwarding, ``reset-after``
+forwards (the effect happens) and then drops the connection before the answer, ``delay:S``
+waits S seconds, then forwards, ``hang`` never forwards nor answers, ``hang-after`` forwards
+(the effect happens) and never answers — both hold the connection until the proxy closes —
+and ``forward`` just forwards. A fault's ``on_fire`` is called when it fires, before its action
+(to kill a process at the moment a page is requested, say).
 Request bodies naming the proxy's URL (a management token's audience) are rewritten to the
-upstream's, as a transparent front would be configured.
+upstream's, as a transparent front would be configured; with ``rewrite_answers`` the answers
+naming the upstream's URL (an enrollment ticket's URL, a redirect) are rewritten to the
+proxy's, so a browser sent there comes back through the proxy.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote_plus
@@ -29,22 +36,30 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "cont
 
 @dataclass
 class Fault:
-    """One fault: ``action`` on the first ``times`` requests matching ``method`` and ``path``."""
+    """One fault: ``action`` on the first ``times`` requests matching ``method`` and ``path``.
+
+    ``query``, when given, must match (a regex search) the query string too; ``on_fire`` is
+    called (on the proxy's thread) each time the fault fires, before its action.
+    """
 
     method: str
     path: str
     action: str
     times: int = 1
+    query: str = ""
+    on_fire: Callable[[], None] | None = None
 
 
 class FaultProxy:
     """Forward everything to ``upstream`` except what a fault catches."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, rewrite_answers: bool = False) -> None:
         self.upstream = upstream.rstrip("/")
+        self.rewrite_answers = rewrite_answers
         self.faults: list[Fault] = []
         self.fired: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,14 +89,20 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()  # releases the hung requests
         self._server.shutdown()
         self._server.server_close()
         self._client.close()
 
-    def _take(self, method: str, path: str) -> Fault | None:
+    def _take(self, method: str, path: str, query: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.times > 0 and fault.method == method and re.search(fault.path, path):
+                if (
+                    fault.times > 0
+                    and fault.method == method
+                    and re.search(fault.path, path)
+                    and (not fault.query or re.search(fault.query, query))
+                ):
                     fault.times -= 1
                     self.fired.append((method, path, fault.action))
                     return fault
@@ -91,9 +112,11 @@ class FaultProxy:
         """Answer one request: a fault, or the upstream's answer."""
         length = int(handler.headers.get("content-length") or 0)
         body = handler.rfile.read(length) if length else b""
-        path = handler.path.split("?", 1)[0]
-        fault = self._take(handler.command, path)
+        path, _, query = handler.path.partition("?")
+        fault = self._take(handler.command, path, query)
         action = fault.action if fault else ""
+        if fault is not None and fault.on_fire is not None:
+            fault.on_fire()
         if action.startswith("status:"):
             status = int(action.split(":", 1)[1])
             payload = json.dumps({"statusCode": status, "error": "injected", "message": "fault"})
@@ -105,7 +128,9 @@ class FaultProxy:
             handler.end_headers()
             handler.wfile.write(payload.encode())
             return
-        if action == "reset-before":
+        if action in ("reset-before", "hang"):
+            if action == "hang":
+                self._closing.wait()
             self._drop(handler)
             return
         if action.startswith("delay:"):
@@ -115,16 +140,20 @@ class FaultProxy:
         answer = self._client.request(
             handler.command, self.upstream + handler.path, headers=headers, content=body
         )
-        if action == "reset-after":
+        if action in ("reset-after", "hang-after"):
+            if action == "hang-after":
+                self._closing.wait()
             self._drop(handler)
             return
-        handler.send_response(answer.status_code)
-        for key, value in answer.headers.items():
-            if key.lower() not in _HOP:
-                handler.send_header(key, value)
-        handler.send_header("content-length", str(len(answer.content)))
-        handler.end_headers()
-        handler.wfile.write(answer.content)
+        content = self._front_names(answer.content)
+        with contextlib.suppress(OSError):  # the client may be gone (a killed browser)
+            handler.send_response(answer.status_code)
+            for key, value in answer.headers.items():
+                if key.lower() not in _HOP:
+                    handler.send_header(key, self._front_names(value.encode()).decode())
+            handler.send_header("content-length", str(len(content)))
+            handler.end_headers()
+            handler.wfile.write(content)
 
     def _upstream_names(self, body: bytes) -> bytes:
         """The body with the proxy's own URL replaced by the upstream's (token audiences)."""
@@ -132,6 +161,12 @@ class FaultProxy:
         for a, b in ((mine, theirs), (quote_plus(mine), quote_plus(theirs))):
             body = body.replace(a.encode(), b.encode())
         return body
+
+    def _front_names(self, data: bytes) -> bytes:
+        """``data`` with the upstream's URL replaced by the proxy's, if answers are rewritten."""
+        if not self.rewrite_answers:
+            return data
+        return data.replace((self.upstream + "/").encode(), self.base_url.encode())
 
     @staticmethod
     def _drop(handler: BaseHTTPRequestHandler) -> None:

@@ -2,14 +2,16 @@
 
 ``embedded_run`` starts a dev IdP (optionally with a human check, optionally behind a proxy
 such as ``tests.faults.proxy.FaultProxy``), the local vault with the demo's secrets, moto
-in process, and yields a ``Harness`` whose ``run``/``answer`` drive the graph on one event
-loop (closing the run's Chromium on it).
+in process, and yields a ``Harness`` whose ``drive``/``resume`` drive the graph on one event
+loop (closing the run's Chromium on it). ``browser_pids`` finds the Chromium browser
+processes this test process launched (Playwright has no API for it), to kill one mid-run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,11 +25,11 @@ from idp.auth0 import Auth0ManagementClient
 from idp.devserver.server import RunningDevIdP, start_dev_idp
 from idp.devserver.tenant import demo_tenant
 from idp.tokens import TokenSource
-from nodes.deps import Deps
+from nodes.deps import BrowserChoice, Deps
 from stores.aws_config import open_aws_store
 from vault.local import LocalVault
 from vaultborn.plan import default_plan
-from vaultborn.runs import RunView, StateDb, advance
+from vaultborn.runs import RunView, StateDb, advance, view_run
 from vaultborn.runtime import ensure_demo_secrets
 
 
@@ -62,12 +64,76 @@ class Harness:
 
         return asyncio.run(go())
 
+    def resume(self, run_id: str) -> RunView:
+        """Run ``run_id`` again from where it stopped (no answer: a resume after a failure)."""
+
+        async def go() -> RunView:
+            try:
+                return await advance(self.db, self.deps, run_id)
+            finally:
+                await self.deps.browser.pool.close()
+
+        return asyncio.run(go())
+
+    def view(self, run_id: str) -> RunView:
+        """Where ``run_id`` is now."""
+        with self.db.open() as saver:
+            return view_run(saver, run_id)
+
+
+def browser_pids() -> list[int]:
+    """The Chromium browser processes (not their renderers …) descending from this process."""
+    found = []
+    for pid, command in descendants(os.getpid()).items():
+        program = command.split(b"\0", 1)[0].split(b" ", 1)[0]
+        if program.rsplit(b"/", 1)[-1] in _CHROMIUM_NAMES and b"--type=" not in command:
+            found.append(pid)
+    return found
+
+
+def descendants(root: int) -> dict[int, bytes]:
+    """Every live process below ``root`` (children, their children …), with its command line."""
+    parents: dict[int, int] = {}
+    commands: dict[int, bytes] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if fields[0] == b"Z":
+                continue  # exited, not reaped yet
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                commands[int(entry)] = cmdline.read()
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    found: dict[int, bytes] = {}
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found[pid] = commands[pid]
+                stack.append(pid)
+    return found
+
+
+_CHROMIUM_NAMES = (b"chromium", b"chrome", b"chrome-headless-shell", b"headless_shell")
+
 
 @contextmanager
 def embedded_run(
-    tmp_path: Path, *, human: bool = False, front: Callable[[str], str] | None = None
+    tmp_path: Path,
+    *,
+    human: bool = False,
+    front: Callable[[str], str] | None = None,
+    browser: BrowserChoice | None = None,
 ) -> Iterator[Harness]:
-    """Everything a run needs, on loopback; ``front`` maps the IdP's URL to the one to use."""
+    """Everything a run needs, on loopback; ``front`` maps the IdP's URL to the one to use.
+
+    ``browser`` replaces the default browser choice (a shorter page timeout, say).
+    """
     plan = default_plan().to_dict()
     vault = LocalVault(tmp_path / "home")
     ensure_demo_secrets(vault, plan)
@@ -98,6 +164,8 @@ def embedded_run(
                     protected_api=base + "api/protected/whoami", policy=Policy.default_policy(),
                     audit=audit, auto_approver="tester",
                 )  # fmt: skip
+                if browser is not None:
+                    deps = dataclasses.replace(deps, browser=browser)
                 yield Harness(deps, idp, vault, audit, db, plan)
     finally:
         audit.close()
