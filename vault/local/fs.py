@@ -20,6 +20,8 @@ __all__ = [
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+_OURS = ("vault.", "state.db", "devidp.db", ".vault.", ".state.db", ".devidp.db")
+"""What a data directory of vaultborn's holds: only such a directory is ever chmod-ed."""
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -44,6 +46,14 @@ def ensure_private_dir(path: Path) -> int | None:
             raise ConfigurationError(f"{path} is not a directory; point VAULTBORN_HOME elsewhere")
         before = mode_of(path)
         if before != DIR_MODE:
+            # Never loosen or tighten a directory that is not ours (``--home /`` once turned
+            # the machine's root into 0700): only a new, empty or vaultborn-only one.
+            strangers = [p.name for p in path.iterdir() if not p.name.startswith(_OURS)]
+            if existed and strangers:
+                raise ConfigurationError(
+                    f"{path} is mode {before:04o} and holds files that are not vaultborn's; "
+                    "give vaultborn a directory of its own"
+                )
             os.chmod(path, DIR_MODE)
     except OSError as exc:
         raise ConfigurationError(f"cannot create or secure {path}: {exc.strerror}") from None
@@ -74,8 +84,14 @@ def ensure_private_file(path: Path) -> int | None:
 
 
 def tighten_file(path: Path) -> int | None:
-    """Set an existing file to 0600; return its previous mode if that was open to others."""
+    """Set an existing file to 0600; return its previous mode if that was open to others.
+
+    Raises:
+        ConfigurationError: ``path`` is not a regular file (a directory is never chmod-ed here).
+    """
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            raise ConfigurationError(f"{path} is not a regular file")
         before = mode_of(path)
         if before != FILE_MODE:
             os.chmod(path, FILE_MODE)
