@@ -125,7 +125,8 @@ STAND_IN = [
     "op_ item create --vault ACL --title 'Auth0 M2M — my-agent' --category password"
     " --generate-password=letters,digits,40 >/dev/null",
     f"cat > stand-in.toml <<'EOF'\n{STAND_IN_TENANT}EOF",
-    "op_ idp serve --tenant stand-in.toml --db stand-in.db --url-file stand-in.url"
+    "vaultborn --vault-backend op idp serve --tenant stand-in.toml --db stand-in.db"
+    " --url-file stand-in.url"
     " >/dev/null & pids+=($!)",
     "for _ in $(seq 200); do [ -s stand-in.url ] && break; sleep 0.1; done",
 ]
@@ -151,6 +152,7 @@ def _script(section: Section) -> str:
             lines += [AFTER_FILE[name]] if name in AFTER_FILE else []
         elif block.how == "background":
             (command,) = commands(body)
+            command = re.sub(r"\s+#.*$", "", command)  # or the comment would swallow the '&'
             url_file = URL_FILE.search(command)
             assert url_file, f"a background block must name its --url-file: {command}"
             lines += [
