@@ -8,17 +8,23 @@ START → session_gate → [propose → gate → effect] × (create_item, create
 A rejection at any gate ends the run (``status="rejected"``); an edit goes back to the step's
 ``propose`` (a new digest, asked again); a browser hand-off goes through ``human_step`` and
 back into ``enroll_totp``, which looks at the page again. Effects retry transient errors.
+
+The CLI passes the run's ``Deps`` as its context; a server (LangGraph Studio, ``langgraph dev``)
+passes JSON, so ``graphs.studio`` builds the same graph with ``served=`` (see ``graphs.served``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, overload
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
+from langgraph.typing import ContextT
 
+from graphs.served import ServedContext, serve_node
 from graphs.state import SetupState
 from nodes.deps import Deps
 from nodes.gating import effect_node, gate_node, propose_node
@@ -34,31 +40,67 @@ ORDER = ("create_item", "create_user", "enroll_totp", "seed", "verify")
 _RETRY = RetryPolicy(max_attempts=4, initial_interval=0.5, retry_on=TransientError)
 
 
+@overload
 def build_graph(
     checkpointer: BaseCheckpointSaver[str] | None = None,
-) -> CompiledStateGraph[SetupState, Deps, SetupState, SetupState]:
-    """The compiled setup graph; without ``checkpointer`` for LangGraph Studio / Server."""
-    builder: StateGraph[SetupState, Deps, SetupState, SetupState] = StateGraph(
-        SetupState, context_schema=Deps
+) -> CompiledStateGraph[SetupState, Deps, SetupState, SetupState]: ...
+
+
+@overload
+def build_graph(
+    checkpointer: BaseCheckpointSaver[str] | None = None, *, served: ServedContext[ContextT]
+) -> CompiledStateGraph[SetupState, ContextT, SetupState, SetupState]: ...
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver[str] | None = None,
+    *,
+    served: ServedContext[Any] | None = None,
+) -> CompiledStateGraph[SetupState, Any, SetupState, SetupState]:
+    """The compiled setup graph; without ``checkpointer`` for LangGraph Studio / Server.
+
+    Args:
+        checkpointer: Where runs are checkpointed; None leaves it to the caller (a server
+            brings its own, and refuses a graph compiled with one).
+        served: For a host whose runs carry JSON context: the context schema becomes
+            ``served.schema`` and each node gets its ``Deps`` from ``served.deps``. None: the
+            caller passes ``Deps`` as the run's context.
+    """
+    schema = served.schema if served is not None else Deps
+    builder: StateGraph[SetupState, Any, SetupState, SetupState] = StateGraph(
+        SetupState, context_schema=schema
     )
+    node: Callable[[Any], Any] = _as_is if served is None else lambda fn: serve_node(fn, served)
     # add_node's overloads reject these plain-dict nodes in some langgraph releases only.
-    builder.add_node("session_gate", session_gate)  # type: ignore[call-overload, unused-ignore]
-    builder.add_node("human_step", human_step)  # type: ignore[call-overload, unused-ignore]
+    builder.add_node("session_gate", node(session_gate))  # type: ignore[call-overload, unused-ignore]
+    builder.add_node("human_step", node(human_step))  # type: ignore[call-overload, unused-ignore]
     for name in ORDER:
         step = STEPS[name]
-        builder.add_node(f"propose_{name}", propose_node(step))
-        builder.add_node(f"gate_{name}", gate_node(step))
-        builder.add_node(name, effect_node(step), retry_policy=_RETRY)
+        builder.add_node(f"propose_{name}", node(propose_node(step)))
+        builder.add_node(f"gate_{name}", node(gate_node(step)))
+        builder.add_node(name, node(effect_node(step)), retry_policy=_RETRY)
     builder.add_edge(START, "session_gate")
-    builder.add_conditional_edges("session_gate", _after_session)
+    # The path maps name every target a route may return, so get_graph() (Studio, the
+    # notebooks' picture) can draw the edges; without them it sees only START → session_gate.
+    builder.add_conditional_edges(
+        "session_gate", _after_session, [END, "propose_create_item", "session_gate"]
+    )
     for here, after in zip(ORDER, (*ORDER[1:], None), strict=True):
         builder.add_edge(f"propose_{here}", f"gate_{here}")
-        builder.add_conditional_edges(f"gate_{here}", _after_gate(here))
-        builder.add_conditional_edges(here, _after_effect(here, after))
+        builder.add_conditional_edges(
+            f"gate_{here}", _after_gate(here), [END, here, f"propose_{here}"]
+        )
+        builder.add_conditional_edges(
+            here, _after_effect(here, after), _effect_targets(here, after)
+        )
     builder.add_edge("human_step", "enroll_totp")
     builder.add_node("done", done)
     builder.add_edge("done", END)
     return builder.compile(checkpointer=checkpointer)
+
+
+def _as_is(node: Any) -> Any:
+    return node
 
 
 def _after_session(state: SetupState) -> str:
@@ -90,6 +132,16 @@ def _after_effect(name: str, after: str | None) -> Any:
         return "done" if after is None else f"propose_{after}"
 
     return route
+
+
+def _effect_targets(name: str, after: str | None) -> list[str]:
+    """Every node ``_after_effect(name, after)`` may route to."""
+    targets = ["human_step"]
+    if name == "seed":
+        targets.append("propose_seed")
+    if after == "seed":
+        targets.append("propose_verify")
+    return [*targets, "done" if after is None else f"propose_{after}"]
 
 
 def _seeds_left(state: SetupState) -> bool:

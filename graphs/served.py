@@ -1,0 +1,70 @@
+"""``ServedContext``: the setup graph where a run's context is JSON (LangGraph Server, Studio).
+
+The CLI hands each run its live clients as the run's context (``ainvoke(..., context=deps)``).
+A server cannot: a run's ``context`` arrives as JSON in the request, and LangGraph turns it into
+the graph's ``context_schema`` (a dataclass schema is called with the JSON's keys), so
+``Deps`` — vault, IdP clients, stores, browser pool — cannot be that schema there. A served
+graph declares a JSON-only schema instead, and every node is wrapped so that it still sees a
+``Runtime`` whose ``context`` is a ``Deps``: ``runtime.override(context=deps)``, the ``Deps``
+coming from ``ServedContext.deps``. The nodes themselves do not change.
+
+The wrapper also names the run whose vault operations are audited (``CURRENT_RUN``, which
+``vaultborn.runs.advance`` sets for the CLI) from the state's ``run_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from langgraph.runtime import Runtime
+
+from nodes.audited_vault import CURRENT_RUN
+from nodes.deps import Deps
+
+__all__ = ["ServedContext", "serve_node"]
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class ServedContext(Generic[C]):
+    """How a served graph's nodes get their ``Deps`` when the run's context is JSON."""
+
+    schema: type[C]
+    """The run context's schema: JSON-serialisable fields only (the server shows it, and
+    filters a request's context by it)."""
+    deps: Callable[[C, Mapping[str, Any]], Deps]
+    """The ``Deps`` for a run, from its context and the node's input state; may block (it is
+    called off the event loop)."""
+
+
+def serve_node(node: Callable[..., Any], served: ServedContext[Any]) -> Callable[..., Any]:
+    """``node`` with ``runtime.context`` replaced by the served ``Deps`` (sync stays sync)."""
+    if inspect.iscoroutinefunction(node):
+
+        @functools.wraps(node)
+        async def served_async(state: dict[str, Any], runtime: Runtime[Any]) -> Any:
+            deps = await asyncio.to_thread(served.deps, runtime.context, state)
+            token = CURRENT_RUN.set(state.get("run_id"))
+            try:
+                return await node(state, runtime.override(context=deps))
+            finally:
+                CURRENT_RUN.reset(token)
+
+        return served_async
+
+    @functools.wraps(node)
+    def served_sync(state: dict[str, Any], runtime: Runtime[Any]) -> Any:
+        deps = served.deps(runtime.context, state)
+        token = CURRENT_RUN.set(state.get("run_id"))
+        try:
+            return node(state, runtime.override(context=deps))
+        finally:
+            CURRENT_RUN.reset(token)
+
+    return served_sync
