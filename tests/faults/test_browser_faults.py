@@ -63,6 +63,8 @@ class Chromium:
     killed: list[int] = field(default_factory=list)
     profiles: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    others: frozenset[int] = field(default_factory=lambda: frozenset(browser_pids()))
+    """Browsers alive before the run (the session's shared Chromium of tests/browser): spared."""
 
     def kill(self) -> None:
         """SIGKILL the one browser process, then wait until its helper processes are gone.
@@ -70,7 +72,7 @@ class Chromium:
         The wait keeps the fault deterministic: the request is dropped only once no Chromium
         process (its network service resends a request whose connection was reset) is left.
         """
-        pids = browser_pids()
+        pids = [pid for pid in browser_pids() if pid not in self.others]
         if len(pids) != 1:
             self.problems.append(f"expected one Chromium browser process, found {pids}")
         for pid in pids:
