@@ -7,7 +7,10 @@ database's raw bytes for planted canaries.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
+
+# On Python < 3.12 LangGraph's server derives a run's input schema only from this TypedDict.
+from typing_extensions import TypedDict
 
 __all__ = ["STEPS", "RunStatus", "SetupState", "Step"]
 
