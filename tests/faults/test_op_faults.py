@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from browser.chromium import find_chromium
-from tests.faults.clikit import assert_no_secret_at_rest, count_effects, moto_server, run_cli
+from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
 from vault.op.fake import install_fake_op
 
 pytestmark = [
@@ -53,15 +51,8 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
 @pytest.fixture
-def op_env(tmp_path: Path, moto_endpoint: str) -> dict[str, str]:
-    httpx.post(moto_endpoint + "/moto-api/reset").raise_for_status()
+def op_env(tmp_path: Path, moto_reset: str) -> dict[str, str]:
     state, argv_log = tmp_path / "op-state.json", tmp_path / "op-argv.jsonl"
     op = install_fake_op(tmp_path / "bin", state=state, argv_log=argv_log)
     return {

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from browser.chromium import find_chromium
-from tests.faults.clikit import assert_no_secret_at_rest, count_effects, moto_server, run_cli
+from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
 from vaultborn.faults import CRASH_ENV
 from vaultborn.sqltx import BUSY_TIMEOUT_ENV
 
@@ -26,18 +24,6 @@ pytestmark = [
 ]
 
 ONCE = {"items": 1, "users": 1, "confirmed_totp": 1, "versions": 1}
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture
-def home(tmp_path: Path, moto_endpoint: str) -> Path:
-    httpx.post(moto_endpoint + "/moto-api/reset").raise_for_status()
-    return tmp_path / "home"
 
 
 def _one_line_failure(result: object) -> str:
