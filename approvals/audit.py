@@ -8,10 +8,10 @@ reordered row. Deleting the newest rows leaves a valid, shorter chain: compare `
 ``head`` of the verdict with a count or hash kept elsewhere to find that.
 
 Appends read the last row and insert the next one in one transaction that holds the write lock
-from its start (SQLite ``BEGIN IMMEDIATE``), so two processes never fork the chain; on other
-databases ``seq`` is the primary key, and an append that lost a race is retried. Details are
-references, ids and statuses: a ``Secret`` or an otpauth URI is refused before anything is
-written.
+from its start (SQLite ``BEGIN IMMEDIATE``, PostgreSQL an advisory lock), so two processes never
+fork the chain; ``seq`` is the primary key besides, and an append that lost a race is retried.
+Details are references, ids and statuses: a ``Secret`` or an otpauth URI is refused before
+anything is written.
 
 Database errors are one line: a write lock held by another process past the busy timeout
 (``$VAULTBORN_DB_BUSY_TIMEOUT``) says so and "try again"; anything else says what the driver
@@ -38,17 +38,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
-    make_url,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 
 from approvals.action import canonical_json, is_scalar
 from vault.secret import Secret
+from vaultborn.database import make_engine
 from vaultborn.errors import ConfigurationError
-from vaultborn.sqltx import busy_timeout, explicit_transaction, translated_db_errors
+from vaultborn.sqltx import explicit_transaction, translated_db_errors
 
 __all__ = ["GENESIS", "AuditEvent", "AuditLog", "AuditVerdict"]
 
@@ -152,14 +150,6 @@ def _checked(run_id: str, kind: str, subject: str, detail: Mapping[str, Any]) ->
     return canonical_json({k: list(v) if isinstance(v, tuple) else v for k, v in detail.items()})
 
 
-def _wal(dbapi_connection: Any, connection_record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode = WAL")
-    finally:
-        cursor.close()
-
-
 def _translated(action: str) -> AbstractContextManager[None]:
     """Driver errors as one line about the audit log (``action``: opened, written, read)."""
     return translated_db_errors(
@@ -182,8 +172,8 @@ class AuditLog:
     >>> log.verify().ok
 
     Args:
-        engine_or_url: A URL (``sqlite:///PATH``, the run database) or an ``Engine`` the
-            caller owns (it is not disposed by ``close``).
+        engine_or_url: A URL (``sqlite:///PATH`` or ``postgresql://…``, the run database) or an
+            ``Engine`` the caller owns (it is not disposed by ``close``).
         clock: UNIX time now.
 
     Raises:
@@ -198,15 +188,10 @@ class AuditLog:
         if isinstance(engine_or_url, Engine):
             self._owned, base = False, engine_or_url
         else:
-            url = make_url(engine_or_url)
-            sqlite = url.get_backend_name() == "sqlite"
-            args = {"timeout": busy_timeout(), "check_same_thread": False} if sqlite else {}
-            self._owned, base = True, create_engine(url, connect_args=args)
-            if sqlite:
-                event.listen(base, "connect", _wal)
-        self._base, self._sqlite = base, base.dialect.name == "sqlite"
-        # SQLite: autocommit at the driver, so that ``BEGIN IMMEDIATE`` is ours to issue.
-        self.engine = base.execution_options(isolation_level="AUTOCOMMIT") if self._sqlite else base
+            self._owned, base = True, make_engine(engine_or_url, wal=True)
+        self._base = base
+        # Autocommit at the driver, so that the transaction (and its write lock) is ours to begin.
+        self.engine = base.execution_options(isolation_level="AUTOCOMMIT")
         try:
             with self._transaction("opened") as conn:
                 _metadata.create_all(conn)
@@ -221,13 +206,12 @@ class AuditLog:
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[Connection]:
-        with _translated(action), self.engine.connect() as conn:
-            if not self._sqlite:
-                with conn.begin():
-                    yield conn
-                return
-            with explicit_transaction(conn, write=True):  # the write lock, before the read
-                yield conn
+        with (
+            _translated(action),
+            self.engine.connect() as conn,
+            explicit_transaction(conn, write=True),  # the write lock, before the read
+        ):
+            yield conn
 
     def _last(self, conn: Connection) -> tuple[int, str]:
         last = conn.execute(

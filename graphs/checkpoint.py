@@ -1,10 +1,18 @@
-"""The checkpointer factory: SQLite on ``$VAULTBORN_HOME/state.db`` by default, strict msgpack.
+"""The checkpointer factory: SQLite on ``$VAULTBORN_HOME/state.db`` by default, or PostgreSQL.
+
+``sqlite:///PATH`` opens (and creates, 0600) a SQLite file; ``postgresql://…`` opens a
+connection pool set up as PostgresSaver needs it (autocommit, dict rows, no prepared
+statements: a plain connection would leave every checkpoint uncommitted). A PostgreSQL database
+is shared, so its tables are made once, by ``vaultborn db migrate`` (``migrate_checkpoints``),
+and opening one that was not migrated says so.
 
 ``LANGGRAPH_STRICT_MSGPACK`` is read when LangGraph's serializer module is first imported, so
 ``graphs`` sets it (unless the user chose) before anything here imports LangGraph. Only
 checkpoint-safe types are in the state (references, ids, versions, statuses), so the strict
 allow-list costs nothing. With a checkpoint key, every blob is sealed with AES-256-GCM and a
-plaintext blob is refused (``graphs.serde``).
+plaintext blob is refused (``graphs.serde``); PostgresSaver keeps top-level text and numbers of
+the state (status, ids) inline in its JSON column, outside the serializer, so only the blobs
+are sealed there.
 """
 
 from __future__ import annotations
@@ -14,18 +22,21 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graphs.serde import PlainSerializer, SealedSerializer
+from vaultborn.database import database_kind, libpq_url, shown
 from vaultborn.errors import ConfigurationError, UsageError
 from vaultborn.sqltx import busy_timeout
 
 __all__ = [
     "DATABASE_ENV",
     "database_url",
+    "migrate_checkpoints",
     "open_async_checkpointer",
     "open_checkpointer",
     "prepare_database",
@@ -33,6 +44,8 @@ __all__ = [
 ]
 
 DATABASE_ENV = "VAULTBORN_DATABASE_URL"
+POOL_SIZE_ENV = "VAULTBORN_DB_POOL_SIZE"
+"""Connections a process may hold to a PostgreSQL run database (default 10)."""
 
 
 def database_url(home: Path, url: str | None = None) -> str:
@@ -45,28 +58,31 @@ def sqlite_path(url: str) -> Path:
     """The file of a ``sqlite:///PATH`` URL.
 
     Raises:
-        UsageError: Not a SQLite file URL (PostgreSQL arrives with the scale-out work).
+        UsageError: Not a SQLite file URL.
     """
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or len(url) == len(prefix):
-        scheme = url.split(":", 1)[0] if ":" in url else url
-        raise UsageError(f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH")
-    return Path(url[len(prefix) :])
+    if database_kind(url) != "sqlite":
+        raise UsageError(f"{shown(url)} is not a SQLite file (sqlite:///PATH)")
+    return Path(url[len("sqlite:///") :])
 
 
 @contextmanager
 def open_checkpointer(url: str, *, key: bytes | None = None) -> Iterator[BaseCheckpointSaver[str]]:
-    """A checkpointer on ``url`` (created 0600 if missing), closed on exit.
+    """A checkpointer on ``url``, closed on exit.
 
     Args:
-        url: ``sqlite:///PATH``.
+        url: ``sqlite:///PATH`` (created 0600 if missing) or ``postgresql://…`` (migrated).
         key: 32 bytes to seal every checkpoint blob with; None stores them unsealed.
 
     Raises:
         UsageError: The URL is not supported.
-        ConfigurationError: The database cannot be opened.
+        ConfigurationError: The database cannot be opened, or was not migrated.
     """
-    path = prepare_database(url)
+    if database_kind(url) == "postgresql":
+        with _postgres(url, key) as saver:
+            yield saver
+        return
+    path = sqlite_path(url)
+    prepare_database(url)
     try:
         # LangGraph writes checkpoints from a background thread: the connection must allow it.
         conn = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout())
@@ -87,10 +103,19 @@ def open_checkpointer(url: str, *, key: bytes | None = None) -> Iterator[BaseChe
 async def open_async_checkpointer(
     url: str, *, key: bytes | None = None
 ) -> AsyncIterator[BaseCheckpointSaver[str]]:
-    """``open_checkpointer`` for async graphs (``ainvoke``): the same database and serializer."""
+    """``open_checkpointer`` for async graphs (``ainvoke``): the same database and serializer.
+
+    One is enough for many runs at once: on PostgreSQL it holds a pool of up to
+    ``$VAULTBORN_DB_POOL_SIZE`` connections.
+    """
+    if database_kind(url) == "postgresql":
+        async with _async_postgres(url, key) as saver:
+            yield saver
+        return
     import aiosqlite
 
-    path = prepare_database(url)
+    path = sqlite_path(url)
+    prepare_database(url)
     try:
         conn = await aiosqlite.connect(path, timeout=busy_timeout())
     except sqlite3.Error as error:
@@ -106,12 +131,130 @@ async def open_async_checkpointer(
         await conn.close()
 
 
+def migrate_checkpoints(url: str) -> None:
+    """Create or upgrade the checkpoint tables at ``url`` (idempotent).
+
+    Raises:
+        ConfigurationError: The database cannot be reached or refused the change.
+    """
+    if database_kind(url) == "sqlite":
+        with open_checkpointer(url):
+            return
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    try:
+        with _connect(url) as conn:
+            # One migrator at a time: PostgresSaver's CREATE … IF NOT EXISTS still races.
+            conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+            PostgresSaver(conn).setup()
+    except psycopg.Error as error:
+        raise _pg_error(url, error) from None
+
+
+_MIGRATION_LOCK = 0x76626D67
+_CONNECT_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
+
+
+def _pool_size() -> int:
+    text = os.environ.get(POOL_SIZE_ENV) or "10"
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise UsageError(f"{POOL_SIZE_ENV} must be a number of connections (1-1000), got {text!r}")
+    return int(text)
+
+
+def _connect(url: str) -> Any:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    return psycopg.connect(
+        libpq_url(url),
+        connect_timeout=max(1, int(busy_timeout())),
+        row_factory=dict_row,
+        **_CONNECT_KWARGS,
+    )
+
+
+def _check_migrated(url: str, conn: Any) -> None:
+    """Refuse a database whose checkpoint tables are missing or older than this LangGraph's."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    row = conn.execute("SELECT to_regclass('checkpoint_migrations') AS t").fetchone()
+    version = -1
+    if row["t"] is not None:
+        found = conn.execute("SELECT max(v) AS v FROM checkpoint_migrations").fetchone()
+        version = -1 if found["v"] is None else int(found["v"])
+    if version < len(PostgresSaver.MIGRATIONS) - 1:
+        raise ConfigurationError(
+            f"the state database {shown(url)} is not set up for vaultborn "
+            f"(checkpoint tables {'missing' if version < 0 else 'out of date'}); "
+            f"run: vaultborn db migrate --db URL"
+        )
+
+
+@contextmanager
+def _postgres(url: str, key: bytes | None) -> Iterator[BaseCheckpointSaver[str]]:
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    try:
+        conn = _connect(url)
+    except psycopg.Error as error:
+        raise _pg_error(url, error) from None
+    try:
+        try:
+            _check_migrated(url, conn)
+        except psycopg.Error as error:
+            raise _pg_error(url, error) from None
+        # A viewer's single connection; runs use the async pool.
+        yield PostgresSaver(conn, serde=_serde(key))
+    finally:
+        conn.close()
+
+
+@asynccontextmanager
+async def _async_postgres(url: str, key: bytes | None) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    import psycopg
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    try:
+        with _connect(url) as probe:  # a clear error before a pool retries in the background
+            _check_migrated(url, probe)
+    except psycopg.Error as error:
+        raise _pg_error(url, error) from None
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        libpq_url(url),
+        min_size=1,
+        max_size=_pool_size(),
+        kwargs={**_CONNECT_KWARGS, "row_factory": dict_row},
+        timeout=max(1.0, busy_timeout()),
+        open=False,
+    )
+    await pool.open(wait=True)
+    try:
+        yield AsyncPostgresSaver(pool, serde=_serde(key))
+    finally:
+        await pool.close()
+
+
+def _pg_error(url: str, error: Exception) -> ConfigurationError:
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return ConfigurationError(f"cannot use the state database {shown(url)}: {reason}")
+
+
 def _serde(key: bytes | None) -> PlainSerializer | SealedSerializer:
     return PlainSerializer() if key is None else SealedSerializer(key)
 
 
-def prepare_database(url: str) -> Path:
-    """The database file of ``url``, created private (0600 in a 0700 directory) if missing."""
+def prepare_database(url: str) -> Path | None:
+    """The SQLite file of ``url``, created private (0600 in a 0700 directory) if missing.
+
+    None for PostgreSQL: its database exists already (``vaultborn db migrate`` sets it up).
+    """
+    if database_kind(url) == "postgresql":
+        return None
     path = sqlite_path(url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -7,10 +7,11 @@ effect. ``gate_key`` tells apart the repeats of one step (one seed per target).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from nodes.deps import Deps
 from nodes.enrollment import enroll_args, enroll_totp_step
@@ -59,9 +60,15 @@ def next_seed_index(state: dict[str, Any]) -> int:
 
 
 async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """Run ``step``'s effect, awaiting it if it is async."""
-    result = step.effect(args, deps)
-    return await result if inspect.isawaitable(result) else result
+    """Run ``step``'s effect: awaited if async, else in a worker thread.
+
+    A plain effect blocks (vault, IdP and store calls); on the event loop it would stall every
+    other run sharing the loop (``setup --plan-dir``, ``worker``).
+    """
+    if inspect.iscoroutinefunction(step.effect):
+        result: dict[str, Any] = await step.effect(args, deps)
+        return result
+    return cast(dict[str, Any], await asyncio.to_thread(step.effect, args, deps))
 
 
 def _verify_args(state: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from vaultborn import __version__
 from vaultborn.cli_enroll import register_enroll_command
 from vaultborn.cli_idp import idp_app
 from vaultborn.cli_item import item_app
+from vaultborn.cli_scale import register_scale_commands
 from vaultborn.cli_setup import register_setup_commands
 from vaultborn.cli_stores import register_store_commands
 from vaultborn.cli_token import register_token_commands
@@ -44,6 +45,7 @@ register_token_commands(app)
 register_store_commands(app)
 register_enroll_command(app)
 register_setup_commands(app)
+register_scale_commands(app)
 
 DEFAULT_RECIPE_TEXT = "letters,digits,symbols,32"
 LAST_UNIX_TIME = 253402300799

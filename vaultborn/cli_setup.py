@@ -29,12 +29,15 @@ from approvals.audit import AuditLog
 from approvals.policy import Policy
 from browser.handoff import terminal_handoff
 from browser.pool import BrowserPool
-from graphs.checkpoint import database_url, prepare_database, sqlite_path
+from graphs.checkpoint import database_url, prepare_database
 from nodes.deps import BrowserChoice, Deps
 from nodes.gating import REFUSED
 from nodes.steps import STEPS
+from vaultborn.board import RunBoard
+from vaultborn.database import database_kind
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
+from vaultborn.fleet import DEFAULT_LIMIT, account_of, plan_fleet, plans_in, run_fleet
 from vaultborn.leases import hold_run
 from vaultborn.plan import Plan, load_plan
 from vaultborn.plan_check import check_plan, projected_actions
@@ -42,6 +45,7 @@ from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runs import RunView, StateDb, advance, history, list_runs, new_run_id, view_run
 from vaultborn.runtime import RunOptions, open_runtime
+from vaultborn.runtimes import RuntimeCache
 
 __all__ = ["register_setup_commands"]
 
@@ -71,7 +75,7 @@ DbOpt = Annotated[
 
 
 @dataclass(frozen=True)
-class _Choices:
+class Choices:
     plan: Path | None = None
     policy: Path | None = None
     auto_approve: bool = False
@@ -98,8 +102,9 @@ KEY_ENV = "VAULTBORN_CHECKPOINT_KEY"
 """An op:// reference to 32 bytes (base64) that seal every checkpoint; unset: not sealed."""
 
 
-def _state_db(settings: Settings, db: str | None) -> StateDb:
-    url = database_url(_home(settings), db)
+def state_db(settings: Settings, db: str | None) -> StateDb:
+    """The run database this invocation uses (``--db``, the variable, or the home's file)."""
+    url = database_url(home_of(settings), db)
     ref = os.environ.get(KEY_ENV)
     if not ref:
         return StateDb(url)
@@ -112,43 +117,40 @@ def _state_db(settings: Settings, db: str | None) -> StateDb:
     return StateDb(url, key)
 
 
-def _home(settings: Settings) -> Path:
+def home_of(settings: Settings) -> Path:
+    """``$VAULTBORN_HOME`` (default ``~/.vaultborn``)."""
     return Path(settings.env().get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
 
 
-@contextmanager
-def _session(
-    settings: Settings, choices: _Choices, plan: dict[str, Any], state_db: StateDb
-) -> Iterator[Deps]:
-    home = _home(settings)
-    url = state_db.url
+def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOptions:
+    """Policy, audit log, approver and browser of this invocation (closed with ``stack``)."""
     # Only the steps' names (and vault_session): a misspelt action would silently fall back to
     # the default rule, and a "deny" would not deny.
     policy = (
         Policy.from_file(choices.policy, known=STEPS.keys()) if choices.policy else Policy.default()
     )
+    audit = AuditLog(state_db(settings, choices.db).url)
+    stack.callback(audit.close)
+    on_human = (
+        terminal_handoff(sys.stdin, sys.stderr) if choices.headed and choices.interactive else None
+    )
+    return RunOptions(
+        approval_ttl=_ttl(),
+        policy=policy,
+        audit=audit,
+        auto_approver=_me() if choices.auto_approve else None,
+        browser=BrowserChoice(
+            headed=choices.headed, on_human=on_human, pool=BrowserPool(headed=choices.headed)
+        ),
+    )
+
+
+@contextmanager
+def _session(settings: Settings, choices: Choices, plan: dict[str, Any]) -> Iterator[Deps]:
     with ExitStack() as stack:
-        audit = AuditLog(url)
-        stack.callback(audit.close)
-        on_human = (
-            terminal_handoff(sys.stdin, sys.stderr)
-            if choices.headed and choices.interactive
-            else None
-        )
-        opts = RunOptions(
-            approval_ttl=_ttl(),
-            policy=policy,
-            audit=audit,
-            auto_approver=_me() if choices.auto_approve else None,
-            browser=BrowserChoice(
-                headed=choices.headed,
-                on_human=on_human,
-                pool=BrowserPool(headed=choices.headed),
-            ),
-        )
+        opts = run_options(settings, choices, stack)
         vault = open_vault(settings.for_plan(plan["vault"]["backend"]))
-        deps = stack.enter_context(open_runtime(vault, plan, home, opts))
-        yield deps
+        yield stack.enter_context(open_runtime(vault, plan, home_of(settings), opts))
 
 
 def _ttl() -> float:
@@ -169,16 +171,16 @@ def _me() -> str:
         return "unknown-user"
 
 
-def _drive(settings: Settings, choices: _Choices, run_id: str, first: dict[str, Any] | None,
+def _drive(settings: Settings, choices: Choices, run_id: str, first: dict[str, Any] | None,
            answer: object = None) -> RunView:  # fmt: skip
     """Advance the run; in a terminal, keep asking at each gate until done or declined."""
     plan = first["plan"] if first else _stored_plan(settings, choices, run_id)
-    db = _state_db(settings, choices.db)
+    db = state_db(settings, choices.db)
     prepare_database(db.url)
     # The lease first: a second process learns who holds the run before starting anything.
     with hold_run(db.url, run_id):
         try:
-            with _session(settings, choices, plan, db) as deps:
+            with _session(settings, choices, plan) as deps:
                 return asyncio.run(_drive_async(db, deps, choices, run_id, first, answer))
         except (ServiceError, ConfigurationError) as stopped:
             if _saved(db, run_id):
@@ -196,7 +198,7 @@ def _saved(db: StateDb, run_id: str) -> bool:
     return True
 
 
-async def _drive_async(db: StateDb, deps: Deps, choices: _Choices, run_id: str,
+async def _drive_async(db: StateDb, deps: Deps, choices: Choices, run_id: str,
                        first: dict[str, Any] | None, answer: object) -> RunView:  # fmt: skip
     """One event loop for the whole conversation, so the run's one Chromium serves every step."""
     try:
@@ -211,8 +213,8 @@ async def _drive_async(db: StateDb, deps: Deps, choices: _Choices, run_id: str,
         await deps.browser.pool.close()
 
 
-def _stored_plan(settings: Settings, choices: _Choices, run_id: str) -> dict[str, Any]:
-    with _state_db(settings, choices.db).open() as saver:
+def _stored_plan(settings: Settings, choices: Choices, run_id: str) -> dict[str, Any]:
+    with state_db(settings, choices.db).open() as saver:
         return dict(view_run(saver, run_id).values["plan"])
 
 
@@ -242,9 +244,28 @@ def _finish(view: RunView, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+PlansOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--plan", help="A setup plan (TOML); repeat for several runs. Default: the embedded demo."
+    ),
+]
+
+
 def setup(
     ctx: typer.Context,
-    plan: PlanOpt = None,
+    plan: PlansOpt = None,
+    plan_dir: Annotated[
+        Path | None,
+        typer.Option("--plan-dir", help="Run every *.toml plan in this folder, concurrently."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="With several plans: runs moving at once.")
+    ] = DEFAULT_LIMIT,
+    queue: Annotated[
+        bool,
+        typer.Option("--queue", help="Only queue the run(s): a 'vaultborn worker' moves them."),
+    ] = False,
     run: Annotated[str | None, typer.Option("--run", help="Continue this run instead.")] = None,
     policy: PolicyOpt = None,
     auto_approve: AutoOpt = False,
@@ -252,31 +273,88 @@ def setup(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Set up the agent's credential chain (the embedded demo without --plan)."""
-    choices = _Choices(plan, policy, auto_approve, headed, _interactive(as_json), db)
+    """Set up the agent's credential chain (the embedded demo without --plan).
+
+    With several --plan or a --plan-dir, the runs go at once in this process (sharing one
+    browser and token cache), each until done or its first gate; nobody is asked in between.
+    """
+    paths = [*(plan or []), *(plans_in(plan_dir) if plan_dir else [])]
+    several = len(paths) > 1 or plan_dir is not None
+    interactive = _interactive(as_json) and not several and not queue
+    choices = Choices(paths[0] if paths else None, policy, auto_approve, headed, interactive, db)
     if run is not None:
+        if paths or queue:
+            raise UsageError("--run continues one run: it takes no --plan, --plan-dir or --queue")
         _finish(_drive(ctx.obj, choices, run, None), as_json)
         return
-    loaded = _load_plan(plan, ctx.obj)
-    domain, email = _account(loaded.to_dict())
-    state_db = _state_db(ctx.obj, choices.db)
-    with state_db.open():  # a damaged or locked database says so before a lease is written
-        url = state_db.url
+    plans = [_load_plan(path, ctx.obj) for path in paths] if paths else [_load_plan(None, ctx.obj)]
+    run_db = state_db(ctx.obj, choices.db)
+    with run_db.open():  # a damaged or locked database says so before a lease is written
+        pass
+    if queue:
+        _queue_runs(plans, run_db, as_json)
+    elif several:
+        _run_several(ctx.obj, choices, plans, run_db, concurrency, as_json)
+    else:
+        _run_one(ctx.obj, choices, plans[0], run_db, as_json)
+
+
+def _first_state(plan: Plan, run_id: str) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "plan": plan.to_dict(),
+        "plan_digest": plan.digest,
+        "started_at": time.time(),
+        "session_ttl": _ttl(),
+        "status": "running",
+    }
+
+
+def _run_one(
+    settings: Settings, choices: Choices, plan: Plan, run_db: StateDb, as_json: bool
+) -> None:
+    domain, email = account_of(plan.to_dict())
     # Held from the check until the run's first checkpoint and beyond: two setups started at
     # once would both pass the check and race each other for the same user and item.
-    with hold_run(url, f"account:{domain}:{email}", label=f"a setup for {email}"):
-        _refuse_second_setup(ctx.obj, choices, loaded.to_dict())
+    with hold_run(run_db.url, f"account:{domain}:{email}", label=f"a setup for {email}"):
         run_id = new_run_id()
-        first = {
-            "run_id": run_id,
-            "plan": loaded.to_dict(),
-            "plan_digest": loaded.digest,
-            "started_at": time.time(),
-            "session_ttl": _ttl(),
-            "status": "running",
-        }
-        view = _drive(ctx.obj, choices, run_id, first)
+        items = plan_fleet([plan], run_db, lambda p, _: _first_state(p, run_id))
+        view = _drive(settings, choices, run_id, items[0].first)
     _finish(view, as_json)
+
+
+def _run_several(settings: Settings, choices: Choices, plans: list[Plan], run_db: StateDb,
+                 limit: int, as_json: bool) -> None:  # fmt: skip
+    items = plan_fleet(plans, run_db, _first_state)
+    with ExitStack() as stack:
+        runtimes = stack.enter_context(
+            RuntimeCache(settings, home_of(settings), run_options(settings, choices, stack))
+        )
+        outcomes = asyncio.run(run_fleet(items, db=run_db, runtimes=runtimes, limit=limit))
+    if as_json:
+        print_json([o.as_dict() for o in outcomes])
+    else:
+        for o in outcomes:
+            reason = f" ({o.reason})" if o.reason else ""
+            waits = f" — {describe_waiting(o.waiting)}" if o.waiting else ""
+            console.print(f"{o.run_id} {o.source}: {o.status}{reason}{waits}", markup=False)
+    statuses = {o.status for o in outcomes}
+    if statuses & {"failed", "rejected"}:
+        raise typer.Exit(1)
+    if "waiting" in statuses:
+        raise typer.Exit(EXIT_WAITING)
+
+
+def _queue_runs(plans: list[Plan], run_db: StateDb, as_json: bool) -> None:
+    items = plan_fleet(plans, run_db, _first_state)
+    with RunBoard(run_db.url) as board:
+        for item in items:
+            board.queue_start(item.run_id, item.first)
+    if as_json:
+        print_json([{"run_id": i.run_id, "plan": i.source, "status": "queued"} for i in items])
+        return
+    for item in items:
+        console.print(f"{item.run_id} {item.source}: queued for a worker", markup=False)
 
 
 def _load_plan(path: Path | None, settings: Settings) -> Plan:
@@ -285,28 +363,6 @@ def _load_plan(path: Path | None, settings: Settings) -> Plan:
     if path is None:
         loaded = replace(loaded, vault=replace(loaded.vault, backend=settings.vault_backend))
     return loaded
-
-
-def _account(plan: dict[str, Any]) -> tuple[str, str]:
-    """The IdP domain ("" for the embedded one) and the break-glass e-mail of ``plan``."""
-    return plan["idp"].get("domain") or "", plan["break_glass"]["email"].lower()
-
-
-def _refuse_second_setup(settings: Settings, choices: _Choices, plan: dict[str, Any]) -> None:
-    """One unfinished setup per account: a second one would race the first for the same user."""
-    account = _account(plan)
-    with _state_db(settings, choices.db).open() as saver:
-        for view in list_runs(saver):
-            other = view.values.get("plan", {})
-            same = (
-                other.get("idp", {}).get("domain") or "",
-                other.get("break_glass", {}).get("email", "").lower(),
-            )
-            if same == account and view.status in ("waiting", "failed", "running"):
-                raise UsageError(
-                    f"a setup for {account[1]} is unfinished as {view.run_id} ({view.status}); "
-                    f"continue it with 'vaultborn resume {view.run_id}' or reject it"
-                )
 
 
 def plan_command(ctx: typer.Context, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
@@ -350,13 +406,19 @@ def resume(
     as_json: JsonOpt = False,
 ) -> None:
     """Run again what a stopped or crashed run has pending (and ask at its gate)."""
-    choices = _Choices(None, policy, auto_approve, headed, _interactive(as_json), db)
+    choices = Choices(None, policy, auto_approve, headed, _interactive(as_json), db)
     _finish(_drive(ctx.obj, choices, run, None), as_json)
 
 
 DigestOpt = Annotated[
     str | None,
     typer.Option("--digest", help="The digest you reviewed (default: the waiting one's)."),
+]
+
+
+QueueOpt = Annotated[
+    bool,
+    typer.Option("--queue", help="Record the answer only; a 'vaultborn worker' moves the run on."),
 ]
 
 
@@ -371,11 +433,13 @@ def approve(
     run: WaitingRunArg = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     digest: DigestOpt = None,
+    queue: QueueOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Approve what the run waits for, then let it go on to the next gate."""
-    _decide(ctx.obj, run, {"decision": "approve", "reason": reason}, digest, db, as_json)
+    answer = {"decision": "approve", "reason": reason}
+    _decide(ctx.obj, run, answer, digest, db, as_json, queue=queue)
 
 
 def edit(
@@ -386,6 +450,7 @@ def edit(
     ],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     digest: DigestOpt = None,
+    queue: QueueOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -397,24 +462,26 @@ def edit(
             raise UsageError(f"expected KEY=VALUE, got {change!r}")
         args[key] = value
     answer = {"decision": "edit", "reason": reason, "args": args}
-    _decide(ctx.obj, run, answer, digest, db, as_json)
+    _decide(ctx.obj, run, answer, digest, db, as_json, queue=queue)
 
 
 def reject(
     ctx: typer.Context,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded; required).")],
     run: WaitingRunArg = None,
+    queue: QueueOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Reject what the run waits for; the run ends cleanly and says why."""
-    _decide(ctx.obj, run, {"decision": "reject", "reason": reason}, None, db, as_json)
+    answer = {"decision": "reject", "reason": reason}
+    _decide(ctx.obj, run, answer, None, db, as_json, queue=queue)
 
 
 def _decide(settings: Settings, run: str | None, decision: dict[str, Any], digest: str | None,
-            db: str | None, as_json: bool) -> None:  # fmt: skip
-    choices = _Choices(db=db, interactive=False)
-    with _state_db(settings, db).open() as saver:
+            db: str | None, as_json: bool, *, queue: bool = False) -> None:  # fmt: skip
+    choices = Choices(db=db, interactive=False)
+    with state_db(settings, db).open() as saver:
         view = view_run(saver, run) if run is not None else _the_waiting_run(saver)
     run = view.run_id
     if view.status != "waiting" or view.waiting is None:
@@ -424,6 +491,14 @@ def _decide(settings: Settings, run: str | None, decision: dict[str, Any], diges
         answer: dict[str, Any] = {"done": decision["decision"] == "approve", "by": _me()}
     else:
         answer = {**decision, "digest": digest or waiting["digest"], "approver": _me()}
+    if queue:
+        with RunBoard(state_db(settings, db).url) as board:
+            board.queue_answer(run, view.interrupt_id, answer)
+        if as_json:
+            print_json({"run_id": run, "status": "queued", "answer": answer})
+        else:
+            console.print(f"{run}: answer queued; a worker moves the run on", markup=False)
+        return
     after = _drive(settings, choices, run, None, answer=answer)
     if after.reason.startswith(REFUSED):
         raise UsageError(f"{after.reason.removeprefix(REFUSED)} (the run asks again)")
@@ -443,7 +518,7 @@ def _the_waiting_run(saver: BaseCheckpointSaver[str]) -> RunView:
 
 def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List what runs wait for."""
-    with _state_db(ctx.obj, db).open() as saver:
+    with state_db(ctx.obj, db).open() as saver:
         waiting = [v for v in list_runs(saver) if v.status == "waiting"]
     if as_json:
         print_json([v.as_dict() for v in waiting])
@@ -456,8 +531,12 @@ def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) ->
 
 def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List setup runs: id, status, next step, what waits."""
-    with _state_db(ctx.obj, db).open() as saver:
+    run_db = state_db(ctx.obj, db)
+    with run_db.open() as saver:
         found = list_runs(saver)
+    with RunBoard(run_db.url) as board:
+        started = {v.run_id for v in found}
+        found += [RunView(q.run_id, "queued") for q in board.queued() if q.run_id not in started]
     if as_json:
         print_json([v.as_dict() for v in found])
         return
@@ -478,11 +557,11 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a run: status, state (references and ids only) and its audit trail."""
-    state_db = _state_db(ctx.obj, db)
-    with state_db.open() as saver:
+    run_db = state_db(ctx.obj, db)
+    with run_db.open() as saver:
         view = view_run(saver, run)
         timeline = history(saver, run) if with_history else []
-    audit = AuditLog(state_db.url)
+    audit = AuditLog(run_db.url)
     try:
         events = [e.as_dict() for e in audit.events(run_id=run)]
     finally:
@@ -510,8 +589,8 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Check the audit chain: an edited, deleted or reordered row is reported."""
-    url = database_url(_home(ctx.obj), db)
-    sqlite_path(url)  # a URL the state commands refuse gets the same one-line usage error
+    url = database_url(home_of(ctx.obj), db)
+    database_kind(url)  # a URL the state commands refuse gets the same one-line usage error
     audit = AuditLog(url)
     try:
         verdict = audit.verify()

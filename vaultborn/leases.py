@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -24,15 +25,16 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     delete,
     select,
+    update,
 )
 
+from vaultborn.database import make_engine
 from vaultborn.errors import ConfigurationError, UsageError
-from vaultborn.sqltx import busy_timeout, write_transaction
+from vaultborn.sqltx import write_transaction
 
-__all__ = ["LEASE_SECONDS", "Lease", "RunBusy", "hold_run"]
+__all__ = ["LEASE_SECONDS", "Lease", "RunBusy", "create_lease_table", "hold_run", "lease_of"]
 
 LEASE_SECONDS = 30 * 60.0
 """How long a lease lasts without its holder (a crashed run on another host waits this long)."""
@@ -76,12 +78,36 @@ def _alive(lease: Lease, host: str) -> bool:
     return True
 
 
+def create_lease_table(url: str) -> None:
+    """Create the lease table at ``url`` if it is missing (``vaultborn db migrate``)."""
+    engine = make_engine(url)
+    try:
+        with _transaction(engine) as conn:
+            _metadata.create_all(conn)
+    finally:
+        engine.dispose()
+
+
+def lease_of(url: str, run_id: str) -> Lease | None:
+    """Who holds ``run_id`` now (an expired lease is still returned), or None."""
+    engine = make_engine(url)
+    try:
+        with _transaction(engine) as conn:
+            _metadata.create_all(conn)
+            row = conn.execute(select(_leases).where(_leases.c.run_id == run_id)).first()
+    finally:
+        engine.dispose()
+    return None if row is None else Lease(row.run_id, row.host, row.pid, row.since, row.expires)
+
+
 @contextmanager
 def hold_run(
     url: str,
     run_id: str,
     *,
     label: str | None = None,
+    seconds: float = LEASE_SECONDS,
+    renew: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> Iterator[Lease]:
     """Hold the lease on ``run_id`` in the database at ``url`` for the block.
@@ -90,18 +116,18 @@ def hold_run(
         url: The state database.
         run_id: The key: a run id, or any name two processes must not hold at once.
         label: What the key names in the busy message (``run RUN_ID`` by default).
+        seconds: How long the lease lasts if its holder stops renewing it (a holder on
+            another host that died is waited for this long).
+        renew: Extend the lease every third of ``seconds`` while the block runs (workers:
+            a short lease that a dead worker's run soon leaves behind).
         clock: The time source (tests move it).
 
     Raises:
         RunBusy: A live process holds it (the message says which and since when).
         ConfigurationError: The database cannot be written.
     """
-    engine = create_engine(
-        url,
-        isolation_level="AUTOCOMMIT",
-        connect_args={"timeout": busy_timeout(), "check_same_thread": False},
-    )
-    mine = Lease(run_id, socket.gethostname(), os.getpid(), clock(), clock() + LEASE_SECONDS)
+    engine = make_engine(url)
+    mine = Lease(run_id, socket.gethostname(), os.getpid(), clock(), clock() + seconds)
     try:
         with _transaction(engine) as conn:
             _metadata.create_all(conn)
@@ -117,13 +143,47 @@ def hold_run(
                     )
                 conn.execute(delete(_leases).where(_leases.c.run_id == run_id))
             conn.execute(_leases.insert().values(**mine.__dict__))
-        yield mine
+        with _renewing(engine, mine, seconds, clock) if renew else nullcontext():
+            yield mine
     finally:
         with suppress(ConfigurationError), _transaction(engine) as conn:
             conn.execute(
-                delete(_leases).where(_leases.c.run_id == run_id, _leases.c.pid == mine.pid)
+                delete(_leases).where(
+                    _leases.c.run_id == run_id,
+                    _leases.c.pid == mine.pid,
+                    _leases.c.host == mine.host,
+                )
             )
         engine.dispose()
+
+
+@contextmanager
+def _renewing(
+    engine: Engine, lease: Lease, seconds: float, clock: Callable[[], float]
+) -> Iterator[None]:
+    """Push the lease's expiry forward every ``seconds / 3`` until the block ends."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(seconds / 3):
+            with suppress(ConfigurationError), _transaction(engine) as conn:
+                conn.execute(
+                    update(_leases)
+                    .where(
+                        _leases.c.run_id == lease.run_id,
+                        _leases.c.pid == lease.pid,
+                        _leases.c.host == lease.host,
+                    )
+                    .values(expires=clock() + seconds)
+                )
+
+    thread = threading.Thread(target=renew, name=f"lease {lease.run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _transaction(engine: Engine) -> AbstractContextManager[Connection]:

@@ -7,7 +7,13 @@ approval request, the vault session, or a hand-off) — references and plain val
 from __future__ import annotations
 
 import secrets
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import Callable
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    ExitStack,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +24,7 @@ from graphs.checkpoint import open_async_checkpointer, open_checkpointer
 from graphs.setup import build_graph
 from nodes.audited_vault import CURRENT_RUN
 from nodes.deps import Deps
+from vaultborn.board import RunBoard
 from vaultborn.errors import UsageError
 
 __all__ = ["RunView", "StateDb", "advance", "history", "list_runs", "new_run_id", "view_run"]
@@ -116,11 +123,25 @@ async def advance(
     *,
     start: dict[str, Any] | None = None,
     answer: object = None,
+    saver: BaseCheckpointSaver[str] | None = None,
+    board: RunBoard | None = None,
+    progress: Callable[[str, str], None] | None = None,
 ) -> RunView:
     """Run ``run_id`` until it is done or waits.
 
     From ``start`` (a new run), with ``answer`` for its gate, or — neither — by running again
-    what is pending (after a crash, or with a changed policy).
+    what is pending (after a crash, or with a changed policy). The run board records it as
+    ``running`` meanwhile and where it stopped after.
+
+    Args:
+        db: The run database.
+        deps: The clients of the run.
+        run_id: The run.
+        start: The first state of a new run.
+        answer: The answer for the interrupt the run waits at.
+        saver: An async checkpointer on ``db`` shared by many runs (else one is opened).
+        board: The run board of ``db`` shared by many runs (else one is opened).
+        progress: Called with ``(run_id, node)`` as each node of the graph finishes.
 
     Raises:
         UsageError: ``answer`` was given but the run waits for nothing (audited).
@@ -131,15 +152,29 @@ async def advance(
         payload = Command(resume={_waiting_at(db, deps, run_id): answer})
     else:
         payload = None
-    config: Any = _config(run_id)
-    token = CURRENT_RUN.set(run_id)
-    try:
-        async with db.open_async() as saver:
-            await build_graph(saver).ainvoke(payload, config, context=deps, durability="sync")
-    finally:
-        CURRENT_RUN.reset(token)
-    with db.open() as viewer:
-        return view_run(viewer, run_id)
+    with ExitStack() as stack:
+        if board is None:
+            board = stack.enter_context(RunBoard(db.url))
+        board.mark(run_id, "running")
+        config: Any = _config(run_id)
+        token = CURRENT_RUN.set(run_id)
+        try:
+            async with AsyncExitStack() as opened:
+                if saver is None:
+                    saver = await opened.enter_async_context(db.open_async())
+                graph = build_graph(saver)
+                async for update in graph.astream(
+                    payload, config, context=deps, durability="sync", stream_mode="updates"
+                ):
+                    for node in update:
+                        if progress is not None and not node.startswith("__"):
+                            progress(run_id, node)
+        finally:
+            CURRENT_RUN.reset(token)
+        with db.open() as viewer:
+            view = view_run(viewer, run_id)
+        board.mark(run_id, view.status)
+        return view
 
 
 def _waiting_at(db: StateDb, deps: Deps, run_id: str) -> str:

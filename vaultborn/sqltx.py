@@ -1,10 +1,10 @@
-"""Explicit SQLite transactions and driver errors, shared by every SQLAlchemy store.
+"""Explicit transactions and driver errors, shared by every SQLAlchemy store.
 
 The vault, the dev IdP, the audit log and the run leases all run with autocommit engines and
 begin their own transactions, so a check-then-write can take the write lock first
-(``BEGIN IMMEDIATE``). SQLAlchemy's own error text carries the SQL and its parameters (hashes,
-seeds), so only the driver's reason is ever shown. Imports nothing of vaultborn's, like
-``vaultborn.errors``, so every layer can use it.
+(``BEGIN IMMEDIATE``; on PostgreSQL an advisory lock). SQLAlchemy's own error text carries the
+SQL and its parameters (hashes, seeds), so only the driver's reason is ever shown. Imports
+nothing of vaultborn's but ``vaultborn.errors``, so every layer can use it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ __all__ = [
 
 BUSY_TIMEOUT_ENV = "VAULTBORN_DB_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT = 30.0
+WRITER_LOCK = 0x7661756C74
+"""The PostgreSQL advisory lock key every vaultborn write transaction takes ("vault")."""
 
 
 def busy_timeout() -> float:
@@ -58,10 +60,20 @@ def explicit_transaction(conn: Connection, *, write: bool) -> Iterator[Connectio
 
     Args:
         conn: A connection of an autocommit engine.
-        write: Take the write lock at once (``BEGIN IMMEDIATE``), so a check-then-write block
-            is atomic against other processes.
+        write: Take the write lock at once, so a check-then-write block is atomic against other
+            processes: SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL one transaction-scoped
+            advisory lock shared by every vaultborn writer, waited for up to the busy timeout.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    postgres = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write and not postgres else "BEGIN")
+    if write and postgres:
+        try:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(busy_timeout() * 1000)}")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+        except BaseException:
+            with suppress(SQLAlchemyError):
+                conn.exec_driver_sql("ROLLBACK")
+            raise
     try:
         yield conn
     except BaseException:
@@ -80,11 +92,16 @@ def translated_db_errors(
         yield
     except DBAPIError as exc:
         reason = driver_reason(exc)
-        if isinstance(exc, OperationalError) and ("locked" in reason or "busy" in reason):
+        if isinstance(exc, OperationalError) and _busy(reason):
             raise busy(reason) from None
         raise broken(reason) from None
     except SQLAlchemyError as exc:
         raise broken(type(exc).__name__) from None
+
+
+def _busy(reason: str) -> bool:
+    # SQLite: "database is locked"; PostgreSQL: "canceling statement due to lock timeout".
+    return "locked" in reason or "busy" in reason or "lock timeout" in reason
 
 
 @contextmanager

@@ -1,0 +1,105 @@
+"""The run database's URL: which engine it selects, and how each library wants it spelt.
+
+One URL names the run database (checkpoints, audit log, leases, queued answers):
+``sqlite:///PATH`` (the default, ``$VAULTBORN_HOME/state.db``) or ``postgresql://…`` to share
+it between processes and hosts. LangGraph's PostgresSaver takes a libpq URL; SQLAlchemy wants
+the driver named (``postgresql+psycopg://``). A URL may hold a password, so only ``shown(url)``
+is ever printed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from vaultborn.errors import UsageError
+from vaultborn.sqltx import busy_timeout
+
+__all__ = ["Kind", "database_kind", "libpq_url", "make_engine", "shown", "sqlalchemy_url"]
+
+Kind = Literal["sqlite", "postgresql"]
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def database_kind(url: str) -> Kind:
+    """``sqlite`` or ``postgresql``.
+
+    Raises:
+        UsageError: Any other URL (one line, without the URL's password).
+    """
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return "sqlite"
+    if url.startswith(_POSTGRES_SCHEMES) and "://" in url and url.split("://", 1)[1]:
+        return "postgresql"
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise UsageError(
+        f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://…"
+    )
+
+
+def libpq_url(url: str) -> str:
+    """``url`` as libpq (psycopg, PostgresSaver) takes it: no driver in the scheme."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql://" + url[len(scheme) :]
+    return url
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` as SQLAlchemy takes it: PostgreSQL through psycopg 3."""
+    if database_kind(url) == "postgresql":
+        return "postgresql+psycopg://" + libpq_url(url)[len("postgresql://") :]
+    return url
+
+
+def shown(url: str) -> str:
+    """``url`` fit to print: a password is replaced by ``***``."""
+    try:
+        parsed = make_url(sqlalchemy_url(url)) if "://" in url else None
+    except (ArgumentError, UsageError, ValueError):
+        parsed = None
+    if "password=" in url.lower():  # libpq also takes it as a query parameter
+        return url.split("?", 1)[0] + "?…"
+    if parsed is None or parsed.password is None:
+        return url if parsed is not None or "@" not in url else "…@" + url.rsplit("@", 1)[1]
+    text = parsed.render_as_string(hide_password=True)
+    return text.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def make_engine(url: str, *, wal: bool = False) -> Engine:
+    """An autocommit engine on ``url``: every transaction is begun explicitly (``sqltx``).
+
+    Args:
+        url: ``sqlite:///PATH`` or ``postgresql://…``.
+        wal: SQLite only: switch the file to write-ahead logging on connect.
+
+    Raises:
+        UsageError: The URL is not supported, or the busy timeout variable is malformed.
+    """
+    if database_kind(url) == "sqlite":
+        engine = create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            connect_args={"timeout": busy_timeout(), "check_same_thread": False},
+        )
+        if wal:
+            event.listen(engine, "connect", _wal)
+        return engine
+    return create_engine(
+        sqlalchemy_url(url),
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": max(1, int(busy_timeout()))},
+    )
+
+
+def _wal(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()

@@ -1,0 +1,32 @@
+"""``vaultborn db migrate``: make (or bring up to date) every table of the run database.
+
+SQLite files are set up on first use; a shared PostgreSQL database is set up once, here, before
+any run or worker uses it: LangGraph's checkpoint tables, the audit log, the run leases and the
+run board. Every part is idempotent, so running it again (or after an upgrade) is safe.
+"""
+
+from __future__ import annotations
+
+from approvals.audit import AuditLog
+from graphs.checkpoint import migrate_checkpoints, prepare_database
+from vaultborn.board import RunBoard
+from vaultborn.leases import create_lease_table
+
+__all__ = ["PARTS", "migrate"]
+
+PARTS = ("checkpoints", "audit log", "run leases", "run board")
+
+
+def migrate(url: str) -> tuple[str, ...]:
+    """Set up the run database at ``url``; the parts it set up.
+
+    Raises:
+        UsageError: The URL is not supported.
+        ConfigurationError: The database cannot be reached or refused a change.
+    """
+    prepare_database(url)
+    migrate_checkpoints(url)
+    AuditLog(url).close()
+    create_lease_table(url)
+    RunBoard(url).close()
+    return PARTS

@@ -1,0 +1,63 @@
+"""Runtimes shared by many runs in one process (``setup --plan-dir``, ``worker``).
+
+Runs whose plans name the same systems (vault, IdP, agent client) share one ``Deps``: one
+vault client, one token cache, one embedded dev IdP and store emulator, and — across every
+runtime — one Chromium (a context per flow) and one audit log. A runtime is opened on the first
+run that needs it and closed with the cache.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from approvals.action import canonical_json
+from nodes.deps import Deps
+from vaultborn.deps import Settings, open_vault
+from vaultborn.runtime import RunOptions, ensure_demo_secrets, open_runtime
+
+__all__ = ["RuntimeCache", "systems_of"]
+
+
+def systems_of(plan: dict[str, Any]) -> str:
+    """What a runtime is shared by: the plan's vault, IdP and agent client."""
+    return canonical_json({k: plan.get(k) for k in ("vault", "idp", "agent")})
+
+
+class RuntimeCache:
+    """One ``Deps`` per set of systems, opened on first use.
+
+    Args:
+        settings: The invocation's settings (a plan's vault backend chooses the vault).
+        home: ``$VAULTBORN_HOME`` (the embedded dev IdP's database lives there).
+        opts: Policy, audit log, approver and browser, shared by every runtime.
+    """
+
+    def __init__(self, settings: Settings, home: Path, opts: RunOptions) -> None:
+        self.settings, self.home, self.opts = settings, home, opts
+        self._stack = ExitStack()
+        self._runtimes: dict[str, Deps] = {}
+
+    def deps_for(self, plan: dict[str, Any]) -> Deps:
+        """The runtime of ``plan``'s systems (its demo secrets made first, if embedded)."""
+        key = systems_of(plan)
+        deps = self._runtimes.get(key)
+        if deps is None:
+            vault = open_vault(self.settings.for_plan(plan["vault"]["backend"]))
+            deps = self._stack.enter_context(open_runtime(vault, plan, self.home, self.opts))
+            self._runtimes[key] = deps
+        elif not plan["idp"].get("domain"):
+            ensure_demo_secrets(deps.vault, plan)  # this plan may seed from other items
+        return deps
+
+    def close(self) -> None:
+        """Stop every runtime's services."""
+        self._runtimes.clear()
+        self._stack.close()
+
+    def __enter__(self) -> RuntimeCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
