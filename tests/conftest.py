@@ -11,6 +11,7 @@ import pytest
 from hypothesis import settings
 
 import vaultborn  # noqa: F401  (strict msgpack on before any test module imports LangGraph)
+from tests.pgserver import PgServer, find_bindir, fresh_database, postgres_server
 
 # CI replays the same examples every run, so a landing never depends on luck; developers'
 # runs stay random and keep finding new cases.
@@ -37,6 +38,36 @@ def clean_environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server for the session (started as the ``postgres`` user when root).
+
+    CI must run the PostgreSQL suites: there a missing server fails rather than skips.
+    """
+    if find_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: ./dev installs it as root (apt)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def run_database(request: pytest.FixtureRequest) -> str:
+    """Run the test once on each engine; the engine's name.
+
+    PostgreSQL: a fresh, migrated database, named by ``VAULTBORN_DATABASE_URL``.
+    """
+    if request.param == "sqlite":
+        return "sqlite"
+    from vaultborn.migrate import migrate
+
+    url = fresh_database(request.getfixturevalue("pg_server"))
+    migrate(url)
+    os.environ["VAULTBORN_DATABASE_URL"] = url
+    return "postgresql"
 
 
 @pytest.fixture

@@ -100,9 +100,7 @@ def postgres_server(*, max_connections: int = 300) -> Iterator[PgServer]:
         _run([*pg_ctl, "-l", str(log), "-w", "-t", "60", "-o", options, "start"], log)
         yield PgServer(f"postgresql://postgres@127.0.0.1:{port}/postgres", log)
     finally:
-        subprocess.run(
-            [*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, check=False
-        )
+        subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -22,9 +22,11 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from moto.server import ThreadedMotoServer
 
+from graphs.checkpoint import DATABASE_ENV
 from idp.devserver.server import start_dev_idp
 from idp.devserver.tenant import demo_tenant
 from tests.idp.devkit import bearer, client, get_token
+from tests.rundb import at_rest
 from vault.local import LocalVault
 from vault.model import FieldType
 from vault.op.backend import OpVault
@@ -35,6 +37,7 @@ __all__ = [
     "EMAIL",
     "TARGET_NAME",
     "assert_no_secret_at_rest",
+    "count_accounts",
     "count_effects",
     "moto_server",
     "open_vault",
@@ -74,6 +77,8 @@ def run_cli(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+    if os.environ.get(DATABASE_ENV):  # the run_database fixture chose PostgreSQL
+        base[DATABASE_ENV] = os.environ[DATABASE_ENV]
     return subprocess.run(
         [sys.executable, "-m", "vaultborn", *args],
         env={**base, **(env or {})},
@@ -101,23 +106,25 @@ def _close(vault: Vault) -> None:
 
 def count_effects(home: Path, endpoint: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """How many of each effect exist: vault items, IdP users, confirmed TOTPs, seed versions."""
+    return count_accounts(home, endpoint, [(EMAIL, TARGET_NAME)], env)[EMAIL]
+
+
+def count_accounts(
+    home: Path,
+    endpoint: str,
+    accounts: list[tuple[str, str]],
+    env: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``count_effects`` for each ``(email, seed target name)``, by e-mail."""
     vault = open_vault(home, env)
     try:
-        items = vault.find_items("ACL", title=f"Auth0 — {EMAIL}")
+        items = {
+            email: len(vault.find_items("ACL", title=f"Auth0 — {email}")) for email, _ in accounts
+        }
         mgmt = vault.read("op://ACL/vaultborn dev — Auth0 Management/password")
         agent = vault.read("op://ACL/vaultborn dev — Auth0 M2M agent/password")
     finally:
         _close(vault)
-    tenant = demo_tenant(mgmt_secret=mgmt, agent_secret=agent)
-    with start_dev_idp(tenant, db=home / "devidp.db") as idp, client(idp.base_url) as http:
-        token = get_token(idp, "mgmt", mgmt.reveal(), idp.management_audience)["access_token"]
-        users = http.get("api/v2/users-by-email", params={"email": EMAIL}, headers=bearer(token))
-        methods = [
-            http.get(
-                f"api/v2/users/{u['user_id']}/authentication-methods", headers=bearer(token)
-            ).json()
-            for u in users.json()
-        ]
     sm = boto3.client(
         "secretsmanager",
         endpoint_url=endpoint,
@@ -125,16 +132,31 @@ def count_effects(home: Path, endpoint: str, env: dict[str, str] | None = None) 
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    try:
-        versions = len(sm.list_secret_version_ids(SecretId=TARGET_NAME)["Versions"])
-    except sm.exceptions.ResourceNotFoundException:
-        versions = 0
-    return {
-        "items": len(items),
-        "users": len(users.json()),
-        "confirmed_totp": sum(1 for ms in methods for m in ms if m["confirmed"]),
-        "versions": versions,
-    }
+    counts: dict[str, dict[str, Any]] = {}
+    tenant = demo_tenant(mgmt_secret=mgmt, agent_secret=agent)
+    with start_dev_idp(tenant, db=home / "devidp.db") as idp, client(idp.base_url) as http:
+        token = get_token(idp, "mgmt", mgmt.reveal(), idp.management_audience)["access_token"]
+        for email, target in accounts:
+            users = http.get(
+                "api/v2/users-by-email", params={"email": email}, headers=bearer(token)
+            )
+            methods = [
+                http.get(
+                    f"api/v2/users/{u['user_id']}/authentication-methods", headers=bearer(token)
+                ).json()
+                for u in users.json()
+            ]
+            try:
+                versions = len(sm.list_secret_version_ids(SecretId=target)["Versions"])
+            except sm.exceptions.ResourceNotFoundException:
+                versions = 0
+            counts[email] = {
+                "items": items[email],
+                "users": len(users.json()),
+                "confirmed_totp": sum(1 for ms in methods for m in ms if m["confirmed"]),
+                "versions": versions,
+            }
+    return counts
 
 
 def secrets_in_vault(vault: Vault) -> set[str]:
@@ -168,5 +190,7 @@ def assert_no_secret_at_rest(
         data = path.read_bytes()
         for value in values:
             assert value.encode() not in data, f"a vault secret rests in {path.name}"
+    stored = at_rest(home)
     for value in values:
         assert value not in printed, "a vault secret was printed"
+        assert value.encode() not in stored, "a vault secret rests in the run database"

@@ -39,7 +39,9 @@ def _winner_and_loser(results: list[Result]) -> tuple[Result, Result]:
     return winner, loser
 
 
-def test_two_resumes_at_once_one_proceeds(home: Path, moto_endpoint: str) -> None:
+def test_two_resumes_at_once_one_proceeds(
+    home: Path, moto_endpoint: str, run_database: str
+) -> None:
     asked = run_cli(home, moto_endpoint, "setup", "--json")
     run_id = json.loads(asked.stdout)["run_id"]
 
@@ -53,7 +55,9 @@ def test_two_resumes_at_once_one_proceeds(home: Path, moto_endpoint: str) -> Non
     assert_no_secret_at_rest(home, [r.stdout + r.stderr for r in (asked, winner, loser)])
 
 
-def test_two_setups_for_one_account_at_once_make_one(home: Path, moto_endpoint: str) -> None:
+def test_two_setups_for_one_account_at_once_make_one(
+    home: Path, moto_endpoint: str, run_database: str
+) -> None:
     def setup() -> Result:
         return run_cli(home, moto_endpoint, "setup", "--auto-approve", "--json")
 

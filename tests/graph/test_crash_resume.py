@@ -3,7 +3,8 @@
 The CLI runs as a real subprocess; ``VAULTBORN_TEST_CRASH_AT`` ends it with ``os._exit`` at the
 named point (no cleanup, as a power cut). A second process resumes the run; the vault, the dev
 IdP (its database in VAULTBORN_HOME) and a moto server started here then show every effect
-exactly once, and no secret the vault holds rests in any file of the run or in its output.
+exactly once (with the run database on SQLite and on PostgreSQL), and no secret the vault
+holds rests in any file of the run, in its database or in its output.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.mark.parametrize("point", POINTS)
 def test_crash_then_resume_converges_to_exactly_once(
-    point: str, tmp_path: Path, moto_endpoint: str
+    point: str, tmp_path: Path, moto_endpoint: str, run_database: str
 ) -> None:
     home = tmp_path / "home"
     httpx.post(moto_endpoint + "/moto-api/reset").raise_for_status()

@@ -14,6 +14,7 @@ import pytest
 
 from browser.chromium import find_chromium
 from tests.conftest import Run
+from tests.rundb import at_rest
 from vault.local import LocalVault
 from vault.secret import Secret
 
@@ -40,14 +41,14 @@ def _secret_values(home: Path) -> list[str]:
 def _assert_no_secret_at_rest(home: Path, *outputs: str) -> None:
     values = _secret_values(home)
     assert len(values) >= 5  # break-glass password + OTP seed, two client secrets, an API key
-    state = (home / "state.db").read_bytes()
+    state = at_rest(home)
     for value in values:
         assert value.encode() not in state
         for output in outputs:
             assert value not in output
 
 
-def test_auto_approved_setup_runs_to_done(cli: Run, home: Path) -> None:
+def test_auto_approved_setup_runs_to_done(cli: Run, home: Path, run_database: str) -> None:
     result = cli("setup", "--auto-approve", "--json")
 
     assert result.code == 0, result
@@ -73,7 +74,7 @@ def test_auto_approved_setup_runs_to_done(cli: Run, home: Path) -> None:
     _assert_no_secret_at_rest(home, result.out, result.err, shown.out)
 
 
-def test_gate_by_gate_from_separate_invocations(cli: Run, home: Path) -> None:
+def test_gate_by_gate_from_separate_invocations(cli: Run, home: Path, run_database: str) -> None:
     first = cli("setup", "--json")
     assert first.code == 3, first
     run_id = _json(first)["run_id"]
