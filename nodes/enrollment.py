@@ -13,6 +13,7 @@ when that fails too does the error go to the node's retry policy (which draws a 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -53,17 +54,10 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         ConfigurationError: The IdP has a confirmed TOTP whose seed the vault does not hold.
     """
     target = VaultTotpTarget(deps.vault, args["vault"], args["item"])
-    with deps.management() as mgmt:
-        if _confirmed(mgmt, args, target):
-            return {"status": "confirmed", "strategy": args["strategy"], "source": "existing"}
-        if args["strategy"] == "api":
-            seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
-            target.vault.set_otp(target.vault_name, target.item, _uri(seed, args))
-            deps.fault("enroll_totp:before")
-            mgmt.add_totp_authentication_method(args["user_id"], seed)
-            deps.fault("enroll_totp:after")
-            return {"status": "confirmed", "strategy": "api", "source": "vault"}
-        ticket_url = mgmt.create_enrollment_ticket(args["user_id"])["ticket_url"]
+    # The IdP and vault clients block: off the event loop, which other runs share.
+    done, ticket_url = await asyncio.to_thread(_without_browser, args, deps, target)
+    if done is not None:
+        return done
     options = FlowOptions(
         on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
     )
@@ -82,9 +76,9 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             if flows >= FLOWS_PER_TICKET:
                 raise
             _log.warning("enrollment flow %d failed (%s); again on the same ticket", flows, failed)
-            with deps.management() as mgmt:
-                if _confirmed(mgmt, args, target):  # the code arrived; only its answer was lost
-                    return {"status": "confirmed", "strategy": "browser", "source": "existing"}
+            if await asyncio.to_thread(_confirmed_now, args, deps, target):
+                # The code arrived; only its answer was lost.
+                return {"status": "confirmed", "strategy": "browser", "source": "existing"}
         else:
             return {
                 "status": "confirmed",
@@ -92,6 +86,28 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
                 "source": report.source or "existing",
                 "outcome": report.outcome,
             }
+
+
+def _without_browser(
+    args: dict[str, Any], deps: Deps, target: VaultTotpTarget
+) -> tuple[dict[str, Any] | None, str]:
+    """Done already, or enrolled through the API: the result; else a ticket for the browser."""
+    with deps.management() as mgmt:
+        if _confirmed(mgmt, args, target):
+            return {"status": "confirmed", "strategy": args["strategy"], "source": "existing"}, ""
+        if args["strategy"] == "api":
+            seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
+            target.vault.set_otp(target.vault_name, target.item, _uri(seed, args))
+            deps.fault("enroll_totp:before")
+            mgmt.add_totp_authentication_method(args["user_id"], seed)
+            deps.fault("enroll_totp:after")
+            return {"status": "confirmed", "strategy": "api", "source": "vault"}, ""
+        return None, str(mgmt.create_enrollment_ticket(args["user_id"])["ticket_url"])
+
+
+def _confirmed_now(args: dict[str, Any], deps: Deps, target: VaultTotpTarget) -> bool:
+    with deps.management() as mgmt:
+        return _confirmed(mgmt, args, target)
 
 
 def _confirmed(mgmt: Auth0ManagementClient, args: dict[str, Any], target: VaultTotpTarget) -> bool:

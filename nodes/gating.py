@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -127,7 +128,9 @@ def effect_node(step: GatedStep) -> Any:
         result = await run_effect(step, dict(action.args), deps)
         if "human" in result:
             return {"human": result["human"], "status": "waiting"}
-        deps.audit.append(state["run_id"], "effect", key, _audit_detail(result))
+        await asyncio.to_thread(
+            deps.audit.append, state["run_id"], "effect", key, _audit_detail(result)
+        )
         if step.name == "seed":
             return {"seeds": {**state.get("seeds", {}), result["target"]: result}, "human": {}}
         return {step.state_key: result, "human": {}}

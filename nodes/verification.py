@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -27,13 +28,8 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         IdPError: The token was refused, the API did not accept it, or it failed the JWKS
             check.
     """
-    token = deps.tokens.token(args["client_id"], args["secret"], args["audience"])
-    claims = unverified_claims(token.reveal())
-    result: dict[str, Any] = {
-        "token_subject": str(claims.get("sub", "")),
-        "token_audience": claims.get("aud"),
-        **_check_token(token, args, deps),
-    }
+    # Token, API and JWKS calls block: off the event loop, which other runs share.
+    result = await asyncio.to_thread(_token_checks, args, deps)
     login_url = args.get("login_url") or (
         deps.idp_base_url + "login" if deps.login_url is None else deps.login_url
     )
@@ -55,6 +51,16 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         )
     result["login_drill"] = report.outcome
     return result
+
+
+def _token_checks(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    token = deps.tokens.token(args["client_id"], args["secret"], args["audience"])
+    claims = unverified_claims(token.reveal())
+    return {
+        "token_subject": str(claims.get("sub", "")),
+        "token_audience": claims.get("aud"),
+        **_check_token(token, args, deps),
+    }
 
 
 def _check_token(token: Secret, args: dict[str, Any], deps: Deps) -> dict[str, Any]:

@@ -62,9 +62,15 @@ def run_database(request: pytest.FixtureRequest) -> str:
     """
     if request.param == "sqlite":
         return "sqlite"
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture
+def postgres_database(pg_server: PgServer) -> str:
+    """Run the test on a fresh, migrated PostgreSQL database (``VAULTBORN_DATABASE_URL``)."""
     from vaultborn.migrate import migrate
 
-    url = fresh_database(request.getfixturevalue("pg_server"))
+    url = fresh_database(pg_server)
     migrate(url)
     os.environ["VAULTBORN_DATABASE_URL"] = url
     return "postgresql"

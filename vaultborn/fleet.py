@@ -12,7 +12,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +24,7 @@ from rich.table import Table
 from nodes.steps import STEPS
 from vaultborn.board import RunBoard
 from vaultborn.errors import UsageError, VaultbornError
-from vaultborn.leases import hold_run
+from vaultborn.leases import hold_run_async
 from vaultborn.plan import Plan
 from vaultborn.runs import RunView, StateDb, advance, list_runs, new_run_id
 from vaultborn.runtimes import RuntimeCache
@@ -105,8 +105,9 @@ def plan_fleet(
     for view in unfinished:
         account = account_of(view.values.get("plan") or _NO_PLAN)
         if account in seen:
+            which = f"{seen[account]}: " if len(plans) > 1 else ""
             raise UsageError(
-                f"a setup for {account[1]} ({seen[account]}) is unfinished as {view.run_id} "
+                f"{which}a setup for {account[1]} is unfinished as {view.run_id} "
                 f"({view.status}); continue it with 'vaultborn resume {view.run_id}' or reject it"
             )
     items = []
@@ -237,12 +238,12 @@ async def _run_one(
 ) -> FleetOutcome:
     domain, email = account_of(item.plan)
     try:
-        with ExitStack() as held:
-            held.enter_context(
-                hold_run(db.url, f"account:{domain}:{email}", label=f"a setup for {email}")
+        async with AsyncExitStack() as held:
+            await held.enter_async_context(
+                hold_run_async(db.url, f"account:{domain}:{email}", label=f"a setup for {email}")
             )
-            held.enter_context(hold_run(db.url, item.run_id))
-            deps = runtimes.deps_for(item.plan)
+            await held.enter_async_context(hold_run_async(db.url, item.run_id))
+            deps = await asyncio.to_thread(runtimes.deps_for, item.plan)
             view: RunView = await advance(
                 db, deps, item.run_id, start=item.first, saver=saver, board=board,
                 progress=progress.step,

@@ -8,13 +8,21 @@ or whose time has passed, is taken over.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import (
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+    suppress,
+)
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -34,7 +42,15 @@ from vaultborn.database import make_engine
 from vaultborn.errors import ConfigurationError, UsageError
 from vaultborn.sqltx import write_transaction
 
-__all__ = ["LEASE_SECONDS", "Lease", "RunBusy", "create_lease_table", "hold_run", "lease_of"]
+__all__ = [
+    "LEASE_SECONDS",
+    "Lease",
+    "RunBusy",
+    "create_lease_table",
+    "hold_run",
+    "hold_run_async",
+    "lease_of",
+]
 
 LEASE_SECONDS = 30 * 60.0
 """How long a lease lasts without its holder (a crashed run on another host waits this long)."""
@@ -155,6 +171,24 @@ def hold_run(
                 )
             )
         engine.dispose()
+
+
+@asynccontextmanager
+async def hold_run_async(url: str, run_id: str, **options: Any) -> AsyncIterator[Lease]:
+    """``hold_run`` for coroutines: the lease is taken and released in a thread.
+
+    On SQLite, a write lock waited for on the event loop could wait for a checkpoint write
+    that needs the loop to finish.
+    """
+    held = hold_run(url, run_id, **options)
+    lease = await asyncio.to_thread(held.__enter__)
+    try:
+        yield lease
+    except BaseException as error:
+        if not await asyncio.to_thread(held.__exit__, type(error), error, error.__traceback__):
+            raise
+    else:
+        await asyncio.to_thread(held.__exit__, None, None, None)
 
 
 @contextmanager

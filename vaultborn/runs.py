@@ -6,6 +6,7 @@ approval request, the vault session, or a hand-off) — references and plain val
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable
 from contextlib import (
@@ -149,13 +150,15 @@ async def advance(
     if start is not None:
         payload: Any = start
     elif answer is not None:
-        payload = Command(resume={_waiting_at(db, deps, run_id): answer})
+        payload = Command(resume={await asyncio.to_thread(_waiting_at, db, deps, run_id): answer})
     else:
         payload = None
     with ExitStack() as stack:
         if board is None:
             board = stack.enter_context(RunBoard(db.url))
-        board.mark(run_id, "running")
+        # Database calls block: in threads, so runs sharing the loop (and SQLite's one writer,
+        # which a checkpoint write mid-transaction may hold) never wait on each other.
+        await asyncio.to_thread(board.mark, run_id, "running")
         config: Any = _config(run_id)
         token = CURRENT_RUN.set(run_id)
         try:
@@ -171,10 +174,14 @@ async def advance(
                             progress(run_id, node)
         finally:
             CURRENT_RUN.reset(token)
-        with db.open() as viewer:
-            view = view_run(viewer, run_id)
-        board.mark(run_id, view.status)
+        view = await asyncio.to_thread(_view, db, run_id)
+        await asyncio.to_thread(board.mark, run_id, view.status)
         return view
+
+
+def _view(db: StateDb, run_id: str) -> RunView:
+    with db.open() as viewer:
+        return view_run(viewer, run_id)
 
 
 def _waiting_at(db: StateDb, deps: Deps, run_id: str) -> str:

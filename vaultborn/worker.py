@@ -23,7 +23,7 @@ from typing import Any
 
 from vaultborn.board import Queued, RunBoard
 from vaultborn.errors import UsageError, VaultbornError
-from vaultborn.leases import RunBusy, hold_run
+from vaultborn.leases import RunBusy, hold_run_async
 from vaultborn.runs import RunView, StateDb, advance, view_run
 from vaultborn.runtimes import RuntimeCache
 
@@ -114,7 +114,11 @@ class Worker:
             with RunBoard(self.db.url) as board:
                 async with self.db.open_async() as saver:
                     while not self._stopping.is_set():
-                        ready = [r for r in self._ready(board) if r not in inflight]
+                        ready = [
+                            r
+                            for r in await asyncio.to_thread(self._ready, board)
+                            if r not in inflight
+                        ]
                         for run_id in ready[: self.config.concurrency - len(inflight)]:
                             inflight[run_id] = asyncio.create_task(
                                 self._take(run_id, board, saver), name=run_id
@@ -155,7 +159,9 @@ class Worker:
 
     async def _take(self, run_id: str, board: RunBoard, saver: Any) -> None:
         try:
-            with hold_run(self.db.url, run_id, seconds=self.config.lease_seconds, renew=True):
+            async with hold_run_async(
+                self.db.url, run_id, seconds=self.config.lease_seconds, renew=True
+            ):
                 await self._move(run_id, board, saver)
         except RunBusy:
             self.report.skipped_busy += 1  # another worker (or a person's command) has it
@@ -163,25 +169,26 @@ class Worker:
             self._failed(run_id, str(error))
 
     async def _move(self, run_id: str, board: RunBoard, saver: Any) -> None:
-        queued = next(iter(board.queued(run_id)), None)
-        view = self._view(run_id)
-        start, answer = self._work(run_id, queued, view, board)
+        # Database and runtime calls block: in threads, off the loop the other runs share.
+        queued = next(iter(await asyncio.to_thread(board.queued, run_id)), None)
+        view = await asyncio.to_thread(self._view, run_id)
+        start, answer = await asyncio.to_thread(self._work, run_id, queued, view, board)
         if view is None and start is None:
             return  # nothing to start and nothing saved: a stale board row
         if view is not None and view.status in ("done", "rejected") and start is None:
-            board.mark(run_id, view.status)
+            await asyncio.to_thread(board.mark, run_id, view.status)
             return
         if view is not None and view.status == "waiting" and answer is None:
-            board.mark(run_id, "waiting")
+            await asyncio.to_thread(board.mark, run_id, "waiting")
             return
         plan = (start or {}).get("plan") or (view.values["plan"] if view else {})
-        deps = self.runtimes.deps_for(plan)
+        deps = await asyncio.to_thread(self.runtimes.deps_for, plan)
         self.log(f"{run_id}: moving on ({'start' if start else 'answer' if answer else 'resume'})")
         after = await advance(
             self.db, deps, run_id, start=start, answer=answer, saver=saver, board=board
         )
         if queued is not None:
-            board.done_with(queued)
+            await asyncio.to_thread(board.done_with, queued)
         self._failures.pop(run_id, None)
         self.report.moved += 1
         self.report.statuses[after.status] = self.report.statuses.get(after.status, 0) + 1

@@ -83,10 +83,8 @@ def test_plan_dir_runs_every_plan_once(
 
 
 def test_twenty_enrollments_at_once_each_happen_once(
-    home: Path, tmp_path: Path, moto_endpoint: str, run_database: str
+    home: Path, tmp_path: Path, moto_endpoint: str, postgres_database: str
 ) -> None:
-    if run_database == "sqlite":
-        pytest.skip("the twenty-run case runs once, on the shared engine (PostgreSQL)")
     write_demo_plans(tmp_path / "plans", 20)
     ran = run_cli(
         home, moto_endpoint, "setup", "--plan-dir", str(tmp_path / "plans"), "--auto-approve",
