@@ -32,6 +32,7 @@ from tests.agent.kit import (
 )
 from tests.faults.clikit import secrets_in_vault
 from vault.local import LocalVault
+from vaultborn.errors import UsageError
 
 CREATE = {"vault": "ACL", "title": ITEM_TITLE, "username": "agent@example.com"}
 RECIPE = "letters,digits,symbols,32"
@@ -282,3 +283,17 @@ def test_no_secret_reaches_a_message_a_result_or_the_checkpoint(tmp_path: Path) 
 
     scan_for(values, tmp_path, texts)
     scan_for({code}, tmp_path / "home")  # six digits collide by chance elsewhere; not here
+
+
+def test_a_rejected_vault_session_ends_the_run_before_any_tool(tmp_path: Path) -> None:
+    model = ScriptedModel(script=[calls(call("create_item", "w1", **CREATE))])
+    with agent_harness(tmp_path) as h:
+        run = AgentRun(h, model)
+        ended = run.answer(reject(run.start(), "no vault today"))
+
+        assert ended.status == "rejected", ended
+        assert ended.reason == "vault session rejected: no vault today"
+        assert not _tool_messages(ended) and _items(run) == 0
+        late = {"decision": "approve", "digest": "sha256:x", "approver": "ana", "reason": ""}
+        with pytest.raises(UsageError, match="not waiting"):
+            run.answer(late)
