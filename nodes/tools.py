@@ -2,9 +2,10 @@
 
 Each ``ToolSpec`` wraps a function the setup nodes already call (``create_break_glass_item``,
 ``create_idp_user``, ``seed_target``, ``TokenSource.token``, ``Vault.resolve`` /
-``otp_code``) with a typed argument schema and a description, and declares its side effects:
-an empty ``effects`` is a read. ``ToolSpec.action`` turns a call into the same ``Action``
-(name, arguments, effects, digest) that a setup gate approves, so one policy rules both.
+``otp_code``) with a typed argument schema (``nodes.tool_args``) and a description, and
+declares its side effects: an empty ``effects`` is a read. ``ToolSpec.action`` turns a call
+into the same ``Action`` (name, arguments, effects, digest) that a setup gate approves, so one
+policy rules both.
 
 Results are references, ids, versions and metadata. A tool that needs a secret (a token for
 an API, a value to seed) uses it inside the call: the TOTP code, the token and every value
@@ -21,18 +22,27 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 from langchain_core.tools import StructuredTool
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
 from approvals.action import Action, plain_json
 from idp.verify import unverified_claims
 from nodes.deps import Deps
 from nodes.steps import STEPS
+from nodes.tool_args import (
+    CallApiArgs,
+    CreateItemArgs,
+    CreateUserArgs,
+    FindItemsArgs,
+    OtpArgs,
+    ReferenceArgs,
+    SeedArgs,
+    TokenArgs,
+)
 from nodes.vault_item import items_titled
-from vault.reference import parse_reference
 from vaultborn.errors import UsageError, VaultbornError
 
 __all__ = ["TOOLS", "ToolRefused", "ToolSpec", "checked_args", "toolkit_digest"]
@@ -42,91 +52,6 @@ Run = Callable[[dict[str, Any], Deps], dict[str, Any] | Awaitable[dict[str, Any]
 
 class ToolRefused(VaultbornError):
     """A tool was called outside the gated agent graph, or with arguments its schema refuses."""
-
-
-def _reference(value: str) -> str:
-    """``value`` checked to be an ``op://`` reference (the message never repeats the value)."""
-    try:
-        parse_reference(value)
-    except VaultbornError:
-        raise ValueError("must be an op:// reference to a vault field, never a value") from None
-    return value
-
-
-Ref = Annotated[str, AfterValidator(_reference)]
-"""An argument that names a secret: an ``op://`` reference, never a value."""
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-
-class ReferenceArgs(_Args):
-    """Arguments of ``resolve_reference``."""
-
-    reference: Ref = Field(description="An op:// reference, e.g. op://ACL/Some item/password")
-
-
-class FindItemsArgs(_Args):
-    """Arguments of ``find_items``."""
-
-    vault: str = Field(description="The vault's name or id")
-    title: str | None = Field(default=None, description="Only items with this exact title")
-
-
-class OtpArgs(_Args):
-    """Arguments of ``otp_receipt``."""
-
-    vault: str = Field(description="The vault's name or id")
-    item: str = Field(description="The item's title or id (it must have a one-time password)")
-
-
-class TokenArgs(_Args):
-    """Arguments of ``token_info``."""
-
-    client_id: str = Field(description="The M2M client's id")
-    secret: Ref = Field(description="op:// reference of the client secret (never the value)")
-    audience: str = Field(description="The API the token is for")
-
-
-class CallApiArgs(TokenArgs):
-    """Arguments of ``call_api``."""
-
-    url: str = Field(description="The protected API's URL (GET, with the client's token)")
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ValueError("must be an https:// URL (or http on loopback)")
-        return value
-
-
-class SeedArgs(_Args):
-    """Arguments of ``seed`` (the same action as the setup's seed step)."""
-
-    source: Ref = Field(alias="from", description="op:// reference of the value to seed")
-    target: str = Field(alias="to", description="The store's target, e.g. aws-secretsmanager://…")
-
-
-class CreateItemArgs(_Args):
-    """Arguments of ``create_item`` (the same action as the setup's first step)."""
-
-    vault: str = Field(description="The vault's name")
-    title: str = Field(description="The item's title")
-    username: str = Field(description="The user name (an e-mail)")
-    password_recipe: str = Field(
-        default="letters,digits,symbols,32",
-        description="How the vault generates the password: character sets and length",
-    )
-
-
-class CreateUserArgs(_Args):
-    """Arguments of ``create_user`` (the same action as the setup's second step)."""
-
-    email: str = Field(description="The user's e-mail")
-    connection: str = Field(default="Username-Password-Authentication")
-    password: Ref = Field(description="op:// reference of the password (never the value)")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from langgraph.types import interrupt
 
 from approvals.policy import Policy
 from nodes.deps import Deps
-from nodes.tools import TOOLS, ReferenceArgs, ToolRefused, ToolSpec
+from nodes.tool_args import ReferenceArgs
+from nodes.tools import TOOLS, ToolRefused, ToolSpec
 from tests.agent.kit import (
     AGENT_SECRET,
     ITEM_TITLE,
