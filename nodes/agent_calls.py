@@ -1,0 +1,229 @@
+"""The agent's tool calls, one at a time: propose, gate, call — the setup's three nodes again.
+
+A model turn may ask for several tool calls; they are taken in the order the model gave them,
+one ``propose → gate → call`` pass each, so every approval is its own interrupt (its own task,
+hence its own interrupt id) and the order of effects never depends on timing.
+
+- ``propose_call``: checks the next unanswered call's arguments against its tool's schema
+  (a refused call is answered at once with an error ``ToolMessage``) and records the
+  ``Action`` as ``pending`` with the time it was first asked.
+- ``gate_call``: only ``request_approval`` (interrupt, unless the policy decides) and the
+  parsing of its answer. A rejection answers the call with a refusal ``ToolMessage``: the
+  model sees it and goes on.
+- ``run_call``: refuses to run without an approval of the exact action's digest, runs the tool
+  and answers the call with its result (references and metadata). ``GraphBubbleUp`` (an
+  interrupt inside a tool) is re-raised before any other handler sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+
+from approvals.action import Action, canonical_json
+from approvals.errors import ApprovalError, ApprovalExpired
+from approvals.gate import request_approval, request_vault_session
+from approvals.request import Approved, Edited, Rejected
+from nodes.deps import Deps
+from nodes.gating import REFUSED, ApprovalMissing
+from nodes.tools import ToolRefused, ToolSpec, checked_args
+from vaultborn.errors import TransientError, VaultbornError
+
+__all__ = [
+    "agent_session",
+    "call_key",
+    "gate_call",
+    "next_call",
+    "propose_call",
+    "run_call",
+    "tools_by_name",
+]
+
+
+def next_call(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first tool call of the last model turn that has no answer yet (None: all have)."""
+    messages = state.get("messages", [])
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            return next((dict(c) for c in message.tool_calls if c["id"] not in answered), None)
+    return None
+
+
+def call_key(call: Mapping[str, Any]) -> str:
+    """How the audit log names one call: ``tool[call id]``."""
+    return f"{call['name']}[{call['id']}]"
+
+
+def _answer(call: Mapping[str, Any], content: str, *, error: bool) -> ToolMessage:
+    return ToolMessage(
+        content=content,
+        tool_call_id=call["id"],
+        name=call["name"],
+        status="error" if error else "success",
+    )
+
+
+def _action(
+    tools: Mapping[str, ToolSpec], call: Mapping[str, Any], state: Mapping[str, Any]
+) -> Action:
+    """The action of ``call`` now, with a person's edits applied (checked by the schema).
+
+    Raises:
+        ToolRefused: No such tool, or the arguments do not fit its schema.
+    """
+    spec = tools.get(call["name"])
+    if spec is None:
+        raise ToolRefused(f"there is no tool {call['name']!r}; use one of {', '.join(tools)}")
+    args = checked_args(spec, call["args"])
+    edits = state.get("edits", {}).get(call["id"])
+    return spec.action(checked_args(spec, {**args, **edits}) if edits else args)
+
+
+def agent_session(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Ask once per thread for the vault session every later read of the agent uses.
+
+    The session approves the vaults named in the state for the toolkit (``toolkit`` digest:
+    the tools and their effects); reads then pass without a prompt, effects are still gated.
+    """
+    deps = runtime.context
+    if state.get("session"):
+        return {}
+    try:
+        decision = request_vault_session(
+            run_id=state["run_id"],
+            backend=deps.vault.backend,
+            vaults=tuple(state["vaults"]),
+            plan_digest=state["toolkit"],
+            policy=deps.policy,
+            requested_at=state["started_at"],
+            now=deps.clock(),
+            ttl_seconds=state.get("session_ttl", deps.approval_ttl),
+            auto_approver=deps.auto_approver,
+        )
+    except ApprovalError as refused:  # expired or refused: asked again, with a fresh expiry
+        why = "expired" if isinstance(refused, ApprovalExpired) else str(refused)
+        deps.audit.append(state["run_id"], "refused", "vault_session", {"why": why})
+        return {"started_at": deps.clock(), "session_ttl": deps.approval_ttl,
+                "reason": f"{REFUSED}{refused}"}  # fmt: skip
+    deps.audit.append(
+        state["run_id"], "decision", "vault_session",
+        {"decision": type(decision).__name__.lower(), "toolkit": state["toolkit"],
+         "approver": decision.approver},
+    )  # fmt: skip
+    if isinstance(decision, Approved):
+        return {"session": {"approver": decision.approver, "at": decision.at}, "reason": ""}
+    return {"status": "rejected", "reason": f"vault session rejected: {decision.reason}"}
+
+
+def propose_call(tools: Mapping[str, ToolSpec]) -> Any:
+    """The node that records the next call's pending approval request."""
+
+    def propose_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+        deps, call = runtime.context, next_call(state)
+        if call is None:  # pragma: no cover - routed here only with a call waiting
+            return {}
+        try:
+            action = _action(tools, call, state)
+        except ToolRefused as refused:
+            deps.audit.append(state["run_id"], "refused", call_key(call), {"why": str(refused)})
+            return {"messages": [_answer(call, f"{REFUSED}{refused}", error=True)], "pending": {}}
+        pending = state.get("pending") or {}
+        if pending.get("call_id") == call["id"] and pending.get("digest") == action.digest:
+            return {}  # asked already (a re-run): keep the first request time
+        return {
+            "pending": {
+                "call_id": call["id"],
+                "action": action.to_payload(),
+                "digest": action.digest,
+                "requested_at": deps.clock(),
+                "ttl_seconds": deps.approval_ttl,
+            }
+        }
+
+    return propose_call
+
+
+def gate_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Ask for the pending call's approval (interrupting unless the policy decides)."""
+    deps, pending, run_id = runtime.context, state["pending"], state["run_id"]
+    call = next_call(state)
+    if call is None or call["id"] != pending["call_id"]:  # pragma: no cover - state invariant
+        return {"pending": {}}
+    action, key = Action.from_payload(pending["action"]), call_key(call)
+    try:
+        decision = request_approval(
+            action,
+            run_id=run_id,
+            policy=deps.policy,
+            requested_at=pending["requested_at"],
+            now=deps.clock(),
+            ttl_seconds=pending["ttl_seconds"],
+            auto_approver=deps.auto_approver,
+        )
+    except ApprovalExpired:
+        deps.audit.append(run_id, "refused", key, {"why": "expired", "digest": action.digest})
+        return {"pending": {}, "reason": f"the approval of {key} expired; asked again"}
+    except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
+        deps.audit.append(run_id, "refused", key, {"why": str(refused)})
+        return {"pending": {}, "reason": f"{REFUSED}{refused}"}
+    deps.audit.append(
+        run_id, "decision", key,
+        {"decision": type(decision).__name__.lower(), "digest": decision.digest,
+         "approver": decision.approver, "tool": action.name},
+    )  # fmt: skip
+    if isinstance(decision, Approved):
+        record = {"digest": decision.digest, "approver": decision.approver, "at": decision.at}
+        return {"approvals": {**state.get("approvals", {}), call["id"]: record},
+                "pending": {}, "reason": ""}  # fmt: skip
+    if isinstance(decision, Edited):
+        edits = {**state.get("edits", {}), call["id"]: dict(decision.action.args)}
+        return {"edits": edits, "pending": {}, "reason": ""}
+    if not isinstance(decision, Rejected):  # pragma: no cover - Decision has three kinds
+        raise TypeError(f"unknown decision {decision!r}")
+    by = "the policy" if decision.approver == "policy" else decision.approver
+    refusal = f"{REFUSED}{action.name} was rejected by {by}: {decision.reason}"
+    return {"messages": [_answer(call, refusal, error=True)], "pending": {}, "reason": ""}
+
+
+def run_call(tools: Mapping[str, ToolSpec]) -> Any:
+    """The node that performs the next call once its exact action is approved."""
+
+    async def run_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+        deps, call = runtime.context, next_call(state)
+        if call is None:  # pragma: no cover - routed here only with a call waiting
+            return {}
+        action, key = _action(tools, call, state), call_key(call)
+        if state.get("approvals", {}).get(call["id"], {}).get("digest") != action.digest:
+            raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
+        try:
+            result = await tools[action.name].invoke(action.args, deps)
+        except GraphBubbleUp:  # an interrupt inside the tool: the run must stop there
+            raise
+        except TransientError:  # the node's retry policy handles these
+            raise
+        except VaultbornError as failed:  # one line, value-free by the error tree's rule
+            deps.audit.append(state["run_id"], "failed", key, {"why": str(failed)})
+            return {"messages": [_answer(call, f"failed: {failed}", error=True)]}
+        kind = "effect" if action.effects else "read"
+        deps.audit.append(state["run_id"], kind, key, _scalars(result))
+        return {"messages": [_answer(call, canonical_json(result), error=False)]}
+
+    return run_call
+
+
+def _scalars(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The result as audit detail: scalars only (ids, references, versions, statuses)."""
+    return {k: v for k, v in result.items() if isinstance(v, str | int | float | bool)}
+
+
+def tools_by_name(tools: Sequence[ToolSpec]) -> dict[str, ToolSpec]:
+    """``tools`` by name; two tools of one name are refused."""
+    named = {t.name: t for t in tools}
+    if len(named) != len(tools):
+        raise ValueError("two tools share a name")
+    return named
