@@ -166,7 +166,10 @@ def _enrollments(size: int, engine: str, pg: PgServer | None, endpoint: str) -> 
             out, err = process.communicate()
         wall = time.perf_counter() - started
         if process.returncode != 0:
-            raise SystemExit(f"setup --plan-dir ({size}, {engine}) failed:\n{err[-3000:]}")
+            reasons = {o["reason"] for o in json.loads(out or "[]") if o["reason"]}
+            raise SystemExit(
+                f"setup --plan-dir ({size}, {engine}) failed: {reasons or err[-3000:]}"
+            )
         done = sum(1 for o in json.loads(out) if o["status"] == "done")
         return {"wall": wall, "peak_mib": peak["mib"], "done": done}
 

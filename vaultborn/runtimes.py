@@ -8,6 +8,7 @@ run that needs it and closed with the cache.
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -38,17 +39,20 @@ class RuntimeCache:
         self.settings, self.home, self.opts = settings, home, opts
         self._stack = ExitStack()
         self._runtimes: dict[str, Deps] = {}
+        # Runs ask from worker threads at once: one of them opens a runtime, the rest wait.
+        self._lock = threading.Lock()
 
     def deps_for(self, plan: dict[str, Any]) -> Deps:
         """The runtime of ``plan``'s systems (its demo secrets made first, if embedded)."""
         key = systems_of(plan)
-        deps = self._runtimes.get(key)
-        if deps is None:
-            vault = open_vault(self.settings.for_plan(plan["vault"]["backend"]))
-            deps = self._stack.enter_context(open_runtime(vault, plan, self.home, self.opts))
-            self._runtimes[key] = deps
-        elif not plan["idp"].get("domain"):
-            ensure_demo_secrets(deps.vault, plan)  # this plan may seed from other items
+        with self._lock:
+            deps = self._runtimes.get(key)
+            if deps is None:
+                vault = open_vault(self.settings.for_plan(plan["vault"]["backend"]))
+                deps = self._stack.enter_context(open_runtime(vault, plan, self.home, self.opts))
+                self._runtimes[key] = deps
+            elif not plan["idp"].get("domain"):
+                ensure_demo_secrets(deps.vault, plan)  # this plan may seed from other items
         return deps
 
     def close(self) -> None:
