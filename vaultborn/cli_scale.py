@@ -67,7 +67,10 @@ def worker(
         float, typer.Option("--poll", help="Seconds between looks when nothing is ready.")
     ] = 1.0,
     exit_when_idle: Annotated[
-        bool, typer.Option("--exit-when-idle", help="Stop when no run is ready.")
+        bool,
+        typer.Option(
+            "--exit-when-idle", help="Stop when no run is ready or held by another process."
+        ),
     ] = False,
     policy: PolicyOpt = None,
     auto_approve: AutoOpt = False,

@@ -12,6 +12,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = [
     "FleetOutcome",
     "FleetProgress",
     "account_of",
+    "enough_threads",
     "plan_fleet",
     "plans_in",
     "run_fleet",
@@ -210,6 +212,7 @@ async def run_fleet(
         raise UsageError(f"--concurrency must be at least 1, got {limit}")
     progress = progress or FleetProgress()
     gate = asyncio.Semaphore(limit)
+    enough_threads(limit)
     progress.start(items)
     try:
         async with db.open_async() as saver:
@@ -251,6 +254,18 @@ async def _run_one(
     except VaultbornError as error:
         return FleetOutcome(item.run_id, item.source, "failed", str(error))
     return FleetOutcome(item.run_id, item.source, view.status, view.reason, view.waiting)
+
+
+def enough_threads(runs: int) -> None:
+    """Give the running loop's default executor room for ``runs`` runs at once.
+
+    Every blocking call of a run (IdP, vault, database) and every plain graph node runs in that
+    executor; Python's default (cores + 4 threads) would queue twenty runs behind six threads.
+    """
+    workers = min(256, 4 * runs + 4)
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vaultborn")
+    )
 
 
 def plans_in(folder: Path) -> list[Path]:

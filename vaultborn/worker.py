@@ -23,6 +23,7 @@ from typing import Any
 
 from vaultborn.board import Queued, RunBoard
 from vaultborn.errors import UsageError, VaultbornError
+from vaultborn.fleet import enough_threads
 from vaultborn.leases import RunBusy, hold_run_async
 from vaultborn.runs import RunView, StateDb, advance, view_run
 from vaultborn.runtimes import RuntimeCache
@@ -101,6 +102,8 @@ class Worker:
         )  # fmt: skip
         self.report = WorkerReport()
         self._failures: dict[str, tuple[int, float]] = {}
+        self._busy_until: dict[str, float] = {}
+        self._held_elsewhere: list[str] = []
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -110,6 +113,7 @@ class Worker:
     async def run(self) -> WorkerReport:
         """Work until stopped (or, with ``exit_when_idle``, until nothing is left)."""
         inflight: dict[str, asyncio.Task[None]] = {}
+        enough_threads(self.config.concurrency)
         try:
             with RunBoard(self.db.url) as board:
                 async with self.db.open_async() as saver:
@@ -123,7 +127,10 @@ class Worker:
                             inflight[run_id] = asyncio.create_task(
                                 self._take(run_id, board, saver), name=run_id
                             )
-                        if not inflight and not ready and self.config.exit_when_idle:
+                        # Idle: nothing to take, nothing in flight, and no run another live
+                        # process holds (it may die and leave the run to this worker).
+                        idle = not inflight and not ready and not self._held_elsewhere
+                        if idle and self.config.exit_when_idle:
                             break
                         await self._pause(inflight)
                     if inflight:
@@ -150,10 +157,12 @@ class Worker:
 
     def _ready(self, board: RunBoard) -> list[str]:
         """Queued runs first (oldest first), then runs left moving; none in back-off."""
-        now, seen = self.clock(), []
+        now, seen, self._held_elsewhere = self.clock(), [], []
         for run_id in [q.run_id for q in board.queued()] + board.active():
             failures, retry_at = self._failures.get(run_id, (0, 0.0))
-            if run_id not in seen and (failures == 0 or now >= retry_at):
+            if now < self._busy_until.get(run_id, 0.0):
+                self._held_elsewhere.append(run_id)
+            elif run_id not in seen and (failures == 0 or now >= retry_at):
                 seen.append(run_id)
         return seen
 
@@ -164,7 +173,10 @@ class Worker:
             ):
                 await self._move(run_id, board, saver)
         except RunBusy:
-            self.report.skipped_busy += 1  # another worker (or a person's command) has it
+            # Another worker (or a person's command) has it: look at the runs behind it first,
+            # and again once its holder could have died and its lease lapsed.
+            self.report.skipped_busy += 1
+            self._busy_until[run_id] = self.clock() + self.config.lease_seconds / 3
         except VaultbornError as error:
             self._failed(run_id, str(error))
 
