@@ -41,7 +41,7 @@ class Check:
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order they are printed; a failing check never stops the others."""
     checks: list[Check] = []
-    for produce in (_python, _dependencies, _vault, _files, _chromium):
+    for produce in (_python, _dependencies, _vault, _files, _run_database, _chromium):
         try:
             checks.extend(produce(settings))
         except VaultbornError as exc:
@@ -84,6 +84,28 @@ def _files(settings: Settings) -> Iterator[Check]:
     home = Path(env.get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
     for status, detail in file_mode_findings(home):
         yield Check("data directory", status, detail)
+
+
+def _run_database(settings: Settings) -> Iterator[Check]:
+    """The run database: a SQLite file (not created here), or a reachable, migrated PostgreSQL."""
+    from graphs.checkpoint import DATABASE_ENV, open_checkpointer, sqlite_path
+    from vaultborn.database import database_kind, shown
+
+    env = settings.env()
+    home = Path(env.get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
+    url = env.get(DATABASE_ENV) or f"sqlite:///{home / 'state.db'}"
+    if database_kind(url) == "sqlite":
+        path = sqlite_path(url)
+        state = "exists" if path.exists() else "created on first run"
+        yield Check("run database", "ok", f"SQLite {path} ({state})")
+        return
+    try:
+        with open_checkpointer(url):
+            pass
+    except VaultbornError as error:
+        yield Check("run database", "fail", str(error))
+        return
+    yield Check("run database", "ok", f"{shown(url)} (reachable, migrated)")
 
 
 def _chromium(settings: Settings) -> Iterator[Check]:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run
+from tests.pgserver import PgServer, fresh_database
 
 
 def test_doctor_reports_each_check(cli: Run) -> None:
@@ -42,3 +43,26 @@ def test_doctor_flags_a_loose_key_file(cli: Run, home: Path, mode: int) -> None:
     result = cli("doctor", "--json")
     assert result.code == 1
     assert any(c["status"] == "fail" for c in json.loads(result.out))
+
+
+def test_doctor_checks_the_run_database_without_creating_it(cli: Run, home: Path) -> None:
+    checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").out)}
+    assert checks["run database"]["status"] == "ok"
+    assert "created on first run" in checks["run database"]["detail"]
+    assert not (home / "state.db").exists()
+
+
+def test_doctor_fails_an_unmigrated_postgres_run_database(
+    cli: Run, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = fresh_database(pg_server)
+    monkeypatch.setenv("VAULTBORN_DATABASE_URL", url)
+    before = {c["name"]: c for c in json.loads(cli("doctor", "--json").out)}
+    assert before["run database"]["status"] == "fail"
+    assert "vaultborn db migrate" in before["run database"]["detail"]
+
+    assert cli("db", "migrate").code == 0
+    after = {c["name"]: c for c in json.loads(cli("doctor", "--json").out)}
+    assert after["run database"] == {
+        "name": "run database", "status": "ok", "detail": f"{url} (reachable, migrated)",
+    }  # fmt: skip
