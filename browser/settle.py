@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page
@@ -22,6 +23,7 @@ from browser.snapshot import page_location
 __all__ = ["act_and_settle"]
 
 _POLL_SECONDS = 0.05
+_POLL_MAX_SECONDS = 0.4
 _MARK = "() => { window.__vaultbornText = document.body ? document.body.innerText : ''; }"
 _CHANGED = (
     "() => window.__vaultbornText === undefined || "
@@ -47,7 +49,7 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
     page.on("framenavigated", on_navigation)
     try:
         await action()
-        deadline = time.monotonic() + timeout
+        deadline, interval = time.monotonic() + timeout, _POLL_SECONDS
         while not navigated.is_set():
             try:
                 if await page.evaluate(_CHANGED):
@@ -56,7 +58,11 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
                 break  # the old document went away mid-evaluation: a navigation
             if time.monotonic() > deadline:
                 raise PageTimeout(f"{where} did not react within {timeout:g} s")
-            await asyncio.sleep(_POLL_SECONDS)
+            # A navigation wakes this at once; the text is looked at less and less often, so
+            # twenty pages settling at once do not flood the browser with evaluations.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(navigated.wait(), interval)
+            interval = min(interval * 2, _POLL_MAX_SECONDS)
         await page.wait_for_load_state("load", timeout=timeout * 1000)
     except PlaywrightTimeout:
         raise PageTimeout(f"{where} did not finish loading within {timeout:g} s") from None
