@@ -185,3 +185,48 @@ def test_an_idle_worker_stops_when_asked_to(cli: Run, run_database: str) -> None
     assert json.loads(result.out) == {
         "moved": 0, "statuses": {}, "skipped_busy": 0, "dropped_answers": 0,
     }  # fmt: skip
+
+
+def test_sealed_checkpoints_on_postgres_seal_every_blob(pg_server: PgServer) -> None:
+    import asyncio
+    import secrets
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    from graphs.checkpoint import open_async_checkpointer
+    from graphs.serde import CheckpointTampered
+    from tests.rundb import postgres_rows
+    from vaultborn.migrate import migrate
+
+    class State(TypedDict):
+        status: str
+        info: dict[str, str]
+
+    graph: StateGraph[State] = StateGraph(State)
+    graph.add_node("a", lambda s: {"status": "status-canary", "info": {"k": "blob-canary"}})
+    graph.add_edge(START, "a")
+    graph.add_edge("a", END)
+    url, key, config = (
+        fresh_database(pg_server),
+        secrets.token_bytes(32),
+        {"configurable": {"thread_id": "t"}},
+    )
+    migrate(url)
+
+    async def run() -> None:
+        async with open_async_checkpointer(url, key=key) as saver:
+            await graph.compile(checkpointer=saver).ainvoke(
+                {"status": "", "info": {}}, config, durability="sync"
+            )
+
+    asyncio.run(run())
+    with open_checkpointer(url, key=key) as saver:
+        assert graph.compile(checkpointer=saver).get_state(config).values["info"] == {
+            "k": "blob-canary"
+        }
+    rows = postgres_rows(url)
+    assert b"blob-canary" not in rows  # sealed
+    assert b"status-canary" in rows  # PostgresSaver's inline text, as the README says
+    with pytest.raises(CheckpointTampered), open_checkpointer(url) as saver:
+        graph.compile(checkpointer=saver).get_state(config)
