@@ -29,7 +29,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graphs.serde import PlainSerializer, SealedSerializer
-from vaultborn.database import database_kind, libpq_url, shown
+from vaultborn.database import database_kind, libpq_url, pool_size, shown
 from vaultborn.errors import ConfigurationError, UsageError
 from vaultborn.sqltx import busy_timeout
 
@@ -44,8 +44,6 @@ __all__ = [
 ]
 
 DATABASE_ENV = "VAULTBORN_DATABASE_URL"
-POOL_SIZE_ENV = "VAULTBORN_DB_POOL_SIZE"
-"""Connections a process may hold to a PostgreSQL run database (default 10)."""
 
 
 def database_url(home: Path, url: str | None = None) -> str:
@@ -156,13 +154,6 @@ _MIGRATION_LOCK = 0x76626D67
 _CONNECT_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
 
 
-def _pool_size() -> int:
-    text = os.environ.get(POOL_SIZE_ENV) or "10"
-    if not text.isdigit() or not 1 <= int(text) <= 1000:
-        raise UsageError(f"{POOL_SIZE_ENV} must be a number of connections (1-1000), got {text!r}")
-    return int(text)
-
-
 def _connect(url: str) -> Any:
     import psycopg
     from psycopg.rows import dict_row
@@ -227,7 +218,7 @@ async def _async_postgres(url: str, key: bytes | None) -> AsyncIterator[BaseChec
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         libpq_url(url),
         min_size=1,
-        max_size=_pool_size(),
+        max_size=pool_size(),
         kwargs={**_CONNECT_KWARGS, "row_factory": dict_row},
         timeout=max(1.0, busy_timeout()),
         open=False,

@@ -9,6 +9,7 @@ is ever printed.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
@@ -18,7 +19,16 @@ from sqlalchemy.exc import ArgumentError
 from vaultborn.errors import UsageError
 from vaultborn.sqltx import busy_timeout
 
-__all__ = ["Kind", "database_kind", "libpq_url", "make_engine", "shown", "sqlalchemy_url"]
+__all__ = [
+    "POOL_SIZE_ENV",
+    "Kind",
+    "database_kind",
+    "libpq_url",
+    "make_engine",
+    "pool_size",
+    "shown",
+    "sqlalchemy_url",
+]
 
 Kind = Literal["sqlite", "postgresql"]
 
@@ -93,8 +103,28 @@ def make_engine(url: str, *, wal: bool = False) -> Engine:
         sqlalchemy_url(url),
         isolation_level="AUTOCOMMIT",
         pool_pre_ping=True,
+        # Writers queue on one advisory lock holding their connection: room for every run.
+        pool_size=pool_size(),
+        max_overflow=pool_size(),
+        pool_timeout=busy_timeout(),
         connect_args={"connect_timeout": max(1, int(busy_timeout()))},
     )
+
+
+POOL_SIZE_ENV = "VAULTBORN_DB_POOL_SIZE"
+"""Connections a process keeps to a PostgreSQL run database, per pool (default 10)."""
+
+
+def pool_size() -> int:
+    """``$VAULTBORN_DB_POOL_SIZE`` (10).
+
+    Raises:
+        UsageError: Not a number from 1 to 1000.
+    """
+    text = os.environ.get(POOL_SIZE_ENV) or "10"
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise UsageError(f"{POOL_SIZE_ENV} must be a number of connections (1-1000), got {text!r}")
+    return int(text)
 
 
 def _wal(dbapi_connection: Any, connection_record: Any) -> None:

@@ -230,3 +230,14 @@ def test_sealed_checkpoints_on_postgres_seal_every_blob(pg_server: PgServer) -> 
     assert b"status-canary" in rows  # PostgresSaver's inline text, as the README says
     with pytest.raises(CheckpointTampered), open_checkpointer(url) as saver:
         graph.compile(checkpointer=saver).get_state(config)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "100000"])
+def test_a_bad_pool_size_is_a_one_line_usage_error(
+    cli: Run, postgres_database: str, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("VAULTBORN_DB_POOL_SIZE", value)
+    result = cli("worker", "--exit-when-idle")
+    assert result.code == 2
+    assert "VAULTBORN_DB_POOL_SIZE must be a number of connections (1-1000)" in result.err
+    assert result.err.count("\n") == 1
