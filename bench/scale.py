@@ -6,7 +6,8 @@ Run: ``.venv/bin/python bench/scale.py [--sizes 1,5,20] [--engines sqlite,postgr
 - checkpoints: a linear graph of ``--steps`` trivial nodes run with vaultborn's checkpointer
   (strict msgpack, durability "sync") on each engine, against no checkpointer: ms per step.
 - enrollments: ``vaultborn setup --plan-dir`` with 1, 5 and 20 embedded-demo plans, all at
-  once (``--concurrency`` = the count, auto-approved), each size in a fresh VAULTBORN_HOME,
+  once (``--concurrency`` = the count, auto-approved), each size in a fresh VAULTBORN_HOME (one
+  run: the median of three, its login drill waiting 0-30 s for a TOTP step by chance),
   with a moto server started here. Wall time, and the peak resident memory of the whole
   process tree (vaultborn and its Chromium processes, sampled every 0.2 s; shared pages are
   counted in each process, so this over-counts). Goal: 20 at once in under 3x the time of one.
@@ -240,8 +241,16 @@ def main() -> None:
             print(f"enrollments at once ({engine}): setup --plan-dir, auto-approved")
             results = {}
             for size in sizes:
-                r = _enrollments(size, engine, pg, endpoint)
+                # One run's time is mostly its login drill waiting for the next TOTP time step
+                # (0-30 s, by chance): the baseline is the median of three.
+                tries = [
+                    _enrollments(size, engine, pg, endpoint) for _ in range(3 if size == 1 else 1)
+                ]
+                r = sorted(tries, key=operator.itemgetter("wall"))[len(tries) // 2]
                 results[size] = r
+                if len(tries) > 1:
+                    spread = ", ".join(f"{t['wall']:.1f}" for t in tries)
+                    print(f"  {size:>3} at once, three tries: {spread} s")
                 print(f"  {size:>3} at once: {r['wall']:6.1f} s wall, peak {r['peak_mib']:6.0f} MiB"
                       f" (process tree), {r['done']:.0f}/{size} done")  # fmt: skip
             one = results.get(1)
