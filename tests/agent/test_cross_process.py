@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from langchain_core.messages import ToolMessage
 
 from tests.agent.kit import (
@@ -27,6 +28,8 @@ from tests.agent.kit import (
 )
 from tests.faults.clikit import secrets_in_vault
 from vault.local import LocalVault
+
+pytestmark = pytest.mark.robustness("agent toolkit: resumed across processes")
 
 RUN = "agent-xp"
 ROOT = Path(__file__).resolve().parents[2]

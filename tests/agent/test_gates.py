@@ -35,6 +35,8 @@ from tests.faults.clikit import secrets_in_vault
 from vault.local import LocalVault
 from vaultborn.errors import UsageError
 
+pytestmark = pytest.mark.robustness("agent toolkit: tool calls through the gates")
+
 CREATE = {"vault": "ACL", "title": ITEM_TITLE, "username": "agent@example.com"}
 RECIPE = "letters,digits,symbols,32"
 
