@@ -3,6 +3,7 @@ and the one-line errors of the new commands — on SQLite and PostgreSQL where i
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.scale.plans import demo_plan_text, write_demo_plans
 from vaultborn.board import RunBoard
 from vaultborn.database import database_kind, libpq_url, shown, sqlalchemy_url
 from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.fleet import FleetItem, FleetProgress
 from vaultborn.runs import RunView, StateDb
 from vaultborn.worker import Worker, WorkerConfig
 
@@ -241,3 +243,37 @@ def test_a_bad_pool_size_is_a_one_line_usage_error(
     assert result.code == 2
     assert "VAULTBORN_DB_POOL_SIZE must be a number of connections (1-1000)" in result.err
     assert result.err.count("\n") == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _progress_of(stream: io.StringIO) -> FleetProgress:
+    items = [FleetItem("run-a", "plans/a.toml", {}), FleetItem("run-b", "plans/b.toml", {})]
+    progress = FleetProgress(stream=stream)
+    progress.start(items)
+    progress.moving("run-a")
+    progress.step("run-a", "gate_create_item")  # not an effect: no line of its own
+    progress.step("run-a", "create_item")
+    progress.ended("run-a", "waiting")
+    progress.stop()
+    return progress
+
+
+def test_progress_without_a_terminal_is_a_line_per_effect_and_per_stop() -> None:
+    stream = io.StringIO()
+    _progress_of(stream)
+    assert stream.getvalue().splitlines() == [
+        "vaultborn: run-a (plans/a.toml): create_item done",
+        "vaultborn: run-a (plans/a.toml): waiting",
+    ]
+
+
+def test_progress_in_a_terminal_is_a_table_of_every_run() -> None:
+    stream = _Terminal()
+    _progress_of(stream)
+    shown_text = stream.getvalue()
+    for expected in ("run-a", "plans/a.toml", "waiting", "create_item (2)", "run-b", "queued"):
+        assert expected in shown_text
