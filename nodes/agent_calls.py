@@ -25,11 +25,10 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from approvals.action import Action, canonical_json
-from approvals.errors import ApprovalError, ApprovalExpired
-from approvals.gate import request_approval, request_vault_session
 from approvals.request import Approved, Edited, Rejected
 from nodes.deps import Deps
-from nodes.gating import REFUSED, ApprovalMissing
+from nodes.gating import REFUSED, ApprovalMissing, ask_pending
+from nodes.session import ask_session
 from nodes.tools import ToolRefused, ToolSpec, checked_args
 from vaultborn.errors import TransientError, VaultbornError
 
@@ -90,34 +89,13 @@ def agent_session(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, An
     The session approves the vaults named in the state for the toolkit (``toolkit`` digest:
     the tools and their effects); reads then pass without a prompt, effects are still gated.
     """
-    deps = runtime.context
-    if state.get("session"):
-        return {}
-    try:
-        decision = request_vault_session(
-            run_id=state["run_id"],
-            backend=deps.vault.backend,
-            vaults=tuple(state["vaults"]),
-            plan_digest=state["toolkit"],
-            policy=deps.policy,
-            requested_at=state["started_at"],
-            now=deps.clock(),
-            ttl_seconds=state.get("session_ttl", deps.approval_ttl),
-            auto_approver=deps.auto_approver,
-        )
-    except ApprovalError as refused:  # expired or refused: asked again, with a fresh expiry
-        why = "expired" if isinstance(refused, ApprovalExpired) else str(refused)
-        deps.audit.append(state["run_id"], "refused", "vault_session", {"why": why})
-        return {"started_at": deps.clock(), "session_ttl": deps.approval_ttl,
-                "reason": f"{REFUSED}{refused}"}  # fmt: skip
-    deps.audit.append(
-        state["run_id"], "decision", "vault_session",
-        {"decision": type(decision).__name__.lower(), "toolkit": state["toolkit"],
-         "approver": decision.approver},
-    )  # fmt: skip
-    if isinstance(decision, Approved):
-        return {"session": {"approver": decision.approver, "at": decision.at}, "reason": ""}
-    return {"status": "rejected", "reason": f"vault session rejected: {decision.reason}"}
+    return ask_session(
+        state,
+        runtime.context,
+        vaults=tuple(state["vaults"]),
+        digest=state["toolkit"],
+        detail={"toolkit": state["toolkit"]},
+    )
 
 
 def propose_call(tools: Mapping[str, ToolSpec]) -> Any:
@@ -155,27 +133,9 @@ def gate_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
     if call is None or call["id"] != pending["call_id"]:  # pragma: no cover - state invariant
         return {"pending": {}}
     action, key = Action.from_payload(pending["action"]), call_key(call)
-    try:
-        decision = request_approval(
-            action,
-            run_id=run_id,
-            policy=deps.policy,
-            requested_at=pending["requested_at"],
-            now=deps.clock(),
-            ttl_seconds=pending["ttl_seconds"],
-            auto_approver=deps.auto_approver,
-        )
-    except ApprovalExpired:
-        deps.audit.append(run_id, "refused", key, {"why": "expired", "digest": action.digest})
-        return {"pending": {}, "reason": f"the approval of {key} expired; asked again"}
-    except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
-        deps.audit.append(run_id, "refused", key, {"why": str(refused)})
-        return {"pending": {}, "reason": f"{REFUSED}{refused}"}
-    deps.audit.append(
-        run_id, "decision", key,
-        {"decision": type(decision).__name__.lower(), "digest": decision.digest,
-         "approver": decision.approver, "tool": action.name},
-    )  # fmt: skip
+    decision = ask_pending(action, key, run_id, pending, deps, detail={"tool": action.name})
+    if isinstance(decision, dict):
+        return decision
     if isinstance(decision, Approved):
         record = {"digest": decision.digest, "approver": decision.approver, "at": decision.at}
         return {"approvals": {**state.get("approvals", {}), call["id"]: record},

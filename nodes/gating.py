@@ -19,12 +19,20 @@ from langgraph.runtime import Runtime
 from approvals.action import Action
 from approvals.errors import ApprovalError, ApprovalExpired
 from approvals.gate import request_approval
-from approvals.request import Approved, Edited, Rejected
+from approvals.request import Approved, Decision, Edited, Rejected
 from nodes.deps import Deps
 from nodes.steps import GatedStep, run_effect
 from vaultborn.errors import VaultbornError
 
-__all__ = ["REFUSED", "ApprovalMissing", "action_for", "effect_node", "gate_node", "propose_node"]
+__all__ = [
+    "REFUSED",
+    "ApprovalMissing",
+    "action_for",
+    "ask_pending",
+    "effect_node",
+    "gate_node",
+    "propose_node",
+]
 
 
 REFUSED = "refused: "
@@ -66,6 +74,55 @@ def propose_node(step: GatedStep) -> Any:
     return propose
 
 
+def ask_pending(
+    action: Action,
+    key: str,
+    run_id: str,
+    pending: dict[str, Any],
+    deps: Deps,
+    *,
+    detail: dict[str, Any] | None = None,
+) -> Decision | dict[str, Any]:
+    """Ask for the approval of ``pending`` (interrupting unless the policy decides); audited.
+
+    The decision, or — for an expired or refused answer — the state update that clears the
+    request, so the step is proposed (and asked) anew with a fresh expiry. Not raised:
+    LangGraph would keep the refused answer and hand it to the next interrupt of the task.
+
+    Args:
+        action: The pending action.
+        key: How the audit log names what is asked.
+        run_id: The run.
+        pending: The request as the propose node recorded it (time asked, TTL).
+        deps: Policy, clock, approver and audit log.
+        detail: More to record with the decision.
+    """
+    try:
+        decision = request_approval(
+            action,
+            run_id=run_id,
+            policy=deps.policy,
+            requested_at=pending["requested_at"],
+            now=deps.clock(),
+            ttl_seconds=pending.get("ttl_seconds", deps.approval_ttl),
+            auto_approver=deps.auto_approver,
+        )
+    except ApprovalExpired:
+        deps.audit.append(run_id, "refused", key, {"why": "expired", "digest": action.digest})
+        return {"pending": {}, "reason": f"the approval of {key} expired; asked again"}
+    except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
+        deps.audit.append(run_id, "refused", key, {"why": str(refused)})
+        return {"pending": {}, "reason": f"{REFUSED}{refused}"}
+    deps.audit.append(
+        run_id,
+        "decision",
+        key,
+        {"decision": type(decision).__name__.lower(), "digest": decision.digest,
+         "approver": decision.approver, **(detail or {})},
+    )  # fmt: skip
+    return decision
+
+
 def gate_node(step: GatedStep) -> Any:
     """The node that asks for ``step``'s approval (interrupting unless the policy decides)."""
 
@@ -76,32 +133,9 @@ def gate_node(step: GatedStep) -> Any:
             pending["key"],
             state["run_id"],
         )
-        try:
-            decision = request_approval(
-                action,
-                run_id=run_id,
-                policy=deps.policy,
-                requested_at=pending["requested_at"],
-                now=deps.clock(),
-                ttl_seconds=pending.get("ttl_seconds", deps.approval_ttl),
-                auto_approver=deps.auto_approver,
-            )
-        except ApprovalExpired:
-            deps.audit.append(run_id, "refused", key, {"why": "expired", "digest": action.digest})
-            # Cleared: the route goes back to propose, which asks anew with a fresh expiry.
-            return {"pending": {}, "reason": f"the approval of {key} expired; asked again"}
-        except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
-            deps.audit.append(run_id, "refused", key, {"why": str(refused)})
-            # Not raised: LangGraph would keep the refused answer and hand it to the next
-            # interrupt of this task. Cleared, the step is proposed (and asked) anew.
-            return {"pending": {}, "reason": f"{REFUSED}{refused}"}
-        deps.audit.append(
-            state["run_id"],
-            "decision",
-            key,
-            {"decision": type(decision).__name__.lower(), "digest": decision.digest,
-             "approver": decision.approver},
-        )  # fmt: skip
+        decision = ask_pending(action, key, run_id, pending, deps)
+        if isinstance(decision, dict):
+            return decision
         if isinstance(decision, Approved):
             approvals = {**state.get("approvals", {}), key: _record(decision)}
             return {"approvals": approvals, "pending": {}, "reason": ""}

@@ -12,20 +12,48 @@ from approvals.request import Approved
 from nodes.deps import Deps
 from nodes.gating import REFUSED
 
-__all__ = ["human_step", "session_gate"]
+__all__ = ["ask_session", "human_step", "session_gate"]
 
 
 def session_gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
     """Ask once for the vault session that every later read uses."""
-    deps = runtime.context
+    return ask_session(
+        state,
+        runtime.context,
+        vaults=(state["plan"]["vault"]["name"],),
+        digest=state["plan_digest"],
+        detail={"plan": state["plan_digest"]},
+    )
+
+
+def ask_session(
+    state: dict[str, Any],
+    deps: Deps,
+    *,
+    vaults: tuple[str, ...],
+    digest: str,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    """The vault session, asked once per thread: the state update of the answer (audited).
+
+    An expired or refused answer restarts the request with a fresh expiry; a rejection ends
+    the run.
+
+    Args:
+        state: The thread's state (``run_id``, ``started_at``, ``session_ttl``, ``session``).
+        deps: Vault, policy, clock, approver and audit log.
+        vaults: The vaults the session opens.
+        digest: What the session is for (the plan's or the toolkit's digest).
+        detail: What the audited decision names it by.
+    """
     if state.get("session"):
         return {}
     try:
         decision = request_vault_session(
             run_id=state["run_id"],
             backend=deps.vault.backend,
-            vaults=(state["plan"]["vault"]["name"],),
-            plan_digest=state["plan_digest"],
+            vaults=vaults,
+            plan_digest=digest,
             policy=deps.policy,
             requested_at=state["started_at"],
             now=deps.clock(),
@@ -50,9 +78,8 @@ def session_gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any
         state["run_id"],
         "decision",
         "vault_session",
-        {"decision": type(decision).__name__.lower(), "plan": state["plan_digest"],
-         "approver": decision.approver},
-    )  # fmt: skip
+        {"decision": type(decision).__name__.lower(), **detail, "approver": decision.approver},
+    )
     if isinstance(decision, Approved):
         return {"session": {"approver": decision.approver, "at": decision.at}, "reason": ""}
     return {"status": "rejected", "reason": f"vault session rejected: {decision.reason}"}

@@ -21,7 +21,7 @@ from nodes.audited_vault import CURRENT_RUN
 from nodes.deps import Deps
 from nodes.tools import TOOLS, ToolSpec, toolkit_digest
 from vaultborn.errors import UsageError
-from vaultborn.runs import RunView, StateDb
+from vaultborn.runs import RunView, StateDb, snapshot_view
 
 __all__ = ["RECURSION_LIMIT", "advance_agent", "agent_start", "view_agent"]
 
@@ -57,24 +57,9 @@ def view_agent(
         UsageError: There is no agent run with that id.
     """
     snapshot = build_agent_graph(None, tools=tools, checkpointer=saver).get_state(_config(run_id))
-    values = dict(snapshot.values or {})
-    if not values:
+    if not snapshot.values:
         raise UsageError(f"no agent run {run_id!r}")
-    interrupts = list(snapshot.interrupts)
-    status = str(values.get("status", "running"))
-    if interrupts:
-        status = "waiting"
-    elif status not in ("done", "rejected") and snapshot.next:
-        status = "failed"
-    return RunView(
-        run_id=run_id,
-        status=status,
-        next=tuple(snapshot.next),
-        waiting=dict(interrupts[0].value) if interrupts else None,
-        reason=str(values.get("reason", "")),
-        values=values,
-        interrupt_id=interrupts[0].id if interrupts else "",
-    )
+    return snapshot_view(run_id, snapshot)
 
 
 async def advance_agent(

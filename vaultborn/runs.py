@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from graphs.checkpoint import open_async_checkpointer, open_checkpointer
 from graphs.setup import build_graph
@@ -28,7 +28,16 @@ from nodes.deps import Deps
 from vaultborn.board import RunBoard
 from vaultborn.errors import UsageError
 
-__all__ = ["RunView", "StateDb", "advance", "history", "list_runs", "new_run_id", "view_run"]
+__all__ = [
+    "RunView",
+    "StateDb",
+    "advance",
+    "history",
+    "list_runs",
+    "new_run_id",
+    "snapshot_view",
+    "view_run",
+]
 
 
 @dataclass(frozen=True)
@@ -97,9 +106,14 @@ def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
         UsageError: There is no run with that id.
     """
     snapshot = build_graph(saver).get_state(_config(run_id))  # type: ignore[arg-type]
-    values = dict(snapshot.values or {})
-    if not values:
+    if not snapshot.values:
         raise UsageError(f"no setup run {run_id!r} (see 'vaultborn runs')")
+    return snapshot_view(run_id, snapshot)
+
+
+def snapshot_view(run_id: str, snapshot: StateSnapshot) -> RunView:
+    """The view of a thread's state snapshot (setup or agent graph alike)."""
+    values = dict(snapshot.values or {})
     interrupts = list(snapshot.interrupts)
     status = str(values.get("status", "running"))
     if interrupts:
