@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import operator
-import os
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langgraph.graph import END, START, StateGraph
 
 from graphs.checkpoint import open_async_checkpointer
-from tests.faults.clikit import moto_server
+from tests.faults.clikit import cli_env, moto_server
 from tests.graph.kit import descendants
 from tests.pgserver import PgServer, fresh_database, postgres_server
 from tests.scale.plans import write_demo_plans
@@ -133,16 +132,7 @@ def _peak_rss(root: int) -> Iterator[dict[str, float]]:
 
 
 def _env(home: Path, endpoint: str, url: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home.parent),
-        "VAULTBORN_HOME": str(home),
-        "VAULTBORN_DATABASE_URL": url,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    return {**cli_env(home, endpoint), "VAULTBORN_DATABASE_URL": url}
 
 
 def _vaultborn(*args: str) -> list[str]:

@@ -37,6 +37,7 @@ __all__ = [
     "EMAIL",
     "TARGET_NAME",
     "assert_no_secret_at_rest",
+    "cli_env",
     "count_accounts",
     "count_effects",
     "moto_server",
@@ -68,6 +69,20 @@ def run_cli(
     home: Path, endpoint: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``vaultborn ARGS`` in a new process on ``home`` and the moto at ``endpoint``."""
+    return subprocess.run(
+        [sys.executable, "-m", "vaultborn", *args],
+        env={**cli_env(home, endpoint), **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def cli_env(home: Path, endpoint: str) -> dict[str, str]:
+    """The only environment a CLI process of these tests gets: ``home``, the moto at
+    ``endpoint``, and the run database the ``run_database`` fixture chose."""
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home.parent),
@@ -79,15 +94,7 @@ def run_cli(
     }
     if os.environ.get(DATABASE_ENV):  # the run_database fixture chose PostgreSQL
         base[DATABASE_ENV] = os.environ[DATABASE_ENV]
-    return subprocess.run(
-        [sys.executable, "-m", "vaultborn", *args],
-        env={**base, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return base
 
 
 def open_vault(home: Path, env: dict[str, str] | None = None) -> Vault:

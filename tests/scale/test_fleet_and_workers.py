@@ -9,7 +9,6 @@ searched for in the home's files, the run database and everything printed.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pytest
 from browser.chromium import find_chromium
 from tests.faults.clikit import (
     assert_no_secret_at_rest,
+    cli_env,
     count_accounts,
     moto_server,
     run_cli,
@@ -126,20 +126,9 @@ def test_several_plans_wait_at_their_gates_and_approve_queues_for_a_worker(
 
 
 def _worker(home: Path, endpoint: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    base = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home.parent),
-        "VAULTBORN_HOME": str(home),
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    if os.environ.get("VAULTBORN_DATABASE_URL"):
-        base["VAULTBORN_DATABASE_URL"] = os.environ["VAULTBORN_DATABASE_URL"]
     return subprocess.Popen(
         [sys.executable, "-m", "vaultborn", "worker", "--auto-approve", "--json", *args],
-        env={**base, **env},
+        env={**cli_env(home, endpoint), **env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
