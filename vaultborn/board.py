@@ -100,8 +100,8 @@ class RunBoard:
     def _read(self) -> Iterator[Connection]:
         with (
             translated_db_errors(
-                busy=lambda r: _error(f"the run database is busy ({r}); try again"),
-                broken=lambda r: _error(f"the run database cannot be read: {r}"),
+                busy=lambda r: ConfigurationError(f"the run database is busy ({r}); try again"),
+                broken=lambda r: ConfigurationError(f"the run database cannot be read: {r}"),
             ),
             self.engine.connect() as conn,
         ):
@@ -168,7 +168,3 @@ class RunBoard:
             conn.execute(
                 delete(_queue).where(_queue.c.run_id == item.run_id, _queue.c.queued == item.queued)
             )
-
-
-def _error(message: str) -> Exception:
-    return ConfigurationError(message)
