@@ -1,0 +1,1 @@
+"""Tests against software no one here wrote, started on loopback."""
