@@ -9,5 +9,6 @@ A standalone program that shares nothing with the orchestrator but its HTTP API.
 - ``context``: ``DevIdPContext``, what every route gets; ``app``: ``build_app(ctx)``
 - routes: ``tokens`` (``/oauth/token``), ``management`` + ``mgmt_users`` + ``mgmt_clients``
   (``/api/v2/``), ``protected`` (``/api/protected/whoami``), ``pages`` (Universal Login)
+- ``token_check``: the server's own check of its bearer tokens (never the client's verifier)
 - ``ratelimit``: the ``x-ratelimit-*`` headers and 429; ``web``: request/response helpers
 """

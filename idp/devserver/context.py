@@ -9,20 +9,19 @@ The routes (token endpoint, Management API, protected API, and the Universal Log
     ctx.clock()      UNIX time now (injected: tests freeze or advance it)
     ctx.limiter      the rate limiter (adjustable at run time)
 
+Bearer tokens are checked with ``idp.devserver.token_check.check_token(ctx, token, audience)``.
 Blocking calls (the store, hashing) belong in a thread: ``await run_in_threadpool(...)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from idp.devserver.ratelimit import RateLimiter
 from idp.devserver.store import Store
 from idp.devserver.tenant import MANAGEMENT, Tenant
-from idp.jwks import CallableJwks
-from idp.verify import JwtVerifier
 
 __all__ = ["DevIdPContext"]
 
@@ -41,7 +40,6 @@ class DevIdPContext:
     """UNIX time now."""
     limiter: RateLimiter
     """The rate limiter behind the ``x-ratelimit-*`` headers."""
-    _verifiers: dict[str, JwtVerifier] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.base_url.endswith("/"):
@@ -76,13 +74,3 @@ class DevIdPContext:
     def rotate_keys(self) -> str:
         """Rotate the signing key now; returns the new ``kid``."""
         return self.store.keys.rotate(self.clock(), self.tenant.key_grace)
-
-    def verifier(self, audience: str) -> JwtVerifier:
-        """A verifier of this server's own tokens for ``audience`` (keys read in-process)."""
-        found = self._verifiers.get(audience)
-        if found is None:
-            keys = CallableJwks(self.jwks, clock=self.clock)
-            found = JwtVerifier(issuer=self.issuer, audience=audience, keys=keys, clock=self.clock)
-            # Two threads may both build one; either is as good, and the dict write is atomic.
-            self._verifiers[audience] = found
-        return found

@@ -6,7 +6,9 @@ retires the current one: the JWKS then holds both until ``grace`` seconds have p
 token signed just before the rotation stays verifiable for its whole life when ``grace`` is
 the token lifetime), and keys retired longer ago are deleted.
 
-A ``kid`` is the key's RFC 7638 thumbprint (SHA-256, base64url).
+A ``kid`` is the key's RFC 7638 thumbprint (SHA-256, base64url). ``public_key`` is what the
+server's own token check reads (``idp.devserver.token_check``): one key by ``kid``, from the
+database, so a rotation by another process on the same file counts at once.
 """
 
 from __future__ import annotations
@@ -107,6 +109,22 @@ class KeyRing:
             public_jwk(self._private(str(r.kid), str(r.private_pem)).public_key()) for r in rows
         ]
         return {"keys": keys}
+
+    def public_key(self, kid: str, now: float, grace: float) -> rsa.RSAPublicKey | None:
+        """The public key ``kid`` if it is current or was retired within ``grace``; else None."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                select(signing_keys.c.private_pem).where(
+                    signing_keys.c.kid == kid,
+                    or_(
+                        signing_keys.c.retired_at.is_(None),
+                        signing_keys.c.retired_at >= now - grace,
+                    ),
+                )
+            ).first()
+        if row is None:
+            return None
+        return self._private(kid, str(row.private_pem)).public_key()
 
     @staticmethod
     def _current_kid() -> Any:

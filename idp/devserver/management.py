@@ -1,8 +1,8 @@
 """The Management API v2 frame: bearer tokens, scopes, bodies and Auth0's error shape.
 
 Every endpoint takes an access token this server issued for ``<base URL>api/v2/``; it is
-verified with the project's own ``JwtVerifier`` against this server's keys (signature,
-``iss``, ``aud``, ``exp``), then the endpoint's scope is checked. Failures answer as Auth0
+checked by the server's own ``idp.devserver.token_check`` against its key store (signature,
+``iss``, ``aud``, ``exp`` …), then the endpoint's scope is checked. Failures answer as Auth0
 does: 401 "Missing authentication" / "Invalid token" / "Expired token", 403 "Insufficient
 scope, expected any of: create:users", 400 "Payload validation error: …". Handlers run in a
 worker thread and raise ``IdPRequestError`` (status, message, ``error`` as ``errorCode``) for
@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from idp.devserver.context import DevIdPContext
+from idp.devserver.token_check import check_token
 from idp.devserver.web import api_error, bearer_token, read_json_object
 from idp.errors import IdPRequestError, InvalidToken, TokenExpired
 
@@ -76,7 +77,7 @@ def required(body: Mapping[str, Any], key: str, kind: type = str) -> Any:
 
 def _authorize(ctx: DevIdPContext, token: str, scopes: Sequence[str]) -> dict[str, Any]:
     try:
-        claims = ctx.verifier(ctx.management_audience).verify(token)
+        claims = check_token(ctx, token, ctx.management_audience)
     except TokenExpired:
         raise IdPRequestError("Expired token", status=401, error="invalid_token") from None
     except InvalidToken:

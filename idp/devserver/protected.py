@@ -1,8 +1,8 @@
 """The protected demo API: ``GET /api/protected/whoami``, an agent's target at the chain's end.
 
-It accepts a bearer token only if the project's own ``idp.verify.JwtVerifier`` passes it
-(issuer: this server; audience: the tenant's ``protected_audience``; keys: this server's JWKS,
-read in-process) and its ``scope`` holds ``read:whoami``. Answers (RFC 6750):
+It accepts a bearer token only if the server's own ``idp.devserver.token_check`` passes it
+(issuer: this server; audience: the tenant's ``protected_audience``; keys: this server's key
+store) and its ``scope`` holds ``read:whoami``. Answers (RFC 6750):
 
 - no ``Authorization: Bearer`` header → 401, ``WWW-Authenticate: Bearer realm="vaultborn-dev"``
 - any bad token → 401, ``Bearer error="invalid_token", error_description="<one line>"``
@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idp.devserver.context import DevIdPContext
+from idp.devserver.token_check import check_token
 from idp.devserver.web import bearer_token, printable
 from idp.errors import InvalidToken
 
@@ -46,10 +47,10 @@ def _challenge(status: int, value: str, error: str, description: str) -> JSONRes
 def _check(ctx: DevIdPContext, token: str) -> dict[str, Any] | str:
     """The claims, or the one-line reason the token is refused."""
     try:
-        return ctx.verifier(ctx.tenant.protected_audience).verify(token)
+        return check_token(ctx, token, ctx.tenant.protected_audience)
     except InvalidToken as exc:
         return str(exc)
-    except Exception as exc:  # the verifier promises InvalidToken only; a 401 either way
+    except Exception as exc:  # the check promises InvalidToken only; a 401 either way
         log.warning("token check failed unexpectedly: %s", type(exc).__name__)
         return "the token could not be checked"
 
