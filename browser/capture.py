@@ -1,10 +1,18 @@
 """``capture_totp()``: read the TOTP secret an enrollment page shows, without a human.
 
 Three strategies, in order: (1) an ``otpauth://`` URI anywhere in the page; (2) a base32 key
-shown next to a label or in a marked element, if need be after clicking the "can't scan"
-fallback; (3) decode the QR code from an in-memory screenshot. Two different secrets are
-refused, never guessed. The secret is never logged, printed or written, and no error message
-contains it.
+the page *presents as a key*, if need be after clicking the "can't scan" fallback; (3) decode
+the QR code from an in-memory screenshot (only a QR carrying an otpauth URI counts). Two
+different secrets are refused, never guessed. The secret is never logged, printed or written,
+and no error message contains it.
+
+A key is presented as one when it is the whole value of an input (read-only, or labelled as a
+key or secret), the whole text of a code or monospace element or of an element marked as the
+secret (``id``/``class``/``data-*`` naming a secret or key), or the whole rest of a line whose
+label names the key (``Secret key: …``, or the line after ``Enter this key:``). It must be one
+base32 run of at least 16 characters or groups of four, in one letter case. Prose never
+qualifies: "Scan this code with your phone" has four-letter words, but it is a sentence in a
+paragraph, not a key, and a wrong seed in the vault is worse than a hand-off.
 """
 
 from __future__ import annotations
@@ -50,10 +58,13 @@ FALLBACK_WORDINGS: tuple[str, ...] = (
 """Link or button texts (matched case-insensitively) that reveal the secret as text."""
 
 _FALLBACK = re.compile("|".join(re.escape(w.rstrip("?")) for w in FALLBACK_WORDINGS), re.IGNORECASE)
-# Groups of four (Keycloak, Google: "ABCD EFGH …") or one run of upper-case base32.
-_GROUPED = re.compile(r"(?<![A-Za-z0-9])[A-Za-z2-7]{4}(?:[ \-][A-Za-z2-7]{4}){3,}(?![A-Za-z0-9])")
-_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}=*(?![A-Za-z0-9])")
-_LABEL = re.compile(r"secret|key|code", re.IGNORECASE)
+# Groups of four (Keycloak, Google: "ABCD EFGH …"), or one run of base32, the whole value.
+_KEY = re.compile(r"[A-Za-z2-7]{4}(?:[ \-][A-Za-z2-7]{4}){3,}|[A-Za-z2-7]{16,}=*")
+# A label that names the key itself: "Secret key", "Setup key", "Authenticator secret" …
+# ("code" is not one: pages say "code" for the one-time code and for the QR code).
+_LABEL = re.compile(r"\b(?:secret|key)\b", re.IGNORECASE)
+_MIN_KEY_CHARS = 16
+"""80 bits, the least any authenticator app takes (RFC 4226 asks for 128 or more)."""
 
 _JS_URIS = """() => {
   const found = [];
@@ -67,19 +78,25 @@ _JS_URIS = """() => {
   return found;
 }"""
 
+# Values the page presents as a key: whole input values, code/monospace and marked elements.
 _JS_CANDIDATES = """() => {
   const out = [];
-  const attr = /secret|key|code/i;
+  const named = /secret|key/i;
+  const visible = (el) => el.getClientRects().length > 0 &&
+    getComputedStyle(el).visibility !== 'hidden';
+  const mono = (el) => ['CODE', 'KBD', 'SAMP', 'PRE', 'TT'].includes(el.tagName) ||
+    /mono|courier|consolas|menlo/i.test(getComputedStyle(el).fontFamily || '');
   for (const el of document.querySelectorAll('*')) {
-    if (['SCRIPT', 'STYLE', 'BUTTON'].includes(el.tagName)) continue;
+    if (['SCRIPT', 'STYLE', 'BUTTON', 'A', 'OPTION'].includes(el.tagName) || !visible(el)) continue;
     const names = [el.id, typeof el.className === 'string' ? el.className : '',
       ...Array.from(el.attributes).filter(a => a.name.startsWith('data-')).map(a => a.name)];
-    const marked = names.some(n => attr.test(n || ''));
-    if ('value' in el && typeof el.value === 'string' && el.tagName === 'INPUT') {
+    const marked = names.some(n => named.test(n || ''));
+    if (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') {
+      if (['hidden', 'password'].includes(el.type)) continue;
       const label = [el.name, el.id, el.getAttribute('aria-label'), el.placeholder,
         el.labels && el.labels.length ? el.labels[0].innerText : ''].join(' ');
-      if (el.type !== 'hidden' && (marked || attr.test(label) || el.readOnly)) out.push(el.value);
-    } else if (marked && el.children.length === 0) {
+      if (el.readOnly || marked || named.test(label)) out.push(el.value || '');
+    } else if ((marked || mono(el)) && el.children.length === 0) {
       out.push(el.textContent || '');
     }
   }
@@ -188,26 +205,47 @@ def _parse_uris(texts: list[str]) -> list[OtpParameters]:
 
 
 def _parse_texts(texts: list[str]) -> list[OtpParameters]:
-    """Extract base32 seeds from marked elements and from lines next to a label."""
-    params: list[OtpParameters] = []
-    *marked, body = texts
-    snippets = list(marked)
-    lines = [line.strip() for line in body.splitlines()]
+    """Seeds from values presented as keys, and from the lines whose label names the key."""
+    *presented, body = texts
+    snippets = [_after_label(text) for text in presented]
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
     for index, line in enumerate(lines):
-        if _LABEL.search(line):
-            snippets.append(line.split(":", 1)[-1])
-            if index + 1 < len(lines):
-                snippets.append(lines[index + 1])
+        if not _LABEL.search(line):
+            continue
+        label, colon, rest = line.partition(":")
+        if colon and rest.strip() and _LABEL.search(label):
+            snippets.append(rest)
+        elif index + 1 < len(lines):
+            snippets.append(lines[index + 1])  # "Enter this key:" then the key on its own line
+    params: list[OtpParameters] = []
     for snippet in snippets:
-        for match in (*_GROUPED.finditer(snippet), *_RUN.finditer(snippet)):
-            raw = match.group(0)
-            if raw.islower() and not re.search(r"[2-7]", raw):
-                continue  # four-letter English words, not a key
-            try:
-                params.append(OtpParameters(seed=normalize_base32(raw)))
-            except InvalidOtpUri:
-                continue
+        seed = _key_in(snippet)
+        if seed is None:
+            continue
+        try:
+            params.append(OtpParameters(seed=normalize_base32(seed)))
+        except InvalidOtpUri:
+            continue
     return params
+
+
+def _after_label(text: str) -> str:
+    """``Secret: ABCD …`` → ``ABCD …``; anything else as it is."""
+    label, colon, rest = text.partition(":")
+    return rest if colon and _LABEL.search(label) else text
+
+
+def _key_in(snippet: str) -> str | None:
+    """The snippet when the whole of it is a key in one letter case, else None."""
+    text = " ".join(snippet.split())
+    if not _KEY.fullmatch(text):
+        return None
+    letters = [c for c in text if c.isalpha()]
+    if not (all(c.isupper() for c in letters) or all(c.islower() for c in letters)):
+        return None  # "Scan This Code With Your Phone", never a key
+    if sum(c.isalnum() for c in text) < _MIN_KEY_CHARS:
+        return None
+    return text
 
 
 def _unique(found: list[OtpParameters], source: CaptureSource, where: str) -> CapturedTotp | None:

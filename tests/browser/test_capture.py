@@ -150,3 +150,70 @@ def test_debug_dir_is_private(tmp_path: Path) -> None:
     traces = list(debug.iterdir())
     assert len(traces) == 1
     assert traces[0].stat().st_mode & 0o777 == 0o600
+
+
+# -- prose is never a seed ---------------------------------------------------------------------
+
+_DOWNLOAD_QR = segno.make("https://apps.example.com/download/authenticator", error="m")
+
+PROSE_PAGES = {
+    "a QR of an app link and a sentence of four-letter words": (
+        "<h1>Protect your account</h1><p>Scan this code with your phone</p>"
+        f'<img alt="QR code" src="{_DOWNLOAD_QR.png_data_uri(scale=5, border=4)}">'
+        '<label for="c">Code</label><input id="c" name="code">'
+    ),
+    "the sentence in capitals beside a label": (
+        "<h1>Authenticator</h1><p>Your secret key is shown after you SCAN THIS CODE WITH YOUR "
+        "PHONE CAMERA</p><p>Secret key: SCAN THIS CODE WITH YOUR PHONE</p>"
+    ),
+    "a marked element holding a sentence": (
+        '<h1>Set up</h1><p class="secret-key-help">Keep this page open while you scan.</p>'
+        '<code>Then type the code</code><input readonly value="Open your app first">'
+    ),
+    "mixed-case words in groups of four in a code element": (
+        "<h1>Set up</h1><code>Scan This Code With Your Cell</code>"
+    ),
+    "a base32-looking run too short for a key": "<p>Setup key: ABCDEF234567</p>",
+}
+
+
+@pytest.mark.parametrize("html", PROSE_PAGES.values(), ids=PROSE_PAGES.keys())
+def test_words_that_merely_look_like_letters_are_never_a_seed(pages: Pages, html: str) -> None:
+    async def action(page: Page) -> CapturedTotp:
+        await page.set_content(html)
+        return await capture_totp(page, timeout=5.0)
+
+    with pytest.raises(CaptureFailed):
+        pages.run(action)
+
+
+KEY_PAGES = {
+    "beside its label on the same line": "<p>Secret key: JBSW Y3DP EHPK 3PXP</p>",
+    "on the line after a label that names it": (
+        "<p>Enter this key in your authenticator app:</p><p>jbsw y3dp ehpk 3pxp</p>"
+    ),
+    "in a monospace element": (
+        "<p>Then</p><span style='font-family: monospace'>JBSWY3DPEHPK3PXP</span>"
+    ),
+    "in a read-only input": (
+        '<label>Authenticator secret</label><input readonly value="JBSWY3DPEHPK3PXP">'
+    ),
+}
+
+
+@pytest.mark.parametrize("html", KEY_PAGES.values(), ids=KEY_PAGES.keys())
+def test_a_key_the_page_presents_as_one_is_taken(pages: Pages, html: str) -> None:
+    async def action(page: Page) -> CapturedTotp:
+        await page.set_content(f"<h1>Two-factor</h1>{html}")
+        return await capture_totp(page, timeout=5.0)
+
+    captured = pages.run(action)
+    assert captured.source == "manual"
+    assert captured.params.seed.reveal() == "JBSWY3DPEHPK3PXP"
+
+
+def test_capture_totp_is_public_on_the_browser_package() -> None:
+    import browser
+
+    assert browser.capture_totp is capture_totp
+    assert browser.CapturedTotp is CapturedTotp
