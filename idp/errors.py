@@ -9,6 +9,7 @@ The branch::
         │   ├── IdPForbidden              a scope or audience the client may not use (403)
         │   ├── IdPNotFound               404
         │   └── IdPConflict               409, e.g. "The user already exists."
+        ├── DiscoveryFailed           no usable discovery document (or another issuer's)
         ├── IdPRateLimited (transient)    429; ``.retry_after`` seconds
         └── IdPUnavailable (transient)    5xx, timeouts, connection failures, garbage bodies
     UsageError
@@ -31,6 +32,7 @@ from __future__ import annotations
 from vaultborn.errors import ServiceError, TransientError, UsageError
 
 __all__ = [
+    "DiscoveryFailed",
     "IdPAuthenticationFailed",
     "IdPConflict",
     "IdPError",
@@ -137,3 +139,7 @@ class TokenClaimMissing(InvalidToken):
     def __init__(self, claim: str) -> None:
         super().__init__(f"the token has no {claim!r} claim")
         self.claim = claim
+
+
+class DiscoveryFailed(IdPError):
+    """The provider's discovery document is missing, malformed, or names another issuer."""

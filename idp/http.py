@@ -266,11 +266,14 @@ class IdPHttp:
         url: str,
         *,
         json: Any = None,
+        data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         redact: Iterable[str] = (),
     ) -> Any:
         """Send with retries; the decoded JSON body of the 2xx answer.
+
+        ``json`` sends a JSON body, ``data`` a form-encoded one (RFC 6749's token requests).
 
         Raises:
             IdPError: the mapped failure (see the module docstring).
@@ -282,7 +285,7 @@ class IdPHttp:
         while True:
             try:
                 response = self.client.request(
-                    method, url, json=json, params=params, headers=headers
+                    method, url, json=json, data=data, params=params, headers=headers
                 )
             except httpx.HTTPError as exc:
                 self.sleep(attempts.failure(exc))
@@ -318,6 +321,7 @@ class AsyncIdPHttp:
         url: str,
         *,
         json: Any = None,
+        data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         redact: Iterable[str] = (),
@@ -329,7 +333,7 @@ class AsyncIdPHttp:
         while True:
             try:
                 response = await self.client.request(
-                    method, url, json=json, params=params, headers=headers
+                    method, url, json=json, data=data, params=params, headers=headers
                 )
             except httpx.HTTPError as exc:
                 await self.sleep(attempts.failure(exc))

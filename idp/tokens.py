@@ -1,6 +1,10 @@
 """``TokenSource``: M2M access tokens by client credentials, the client secret read from the vault.
 
-For each (domain, client id, audience) the source keeps one token in memory until shortly
+The request follows the provider's kind (``idp.provider``): Auth0's JSON body with
+``audience``, or RFC 6749 §4.4's form body with RFC 8707's ``resource``, the secret sent by
+``client_secret_basic`` or ``client_secret_post`` as the provider's metadata advertises.
+
+For each (provider, client id, audience, scope) the source keeps one token in memory until shortly
 before it expires, and makes sure that N callers who find the cache empty at the same moment
 cause exactly one token request (single-flight): threads queue on a per-key lock and re-check
 the cache; asyncio tasks of one event loop join one in-flight task. The client secret is read
@@ -11,17 +15,20 @@ and dropped with it; tokens are never written anywhere (reference/credentials.md
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 
 from idp.errors import IdPUnavailable, InvalidToken
-from idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy, base_url
+from idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy
+from idp.provider import Provider, ProviderMetadata
 from idp.verify import unverified_claims
 from vault.model import FieldType
 from vault.protocol import Vault
@@ -31,7 +38,8 @@ from vaultborn.errors import UsageError
 
 __all__ = ["TokenSource", "TokenStats", "client_id_for"]
 
-CacheKey = tuple[str, str, str]
+CacheKey = tuple[str, str, str, str]
+"""(provider base URL, client id, audience, scope)."""
 
 
 @dataclass
@@ -57,10 +65,13 @@ class TokenSource:
     >>> tokens.token("my-client-id", "op://ACL/Auth0 M2M — my-agent/credential",
     ...              "https://api.example.com")
     Secret(access token of my-client-id for https://api.example.com: <redacted>)
+    >>> TokenSource(vault, provider=Provider("https://idp.example.com", kind="oidc"))
 
     Args:
         vault: Where client secrets are read, by reference, per token request.
-        domain: The IdP's base URL (a bare Auth0 domain gets ``https://``).
+        domain: An Auth0 domain (a bare one gets ``https://``); short for
+            ``provider=Provider(domain, kind="auth0")``.
+        provider: The IdP, of either kind (its discovery document is read on first use).
         http: The client for ``token()``; None makes one (10 s timeout), closed by ``close()``
             (or by leaving a ``with`` block).
         async_http: The client for ``atoken()``; None opens a short-lived one per request,
@@ -76,7 +87,8 @@ class TokenSource:
         self,
         vault: Vault,
         *,
-        domain: str,
+        domain: str | None = None,
+        provider: Provider | None = None,
         http: httpx.Client | None = None,
         async_http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
@@ -84,9 +96,12 @@ class TokenSource:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if (provider is None) == (domain is None):
+            raise TypeError("TokenSource takes a provider or a domain (one of them)")
         self.vault = vault
-        self.domain = base_url(domain)
-        self.token_url = self.domain + "oauth/token"
+        self._own_provider = provider is None
+        self.provider = provider or Provider(str(domain), "auth0", http=http, clock=clock)
+        self.domain = self.provider.base
         self.clock, self.refresh_margin, self.policy = clock, refresh_margin, policy
         self._http = IdPHttp(http, policy=policy, sleep=sleep, clock=clock)
         self._async_http = async_http
@@ -103,6 +118,8 @@ class TokenSource:
         with self._guard:
             self._cache.clear()
         self._http.close()
+        if self._own_provider:
+            self.provider.close()
 
     def __enter__(self) -> TokenSource:
         return self
@@ -110,14 +127,28 @@ class TokenSource:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def token(self, client_id: str, secret_ref: str | SecretReference, audience: str) -> Secret:
-        """An access token for ``audience``, from the cache or one token request.
+    def token(
+        self,
+        client_id: str,
+        secret_ref: str | SecretReference,
+        audience: str,
+        *,
+        scope: str | None = None,
+    ) -> Secret:
+        """An access token for ``audience`` (and ``scope``), from the cache or one request.
+
+        Args:
+            client_id: The client (application) id.
+            secret_ref: Where its secret is in the vault.
+            audience: The API's identifier (``audience`` for Auth0, ``resource`` for OIDC).
+            scope: Space-separated scopes to ask for; None asks for what the client is granted
+                (Auth0) or the provider's default.
 
         Raises:
             IdPError: the IdP refused (e.g. ``IdPAuthenticationFailed``) or failed.
             VaultError: the client secret could not be read.
         """
-        key = (self.domain, client_id, audience)
+        key = (self.domain, client_id, audience, scope or "")
         hit = self._cached(key)
         if hit is not None:
             return hit
@@ -129,22 +160,26 @@ class TokenSource:
                 return hit
             started = self.clock()
             self._count_request()
+            meta = self.provider.metadata()
             secret = self.vault.read(secret_ref)
-            body = _body(client_id, secret, audience)
+            request = _request(self.provider.kind, meta, client_id, secret, audience, scope)
             try:
-                answer = self._http.request(
-                    "POST", self.token_url, json=body, redact=[secret.reveal()]
-                )
+                answer = self._http.request("POST", meta.token_endpoint, **request)
             finally:
-                body.clear()
+                _forget(request)
                 del secret
-            return self._store(key, answer, started)
+            return self._store(key, meta.token_endpoint, answer, started)
 
     async def atoken(
-        self, client_id: str, secret_ref: str | SecretReference, audience: str
+        self,
+        client_id: str,
+        secret_ref: str | SecretReference,
+        audience: str,
+        *,
+        scope: str | None = None,
     ) -> Secret:
         """``token()`` for asyncio: the tasks of one event loop share one in-flight request."""
-        key = (self.domain, client_id, audience)
+        key = (self.domain, client_id, audience, scope or "")
         hit = self._cached(key)
         if hit is not None:
             return hit
@@ -164,31 +199,29 @@ class TokenSource:
     def invalidate(self, client_id: str, audience: str) -> None:
         """Forget the cached token (e.g. after an API answered 401 to it)."""
         with self._guard:
-            self._cache.pop((self.domain, client_id, audience), None)
+            for key in [k for k in self._cache if k[1:3] == (client_id, audience)]:
+                del self._cache[key]
 
     async def _afetch(self, key: CacheKey, secret_ref: str | SecretReference) -> Secret:
-        _, client_id, audience = key
+        _, client_id, audience, scope = key
         started = self.clock()
         self._count_request()
-        # Vault backends block (SQLite, the op CLI): keep the event loop free meanwhile.
+        # Discovery and the vault block (HTTP, SQLite, the op CLI): keep the event loop free.
+        meta = await asyncio.to_thread(self.provider.metadata)
         secret = await asyncio.to_thread(self.vault.read, secret_ref)
-        body = _body(client_id, secret, audience)
+        request = _request(self.provider.kind, meta, client_id, secret, audience, scope or None)
         try:
             if self._async_http is not None:
                 http = AsyncIdPHttp(self._async_http, policy=self.policy, clock=self.clock)
-                answer = await http.request(
-                    "POST", self.token_url, json=body, redact=[secret.reveal()]
-                )
+                answer = await http.request("POST", meta.token_endpoint, **request)
             else:
                 async with httpx.AsyncClient(timeout=10.0) as client:
                     http = AsyncIdPHttp(client, policy=self.policy, clock=self.clock)
-                    answer = await http.request(
-                        "POST", self.token_url, json=body, redact=[secret.reveal()]
-                    )
+                    answer = await http.request("POST", meta.token_endpoint, **request)
         finally:
-            body.clear()
+            _forget(request)
             del secret
-        return self._store(key, answer, started)
+        return self._store(key, meta.token_endpoint, answer, started)
 
     def _cached(self, key: CacheKey) -> Secret | None:
         with self._guard:
@@ -202,9 +235,9 @@ class TokenSource:
         with self._guard:
             self.stats.requests += 1
 
-    def _store(self, key: CacheKey, answer: Any, started: float) -> Secret:
-        _, client_id, audience = key
-        where = f"POST {self.token_url}"
+    def _store(self, key: CacheKey, endpoint: str, answer: Any, started: float) -> Secret:
+        _, client_id, audience, _ = key
+        where = f"POST {endpoint}"
         if not isinstance(answer, Mapping) or not isinstance(answer.get("access_token"), str):
             raise IdPUnavailable(f"{where} answered without an access_token")
         lifetime = answer.get("expires_in")
@@ -224,13 +257,51 @@ class TokenSource:
         return token
 
 
-def _body(client_id: str, secret: Secret, audience: str) -> dict[str, str]:
+def _request(
+    kind: str,
+    meta: ProviderMetadata,
+    client_id: str,
+    secret: Secret,
+    audience: str,
+    scope: str | None,
+) -> dict[str, Any]:
+    """The keyword arguments of ``IdPHttp.request`` for one client-credentials request.
+
+    Auth0: its documented JSON body with ``audience``. OIDC: a form body (RFC 6749 §4.4) with
+    ``resource`` (RFC 8707), the secret in HTTP Basic, each part form-encoded first (RFC 6749
+    §2.3.1), or in the body where the provider takes only ``client_secret_post``.
+    """
+    if kind == "auth0":
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret.reveal(),
+            "audience": audience,
+        }
+        if scope:
+            body["scope"] = scope
+        return {"json": body, "redact": [secret.reveal()]}
+    form = {"grant_type": "client_credentials", "resource": audience}
+    if scope:
+        form["scope"] = scope
+    if meta.client_auth() == "client_secret_post":
+        form.update(client_id=client_id, client_secret=secret.reveal())
+        return {"data": form, "redact": [secret.reveal()]}
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret.reveal())}"
+    basic = base64.b64encode(pair.encode()).decode("ascii")
     return {
-        "grant_type": "client_credentials",
-        "client_id": client_id,
-        "client_secret": secret.reveal(),
-        "audience": audience,
+        "data": form,
+        "headers": {"Authorization": f"Basic {basic}"},
+        "redact": [secret.reveal(), quote_plus(secret.reveal())],
     }
+
+
+def _forget(request: dict[str, Any]) -> None:
+    """Drop this request's references to the secret (the bodies and the header with it)."""
+    for part in request.values():
+        if isinstance(part, dict):
+            part.clear()
+    request.clear()
 
 
 def _landed(
