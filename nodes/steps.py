@@ -85,6 +85,7 @@ def _verify_args(state: dict[str, Any]) -> dict[str, Any]:
         # this login page.
         "protected_api": agent.get("protected_api") or "",
         "login_url": state["plan"]["break_glass"].get("login_url") or "",
+        **({"scope": agent["scope"]} if agent.get("scope") else {}),
     }
 
 

@@ -10,8 +10,7 @@ import httpx
 from browser.enroll import VaultPassword, VaultTotpTarget, login_drill
 from browser.runner import FlowOptions
 from idp.errors import IdPError, InvalidToken
-from idp.jwks import HttpJwks
-from idp.verify import JwtVerifier, unverified_claims
+from idp.verify import unverified_claims
 from nodes.deps import Deps
 from vault.secret import Secret
 
@@ -54,7 +53,9 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
 
 
 def _token_checks(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    token = deps.tokens.token(args["client_id"], args["secret"], args["audience"])
+    token = deps.tokens.token(
+        args["client_id"], args["secret"], args["audience"], scope=args.get("scope") or None
+    )
     claims = unverified_claims(token.reveal())
     return {
         "token_subject": str(claims.get("sub", "")),
@@ -67,15 +68,12 @@ def _check_token(token: Secret, args: dict[str, Any], deps: Deps) -> dict[str, A
     """The protected API's answer to the token, or — with none configured — the JWKS check."""
     api = args.get("protected_api") or deps.protected_api
     if not api:
-        keys = HttpJwks(deps.idp_base_url + ".well-known/jwks.json")
+        provider = deps.tokens.provider
         try:
-            verifier = JwtVerifier(issuer=deps.idp_base_url, audience=args["audience"], keys=keys)
-            verifier.verify(token)
+            provider.verifier(args["audience"], clock=deps.clock).verify(token)
         except InvalidToken as refused:
             raise IdPError(f"the agent's token fails the IdP's own JWKS check: {refused}") from None
-        finally:
-            keys.close()
-        return {"token_check": "signature and claims against the IdP's JWKS"}
+        return {"token_check": f"signature and claims against {provider.metadata().jwks_uri}"}
     response = httpx.get(api, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=10)
     if response.status_code != 200:
         raise IdPError(

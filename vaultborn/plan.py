@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp.provider import KINDS
 from stores.target import parse_aws_target
 from vault.recipe import parse_recipe
 from vault.reference import SCHEME, parse_reference
@@ -158,6 +159,21 @@ def _domain(text: str) -> str:
     return f"{url.scheme}://{host}{'' if port is None else f':{port}'}/"
 
 
+def _issuer(text: str) -> str:
+    """An OpenID Provider's issuer: an http(s) URL that may have a path, with a trailing "/"."""
+    url = _url(text if "://" in text else "https://" + text)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise UsageError(f"an issuer has no query or fragment, got {text!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _scope(text: str) -> str:
+    if not all(part.isprintable() and '"' not in part for part in text.split()):
+        raise UsageError("expected space-separated scope names")
+    return " ".join(text.split())
+
+
 def _url(text: str) -> str:
     """A full http(s) URL (plain http only on loopback); a token or a password goes there."""
     bad = UsageError(f"expected a URL like https://api.example.com/path, got {text!r}")
@@ -211,34 +227,82 @@ def parse_plan(text: str, source: str = "vaultborn.toml") -> Plan:
     _Table(data, "", _SECTIONS, fail)
     v = _Table(data.get("vault", {}), "vault.", ("backend", "name"), fail)
     vault = VaultPlan(v.choice("backend", ("local", "op"), "local"), v.text("name", "ACL", _name))
-    idp_keys = ("kind", "domain", "management_client_id", "management_secret", "connection")
-    i = _Table(_required(data, "idp", fail), "idp.", idp_keys, fail)
-    domain = i.text("domain", "", _domain) or None
-    idp = IdPPlan(
-        kind=i.choice("kind", ("auth0",), "auth0"),
-        domain=domain,
-        management_client_id=i.text("management_client_id", check=_client_id),
-        management_secret=i.text("management_secret", check=_reference),
-        connection=i.text("connection", DEFAULT_CONNECTION),
-    )
-    bg_keys = ("email", "item", "password_recipe", "enrollment", "login_url")
-    b = _Table(_required(data, "break_glass", fail), "break_glass.", bg_keys, fail)
+    i = _Table(_required(data, "idp", fail), "idp.", _IDP_KEYS, fail)
+    kind = i.choice("kind", KINDS, "auth0")
+    idp = _idp_plan(i, kind)
+    b = _Table(_required(data, "break_glass", fail), "break_glass.", _BREAK_GLASS_KEYS, fail)
     break_glass = BreakGlassPlan(
         email=b.text("email", check=_email),
         item=b.text("item", check=_name),
         password_recipe=b.text("password_recipe", DEFAULT_RECIPE, lambda t: str(parse_recipe(t))),
         enrollment=b.choice("enrollment", ("browser", "api"), "browser"),
         login_url=b.text("login_url", "", _url) or None,
+        signup_url=b.text("signup_url", "", _url) or None,
+        enroll_url=b.text("enroll_url", "", _url) or None,
     )
-    agent_keys = ("client_id", "secret", "audience", "protected_api")
+    _check_kind_needs(kind, break_glass, b)
+    agent_keys = ("client_id", "secret", "audience", "protected_api", "scope")
     a = _Table(_required(data, "agent", fail), "agent.", agent_keys, fail)
     agent = AgentPlan(
         client_id=a.text("client_id", check=_client_id),
         secret=a.text("secret", check=_reference),
         audience=a.text("audience", DEFAULT_AUDIENCE),
         protected_api=a.text("protected_api", "", _url) or None,
+        scope=a.text("scope", "", _scope) or None,
     )
     return Plan(vault, idp, break_glass, agent, _seeds(data.get("seed", []), fail), source)
+
+
+_IDP_KEYS = ("kind", "domain", "management_client_id", "management_secret", "connection")
+_AUTH0_ONLY = ("management_client_id", "management_secret", "connection")
+_BREAK_GLASS_KEYS = (
+    "email",
+    "item",
+    "password_recipe",
+    "enrollment",
+    "login_url",
+    "signup_url",
+    "enroll_url",
+)
+
+
+def _idp_plan(i: _Table, kind: str) -> IdPPlan:
+    """The [idp] table of either kind; each kind refuses the other's keys by name."""
+    if kind == "auth0":
+        return IdPPlan(
+            kind=kind,
+            domain=i.text("domain", "", _domain) or None,
+            management_client_id=i.text("management_client_id", check=_client_id),
+            management_secret=i.text("management_secret", check=_reference),
+            connection=i.text("connection", DEFAULT_CONNECTION),
+        )
+    for key in _AUTH0_ONLY:
+        if key in i.data:
+            raise i.fail(
+                key,
+                'only for kind = "auth0": an OpenID Provider has no standard user API; the '
+                "user is made on the application's sign-up page (break_glass.signup_url)",
+            )
+    return IdPPlan(kind=kind, domain=i.text("domain", check=_issuer))
+
+
+def _check_kind_needs(kind: str, bg: BreakGlassPlan, table: _Table) -> None:
+    """What each kind needs of [break_glass]: pages for ``oidc``, none for ``auth0``."""
+    if kind == "auth0":
+        for key in ("signup_url", "enroll_url"):
+            if getattr(bg, key) is not None:
+                raise table.fail(
+                    key, 'only for idp.kind = "oidc": Auth0 users and tickets come from its API'
+                )
+        return
+    if bg.signup_url is None:
+        raise table.fail("signup_url", 'missing (required for idp.kind = "oidc")')
+    if bg.enrollment == "api":
+        raise table.fail(
+            "enrollment", 'an OpenID Provider has no API to register a seed: use "browser"'
+        )
+    if bg.enroll_url is None:
+        raise table.fail("enroll_url", 'missing (required for idp.kind = "oidc")')
 
 
 def _required(data: Mapping[str, Any], key: str, fail: _Fail) -> object:

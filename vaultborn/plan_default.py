@@ -49,15 +49,24 @@ class VaultPlan:
 
 @dataclass(frozen=True)
 class IdPPlan:
-    """The IdP and its management client; ``domain`` None means the embedded dev IdP."""
+    """The IdP and its management client; ``domain`` None means the embedded dev IdP.
 
-    management_client_id: str
-    management_secret: str
-    """The ``op://`` reference of the management client's secret."""
+    ``kind = "auth0"`` creates the user and its enrollment ticket through the Management API
+    (its client named here). ``kind = "oidc"`` is any OpenID Provider: tokens by its discovery
+    document, the user made on an application's sign-up page (``break_glass.signup_url``).
+    """
+
+    management_client_id: str | None = None
+    """The Management API client's id (``auth0`` only)."""
+    management_secret: str | None = None
+    """The ``op://`` reference of the management client's secret (``auth0`` only)."""
     kind: str = "auth0"
+    """``auth0`` or ``oidc``."""
     domain: str | None = None
-    """The IdP's base URL with a trailing slash (``https://tenant.us.auth0.com/``)."""
+    """The Auth0 domain or the OpenID Provider's issuer, with a trailing slash
+    (``https://tenant.us.auth0.com/``, ``https://idp.example.com/realms/acme/``)."""
     connection: str = DEFAULT_CONNECTION
+    """The Auth0 database connection users are created in (``auth0`` only)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,11 @@ class BreakGlassPlan:
     login_url: str | None = None
     """Where the login drill starts (a page that shows the IdP's login form); None means the
     embedded dev IdP's ``/login``, or no drill with a tenant of your own."""
+    signup_url: str | None = None
+    """The application's sign-up page, where the user is created (``oidc`` only)."""
+    enroll_url: str | None = None
+    """The application's TOTP set-up page, opened logged out: the enrollment logs in with the
+    item's username and password first (``oidc`` only; Auth0 uses an enrollment ticket)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,9 @@ class AgentPlan:
     protected_api: str | None = None
     """A URL of your API that must answer 200 to the agent's token; None means the embedded dev
     IdP's demo API, or — with a tenant of your own — checking the token against its JWKS."""
+    scope: str | None = None
+    """Space-separated scopes the agent's token asks for; None asks for none by name (Auth0
+    grants the client's; an OpenID Provider its default)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 from approvals.audit import AuditLog
 from approvals.policy import Policy
 from idp.auth0 import Auth0ManagementClient
+from idp.provider import Provider
 from idp.tokens import TokenSource
 from nodes.audited_vault import AuditedVault
 from nodes.deps import BrowserChoice, Deps
@@ -28,6 +29,7 @@ from vault.model import Category
 from vault.protocol import Vault
 from vault.recipe import parse_recipe
 from vault.reference import parse_reference
+from vaultborn.errors import ConfigurationError
 from vaultborn.faults import fault_from_env
 
 __all__ = ["RunOptions", "ensure_demo_secrets", "open_runtime"]
@@ -77,11 +79,17 @@ def open_runtime(
         embedded = not base_url
         if embedded:
             base_url = _start_dev_idp(stack, vault, plan, home)
-        tokens = stack.enter_context(TokenSource(vault, domain=base_url))
+        kind = plan["idp"].get("kind", "auth0")
+        provider = stack.enter_context(Provider(base_url, kind))
+        tokens = stack.enter_context(TokenSource(vault, provider=provider))
         store = stack.enter_context(open_aws_store(_notice))
         mgmt = plan["idp"]
 
         def management() -> Auth0ManagementClient:
+            if kind != "auth0":
+                raise ConfigurationError(
+                    f"idp.kind = {kind!r} has no Management API; this step needs Auth0's"
+                )
             return Auth0ManagementClient(
                 base_url,
                 tokens,

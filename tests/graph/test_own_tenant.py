@@ -24,7 +24,8 @@ def test_without_an_api_the_token_is_checked_against_the_jwks(tmp_path: Path) ->
 
     assert view.status == "done", view.reason
     verify = view.values["verify"]
-    assert verify["token_check"] == "signature and claims against the IdP's JWKS"
+    jwks = run.idp.base_url + ".well-known/jwks.json"
+    assert verify["token_check"] == f"signature and claims against {jwks}"
     assert "api_status" not in verify
     assert verify["login_drill"] == "skipped: no break_glass.login_url in the plan"
 

@@ -188,7 +188,7 @@ BAD = [
     ("idp", "domain", "http://[::1", "idp.domain: expected a URL"),
     ("idp", "domain", "http://127.0.0.1:99999", "idp.domain: expected a URL"),
     ("idp", "domain", "", "idp.domain: empty"),
-    ("idp", "kind", "okta", "idp.kind: expected auth0, got 'okta'"),
+    ("idp", "kind", "okta", "idp.kind: expected auth0 or oidc, got 'okta'"),
     ("idp", "management_secret", ..., "idp.management_secret: missing"),
     ("idp", "management_secret", "op://ACL/only-two", "idp.management_secret: not a secret ref"),
     ("idp", "management_secret", "op://A/I/f?attribute=otp", "asks for a one-time code"),
