@@ -1,7 +1,9 @@
 """``vaultborn token`` and ``vaultborn call``: the agent's side of the M2M chain, by hand.
 
 Both read the client secret from the vault by reference, get a token by client credentials
-(``idp.tokens``), and never print the token unless ``token --raw`` asks for it.
+(``idp.tokens``), and never print the token unless ``token --raw`` asks for it. One command
+shape serves every provider: ``--domain`` names an Auth0 tenant or an OpenID Provider's issuer,
+and ``--kind`` (default: guessed, see ``idp.provider.guess_kind``) says how to talk to it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import httpx
 import typer
 
 from idp.errors import InvalidToken
-from idp.http import base_url, endpoint
+from idp.http import endpoint
+from idp.provider import KINDS, Provider
 from idp.tokens import TokenSource, client_id_for
-from idp.verify import HttpJwks, JwtVerifier, unverified_claims
+from idp.verify import unverified_claims
 from vault.reference import parse_reference
 from vault.secret import Secret
 from vaultborn.deps import Settings, open_vault
@@ -28,6 +31,7 @@ from vaultborn.render import console, print_json
 __all__ = ["register_token_commands"]
 
 DOMAIN_ENV = "VAULTBORN_IDP_DOMAIN"
+KIND_ENV = "VAULTBORN_IDP_KIND"
 _AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 ClientOpt = Annotated[
@@ -47,7 +51,24 @@ DomainOpt = Annotated[
     typer.Option(
         "--domain",
         metavar="URL",
-        help=f"The IdP (tenant.us.auth0.com or the dev IdP's URL). Env: {DOMAIN_ENV}.",
+        help="The IdP: an Auth0 domain (tenant.us.auth0.com) or an OpenID Provider's "
+        f"issuer URL. Env: {DOMAIN_ENV}.",
+    ),
+]
+KindOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kind",
+        metavar="KIND",
+        help=f"auto, {' or '.join(KINDS)}: oidc reads the provider's discovery document and "
+        "names the API by RFC 8707 'resource'; auth0 uses Auth0's endpoints and 'audience'. "
+        f"Default auto: auth0 for *.auth0.com, else oidc. Env: {KIND_ENV}.",
+    ),
+]
+ScopeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scope", metavar="SCOPES", help="Space-separated scopes to ask for (default: none named)."
     ),
 ]
 ClientIdOpt = Annotated[
@@ -61,29 +82,35 @@ ClientIdOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _acquire(
-    settings: Settings, client: str, audience: str, domain: str | None, client_id: str | None
-) -> tuple[str, Secret]:
+def _provider(domain: str | None, kind: str | None, http: httpx.Client) -> Provider:
     given = domain or os.environ.get(DOMAIN_ENV, "")
     if not given.strip():
         raise UsageError(f"no IdP domain: pass --domain or set {DOMAIN_ENV}")
-    base = base_url(given)
+    return Provider(given, kind or os.environ.get(KIND_ENV) or "auto", http=http)
+
+
+def _acquire(
+    settings: Settings,
+    provider: Provider,
+    client: str,
+    audience: str,
+    client_id: str | None,
+    scope: str | None,
+) -> Secret:
     ref = parse_reference(client)
     vault = open_vault(settings)
     cid = client_id or client_id_for(vault, ref)
-    with httpx.Client(timeout=10.0) as http:
-        return base, TokenSource(vault, domain=base, http=http).token(cid, ref, audience)
+    source = TokenSource(vault, provider=provider, http=provider.http)
+    return source.token(cid, ref, audience, scope=scope)
 
 
-def _claims(base: str, audience: str, token: Secret) -> tuple[dict[str, Any], bool, str]:
-    jwks_url = base + ".well-known/jwks.json"
-    with httpx.Client(timeout=5.0) as http:
-        keys = HttpJwks(jwks_url, client=http)
-        verifier = JwtVerifier(issuer=base, audience=audience, keys=keys)
-        try:
-            return verifier.verify(token), True, f"verified against {jwks_url}"
-        except InvalidToken as exc:
-            why = f"{exc} ({keys.last_error})" if keys.last_error else str(exc)
+def _claims(provider: Provider, audience: str, token: Secret) -> tuple[dict[str, Any], bool, str]:
+    keys = provider.keys()
+    try:
+        claims = provider.verifier(audience).verify(token)
+        return claims, True, f"verified against {provider.metadata().jwks_uri}"
+    except InvalidToken as exc:
+        why = f"{exc} ({keys.last_error})" if keys.last_error else str(exc)
     try:
         claims = unverified_claims(token)
     except InvalidToken:
@@ -96,6 +123,8 @@ def token_command(
     client: ClientOpt,
     audience: AudienceOpt,
     domain: DomainOpt = None,
+    kind: KindOpt = None,
+    scope: ScopeOpt = None,
     client_id: ClientIdOpt = None,
     as_json: JsonOpt = False,
     raw: Annotated[
@@ -108,13 +137,21 @@ def token_command(
 
     The token itself only with --raw (alone: just the token, for scripts).
     """
-    base, token = _acquire(ctx.obj, client, audience, domain, client_id)
-    if raw and not as_json:
-        typer.echo(token.reveal())
-        return
-    claims, verified, note = _claims(base, audience, token)
+    with httpx.Client(timeout=10.0) as http:
+        provider = _provider(domain, kind, http)
+        token = _acquire(ctx.obj, provider, client, audience, client_id, scope)
+        if raw and not as_json:
+            typer.echo(token.reveal())
+            return
+        claims, verified, note = _claims(provider, audience, token)
+        described = provider.describe()
     if as_json:
-        out: dict[str, Any] = {"verified": verified, "note": note, "claims": claims}
+        out: dict[str, Any] = {
+            "verified": verified,
+            "note": note,
+            "provider": described,
+            "claims": claims,
+        }
         if raw:
             out["access_token"] = token.reveal()
         print_json(out)
@@ -134,6 +171,8 @@ def call_command(
     client: ClientOpt,
     audience: AudienceOpt,
     domain: DomainOpt = None,
+    kind: KindOpt = None,
+    scope: ScopeOpt = None,
     client_id: ClientIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -141,10 +180,12 @@ def call_command(
 
     Exits 0 on a 2xx answer, 1 otherwise with the status and the WWW-Authenticate error.
     """
-    _, token = _acquire(ctx.obj, client, audience, domain, client_id)
     where = f"GET {endpoint(url)}"
     try:
         with httpx.Client(timeout=10.0) as http:
+            token = _acquire(
+                ctx.obj, _provider(domain, kind, http), client, audience, client_id, scope
+            )
             response = http.get(url, headers={"Authorization": f"Bearer {token.reveal()}"})
     except httpx.InvalidURL:
         raise UsageError(f"{url!r} is not a valid URL") from None

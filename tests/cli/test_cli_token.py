@@ -38,14 +38,38 @@ def test_a_bad_reference_is_a_usage_error(cli: Run) -> None:
     assert result.code == 2 and "op://" in result.err and result.err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("kind", "first_request"),
+    [
+        # An OpenID Provider is asked for its discovery document first; Auth0's endpoints
+        # are known without asking.
+        (None, "GET http://127.0.0.1:9/.well-known/openid-configuration failed"),
+        ("auth0", "POST http://127.0.0.1:9/oauth/token failed"),
+    ],
+)
 def test_an_unreachable_idp_is_a_one_line_error_without_the_secret(
-    cli: Run, vault_item: None, monkeypatch: pytest.MonkeyPatch
+    cli: Run,
+    vault_item: None,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str | None,
+    first_request: str,
 ) -> None:
     monkeypatch.setenv("VAULTBORN_IDP_DOMAIN", "http://127.0.0.1:9/")
+    if kind:
+        monkeypatch.setenv("VAULTBORN_IDP_KIND", kind)
     result = cli("token", "--client", M2M_REF, "--audience", AUD)
     assert result.code == 1
-    assert result.err.startswith("vaultborn: POST http://127.0.0.1:9/oauth/token failed")
+    assert result.err.startswith(f"vaultborn: {first_request}")
     assert result.err.count("\n") == 1 and "s3cret" not in result.err + result.out
+
+
+def test_an_unknown_kind_is_a_usage_error(cli: Run, vault_item: None) -> None:
+    result = cli(
+        "token", "--client", M2M_REF, "--audience", AUD,
+        "--domain", "http://127.0.0.1:9/", "--kind", "okta",
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.err == "vaultborn: unknown IdP kind 'okta' (choose auth0 or oidc)\n"
 
 
 def test_help_says_the_claims_may_be_unverified(cli: Run) -> None:
