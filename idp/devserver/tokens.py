@@ -1,17 +1,24 @@
 """``POST /oauth/token``: the client-credentials grant, in Auth0's request and response shapes.
 
-The request is form-encoded or JSON (``client_secret`` in the body, or HTTP Basic). The answer
-is ``{access_token, token_type: "Bearer", expires_in, scope}``; the token is an RS256 JWT with
-``kid`` in its header and the claims ``iss``, ``sub`` (``<client_id>@clients``), ``aud``,
-``azp``, ``gty`` ("client-credentials"), ``scope``, ``iat``, ``exp`` and the client's custom
-claims. Errors are Auth0's: 401 ``access_denied`` "Unauthorized" for an unknown client or a
-wrong secret (the two are indistinguishable, timing included), 403 for an audience the client
-has no grant on, 400 for a missing or unsupported grant type.
+The request is form-encoded or JSON (``client_secret`` in the body, or HTTP Basic with both
+parts form-encoded first, RFC 6749 §2.3.1). The API is named as Auth0 names it with its
+Resource Parameter Compatibility Profile on: ``audience`` first; without one, the RFC 8707
+``resource`` parameter, which must then be an absolute URI without a fragment (else 400
+``invalid_target``). An empty parameter counts as absent (RFC 6749 §3.2).
+
+The answer is ``{access_token, token_type: "Bearer", expires_in, scope}``; the token is an
+RS256 JWT with ``kid`` in its header and the claims ``iss``, ``sub`` (``<client_id>@clients``),
+``aud``, ``azp``, ``gty`` ("client-credentials"), ``scope``, ``iat``, ``exp`` and the client's
+custom claims. Errors are Auth0's: 401 ``access_denied`` "Unauthorized" for an unknown client
+or a wrong secret (the two are indistinguishable, timing included), 403 for an API the client
+has no grant on (named by ``audience`` or ``resource``), 400 for a missing or unsupported grant
+type.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import jwt
@@ -29,12 +36,33 @@ __all__ = ["mint", "token_routes"]
 log = logging.getLogger(__name__)
 
 _GRANT_HELP = "See: https://auth0.com/docs/get-started/applications/application-grant-types"
+# RFC 3986 §4.3 absolute-URI: a scheme, then URI characters only (valid %-escapes, no fragment).
+_ABSOLUTE_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*"
+)
 
 
 def mint(ctx: DevIdPContext, claims: dict[str, Any]) -> str:
     """Sign ``claims`` with the current key (its ``kid`` in the header)."""
     kid, key = ctx.store.keys.signing_key()
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
+
+
+def _target(params: dict[str, Any]) -> str | Response | None:
+    """The API the token is for: ``audience``, else ``resource``; a 400 if ``resource`` is bad."""
+    audience = params.get("audience")
+    if isinstance(audience, str) and audience:
+        return audience
+    resource = params.get("resource")
+    if resource is None or resource == "":
+        return None
+    if not isinstance(resource, str) or not _ABSOLUTE_URI.fullmatch(resource):
+        return oauth_error(
+            400,
+            "invalid_target",
+            "The resource parameter must be one absolute URI without a fragment (RFC 8707)",
+        )
+    return resource
 
 
 def _issue(ctx: DevIdPContext, params: dict[str, Any], basic: tuple[str, str] | None) -> Response:
@@ -54,12 +82,14 @@ def _issue(ctx: DevIdPContext, params: dict[str, Any], basic: tuple[str, str] | 
         return oauth_error(401, "access_denied", "Unauthorized")
     secret = Secret(raw_secret, label="client secret")
     params.pop("client_secret", None)
-    audience = params.get("audience")
     client = ctx.store.clients.authenticate(client_id, secret)
     if client is None:
         log.info("token refused: bad credentials for client %r", printable(client_id))
         return oauth_error(401, "access_denied", "Unauthorized")
-    if not isinstance(audience, str) or not audience:
+    audience = _target(params)
+    if isinstance(audience, Response):
+        return audience
+    if audience is None:
         return oauth_error(
             403,
             "access_denied",

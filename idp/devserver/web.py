@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -122,7 +122,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
-    """``(client_id, client_secret)`` from HTTP Basic (``client_secret_basic``), or None."""
+    """``(client_id, client_secret)`` from HTTP Basic (``client_secret_basic``), or None.
+
+    RFC 6749 §2.3.1: the client form-encodes (``application/x-www-form-urlencoded``) its id and
+    its secret before joining them with ``:`` and base64-encoding the pair, so a ``:`` inside
+    either travels as ``%3A`` and ``+`` stands for a space. None if the header is not Basic or
+    does not decode (bad base64, no ``:``, or escapes that are not UTF-8).
+    """
     header = headers.get("authorization", "")
     scheme, _, encoded = header.strip().partition(" ")
     if scheme.lower() != "basic":
@@ -134,5 +140,7 @@ def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
     client_id, sep, secret = decoded.partition(":")
     if not sep:
         return None
-    # RFC 6749 §2.3.1: both parts are form-encoded before they are joined.
-    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+    try:
+        return unquote_plus(client_id, errors="strict"), unquote_plus(secret, errors="strict")
+    except UnicodeDecodeError:
+        return None
