@@ -1,0 +1,1 @@
+"""Third-party web applications the tests start on loopback, each as its own process."""
