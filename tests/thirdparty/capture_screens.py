@@ -3,9 +3,9 @@
 ``.venv/bin/python -m tests.thirdparty.capture_screens [--out tests/thirdparty/screens]`` starts
 each site on loopback, walks it with the httpx client of ``siteflows`` (sign-up, enrollment with
 re-authentication, a wrong code, recovery codes, logout, login with a wrong password, the code
-prompt, a wrong code, the right code) and writes ``<out>/<site>/NN-name.html``. Secrets, codes
-and CSRF tokens in them are throwaway values of a throwaway server. For writing and checking a
-screen classifier; the test suite does not run this.
+prompt, a wrong code, the right code, a recovery code instead) and writes
+``<out>/<site>/NN-name.html``. Secrets, codes and CSRF tokens in them are throwaway values of a
+throwaway server. For writing and checking a screen classifier; the test suite does not run it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pyotp
 
+from tests.thirdparty.formclient import forms
 from tests.thirdparty.siteflows import AllauthUser, FlaskSecurityUser
 from tests.thirdparty.webapps import start_site
 
@@ -80,6 +81,11 @@ def capture_allauth(out: Path, tmp: Path) -> None:
         next_code = pyotp.TOTP(secret).at(time.time() + 30)
         shot("home-after-login-with-code", user.submit_code(next_code))
         shot("totp-activate-when-enrolled-asks-reauthentication", b.get(site.enroll_url))
+        codes = user.recovery_codes(done)
+        user.log_out()
+        user.log_in()
+        shot("home-after-login-with-recovery-code", user.submit_recovery_code(codes[0]))
+        shot("recovery-codes-view-asks-reauthentication", b.get(site.recovery_codes_url))
         user.close()
 
 
@@ -115,6 +121,7 @@ def capture_flask_security(out: Path, tmp: Path) -> None:
         shot("mf-recovery-codes-show-none-yet", b.fill({}, fields=("show_codes",)))
         generated = b.fill({}, fields=("generate_new_codes",), button="generate_new_codes")
         shot("mf-recovery-codes-generated", generated)
+        codes = user.recovery_codes(generated)
         shot("home-signed-in", b.get(site.home_url))
         shot("home-after-logout", user.log_out())
         shot("login", b.get(site.login_url))
@@ -125,6 +132,11 @@ def capture_flask_security(out: Path, tmp: Path) -> None:
         shot("tf-validate-error-wrong-code", user.submit_code(_wrong_code(secret)))
         shot("home-after-login-with-code", user.submit_code(pyotp.TOTP(secret).now()))
         shot("tf-setup-when-enrolled", b.get(site.enroll_url))
+        user.log_out()
+        user.log_in()
+        rescue = [f for f in forms(b.last.text) if f.attrs.get("name") == "two_factor_rescue_form"]
+        shot("mf-recovery", b.submit(rescue[0], {"help_setup": "recovery_code"}))
+        shot("home-after-login-with-recovery-code", b.fill({"code": codes[0]}))
         user.close()
 
 
