@@ -17,10 +17,13 @@ import base64
 import hashlib
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from sqlalchemy import delete, insert, or_, select, update
 
 from idp.devserver.db import Database, signing_keys
@@ -28,6 +31,8 @@ from idp.devserver.db import Database, signing_keys
 __all__ = ["KeyRing", "public_jwk"]
 
 KEY_BITS = 2048
+CERT_DAYS = 3650
+"""Validity of the self-signed certificate published for a key (informational, as Auth0's)."""
 
 
 def _b64url_uint(value: int) -> str:
@@ -125,6 +130,33 @@ class KeyRing:
         if row is None:
             return None
         return self._private(kid, str(row.private_pem)).public_key()
+
+    def certificate(self, kid: str, common_name: str, now: float) -> str:
+        """A self-signed X.509 certificate (PEM) of key ``kid``, as Auth0 publishes with a key.
+
+        Raises:
+            LookupError: there is no key ``kid``.
+        """
+        with self._db.transaction() as conn:
+            pem = conn.execute(
+                select(signing_keys.c.private_pem).where(signing_keys.c.kid == kid)
+            ).scalar()
+        if pem is None:
+            raise LookupError(f"the dev IdP database has no signing key {kid}")
+        key = self._private(kid, str(pem))
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        start = datetime.fromtimestamp(now, tz=UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + timedelta(days=CERT_DAYS))
+            .sign(key, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     @staticmethod
     def _current_kid() -> Any:

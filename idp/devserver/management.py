@@ -8,6 +8,10 @@ scope, expected any of: create:users", 400 "Payload validation error: …". Hand
 worker thread and raise ``IdPRequestError`` (status, message, ``error`` as ``errorCode``) for
 any answer other than success.
 
+Paged list endpoints take Auth0's ``page`` (from 0), ``per_page`` and ``include_totals``
+(``paged``): a bare JSON array of the page, or with ``include_totals=true`` the envelope
+``{"start": page * per_page, "limit": per_page, "total": <all items>, "<items key>": [...]}``.
+
 The endpoints themselves: ``idp.devserver.mgmt_users`` and ``idp.devserver.mgmt_clients``.
 """
 
@@ -19,7 +23,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idp.devserver.context import DevIdPContext
@@ -27,7 +31,19 @@ from idp.devserver.token_check import check_token
 from idp.devserver.web import api_error, bearer_token, read_json_object
 from idp.errors import IdPRequestError, InvalidToken, TokenExpired
 
-__all__ = ["ApiCall", "Handler", "api_route", "bad_request", "optional", "required"]
+__all__ = [
+    "MAX_PER_PAGE",
+    "ApiCall",
+    "Handler",
+    "api_route",
+    "bad_request",
+    "optional",
+    "paged",
+    "required",
+]
+
+MAX_PER_PAGE = 100
+"""The largest ``per_page`` a list endpoint accepts."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,52 @@ def required(body: Mapping[str, Any], key: str, kind: type = str) -> Any:
     if value is None or value == "":
         raise bad_request(f"Payload validation error: 'Missing required property: {key}'.")
     return value
+
+
+def _query_error(message: str, key: str) -> IdPRequestError:
+    return bad_request(
+        f"Query validation error: '{message}' on property {key}.", "invalid_query_string"
+    )
+
+
+def _query_int(query: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    raw = query.get(key)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise _query_error("Invalid type: string (expected integer)", key)
+    value = int(raw)
+    if value < low:
+        raise _query_error(f"Too small: must be at least {low}", key)
+    if value > high:
+        raise _query_error(f"Too big: must be at most {high}", key)
+    return value
+
+
+def paged(
+    query: Mapping[str, str], items: Sequence[dict[str, Any]], key: str, *, per_page: int = 50
+) -> Response:
+    """One page of ``items`` as Auth0 answers it (see the module's docstring).
+
+    Args:
+        query: The request's query (``page``, ``per_page``, ``include_totals``).
+        items: Every item, in a stable order.
+        key: The envelope's member for the items (``authenticators`` …).
+        per_page: The endpoint's default page size.
+
+    Raises:
+        IdPRequestError: 400 ``invalid_query_string`` for a value of the wrong type or range.
+    """
+    page = _query_int(query, "page", 0, 0, 10**9)
+    size = _query_int(query, "per_page", per_page, 1, MAX_PER_PAGE)
+    totals = query.get("include_totals", "false")
+    if totals not in ("true", "false"):
+        raise _query_error("Invalid type: string (expected boolean)", "include_totals")
+    start = page * size
+    chunk = list(items[start : start + size])
+    if totals == "false":
+        return JSONResponse(chunk)
+    return JSONResponse({"start": start, "limit": size, "total": len(items), key: chunk})
 
 
 def _authorize(ctx: DevIdPContext, token: str, scopes: Sequence[str]) -> dict[str, Any]:

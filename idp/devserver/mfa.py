@@ -152,12 +152,12 @@ class Mfa:
         return AuthenticatorRecord(auth_id, user_id, "totp", seed, confirmed, now, name)
 
     def authenticators(self, user_id: str) -> list[AuthenticatorRecord]:
-        """The user's authenticators, oldest first."""
+        """The user's authenticators, oldest first (ties by id, so pages stay stable)."""
         with self._db.transaction() as conn:
             rows = conn.execute(
                 select(authenticators)
                 .where(authenticators.c.user_id == user_id)
-                .order_by(authenticators.c.created_at)
+                .order_by(authenticators.c.created_at, authenticators.c.id)
             ).all()
         return [_authenticator(r) for r in rows]
 

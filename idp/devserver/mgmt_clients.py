@@ -8,10 +8,13 @@
 - ``POST /api/v2/client-grants`` (create:client_grants): ``{client_id, audience, scope: […]}``.
 - ``POST /api/v2/keys/signing/rotate`` (create:signing_keys or update:signing_keys, as in
   Auth0): a new signing key becomes current; the previous one stays in the JWKS for the
-  tenant's ``key_grace_seconds``. Answers ``{"kid": …}``.
+  tenant's ``key_grace_seconds``. Answers ``{"cert": <PEM>, "kid": …}`` as Auth0 does, the
+  certificate self-signed for this server's host name.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -76,7 +79,10 @@ def create_grant(ctx: DevIdPContext, call: ApiCall) -> Response:
 
 def rotate_signing_key(ctx: DevIdPContext, call: ApiCall) -> Response:
     """``POST /api/v2/keys/signing/rotate``."""
-    return JSONResponse({"kid": ctx.rotate_keys()}, status_code=201)
+    kid = ctx.rotate_keys()
+    host = urlsplit(ctx.base_url).hostname or ctx.tenant.name
+    cert = ctx.store.keys.certificate(kid, host, ctx.clock())
+    return JSONResponse({"cert": cert, "kid": kid}, status_code=201)
 
 
 def client_routes(ctx: DevIdPContext) -> list[Route]:

@@ -8,7 +8,9 @@
   ``{ticket_id, ticket_url}``, the URL being ``<base URL>guardian/enroll?ticket=<id>``
 - ``GET /api/v2/users/{id}/enrollments`` (read:users) → confirmed TOTP authenticators
 - ``GET|POST /api/v2/users/{id}/authentication-methods`` (read: / create:authentication_methods)
-  and ``DELETE …/authentication-methods/{method_id}`` (delete:authentication_methods)
+  and ``DELETE …/authentication-methods/{method_id}`` (delete:authentication_methods); the list
+  is paged (``page``, ``per_page`` default 50, ``include_totals`` → ``{start, limit, total,
+  authenticators}``)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from idp.devserver.context import DevIdPContext
-from idp.devserver.management import ApiCall, api_route, bad_request, optional, required
+from idp.devserver.management import ApiCall, api_route, bad_request, optional, paged, required
 from idp.devserver.records import UserRecord
 from idp.devserver.users import password_is_fair
 from idp.errors import IdPNotFound
@@ -110,7 +112,8 @@ def enrollments(ctx: DevIdPContext, call: ApiCall) -> Response:
 def list_methods(ctx: DevIdPContext, call: ApiCall) -> Response:
     """``GET /api/v2/users/{id}/authentication-methods``."""
     user = _user(ctx, call.path["user_id"])
-    return JSONResponse([a.as_method() for a in ctx.store.mfa.authenticators(user.user_id)])
+    methods = [a.as_method() for a in ctx.store.mfa.authenticators(user.user_id)]
+    return paged(call.query, methods, "authenticators")
 
 
 def add_method(ctx: DevIdPContext, call: ApiCall) -> Response:
@@ -130,7 +133,7 @@ def add_method(ctx: DevIdPContext, call: ApiCall) -> Response:
         confirmed=True,
         name=optional(call.body, "name", str, ""),
     )
-    return JSONResponse(method.as_method(), status_code=201)
+    return JSONResponse(method.as_created(), status_code=201)
 
 
 def delete_method(ctx: DevIdPContext, call: ApiCall) -> Response:

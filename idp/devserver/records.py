@@ -164,6 +164,15 @@ class AuthenticatorRecord:
             out["name"] = self.name
         return out
 
+    def as_created(self) -> dict[str, Any]:
+        """``POST /users/{id}/authentication-methods``'s answer.
+
+        Auth0's schema there has no ``confirmed``; it allows ``totp_secret``, which is never sent.
+        """
+        out = self.as_method()
+        del out["confirmed"]
+        return out
+
     def as_enrollment(self) -> dict[str, Any]:
         """The ``/users/{id}/enrollments`` item (Guardian's view of a confirmed TOTP)."""
         out: dict[str, Any] = {
