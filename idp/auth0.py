@@ -5,6 +5,10 @@ management client's own secret also stays in the vault), goes through ``idp.http
 retried, errors typed), and sends secrets only inside request bodies. A 401 on a cached token
 (revoked, or the IdP restarted with new keys) drops it and retries once with a fresh one.
 
+List answers are taken as a bare JSON array or, where Auth0 documents paging, as its
+``include_totals`` envelope (``{start, limit, total, authenticators: [...]}``): which one
+arrives depends on query defaults the client does not control across API versions.
+
 Creation is not made idempotent here: the caller looks up before it creates and treats
 ``IdPConflict`` (409, "The user already exists.") as "done already" — match the type, not the
 message text.
@@ -123,7 +127,9 @@ class Auth0ManagementClient:
 
     def authentication_methods(self, user_id: str) -> list[dict[str, Any]]:
         """The user's authentication methods (``type`` ``totp`` once enrolled)."""
-        return self._list("GET", f"users/{_seg(user_id)}/authentication-methods")
+        return self._list(
+            "GET", f"users/{_seg(user_id)}/authentication-methods", items="authenticators"
+        )
 
     def add_totp_authentication_method(
         self, user_id: str, totp_secret: Secret, *, name: str = "vaultborn"
@@ -178,10 +184,21 @@ class Auth0ManagementClient:
             raise IdPUnavailable(f"{method} {self.audience}{path} did not answer a JSON object")
         return answer
 
-    def _list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
-        answer = self._call(method, path, **kwargs)
+    def _list(
+        self, method: str, path: str, *, items: str | None = None, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        answer: Any = self._call(method, path, **kwargs)
+        total: Any = None
+        if items is not None and isinstance(answer, dict) and "total" in answer:
+            total = answer["total"]
+            answer = answer.get(items)
         if not isinstance(answer, list) or not all(isinstance(x, dict) for x in answer):
             raise IdPUnavailable(f"{method} {self.audience}{path} did not answer a JSON list")
+        # A first page short of its total would silently hide items (an enrolled TOTP …).
+        if total is not None and total != len(answer):
+            raise IdPUnavailable(
+                f"{method} {self.audience}{path} answered {len(answer)} of {total} items"
+            )
         return answer
 
 

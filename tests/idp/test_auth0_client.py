@@ -41,6 +41,8 @@ class MockManagement:
         self.requests: list[httpx.Request] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.reject_next_token = False
+        self.methods_answer: Any = []
+        """What ``GET …/authentication-methods`` answers."""
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
@@ -64,6 +66,8 @@ class MockManagement:
             return httpx.Response(200, json=[u for u in self.users.values() if u["email"] == email])
         if path.endswith("/enrollments"):
             return httpx.Response(200, json={"not": "a list"})
+        if (request.method, path.rpartition("/")[2]) == ("GET", "authentication-methods"):
+            return httpx.Response(200, json=self.methods_answer)
         if request.method == "GET" and path.startswith("users/"):
             return httpx.Response(200, json=self.users[path.removeprefix("users/")])
         if path.endswith("authentication-methods"):
@@ -149,6 +153,45 @@ def test_answers_of_the_wrong_shape_are_unavailable(
     mgmt, _ = mock
     with pytest.raises(IdPUnavailable, match="JSON list"):
         mgmt.enrollments("auth0|1")
+
+
+METHOD = {"id": "totp|1", "type": "totp", "confirmed": True, "created_at": "2026-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [METHOD],
+        {"start": 0, "limit": 50, "total": 1, "authenticators": [METHOD]},
+    ],
+    ids=["bare-list", "envelope"],
+)
+def test_authentication_methods_take_the_list_or_the_paging_envelope(
+    mock: tuple[Auth0ManagementClient, MockManagement], answer: Any
+) -> None:
+    mgmt, server = mock
+    server.methods_answer = answer
+    assert mgmt.authentication_methods("auth0|1") == [METHOD]
+    assert server.requests[-1].url.raw_path == b"/api/v2/users/auth0%7C1/authentication-methods"
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        ({"start": 0, "limit": 1, "total": 2, "authenticators": [METHOD]}, "answered 1 of 2"),
+        ({"start": 0, "limit": 50, "total": 1, "methods": [METHOD]}, "JSON list"),
+        ({"start": 0, "limit": 50, "total": 1, "authenticators": ["totp"]}, "JSON list"),
+        ({"authenticators": [METHOD]}, "JSON list"),
+    ],
+    ids=["a-partial-page", "another-items-key", "items-not-objects", "no-envelope-fields"],
+)
+def test_envelopes_that_hide_or_lack_items_are_unavailable(
+    mock: tuple[Auth0ManagementClient, MockManagement], answer: Any, match: str
+) -> None:
+    mgmt, server = mock
+    server.methods_answer = answer
+    with pytest.raises(IdPUnavailable, match=match):
+        mgmt.authentication_methods("auth0|1")
 
 
 # -- against the real dev IdP over HTTP ---------------------------------------------------------
