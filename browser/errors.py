@@ -11,6 +11,7 @@ The branch::
         │   └── ConflictingSecrets    the page shows two different secrets: refuse, never guess
         ├── CodeRefused               the IdP refused the confirmation code twice
         ├── LoginRefused              the IdP refused the user name or password
+        ├── SignUpRefused             the application refused the sign-up (weak password …)
         ├── PageError                 the page says the flow cannot go on (expired link …)
         └── NeedsHuman                a CAPTCHA, a "verify you are human" box or an unknown
                                       screen: ``url`` and ``instructions`` for the person
@@ -35,6 +36,7 @@ __all__ = [
     "NeedsHuman",
     "PageError",
     "PageTimeout",
+    "SignUpRefused",
     "crash_or",
     "one_line",
 ]
@@ -70,6 +72,10 @@ class CodeRefused(BrowserError):
 
 class LoginRefused(BrowserError):
     """The IdP refused the user name or password on its login page."""
+
+
+class SignUpRefused(BrowserError):
+    """The application's sign-up page refused the new account (a weak password, a bad e-mail)."""
 
 
 class PageError(BrowserError):

@@ -31,16 +31,21 @@ from browser.errors import (
 )
 from browser.flow import (
     Capture,
+    ChooseMethod,
     EnterCode,
     Finish,
     Goal,
     HandOff,
+    KeepRecoveryCodes,
     LogIn,
     Move,
     Progress,
+    Reopen,
+    SignUp,
     Stop,
     decide,
 )
+from browser.recovery import read_recovery_codes
 from browser.screens import Screen
 from browser.snapshot import page_location, take_snapshot
 from vault.secret import Secret
@@ -80,10 +85,18 @@ class TotpTarget(Protocol):
         """The code valid at unix time ``at``, from the stored configuration."""
         ...
 
+    def has_seed(self) -> bool:
+        """Whether a seed is stored already (an earlier run's), before this flow captures."""
+        ...
+
+    def store_recovery_codes(self, codes: Secret) -> None:
+        """Keep the recovery codes the page listed after enrollment (one per line)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a login screen is filled with; the password is read only when it is typed."""
+    """What login and sign-up screens are filled with; the password is read when typed."""
 
     username: str
     password: Callable[[], Secret]
@@ -98,6 +111,7 @@ class FlowOptions:
         credentials: For login screens; None hands them to a person.
         on_human: Lets a person act; None raises ``NeedsHuman`` instead.
         on_screen: Called with each screen and the move chosen on it (progress display).
+        start_url: The flow's first page, opened again when a login lands elsewhere.
         timeout: Seconds for a page to load or react.
         period: The TOTP period when no secret was captured in this flow (login drills).
         clock: UNIX time now (the codes' time).
@@ -108,6 +122,7 @@ class FlowOptions:
     credentials: Credentials | None = None
     on_human: HumanHandler | None = None
     on_screen: Callable[[Screen, Move], None] | None = None
+    start_url: str | None = None
     timeout: float = 15.0
     period: int = 30
     clock: Callable[[], float] = time.time
@@ -125,6 +140,7 @@ class FlowReport:
         source: How the secret was captured (``uri``, ``manual``, ``qr``), if it was.
         codes_sent: One-time codes submitted.
         handoffs: Times a person acted.
+        recovery_codes: How many recovery codes went into the vault.
     """
 
     goal: Goal
@@ -133,6 +149,7 @@ class FlowReport:
     source: CaptureSource | None = None
     codes_sent: int = 0
     handoffs: int = 0
+    recovery_codes: int = 0
 
 
 @dataclass
@@ -146,6 +163,7 @@ class _Run:
     source: CaptureSource | None = None
     period: int = 30
     handoffs: int = 0
+    recovery_codes: int = 0
 
 
 async def run_flow(
@@ -164,12 +182,17 @@ async def run_flow(
         BrowserCrashed: Chromium died during the flow.
     """
     options = options or FlowOptions()
+    seed_known = goal is Goal.ENROLL and await asyncio.to_thread(target.has_seed)
     run = _Run(
         page=page,
         goal=goal,
         target=target,
         options=options,
-        progress=Progress(can_log_in=options.credentials is not None),
+        progress=Progress(
+            can_log_in=options.credentials is not None,
+            can_reopen=options.start_url is not None,
+            seed_known=seed_known,
+        ),
         period=options.period,
     )
     for _ in range(MAX_STEPS):
@@ -189,6 +212,7 @@ async def run_flow(
                 source=run.source,
                 codes_sent=run.progress.codes_sent,
                 handoffs=run.handoffs,
+                recovery_codes=run.recovery_codes,
             )
         if isinstance(move, Stop):
             raise move.error
@@ -210,21 +234,16 @@ async def _act(run: _Run, driver: Driver, move: Move) -> None:
         if isinstance(move, HandOff):
             await _hand_off(run, move.instructions)
             return
-        if isinstance(move, Capture):
-            captured = await capture_totp(page, timeout=options.timeout)
-            await asyncio.to_thread(run.target.store, captured)
-            run.source, run.period = captured.source, captured.params.period
-        elif isinstance(move, EnterCode):
-            if move.next_step:
-                now = options.clock()
-                await options.sleep(run.period - now % run.period + STEP_MARGIN)
-            code = await asyncio.to_thread(run.target.code, options.clock())
-            await driver.enter_code(page, code, timeout=options.timeout)
-        elif isinstance(move, LogIn) and options.credentials is not None:
+        if isinstance(move, Capture | EnterCode | KeepRecoveryCodes):
+            await _totp_move(run, driver, move)
+        elif isinstance(move, LogIn | SignUp) and options.credentials is not None:
             password = await asyncio.to_thread(options.credentials.password)
-            await driver.log_in(
-                page, options.credentials.username, password, timeout=options.timeout
-            )
+            fill = driver.log_in if isinstance(move, LogIn) else driver.sign_up
+            await fill(page, options.credentials.username, password, timeout=options.timeout)
+        elif isinstance(move, Reopen) and options.start_url is not None:
+            await page.goto(options.start_url, wait_until="load", timeout=options.timeout * 1000)
+        elif isinstance(move, ChooseMethod):
+            await driver.choose_method(page, timeout=options.timeout)
     except ConflictingSecrets:
         raise
     except CaptureFailed:
@@ -246,6 +265,29 @@ async def _act(run: _Run, driver: Driver, move: Move) -> None:
         failed = BrowserError(f"the browser failed on {page_location(page)}: {one_line(error)}")
         raise crash_or(failed, alive=_alive(page)) from None
     run.progress = run.progress.after(move)
+
+
+async def _totp_move(
+    run: _Run, driver: Driver, move: Capture | EnterCode | KeepRecoveryCodes
+) -> None:
+    """The moves that touch the vault item: the seed in, a code out, recovery codes in."""
+    options, page = run.options, run.page
+    if isinstance(move, Capture):
+        captured = await capture_totp(page, timeout=options.timeout)
+        await asyncio.to_thread(run.target.store, captured)
+        run.source, run.period = captured.source, captured.params.period
+    elif isinstance(move, EnterCode):
+        if move.next_step:
+            now = options.clock()
+            await options.sleep(run.period - now % run.period + STEP_MARGIN)
+        code = await asyncio.to_thread(run.target.code, options.clock())
+        await driver.enter_code(page, code, timeout=options.timeout)
+    else:
+        codes = await read_recovery_codes(page)
+        if codes:
+            joined = Secret("\n".join(codes), label="recovery codes")
+            await asyncio.to_thread(run.target.store_recovery_codes, joined)
+        run.recovery_codes = len(codes)
 
 
 async def _hand_off(run: _Run, instructions: str) -> None:

@@ -12,7 +12,11 @@ class ScreenKind(StrEnum):
     """What the page asks for, whatever IdP renders it."""
 
     LOGIN = "login"
-    """User name and/or password."""
+    """User name and/or password (also a "confirm your password" re-authentication)."""
+    SIGNUP = "signup"
+    """A sign-up form: an identifier and a new password (twice, or marked ``new-password``)."""
+    METHOD = "method"
+    """A choice among MFA methods offering an authenticator app, before any secret is shown."""
     QR = "qr"
     """TOTP enrollment showing a QR code (the secret may sit behind a "can't scan" link)."""
     MANUAL = "manual"
@@ -20,7 +24,7 @@ class ScreenKind(StrEnum):
     CODE = "code"
     """A one-time code prompt without a secret (a login's MFA challenge)."""
     SUCCESS = "success"
-    """The enrollment or login is done."""
+    """The enrollment or login is done (it may list recovery codes to keep)."""
     ERROR = "error"
     """The IdP says the flow cannot go on (expired link, locked account …)."""
     HUMAN = "human"
@@ -40,6 +44,7 @@ class Screen:
         url: The page's URL without query or fragment.
         error: The error the page shows (a refused code, wrong password …), or "".
         error_code: The IdP's code for that error, or "".
+        recovery_codes: The page lists recovery codes (kept in the vault, never shown).
     """
 
     kind: ScreenKind
@@ -48,6 +53,12 @@ class Screen:
     url: str
     error: str = ""
     error_code: str = ""
+    recovery_codes: bool = False
+
+    @property
+    def key(self) -> str:
+        """Which page this is, for telling a page shown again from the next one."""
+        return f"{self.url} {self.name}"
 
     @property
     def enrolling(self) -> bool:

@@ -40,7 +40,13 @@ class PageSnapshot:
         has_code_input: A visible, editable one-time code input.
         has_qr: An image, canvas or svg that names itself a QR code or barcode.
         has_captcha: A CAPTCHA widget or a "verify you are human" box.
-        has_secret: A marked secret (``data-secret``, a secret-key element) or an otpauth URI.
+        has_secret: A marked secret (``data-secret``, a secret-key element, an input or code
+            element named as a secret holding a base32 value) or an otpauth URI.
+        password_inputs: How many password inputs are visible (two: a sign-up form).
+        has_new_password: A password input with ``autocomplete=new-password``.
+        has_method_choice: A radio, button or link offering an authenticator app (TOTP) among
+            MFA methods.
+        shows_recovery_codes: The page names recovery (backup) codes and lists several.
         text: Visible text, lower-cased and cut to ``TEXT_LIMIT`` (may hold a secret).
     """
 
@@ -58,6 +64,10 @@ class PageSnapshot:
     has_qr: bool = False
     has_captcha: bool = False
     has_secret: bool = False
+    password_inputs: int = 0
+    has_new_password: bool = False
+    has_method_choice: bool = False
+    shows_recovery_codes: bool = False
     text: str = field(default="", repr=False)
 
     @property
@@ -77,9 +87,11 @@ _JS_SNAPSHOT = """() => {
     el.getAttribute('aria-label'), el.placeholder].join(' ').toLowerCase();
   const hooked = document.querySelector('[data-screen]');
   const resultEl = document.querySelector('[data-result]');
+  // Django's .errorlist, Flask-Security's flashes of category error and its field errors.
   const alerts = all('[role=alert], .alert-error, .kc-feedback-text, #input-error-otp-code, ' +
     '#input-error, .o-form-error-container, .okta-form-infobox-error, .error-message, ' +
-    '[data-error-code]').filter(visible);
+    '[data-error-code], .errorlist li, .flashes li.error, ' +
+    'li.fs-error-msg:not(.info):not(.success):not(.message)').filter(visible);
   const errorEl = alerts.find((el) => text(el));
   const codeEl = document.querySelector('[data-error-code]');
   const captcha = all('iframe').some((f) =>
@@ -89,8 +101,27 @@ _JS_SNAPSHOT = """() => {
   const qr = all('img, canvas, svg').filter(visible).some((el) =>
     /qr|barcode/i.test([el.id, el.getAttribute('alt'), el.getAttribute('class'),
       el.getAttribute('aria-label'), el.getAttribute('data-se')].join(' ')));
-  const secretMarked = all('[data-secret], #kc-totp-secret-key, #totp-secret, .shared-key, ' +
-    '[data-se=shared-secret], [data-se=secret-key]').some(visible);
+  const base32 = /^[A-Za-z2-7][A-Za-z2-7 -]{14,}[A-Za-z2-7]=*$/;
+  const namedSecret = all('input, textarea, code, kbd, samp, pre, span, div').filter(visible)
+    .some((el) => /secret/i.test([el.id, el.name || '', el.getAttribute('aria-label')].join(' '))
+      && base32.test(('value' in el && el.value ? el.value : el.textContent || '').trim()));
+  const secretMarked = namedSecret ||
+    all('[data-secret], #kc-totp-secret-key, #totp-secret, .shared-key, ' +
+      '[data-se=shared-secret], [data-se=secret-key]').some(visible);
+  const passwords = inputs.filter((el) => el.type === 'password');
+  const authenticatorWords = /authenticator|totp|time-based|one-time password app/i;
+  const labelOf = (el) => [el.labels && el.labels.length ? el.labels[0].innerText : '',
+    el.getAttribute('aria-label') || '', el.value || ''].join(' ');
+  const methodChoice = inputs.some((el) => ['radio', 'checkbox'].includes(el.type) &&
+      authenticatorWords.test(labelOf(el))) ||
+    all('button, a, [role=button], [role=link]').filter(visible)
+      .some((el) => authenticatorWords.test(text(el)) && text(el).length < 80);
+  const codeLike = /^(?=.*\\d)[A-Za-z0-9]{4,12}(?:-[A-Za-z0-9]{3,12}){0,3}$/;
+  const listed = [];
+  for (const el of all('textarea, li, code, pre, td, kbd').filter(visible)) {
+    const raw = el.tagName === 'TEXTAREA' ? el.value : (el.children.length ? '' : text(el));
+    for (const part of String(raw || '').split(/\\s+/)) if (codeLike.test(part)) listed.push(part);
+  }
   const otpauth = /otpauth:\\/\\//i.test(document.documentElement.outerHTML);
   const body = document.body ? document.body.innerText : '';
   return {
@@ -112,6 +143,10 @@ _JS_SNAPSHOT = """() => {
     hasQr: qr,
     hasCaptcha: captcha,
     hasSecret: secretMarked || otpauth,
+    passwordInputs: passwords.length,
+    hasNewPassword: passwords.some((el) => el.getAttribute('autocomplete') === 'new-password'),
+    hasMethodChoice: methodChoice,
+    showsRecoveryCodes: /recovery codes?|backup codes?/i.test(body) && listed.length >= 4,
     text: body.slice(0, 4000).toLowerCase(),
   };
 }"""
@@ -158,5 +193,9 @@ async def take_snapshot(page: Page, *, timeout: float) -> PageSnapshot:
         has_qr=bool(raw["hasQr"]),
         has_captcha=bool(raw["hasCaptcha"]),
         has_secret=bool(raw["hasSecret"]),
+        password_inputs=int(raw["passwordInputs"]),
+        has_new_password=bool(raw["hasNewPassword"]),
+        has_method_choice=bool(raw["hasMethodChoice"]),
+        shows_recovery_codes=bool(raw["showsRecoveryCodes"]),
         text=str(raw["text"]),
     )

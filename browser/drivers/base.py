@@ -29,6 +29,25 @@ _JS_MARK_CODE_INPUT = """() => {
 }"""
 
 
+# Marks the control that chooses an authenticator app: a radio by its label, else a button or
+# link by its text. Returns which kind it marked ("radio", "click") or "".
+_JS_MARK_METHOD = """() => {
+  const words = /authenticator|totp|time-based|one-time password app/i;
+  const visible = (el) => el.getClientRects().length > 0;
+  const labelOf = (el) => [el.labels && el.labels.length ? el.labels[0].innerText : '',
+    el.getAttribute('aria-label') || '', el.value || ''].join(' ');
+  const radio = Array.from(document.querySelectorAll('input[type=radio], input[type=checkbox]'))
+    .find((el) => !el.disabled && words.test(labelOf(el)) &&
+      (visible(el) || (el.labels && el.labels.length && visible(el.labels[0]))));
+  if (radio) { radio.setAttribute('data-vaultborn-method', ''); return 'radio'; }
+  const other = Array.from(document.querySelectorAll('button, a, [role=button], [role=link]'))
+    .find((el) => visible(el) && words.test(el.innerText || '') &&
+      (el.innerText || '').length < 80);
+  if (other) { other.setAttribute('data-vaultborn-method', ''); return 'click'; }
+  return '';
+}"""
+
+
 class Driver(ABC):
     """A screen driver for one IdP family.
 
@@ -65,6 +84,7 @@ class Driver(ABC):
             url=snap.url,
             error=snap.error,
             error_code=snap.error_code,
+            recovery_codes=snap.shows_recovery_codes,
         )
 
     async def enter_code(self, page: Page, code: Secret, *, timeout: float) -> None:
@@ -92,6 +112,37 @@ class Driver(ABC):
         if last is None:
             raise LookupError("no user name or password field")
         await self._submit(page, last, timeout=timeout)
+
+    async def sign_up(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
+        """Fill the identifier and every password box (password, confirmation) and submit."""
+        ms = timeout * 1000
+        user_field = await _first_visible(page, self.username_inputs)
+        if user_field is None:
+            raise LookupError("no user name or e-mail field")
+        await page.locator(user_field).first.fill(username, timeout=ms)
+        boxes = page.locator("input[type=password]")
+        last = None
+        for index in range(await boxes.count()):
+            if await boxes.nth(index).is_visible():
+                await boxes.nth(index).fill(password.reveal(), timeout=ms)
+                last = f"input[type=password] >> nth={index}"
+        if last is None:
+            raise LookupError("no password field")
+        await self._submit(page, last, timeout=timeout)
+
+    async def choose_method(self, page: Page, *, timeout: float) -> None:
+        """Pick the authenticator app among the MFA methods (a radio, else a button or link)."""
+        ms = timeout * 1000
+        marked = await page.evaluate(_JS_MARK_METHOD)
+        if marked == "radio":
+            radio = page.locator("[data-vaultborn-method]").first
+            await radio.check(timeout=ms)
+            await self._submit(page, "[data-vaultborn-method]", timeout=timeout)
+        elif marked == "click":
+            target = page.locator("[data-vaultborn-method]").first
+            await act_and_settle(page, lambda: target.click(timeout=ms), timeout)
+        else:
+            raise LookupError("no authenticator-app choice")
 
     async def _submit(self, page: Page, field: str, *, timeout: float) -> None:
         """Click the submit button of ``field``'s form (else the driver's), or press Enter."""

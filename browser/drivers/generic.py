@@ -26,7 +26,6 @@ ENROLL_WORDS = (
     "scan the qr",
     "scan this qr",
     "scan the barcode",
-    "authenticator app",
     "setup key",
     "secret key",
     "enter the key",
@@ -34,8 +33,17 @@ ENROLL_WORDS = (
     "manually enter",
     *(w.lower().rstrip("?") for w in FALLBACK_WORDINGS),
 )
+"""Words only an enrollment uses (a QR to scan, a key to type in)."""
+APP_WORDS = ("authenticator app", "add an authenticator")
+"""Words enrollments use, and login prompts too ("the code from your authenticator app")."""
 SUCCESS_WORDS = (
     "enrolled",
+    "activated",
+    "is now enabled",
+    "has been activated",
+    "successfully changed your two-factor",
+    "two-factor authentication is enabled",
+    "recovery codes have been generated",
     "you're all set",
     "you are all set",
     "successfully",
@@ -76,18 +84,33 @@ class GenericDriver(Driver):
         return True
 
     def classify(self, snap: PageSnapshot) -> Screen:
-        """Human check, then enrollment, login, code prompt, outcome pages, else unknown."""
+        """Evidence first, words last.
+
+        A human check; a secret or QR code on the page (enrollment); password inputs (sign-up
+        when there are two or one marked ``new-password``, else login or re-authentication);
+        words only an enrollment uses; a code input; then what the words say: success
+        ("Authenticator app activated" talks of an authenticator app, but it is a success
+        page), a choice of MFA methods, an authenticator app, an error; else unknown.
+        """
         if says_human_check(snap):
             return self.screen(snap, ScreenKind.HUMAN)
-        if snap.has_secret or snap.has_qr or any(w in snap.text for w in ENROLL_WORDS):
+        if snap.has_secret or snap.has_qr:
             kind = ScreenKind.QR if snap.has_qr and not snap.has_secret else ScreenKind.MANUAL
             return self.screen(snap, kind)
+        if snap.password_inputs >= 2 or (snap.has_new_password and snap.has_username):
+            return self.screen(snap, ScreenKind.SIGNUP)
         if snap.has_password or (snap.has_username and not snap.has_code_input):
             return self.screen(snap, ScreenKind.LOGIN)
+        if any(w in snap.text for w in ENROLL_WORDS):
+            return self.screen(snap, ScreenKind.MANUAL)  # the key may sit behind "can't scan"
         if snap.has_code_input:
             return self.screen(snap, ScreenKind.CODE)
         if _says(snap, SUCCESS_WORDS):
             return self.screen(snap, ScreenKind.SUCCESS)
+        if snap.has_method_choice:
+            return self.screen(snap, ScreenKind.METHOD)
+        if any(w in snap.text for w in APP_WORDS):
+            return self.screen(snap, ScreenKind.MANUAL)
         if snap.error or _says(snap, ERROR_WORDS):
             return self.screen(snap, ScreenKind.ERROR)
         return self.screen(snap, ScreenKind.UNKNOWN)

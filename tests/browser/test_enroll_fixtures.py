@@ -67,6 +67,12 @@ class MemoryTarget:
             return Secret("000000")
         return self.captured.params.code(at)
 
+    def has_seed(self) -> bool:
+        return self.captured is not None
+
+    def store_recovery_codes(self, codes: Secret) -> None:
+        raise AssertionError("these fixtures list no recovery codes")
+
 
 async def _no_sleep(seconds: float) -> None:
     return None

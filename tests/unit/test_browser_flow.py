@@ -18,8 +18,10 @@ def screen(kind: ScreenKind, error: str = "", error_code: str = "") -> Screen:
     return Screen(kind, "test", "Some screen", URL, error=error, error_code=error_code)
 
 
-CAPTURED = Progress(captured=True)
-ONE_CODE = Progress(captured=True, codes_sent=1)
+CAPTURED = Progress(captures=1)
+ONE_CODE = Progress(captures=1, codes_sent=1)
+RECAPTURED = Progress(captures=2, codes_sent=1)
+KEY = f"{URL} Some screen"
 
 
 @pytest.mark.parametrize(
@@ -29,13 +31,15 @@ ONE_CODE = Progress(captured=True, codes_sent=1)
         (Goal.ENROLL, ScreenKind.MANUAL, Progress(), Capture()),
         (Goal.ENROLL, ScreenKind.MANUAL, CAPTURED, EnterCode()),
         (Goal.ENROLL, ScreenKind.CODE, CAPTURED, EnterCode()),
-        (Goal.ENROLL, ScreenKind.MANUAL, ONE_CODE, EnterCode(next_step=True)),
+        # A refused code: read the page again (a new secret?), then wait for the next step.
+        (Goal.ENROLL, ScreenKind.MANUAL, ONE_CODE, Capture()),
+        (Goal.ENROLL, ScreenKind.MANUAL, RECAPTURED, EnterCode(next_step=True)),
         (Goal.ENROLL, ScreenKind.SUCCESS, ONE_CODE, Finish("success-screen")),
         (Goal.ENROLL, ScreenKind.SUCCESS, Progress(), Finish("already-done")),
         (Goal.ENROLL, ScreenKind.UNKNOWN, ONE_CODE, Finish("left-enrollment")),
         (Goal.LOGIN, ScreenKind.CODE, Progress(), EnterCode()),
-        (Goal.LOGIN, ScreenKind.LOGIN, Progress(can_log_in=True), LogIn()),
-        (Goal.LOGIN, ScreenKind.LOGIN, Progress(can_log_in=True, logins_sent=1), LogIn()),
+        (Goal.LOGIN, ScreenKind.LOGIN, Progress(can_log_in=True), LogIn(KEY)),
+        (Goal.LOGIN, ScreenKind.LOGIN, Progress(can_log_in=True, logins_sent=1), LogIn(KEY)),
     ],
 )
 def test_decisions(goal: Goal, kind: ScreenKind, progress: Progress, expected: object) -> None:
@@ -57,7 +61,7 @@ def test_hand_offs(goal: Goal, kind: ScreenKind, progress: Progress) -> None:
 
 
 def test_second_refusal_stops_with_code_refused() -> None:
-    move = decide(Goal.ENROLL, screen(ScreenKind.QR, "Invalid code"), ONE_CODE.after(EnterCode()))
+    move = decide(Goal.ENROLL, screen(ScreenKind.QR, "Invalid code"), RECAPTURED.after(EnterCode()))
     assert isinstance(move, Stop)
     assert isinstance(move.error, CodeRefused)
     assert "Invalid code" in str(move.error)
@@ -70,7 +74,7 @@ def test_too_many_failures_stops_at_once() -> None:
 
 
 def test_refused_password_stops() -> None:
-    progress = Progress(can_log_in=True, logins_sent=1)
+    progress = Progress(can_log_in=True, logins_sent=1, last_login=KEY)
     move = decide(Goal.LOGIN, screen(ScreenKind.LOGIN, "Wrong email or password."), progress)
     assert isinstance(move, Stop)
     assert isinstance(move.error, LoginRefused)
@@ -92,8 +96,8 @@ def test_page_errors(goal: Goal, kind: ScreenKind, progress: Progress, says: str
 
 
 def test_progress_counts_moves() -> None:
-    progress = Progress().after(Capture()).after(EnterCode()).after(LogIn()).after(HandOff("x"))
-    assert progress == Progress(captured=True, codes_sent=1, logins_sent=1)
+    progress = Progress().after(Capture()).after(EnterCode()).after(LogIn(KEY)).after(HandOff("x"))
+    assert progress == Progress(captures=1, codes_sent=1, logins_sent=1, last_login=KEY)
 
 
 def snap(**facts: object) -> PageSnapshot:
