@@ -1,8 +1,10 @@
 """``vaultborn enroll``: capture an IdP's TOTP enrollment into a vault item and confirm it.
 
 The command behind the setup graph's browser step, for one enrollment by hand: open the
-ticket URL in Chromium, follow the "can't scan" fallback, store the secret in the item's OTP
-field, confirm with a code from the vault. Nothing secret is printed.
+enrollment URL in Chromium (an Auth0 ticket, or an application's TOTP page), log in with the
+item's username and password where the page asks (re-authentication included), follow the
+"can't scan" fallback, store the secret in the item's OTP field, confirm with a code from the
+vault, and keep any recovery codes the page then lists in the item. Nothing secret is printed.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from urllib.parse import urlsplit
 import typer
 
 from browser.drivers import DRIVER_NAMES, driver_named
-from browser.enroll import VaultTotpTarget, enroll_totp
-from browser.errors import NeedsHuman
+from browser.enroll import RECOVERY_CODES_FIELD, VaultTotpTarget, enroll_totp, item_credentials
+from browser.errors import LoginRefused, NeedsHuman
 from browser.flow import Move
 from browser.handoff import terminal_handoff
 from browser.runner import FlowOptions, FlowReport
@@ -53,6 +55,15 @@ def enroll(
     vault: Annotated[
         str | None, typer.Option("--vault", help="The item's vault (name or id).")
     ] = None,
+    username: Annotated[
+        str | None,
+        typer.Option(
+            "--username",
+            metavar="NAME",
+            help="Log in as NAME (default: the item's username field; the password is always "
+            "the item's).",
+        ),
+    ] = None,
     driver: Annotated[
         str,
         typer.Option("--driver", help=f"Which IdP's screens to expect: {', '.join(DRIVER_NAMES)}."),
@@ -79,22 +90,31 @@ def enroll(
     _check_usage(url, timeout)
     chosen = driver_named(driver)  # usage mistakes first, before the vault or a browser
     store = open_vault(ctx.obj)
-    store.get_item(vault, item)  # fail fast, before a browser starts, if the item is missing
+    # Fails fast, before a browser starts, if the item is missing; the password stays unread.
+    credentials = item_credentials(store, vault, item, username=username)
     target = VaultTotpTarget(store, vault, item)
     on_human = terminal_handoff(sys.stdin, sys.stderr) if headed and sys.stdin.isatty() else None
     options = FlowOptions(
         driver=chosen,
+        credentials=credentials,
         on_human=on_human,
         on_screen=None if as_json else _show_progress,
         timeout=timeout,
     )
-    report = asyncio.run(_run(url, target, options, headed=headed, debug_dir=debug_dir))
+    try:
+        report = asyncio.run(_run(url, target, options, headed=headed, debug_dir=debug_dir))
+    except LoginRefused as refused:
+        raise LoginRefused(
+            f"{refused} — logging in as {credentials.username if credentials else '?'} with "
+            f"the password of item {item!r}; is the item's password the account's?"
+        ) from None
     found = store.get_item(vault, item)
     receipt: dict[str, Any] = {
         "item": {"id": found.id, "title": found.title, "vault": found.vault.name},
         "outcome": report.outcome,
         "captured_by": report.source,
         "codes_sent": report.codes_sent,
+        "recovery_codes_kept": report.recovery_codes,
         "handoffs": report.handoffs,
         "screens": list(report.screens),
     }
@@ -102,9 +122,14 @@ def enroll(
         print_json(receipt)
         return
     how = {"uri": "otpauth URI", "manual": "manual-entry key", "qr": "QR code", None: "-"}
+    kept = (
+        f"; {report.recovery_codes} recovery codes kept in its {RECOVERY_CODES_FIELD!r} field"
+        if report.recovery_codes
+        else ""
+    )
     console.print(
         f"enrolled: {found.title} ({found.vault.name}) — secret from the "
-        f"{how[report.source]}, confirmed with a vault code ({report.outcome})",
+        f"{how[report.source]}, confirmed with a vault code ({report.outcome}){kept}",
         markup=False,
     )
 
