@@ -122,6 +122,12 @@ def test_token_prints_verified_claims_and_the_token_only_with_raw(
     assert shown.code == 0, shown.err
     out = json.loads(shown.out)
     assert out["verified"] is True and out["claims"]["agent_type"] == "ci"
+    # The shape that works for any OpenID Provider: discovery, a form body, RFC 8707 resource
+    # (the dev IdP takes it as Auth0's compatibility profile does).
+    assert out["provider"]["kind"] == "oidc"
+    assert out["provider"]["metadata"] == idp.base_url + ".well-known/openid-configuration"
+    as_auth0 = json.loads(cli(*args, "--kind", "auth0", "--json").out)
+    assert as_auth0["verified"] is True and as_auth0["provider"]["kind"] == "auth0"
     assert "access_token" not in out and not JWT.search(shown.out)
     human = cli(*args)
     assert human.code == 0 and "verified against" in human.out and "agent@clients" in human.out
