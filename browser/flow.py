@@ -4,7 +4,8 @@
 the page again and asks again. Because the decision depends only on what the page shows now
 and what this run has done, re-entering after a resume or a crash continues from whatever
 screen is open: an enrollment page is captured (the IdP shows the same pending secret), a
-success page ends the flow, a login page is filled.
+success page ends the flow, a login page is filled. An enrollment whose login asks for a code
+and takes the one the vault makes from the seed it holds is done already.
 
 The TOTP rules: a seed goes into the vault before any code is typed; a code is sent at most
 ``MAX_CODES`` times per flow; after a refusal the page is read again (an application may
@@ -18,7 +19,7 @@ the next step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from browser.errors import BrowserError, CodeRefused, LoginRefused, PageError, SignUpRefused
@@ -74,6 +75,8 @@ class Progress:
         codes_sent: One-time codes submitted.
         logins_sent: Login forms submitted.
         last_login: The ``Screen.key`` of the last login page filled.
+        last_code: The ``Screen.key`` of the last page a code was typed into.
+        challenge_codes: Codes typed into a login's challenge (before any capture).
         signups_sent: Sign-up forms submitted.
         methods_chosen: Times the authenticator method was chosen.
         recovery_codes_kept: The page's recovery codes went into the vault.
@@ -87,6 +90,8 @@ class Progress:
     codes_sent: int = 0
     logins_sent: int = 0
     last_login: str = ""
+    last_code: str = ""
+    challenge_codes: int = 0
     signups_sent: int = 0
     methods_chosen: int = 0
     recovery_codes_kept: bool = False
@@ -105,7 +110,12 @@ class Progress:
         if isinstance(move, Capture):
             return replace(self, captures=self.captures + 1)
         if isinstance(move, EnterCode):
-            return replace(self, codes_sent=self.codes_sent + 1)
+            return replace(
+                self,
+                codes_sent=self.codes_sent + 1,
+                last_code=move.screen,
+                challenge_codes=self.challenge_codes + move.challenge,
+            )
         if isinstance(move, LogIn):
             return replace(self, logins_sent=self.logins_sent + 1, last_login=move.screen)
         if isinstance(move, SignUp):
@@ -126,9 +136,17 @@ class Capture:
 
 @dataclass(frozen=True)
 class EnterCode:
-    """Submit a code from the vault; ``next_step``: wait for the next TOTP time step first."""
+    """Submit a code from the vault; ``next_step``: wait for the next TOTP time step first.
+
+    Attributes:
+        next_step: Wait for the next time step first (the last code was refused).
+        screen: The ``Screen.key`` of the page typed into.
+        challenge: The page is a login's challenge, not an enrollment's confirmation.
+    """
 
     next_step: bool = False
+    screen: str = field(default="", compare=False)
+    challenge: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -204,6 +222,11 @@ def decide(goal: Goal, screen: Screen, progress: Progress) -> Move:
         return HandOff(f"complete the human check on {screen.name!r} in the browser window")
     if goal is Goal.SIGNUP:
         return _signing_up(screen, progress)
+    if goal is Goal.ENROLL and progress.challenge_codes and not progress.captured:
+        if kind is ScreenKind.CODE and screen.key == progress.last_code:
+            return _refused(screen, progress, challenge=True)
+        # The application asked for a code to log in and took the vault's: enrolled already.
+        return Finish("already-enrolled")
     if kind is ScreenKind.ERROR:
         detail = f": {screen.error}" if screen.error else ""
         return Stop(PageError(f"{screen.url} says {screen.name!r}{detail}"))
@@ -221,31 +244,11 @@ def decide(goal: Goal, screen: Screen, progress: Progress) -> Move:
 def _enrolling(screen: Screen, progress: Progress) -> Move:
     kind = screen.kind
     if screen.enrolling:
-        if progress.codes_sent:
-            if progress.captures <= progress.codes_sent:
-                refused = _refused(screen, progress)
-                return refused if isinstance(refused, Stop) else Capture()  # read it again
-            return EnterCode(next_step=True)
-        return EnterCode() if progress.captured else Capture()
+        return _on_enrollment_page(screen, progress)
     if kind is ScreenKind.CODE:
-        if progress.codes_sent:
-            return _refused(screen, progress)
-        if progress.captured or progress.seed_known:
-            return EnterCode()  # a login's challenge, with the seed an earlier run stored
-        return Stop(
-            PageError(
-                f"{screen.url} asks for a one-time code but shows no secret to enroll; "
-                "is the user enrolled already?"
-            )
-        )
+        return _on_code_prompt(screen, progress)
     if kind is ScreenKind.METHOD and (screen.error or not progress.codes_sent):
-        if progress.codes_sent:  # back at the method choice with an error: the code failed
-            refused = _refused(screen, progress)
-            if isinstance(refused, Stop):
-                return refused
-        if progress.methods_chosen >= MAX_METHOD_CHOICES:
-            return Stop(PageError(f"{screen.url} keeps asking which MFA method to set up"))
-        return ChooseMethod()
+        return _on_method_choice(screen, progress)
     if progress.codes_sent and not screen.error:
         # The code was taken and the page moved on: done, whatever it says.
         if screen.recovery_codes and not progress.recovery_codes_kept:
@@ -258,6 +261,43 @@ def _enrolling(screen: Screen, progress: Progress) -> Move:
     return HandOff(
         f"vaultborn does not know the page {screen.name!r}; finish this step in the browser window"
     )
+
+
+def _on_enrollment_page(screen: Screen, progress: Progress) -> Move:
+    """A secret to capture, a code to confirm it with, or the page again after a refusal."""
+    if not progress.codes_sent:
+        return EnterCode(screen=screen.key) if progress.captured else Capture()
+    if progress.captures <= progress.codes_sent:
+        refused = _refused(screen, progress)
+        return refused if isinstance(refused, Stop) else Capture()  # read it again
+    return EnterCode(next_step=True, screen=screen.key)
+
+
+def _on_code_prompt(screen: Screen, progress: Progress) -> Move:
+    """A code field without a secret: the confirmation after a capture, or a login's challenge."""
+    if progress.codes_sent:
+        return _refused(screen, progress)
+    if progress.captured:
+        return EnterCode(screen=screen.key)
+    if progress.seed_known:  # a login's challenge, with the seed an earlier run stored
+        return EnterCode(screen=screen.key, challenge=True)
+    return Stop(
+        PageError(
+            f"{screen.url} asks for a one-time code but shows no secret to enroll; "
+            "is the user enrolled already?"
+        )
+    )
+
+
+def _on_method_choice(screen: Screen, progress: Progress) -> Move:
+    """Choose the authenticator app; back here with an error after a code, it was refused."""
+    if progress.codes_sent:
+        refused = _refused(screen, progress)
+        if isinstance(refused, Stop):
+            return refused
+    if progress.methods_chosen >= MAX_METHOD_CHOICES:
+        return Stop(PageError(f"{screen.url} keeps asking which MFA method to set up"))
+    return ChooseMethod()
 
 
 def _went_elsewhere_after_login(screen: Screen, progress: Progress) -> bool:
@@ -285,7 +325,7 @@ def _logging_in(screen: Screen, progress: Progress) -> Move:
             )
         )
     if kind is ScreenKind.CODE:
-        return _refused(screen, progress) if progress.codes_sent else EnterCode()
+        return _refused(screen, progress) if progress.codes_sent else EnterCode(screen=screen.key)
     if kind is ScreenKind.SUCCESS:
         return Finish("success-screen" if progress.codes_sent else "already-done")
     if progress.codes_sent and not screen.error:
@@ -322,7 +362,7 @@ def _on_login(screen: Screen, progress: Progress) -> Move:
     return LogIn(screen.key)
 
 
-def _refused(screen: Screen, progress: Progress) -> Move:
+def _refused(screen: Screen, progress: Progress, *, challenge: bool = False) -> Move:
     """The page asks for a code again (or went back) after one was sent: it was refused."""
     reason = screen.error or "the page asks for the code again"
     if any(mark in screen.error_code for mark in _TOO_MANY):
@@ -333,4 +373,4 @@ def _refused(screen: Screen, progress: Progress) -> Move:
                 f"{screen.url} refused the one-time code, also in the next time step: {reason}"
             )
         )
-    return EnterCode(next_step=True)
+    return EnterCode(next_step=True, screen=screen.key, challenge=challenge)

@@ -178,3 +178,25 @@ def test_recovery_codes_are_the_values_of_one_shape() -> None:
 )
 def test_no_list_of_codes_no_recovery_codes(values: list[str]) -> None:
     assert pick_recovery_codes(values) == []
+
+
+def test_a_login_challenge_the_vaults_code_passes_means_enrolled_already() -> None:
+    challenge = page(ScreenKind.CODE, "accounts/2fa/authenticate/", "Two-Factor")
+    move = decide(Goal.ENROLL, challenge, Progress(seed_known=True))
+    sent = Progress(seed_known=True).after(move)
+    assert sent.challenge_codes == 1 and sent.last_code == challenge.key
+    # allauth then asks to confirm the password and shows "Deactivate Authenticator App".
+    for after in (REAUTH, page(ScreenKind.MANUAL, "accounts/2fa/totp/deactivate/", "Deactivate")):
+        assert decide(Goal.ENROLL, after, sent) == Finish("already-enrolled")
+
+
+def test_a_refused_challenge_is_retried_in_the_next_step_then_stops() -> None:
+    challenge = page(ScreenKind.CODE, "accounts/2fa/authenticate/", "Two-Factor")
+    again = page(ScreenKind.CODE, "accounts/2fa/authenticate/", "Two-Factor", "Incorrect code.")
+    sent = Progress(seed_known=True).after(
+        decide(Goal.ENROLL, challenge, Progress(seed_known=True))
+    )
+    retry = decide(Goal.ENROLL, again, sent)
+    assert retry == EnterCode(next_step=True)
+    move = decide(Goal.ENROLL, again, sent.after(retry))
+    assert isinstance(move, Stop) and isinstance(move.error, CodeRefused)
