@@ -5,6 +5,10 @@ with a vault code (``browser.enroll``). ``api``: a seed drawn here, stored in th
 then registered through the Management API. Both start by asking the IdP: a confirmed TOTP
 with the seed in the vault means a crash came after the effect, and nothing is done again.
 
+An application's own TOTP page (``idp.kind = "oidc"``, ``break_glass.enroll_url``) has no API
+to ask: the flow logs in there with the item's username and password, and the page itself
+tells what is done (a login that asks for a code means the seed in the vault is enrolled).
+
 A browser flow that fails transiently (Chromium died, a page hung) is run again on the same
 ticket, after asking the IdP again: the ticket's pending secret is the one already in the
 vault, so the seed is not replaced and no second pending authenticator is left behind. Only
@@ -19,9 +23,9 @@ import logging
 import secrets
 from typing import Any
 
-from browser.enroll import VaultTotpTarget, enroll_totp
+from browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp
 from browser.errors import BrowserCrashed, NeedsHuman, PageTimeout
-from browser.runner import FlowOptions
+from browser.runner import Credentials, FlowOptions
 from idp.auth0 import Auth0ManagementClient
 from nodes.deps import Deps
 from vault.model import FieldType
@@ -38,13 +42,17 @@ FLOWS_PER_TICKET = 2
 
 
 def enroll_args(plan: dict[str, Any], item: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-    """The arguments of the ``enroll_totp`` action."""
-    return {
+    """The arguments of the ``enroll_totp`` action (an application's page and login, if any)."""
+    args = {
         "strategy": plan["break_glass"]["enrollment"],
         "user_id": user["user_id"],
         "vault": item["vault_id"],
         "item": item["item_id"],
     }
+    enroll_url = plan["break_glass"].get("enroll_url")
+    if enroll_url:
+        args.update(enroll_url=enroll_url, password=item["password_ref"])
+    return args
 
 
 async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
@@ -54,12 +62,23 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         ConfigurationError: The IdP has a confirmed TOTP whose seed the vault does not hold.
     """
     target = VaultTotpTarget(deps.vault, args["vault"], args["item"])
-    # The IdP and vault clients block: off the event loop, which other runs share.
-    done, ticket_url = await asyncio.to_thread(_without_browser, args, deps, target)
-    if done is not None:
-        return done
+    in_app = bool(args.get("enroll_url"))
+    credentials = None
+    if in_app:
+        ticket_url = args["enroll_url"]
+        credentials = Credentials(
+            username=args["user_id"], password=VaultPassword(deps.vault, args["password"]).read
+        )
+    else:
+        # The IdP and vault clients block: off the event loop, which other runs share.
+        done, ticket_url = await asyncio.to_thread(_without_browser, args, deps, target)
+        if done is not None:
+            return done
     options = FlowOptions(
-        on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
+        credentials=credentials,
+        on_human=deps.browser.on_human,
+        timeout=deps.browser.timeout,
+        clock=deps.clock,
     )
     flows = 0
     while True:
@@ -76,16 +95,19 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             if flows >= FLOWS_PER_TICKET:
                 raise
             _log.warning("enrollment flow %d failed (%s); again on the same ticket", flows, failed)
-            if await asyncio.to_thread(_confirmed_now, args, deps, target):
+            if not in_app and await asyncio.to_thread(_confirmed_now, args, deps, target):
                 # The code arrived; only its answer was lost.
                 return {"status": "confirmed", "strategy": "browser", "source": "existing"}
         else:
-            return {
+            result: dict[str, Any] = {
                 "status": "confirmed",
                 "strategy": "browser",
                 "source": report.source or "existing",
                 "outcome": report.outcome,
             }
+            if report.recovery_codes:
+                result["recovery_codes_kept"] = report.recovery_codes
+            return result
 
 
 def _without_browser(

@@ -1,9 +1,19 @@
-"""The IdP user: its action, and its idempotent creation (look up by e-mail, then create)."""
+"""The IdP user: its action, and its idempotent creation.
+
+Auth0 (``idp.kind = "auth0"``): look the e-mail up through the Management API, create the
+user with the vault's password if it is missing. An OpenID Provider has no standard user API
+(``idp.kind = "oidc"``): the user signs up on the application's sign-up page in Chromium with
+the vault's password; a page that says the account exists means an earlier run (or a crash
+after the form was sent) made it, and the enrollment's login then proves the password.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from browser.enroll import VaultPassword, sign_up
+from browser.runner import Credentials, FlowOptions
 from idp.errors import IdPConflict
 from nodes.deps import Deps
 
@@ -12,18 +22,33 @@ __all__ = ["create_idp_user", "user_args"]
 
 def user_args(plan: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     """The arguments of the ``create_user`` action: the password by reference only."""
+    bg = plan["break_glass"]
+    if plan["idp"].get("kind", "auth0") == "oidc":
+        return {
+            "email": bg["email"],
+            "signup_url": bg["signup_url"],
+            "password": item["password_ref"],
+        }
     return {
-        "email": plan["break_glass"]["email"],
+        "email": bg["email"],
         "connection": plan["idp"]["connection"],
         "password": item["password_ref"],
     }
 
 
-def create_idp_user(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+async def create_idp_user(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """The user with ``args["email"]``, created with the vault's password if missing.
 
-    The password is read from the vault into memory for the one request that needs it.
+    The password is read from the vault into memory for the one request (or form) that
+    needs it.
     """
+    if "signup_url" in args:
+        return await _sign_up(args, deps)
+    # The IdP and vault clients block: off the event loop, which other runs share.
+    return await asyncio.to_thread(_by_management_api, args, deps)
+
+
+def _by_management_api(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     with deps.management() as mgmt:
         existing = mgmt.users_by_email(args["email"])
         if existing:
@@ -39,3 +64,21 @@ def create_idp_user(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             return {"user_id": found[0]["user_id"], "email": args["email"], "created": False}
         deps.fault("create_user:after")
     return {"user_id": user["user_id"], "email": args["email"], "created": True}
+
+
+async def _sign_up(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    credentials = Credentials(
+        username=args["email"], password=VaultPassword(deps.vault, args["password"]).read
+    )
+    options = FlowOptions(timeout=deps.browser.timeout, clock=deps.clock)
+    async with deps.browser.pool.context() as context:
+        page = await context.new_page()
+        deps.fault("create_user:before")
+        report = await sign_up(page, args["signup_url"], credentials, options=options)
+        deps.fault("create_user:after")
+    # The application's account is named by the e-mail: there is no id to read back.
+    return {
+        "user_id": args["email"],
+        "email": args["email"],
+        "created": report.outcome == "signed-up",
+    }

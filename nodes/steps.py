@@ -107,7 +107,9 @@ STEPS: dict[str, GatedStep] = {
         state_key="user",
         args=lambda s: user_args(s["plan"], s["item"]),
         summary=lambda a: (
-            f"Create the IdP user {a['email']} in {a['connection']} with the password "
+            f"Sign up {a['email']} at {a['signup_url']} with the password {a['password']}"
+            if "signup_url" in a
+            else f"Create the IdP user {a['email']} in {a['connection']} with the password "
             f"{a['password']}"
         ),
         effect=create_idp_user,
@@ -118,8 +120,13 @@ STEPS: dict[str, GatedStep] = {
         state_key="enrollment",
         args=lambda s: enroll_args(s["plan"], s["item"], s["user"]),
         summary=lambda a: (
-            f"Enroll TOTP for {a['user_id']} ({a['strategy']}); the secret goes only into the "
-            "vault item's OTP field"
+            f"Enroll TOTP for {a['user_id']} ({a['strategy']}"
+            + (
+                f" at {a['enroll_url']}, logged in with {a['password']}"
+                if "enroll_url" in a
+                else ""
+            )
+            + "); the secret goes only into the vault item's OTP field"
         ),
         effect=enroll_totp_step,
     ),

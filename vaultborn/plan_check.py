@@ -14,6 +14,7 @@ import httpx
 
 from approvals.action import Action
 from browser.chromium import find_chromium
+from idp.provider import Provider
 from nodes.steps import STEPS
 from stores.aws_config import aws_configured
 from vault.errors import NotFound
@@ -34,7 +35,10 @@ def projected_actions(plan: Plan) -> list[Action]:
         "item_id": bg["item"],
         "password_ref": f"op://{data['vault']['name']}/{bg['item']}/password",
     }
-    user = {"user_id": f"(the IdP user {bg['email']})", "email": bg["email"]}
+    # An application's account is named by its e-mail; an Auth0 user's id comes at run time.
+    oidc = data["idp"].get("kind") == "oidc"
+    user_id = bg["email"] if oidc else f"(the IdP user {bg['email']})"
+    user = {"user_id": user_id, "email": bg["email"]}
     state: dict[str, Any] = {"plan": data, "item": item, "user": user, "seeds": {}}
     actions = []
     for name in ("create_item", "create_user", "enroll_totp"):
@@ -55,8 +59,9 @@ def _action(name: str, state: dict[str, Any]) -> Action:
 def check_plan(plan: Plan, vault: Vault, env: dict[str, str], home: Any) -> list[Check]:
     """Checks that change nothing: references, IdP, AWS, Chromium."""
     data = plan.to_dict()
-    refs = [("idp.management_secret", data["idp"]["management_secret"]),
-            ("agent.secret", data["agent"]["secret"])]  # fmt: skip
+    refs = [("agent.secret", data["agent"]["secret"])]
+    if data["idp"].get("management_secret"):
+        refs.insert(0, ("idp.management_secret", data["idp"]["management_secret"]))
     refs += [(f"seed[{i}].from", s["from"]) for i, s in enumerate(data["seed"])]
     checks = [_reference(name, ref, vault, plan.embedded_idp) for name, ref in refs]
     checks.append(_idp(plan))
@@ -91,6 +96,13 @@ def _reference(name: str, ref: str, vault: Vault, embedded: bool) -> Check:
 def _idp(plan: Plan) -> Check:
     if plan.idp.domain is None:
         return Check("idp", "warn", "the embedded dev IdP will start on loopback")
+    if plan.idp.kind == "oidc":
+        try:
+            with Provider(plan.idp.domain, "oidc") as provider:
+                meta = provider.metadata()
+        except VaultbornError as error:
+            return Check("idp", "fail", str(error))
+        return Check("idp", "ok", f"{meta.issuer}: token endpoint {meta.token_endpoint}")
     url = plan.idp.domain + ".well-known/openid-configuration"
     try:
         response = httpx.get(url, timeout=10)
