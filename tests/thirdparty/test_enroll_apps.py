@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run
-from tests.thirdparty import webapps
 from tests.thirdparty.siteflows import SiteUser, path_of, signed_in_as, user_for
 from tests.thirdparty.webapps import RunningSite
 from vault.assignment import parse_assignment
@@ -25,9 +24,6 @@ from vault.items import ItemSpec
 from vault.local import LocalVault
 from vault.model import Category
 from vault.recipe import parse_recipe
-
-allauth_site = webapps.allauth_site
-flask_security_site = webapps.flask_security_site
 
 KINDS = ["allauth", "flask_security"]
 

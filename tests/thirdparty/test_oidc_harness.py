@@ -31,7 +31,6 @@ from tests.thirdparty.oidc_op import (
     RunningOP,
     default_clients,
     default_resources,
-    oidc_op_fixture,  # noqa: F401  (the session's oidc_op fixture)
     start_oidc_provider,
 )
 

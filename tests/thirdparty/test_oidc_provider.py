@@ -38,7 +38,6 @@ from tests.thirdparty.oidc_op import (
     API_SCOPE,
     OTHER_RESOURCE,
     RunningOP,
-    oidc_op_fixture,  # noqa: F401  (the session's oidc_op fixture)
 )
 from vault.local import LocalVault
 

@@ -18,7 +18,6 @@ import httpx
 import pyotp
 import pytest
 
-from tests.thirdparty import webapps
 from tests.thirdparty.formclient import text
 from tests.thirdparty.siteflows import (
     SiteUser,
@@ -29,11 +28,6 @@ from tests.thirdparty.siteflows import (
     user_for,
 )
 from tests.thirdparty.webapps import RunningSite, SiteStartError, StartSite, start_site
-
-# The harness's fixtures, imported explicitly (there is no conftest at this level).
-allauth_site = webapps.allauth_site
-flask_security_site = webapps.flask_security_site
-start_site_factory = webapps.start_site_factory
 
 PASSWORD = "Correct-Horse-7-battery"
 WRONG_PASSWORD = "Wrong-Horse-8-battery"
