@@ -45,13 +45,12 @@ def test_no_dev_idp_module_imports_the_clients_verifier() -> None:
         assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-# The package ``idp`` re-exports the client's verifier from its __init__, so a plain import of
-# ``idp.devserver`` loads ``idp.verify`` as a side effect. The child process below registers the
-# package without running that __init__ and makes the client-side modules unimportable: the dev
-# IdP must then still start, issue tokens and check them at both of its APIs.
+# The child process below makes the client-side modules unimportable (``idp``'s __init__
+# imports its names lazily, so the package itself loads nothing of them): the dev IdP must
+# then still start, issue tokens and check them at both of its APIs.
 _CHILD = textwrap.dedent(
     """
-    import importlib.abc, importlib.util, json, sys, tempfile
+    import importlib.abc, json, sys, tempfile
     from pathlib import Path
 
     BLOCKED = {blocked!r}
@@ -63,8 +62,6 @@ _CHILD = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, Refuse())
-    spec = importlib.util.find_spec("idp")
-    sys.modules["idp"] = importlib.util.module_from_spec(spec)
 
     import httpx
     from idp.devserver.server import start_dev_idp
