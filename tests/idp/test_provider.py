@@ -19,20 +19,13 @@ from idp.errors import DiscoveryFailed, IdPAuthenticationFailed, TokenKeyUnknown
 from idp.http import RetryPolicy
 from idp.provider import Provider, guess_kind
 from idp.tokens import TokenSource
+from tests.idp.devkit import Clock
 from tests.idp.jwtkit import NOW, Signer, jwks
 from tests.idp.support import M2M_REF, SECRET, CountingVault, m2m_vault
 from vaultborn.errors import ConfigurationError, UsageError
 
 ISSUER = "http://127.0.0.1:9/realms/acme"
 API = "https://api.example.com"
-
-
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeOP:
@@ -111,7 +104,7 @@ def vault(home: Path) -> CountingVault:
 
 
 def provider(op: FakeOP, clock: Clock | None = None, **kw: Any) -> Provider:
-    return Provider(ISSUER, "oidc", http=op.client(), clock=clock or Clock(), **kw)
+    return Provider(ISSUER, "oidc", http=op.client(), clock=clock or Clock(NOW), **kw)
 
 
 def tokens(vault: CountingVault, op: FakeOP, prov: Provider | None = None) -> TokenSource:
@@ -119,7 +112,7 @@ def tokens(vault: CountingVault, op: FakeOP, prov: Provider | None = None) -> To
         vault,  # type: ignore[arg-type]
         provider=prov or provider(op),
         http=op.client(),
-        clock=Clock(),
+        clock=Clock(NOW),
         policy=RetryPolicy(attempts=1),
     )
 
@@ -303,7 +296,7 @@ def test_the_verifier_takes_issuer_and_keys_from_the_provider(
     op = FakeOP(signer)
     prov = provider(op)
     token = tokens(vault, op, prov).token("agent", M2M_REF, API)
-    claims = prov.verifier(API, clock=Clock()).verify(token)
+    claims = prov.verifier(API, clock=Clock(NOW)).verify(token)
     assert claims["iss"] == ISSUER and claims["aud"] == API
 
 
@@ -311,7 +304,7 @@ def test_an_unknown_kid_refreshes_the_keys_and_the_document_then_finds_the_new_k
     vault: CountingVault, signer: Signer
 ) -> None:
     op = FakeOP(signer)
-    clock = Clock()
+    clock = Clock(NOW)
     prov = provider(op, clock, min_refresh_interval=30)
     verifier = prov.verifier(API, clock=clock)
     verifier.verify(tokens(vault, op, prov).token("agent", M2M_REF, API))
@@ -330,7 +323,7 @@ def test_refreshes_are_rate_limited_so_made_up_kids_cost_one_fetch(
     vault: CountingVault, signer: Signer
 ) -> None:
     op = FakeOP(signer)
-    clock = Clock()
+    clock = Clock(NOW)
     prov = provider(op, clock, min_refresh_interval=30)
     verifier = prov.verifier(API, clock=clock)
     stranger = Signer("unknown")
@@ -343,7 +336,7 @@ def test_refreshes_are_rate_limited_so_made_up_kids_cost_one_fetch(
 
 def test_a_stale_document_is_kept_when_its_refresh_fails(signer: Signer) -> None:
     op = FakeOP(signer)
-    clock = Clock()
+    clock = Clock(NOW)
     prov = provider(op, clock, ttl=60)
     first = prov.metadata()
     op.discovery_status = 503
