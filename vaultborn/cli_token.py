@@ -180,7 +180,10 @@ def call_command(
 
     Exits 0 on a 2xx answer, 1 otherwise with the status and the WWW-Authenticate error.
     """
-    where = f"GET {endpoint(url)}"
+    try:  # a usage mistake first, before the vault or the IdP
+        where = f"GET {endpoint(url)}"
+    except httpx.InvalidURL:
+        raise UsageError(f"{url!r} is not a valid URL") from None
     try:
         with httpx.Client(timeout=10.0) as http:
             token = _acquire(
