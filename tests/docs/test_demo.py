@@ -39,6 +39,6 @@ def test_dev_demo_runs_the_guided_setup_to_done(tmp_path: Path) -> None:
 
 def test_dev_test_runs_ruff_mypy_and_pytest() -> None:
     script = (ROOT / "dev").read_text()
-    assert 'test) shift; setup; ensure_postgres; run_tests "$@"' in script
+    assert 'test) shift; setup; ensure_postgres; ensure_oidc_op; run_tests "$@"' in script
     for tool in ("ruff", "mypy", "pytest"):
         assert f'"$VENV/bin/{tool}"' in script or f"-m {tool}" in script
