@@ -57,6 +57,11 @@ class VaultTotpTarget:
     vault_name: str | None
     item: str
 
+    @property
+    def key(self) -> str:
+        """The item, as the ledger of time steps used knows it."""
+        return f"vault:{self.vault_name or ''}/{self.item}"
+
     def store(self, captured: CapturedTotp) -> None:
         """Set the item's OTP field (the same URI again changes nothing)."""
         self.vault.set_otp(self.vault_name, self.item, captured.uri)
@@ -190,6 +195,8 @@ def _is_username(f: Field) -> bool:
 
 class _NoTotp:
     """The target of a sign-up flow, which never captures or types a code."""
+
+    key = "sign-up"
 
     def store(self, captured: CapturedTotp) -> None:
         raise RuntimeError("a sign-up flow captures no TOTP secret")

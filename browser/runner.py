@@ -48,6 +48,7 @@ from browser.flow import (
 from browser.recovery import read_recovery_codes
 from browser.screens import Screen
 from browser.snapshot import page_location, take_snapshot
+from browser.totp_steps import StepLedger, choose_step
 from vault.secret import Secret
 
 __all__ = [
@@ -67,8 +68,6 @@ MAX_STEPS = 20
 """Observations per flow before it gives up as making no progress."""
 MAX_HANDOFFS = 3
 """Times a person is asked to act before the flow stops with ``NeedsHuman``."""
-STEP_MARGIN = 0.25
-"""Seconds past a time-step boundary before the retry code is read (clock skew)."""
 
 HumanHandler = Callable[[NeedsHuman], Awaitable[None]]
 """Lets a person act on the page (in a headed window) and returns when they are done."""
@@ -76,6 +75,11 @@ HumanHandler = Callable[[NeedsHuman], Awaitable[None]]
 
 class TotpTarget(Protocol):
     """Where a captured TOTP secret goes, and where codes come from (the vault)."""
+
+    @property
+    def key(self) -> str:
+        """Names the seed in the process's ledger of time steps used (no secret)."""
+        ...
 
     def store(self, captured: CapturedTotp) -> None:
         """Keep the captured configuration (idempotent for the same secret)."""
@@ -111,6 +115,8 @@ class FlowOptions:
         credentials: For login screens; None hands them to a person.
         on_human: Lets a person act; None raises ``NeedsHuman`` instead.
         on_screen: Called with each screen and the move chosen on it (progress display).
+        on_wait: Called with the seconds a code waits for its time step, before the wait.
+        steps: The time steps already used, shared by the flows of one seed (a new one: none).
         start_url: The flow's first page, opened again when a login lands elsewhere.
         timeout: Seconds for a page to load or react.
         period: The TOTP period when no secret was captured in this flow (login drills).
@@ -122,6 +128,8 @@ class FlowOptions:
     credentials: Credentials | None = None
     on_human: HumanHandler | None = None
     on_screen: Callable[[Screen, Move], None] | None = None
+    on_wait: Callable[[float], None] | None = None
+    steps: StepLedger = field(default_factory=StepLedger)
     start_url: str | None = None
     timeout: float = 15.0
     period: int = 30
@@ -141,6 +149,7 @@ class FlowReport:
         codes_sent: One-time codes submitted.
         handoffs: Times a person acted.
         recovery_codes: How many recovery codes went into the vault.
+        waited: Seconds spent waiting for time steps.
     """
 
     goal: Goal
@@ -150,6 +159,7 @@ class FlowReport:
     codes_sent: int = 0
     handoffs: int = 0
     recovery_codes: int = 0
+    waited: float = 0.0
 
 
 @dataclass
@@ -164,6 +174,8 @@ class _Run:
     period: int = 30
     handoffs: int = 0
     recovery_codes: int = 0
+    last_step: int | None = None
+    waited: float = 0.0
 
 
 async def run_flow(
@@ -213,6 +225,7 @@ async def run_flow(
                 codes_sent=run.progress.codes_sent,
                 handoffs=run.handoffs,
                 recovery_codes=run.recovery_codes,
+                waited=run.waited,
             )
         if isinstance(move, Stop):
             raise move.error
@@ -277,10 +290,18 @@ async def _totp_move(
         await asyncio.to_thread(run.target.store, captured)
         run.source, run.period = captured.source, captured.params.period
     elif isinstance(move, EnterCode):
-        if move.next_step:
-            now = options.clock()
-            await options.sleep(run.period - now % run.period + STEP_MARGIN)
-        code = await asyncio.to_thread(run.target.code, options.clock())
+        key = run.target.key
+        used = options.steps.used(key)
+        retry_of = run.last_step if move.next_step else None
+        choice = choose_step(options.clock(), run.period, used, retry_of=retry_of)
+        if choice.wait:
+            if options.on_wait is not None:
+                options.on_wait(choice.wait)
+            await options.sleep(choice.wait)
+            run.waited += choice.wait
+        code = await asyncio.to_thread(run.target.code, choice.at(run.period))
+        options.steps.mark(key, choice.step)
+        run.last_step = choice.step
         await driver.enter_code(page, code, timeout=options.timeout)
     else:
         codes = await read_recovery_codes(page)

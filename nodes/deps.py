@@ -14,6 +14,7 @@ from approvals.audit import AuditLog
 from approvals.policy import Policy
 from browser.pool import BrowserPool
 from browser.runner import HumanHandler
+from browser.totp_steps import StepLedger
 from idp.auth0 import Auth0ManagementClient
 from idp.tokens import TokenSource
 from stores.protocol import SecretStore
@@ -39,6 +40,9 @@ class BrowserChoice:
     """Lets a person act in a headed window; None turns hand-offs into ``human_step`` waits."""
     pool: BrowserPool = field(default_factory=BrowserPool)
     """The process's one Chromium (headed like ``headed``); a fresh context per flow."""
+    steps: StepLedger = field(default_factory=StepLedger)
+    """The TOTP time steps the flows have used, per item: a drill right after an enrollment
+    sends the next step's code instead of waiting for the clock."""
 
 
 @dataclass(frozen=True)

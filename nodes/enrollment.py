@@ -78,6 +78,7 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         credentials=credentials,
         on_human=deps.browser.on_human,
         timeout=deps.browser.timeout,
+        steps=deps.browser.steps,
         clock=deps.clock,
     )
     flows = 0

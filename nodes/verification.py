@@ -36,7 +36,10 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
         result["login_drill"] = "skipped: no break_glass.login_url in the plan"
         return result
     options = FlowOptions(
-        on_human=deps.browser.on_human, timeout=deps.browser.timeout, clock=deps.clock
+        on_human=deps.browser.on_human,
+        timeout=deps.browser.timeout,
+        steps=deps.browser.steps,
+        clock=deps.clock,
     )
     async with deps.browser.pool.context() as context:
         page = await context.new_page()

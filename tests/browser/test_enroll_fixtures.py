@@ -57,6 +57,7 @@ class MemoryTarget:
     def __init__(self, *, wrong_codes: bool = False) -> None:
         self.captured: CapturedTotp | None = None
         self.wrong_codes = wrong_codes
+        self.key = f"memory:{id(self)}"
 
     def store(self, captured: CapturedTotp) -> None:
         self.captured = captured
