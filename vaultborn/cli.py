@@ -10,42 +10,87 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from vault.reference import parse_reference
 from vaultborn import __version__
-from vaultborn.cli_enroll import register_enroll_command
-from vaultborn.cli_idp import idp_app
-from vaultborn.cli_item import item_app
-from vaultborn.cli_scale import register_scale_commands
-from vaultborn.cli_setup import register_setup_commands
-from vaultborn.cli_stores import register_store_commands
-from vaultborn.cli_token import register_token_commands
 from vaultborn.deps import Settings, open_vault
-from vaultborn.doctor import run_checks
 from vaultborn.errors import VaultbornError
-from vaultborn.render import console, print_json
 
-__all__ = ["app", "main"]
+__all__ = ["build_app", "main"]
 
-app = typer.Typer(
-    name="vaultborn",
-    help="Set up an agent's credentials with the vault as the trust anchor.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+# Where each command lives, in the order ``--help`` lists them. A command loads only its own
+# module (``vaultborn read`` never imports LangGraph, Playwright or boto3); ``--help`` and
+# unknown commands load them all.
+_SETUP_COMMANDS = ("setup", "plan", "resume", "approve", "reject", "edit", "approvals", "runs")
+_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("vaultborn.cli_item:register", ("item",)),
+    ("vaultborn.cli_idp:register", ("idp",)),
+    ("vaultborn.cli_token:register_token_commands", ("token", "call")),
+    ("vaultborn.cli_stores:register_store_commands", ("seed", "run")),
+    ("vaultborn.cli_enroll:register_enroll_command", ("enroll",)),
+    ("vaultborn.cli_setup:register_setup_commands", (*_SETUP_COMMANDS, "show", "audit")),
+    ("vaultborn.cli_scale:register_scale_commands", ("db", "worker")),
 )
-app.add_typer(item_app, name="item")
-app.add_typer(idp_app, name="idp")
-register_token_commands(app)
-register_store_commands(app)
-register_enroll_command(app)
-register_setup_commands(app)
-register_scale_commands(app)
+_CORE = ("read", "resolve", "otp", "doctor")
+_GLOBAL_WITH_VALUE = ("--vault-backend", "--home")
+
+
+def build_app(command: str | None = None) -> typer.Typer:
+    """The ``vaultborn`` app with every command, or only with what ``command`` needs.
+
+    ``""`` builds the app with no command (``--version``).
+    """
+    app = typer.Typer(
+        name="vaultborn",
+        help="Set up an agent's credentials with the vault as the trust anchor.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.callback()(_root)
+    for target, names in _GROUPS:
+        if command is None or command in names:
+            module, _, function = target.partition(":")
+            register: Callable[[typer.Typer], None] = getattr(import_module(module), function)
+            register(app)
+    for name in _CORE:
+        if command is None or command == name:
+            app.command(name)(_CORE_COMMANDS[name])
+    return app
+
+
+def _command_of(args: Sequence[str]) -> str | None:
+    """The command word of ``args`` when it is one vaultborn knows, else None (load all).
+
+    ``""`` where no command is needed (``--version``).
+    """
+    rest = list(args)
+    while rest:
+        word = rest.pop(0)
+        if word in _GLOBAL_WITH_VALUE:
+            if rest:
+                rest.pop(0)
+            continue
+        if word == "--version":
+            return ""  # the version needs no command at all
+        if word.startswith("-"):
+            continue
+        known = word in _CORE or any(word in names for _, names in _GROUPS)
+        return word if known else None
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole app, for tools that introspect it
+        return build_app()
+    raise AttributeError(f"module 'vaultborn.cli' has no attribute {name!r}")
+
 
 DEFAULT_RECIPE_TEXT = "letters,digits,symbols,32"
 LAST_UNIX_TIME = 253402300799
@@ -58,7 +103,6 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
 def _root(
     ctx: typer.Context,
     vault_backend: Annotated[
@@ -81,7 +125,6 @@ def _root(
     ctx.obj = Settings.from_env(vault_backend=vault_backend, home=home)
 
 
-@app.command()
 def read(
     ctx: typer.Context,
     reference: Annotated[
@@ -96,7 +139,6 @@ def read(
     sys.stdout.write(value.reveal() + ("" if no_newline else "\n"))
 
 
-@app.command()
 def resolve(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(help="A secret reference, by names or ids.")],
@@ -105,12 +147,13 @@ def resolve(
     """Print the canonical, id-based form of a reference (no value is read)."""
     canonical = open_vault(ctx.obj).resolve(parse_reference(reference))
     if as_json:
+        from vaultborn.render import print_json
+
         print_json({"reference": reference, "canonical": str(canonical)})
     else:
         typer.echo(str(canonical))
 
 
-@app.command()
 def otp(
     ctx: typer.Context,
     target: Annotated[
@@ -139,12 +182,14 @@ def otp(
     typer.echo(code.reveal())
 
 
-@app.command()
 def doctor(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check that this machine is ready: Python, security floors, the vault, Chromium."""
+    from vaultborn.doctor import run_checks
+    from vaultborn.render import console, print_json
+
     checks = run_checks(ctx.obj)
     if as_json:
         print_json([c.as_dict() for c in checks])
@@ -155,6 +200,14 @@ def doctor(
             console.print(c.detail, markup=False)
     if any(c.status == "fail" for c in checks):
         raise typer.Exit(1)
+
+
+_CORE_COMMANDS: dict[str, Callable[..., None]] = {
+    "read": read,
+    "resolve": resolve,
+    "otp": otp,
+    "doctor": doctor,
+}
 
 
 def normalize_argv(argv: Sequence[str]) -> list[str]:
@@ -179,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:
+        app = build_app(_command_of(args))
         result = app(args=args, prog_name="vaultborn", standalone_mode=False)
     except VaultbornError as exc:
         _fail(str(exc))

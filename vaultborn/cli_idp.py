@@ -184,3 +184,8 @@ def rotate_keys(
         sys.stdout.write(json.dumps({"kid": kid}) + "\n")
     else:
         typer.echo(kid)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``idp`` to the main ``vaultborn`` app."""
+    app.add_typer(idp_app, name="idp")

@@ -142,3 +142,8 @@ def edit(
         generate_password=None if generate_password is None else parse_recipe(generate_password),
     )
     _show(open_vault(_settings(ctx)).edit_item(vault, item, change), as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``item`` to the main ``vaultborn`` app."""
+    app.add_typer(item_app, name="item")

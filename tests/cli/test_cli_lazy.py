@@ -1,0 +1,60 @@
+"""A command loads only what it uses: ``vaultborn read`` is as quick to start as ``op read``.
+
+Each case runs in a fresh interpreter (``sys.modules`` of this one already holds everything).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("langgraph", "langchain_core", "playwright", "boto3", "moto", "sqlalchemy", "httpx")
+
+PROBE = f"""
+import json, sys
+from vaultborn.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+
+
+def _loaded(*argv: str) -> tuple[int, set[str]]:
+    env = {"PATH": os.environ["PATH"], "VAULTBORN_HOME": os.environ["VAULTBORN_HOME"]}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True, text=True, env=env, check=False, timeout=60,
+    )  # fmt: skip
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    return answer["code"], set(answer["loaded"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "allowed"),
+    [
+        (("--version",), set()),
+        (("read", "--help"), set()),
+        (("otp", "--help"), set()),
+        (("run", "--help"), set()),
+        (("seed", "--help"), set()),
+        (("token", "--help"), {"httpx"}),
+        (("enroll", "--help"), {"playwright"}),
+    ],
+)
+def test_a_command_imports_only_what_it_uses(argv: tuple[str, ...], allowed: set[str]) -> None:
+    code, loaded = _loaded(*argv)
+    assert code == 0
+    assert loaded <= allowed, f"vaultborn {' '.join(argv)} loaded {sorted(loaded - allowed)}"
+
+
+def test_help_still_lists_every_command() -> None:
+    from vaultborn.cli import build_app
+
+    app = build_app()
+    names = {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
+    groups = {g.name for g in app.registered_groups}
+    assert {"read", "otp", "token", "run", "setup", "runs", "worker"} <= names
+    assert {"item", "idp", "db", "audit"} <= groups
