@@ -83,7 +83,7 @@ class Progress:
         reopens: Times the flow's first page was opened again.
         can_log_in: Credentials were given for login and sign-up screens.
         can_reopen: The flow knows the page it started at (to return to after a login).
-        seed_known: The vault held a seed when the flow began (an earlier run's).
+        seed_known: The vault holds a seed from an earlier run (asked only where it matters).
     """
 
     captures: int = 0

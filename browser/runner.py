@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from playwright.async_api import Error as PlaywrightError
@@ -46,7 +46,7 @@ from browser.flow import (
     decide,
 )
 from browser.recovery import read_recovery_codes
-from browser.screens import Screen
+from browser.screens import Screen, ScreenKind
 from browser.snapshot import page_location, take_snapshot
 from browser.totp_steps import StepLedger, choose_step
 from vault.secret import Secret
@@ -176,6 +176,7 @@ class _Run:
     recovery_codes: int = 0
     last_step: int | None = None
     waited: float = 0.0
+    seed_checked: bool = False
 
 
 async def run_flow(
@@ -194,7 +195,6 @@ async def run_flow(
         BrowserCrashed: Chromium died during the flow.
     """
     options = options or FlowOptions()
-    seed_known = goal is Goal.ENROLL and await asyncio.to_thread(target.has_seed)
     run = _Run(
         page=page,
         goal=goal,
@@ -203,7 +203,6 @@ async def run_flow(
         progress=Progress(
             can_log_in=options.credentials is not None,
             can_reopen=options.start_url is not None,
-            seed_known=seed_known,
         ),
         period=options.period,
     )
@@ -211,6 +210,7 @@ async def run_flow(
         snap = await take_snapshot(page, timeout=options.timeout)
         driver = options.driver or pick_driver(snap)
         screen = driver.classify(snap)
+        await _learn_of_an_earlier_seed(run, screen)
         move = decide(goal, screen, run.progress)
         run.screens.append(f"{screen.driver}:{screen.kind}")
         _log.info("%s screen %r at %s: %s", screen.kind, screen.name, screen.url, move)
@@ -234,6 +234,19 @@ async def run_flow(
         f"no progress after {MAX_STEPS} screens at {page_location(page)} "
         f"(last: {run.screens[-1] if run.screens else 'none'})"
     )
+
+
+async def _learn_of_an_earlier_seed(run: _Run, screen: Screen) -> None:
+    """Ask the vault for a stored seed only where a decision needs it (a vault call saved).
+
+    That is an enrollment's code prompt before this flow captured anything: a login's
+    challenge, which the seed an earlier run stored may answer.
+    """
+    needs = run.goal is Goal.ENROLL and screen.kind is ScreenKind.CODE and not run.seed_checked
+    if needs and not run.progress.captured:
+        run.seed_checked = True
+        if await asyncio.to_thread(run.target.has_seed):
+            run.progress = replace(run.progress, seed_known=True)
 
 
 async def _act(run: _Run, driver: Driver, move: Move) -> None:
