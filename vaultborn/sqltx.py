@@ -1,4 +1,4 @@
-"""Explicit transactions and driver errors, shared by every SQLAlchemy store.
+"""Explicit transactions and driver errors, shared by every SQLAlchemy store; the busy timeout.
 
 The vault, the dev IdP, the audit log and the run leases all run with autocommit engines and
 begin their own transactions, so a check-then-write can take the write lock first
@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from vaultborn.errors import ConfigurationError, UsageError
+
+if TYPE_CHECKING:  # SQLAlchemy loads only where a store uses it (``busy_timeout`` needs none)
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.exc import DBAPIError
 
 __all__ = [
     "BUSY_TIMEOUT_ENV",
@@ -64,6 +66,8 @@ def explicit_transaction(conn: Connection, *, write: bool) -> Iterator[Connectio
             processes: SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL one transaction-scoped
             advisory lock shared by every vaultborn writer, waited for up to the busy timeout.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     postgres = conn.dialect.name == "postgresql"
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write and not postgres else "BEGIN")
     if write and postgres:
@@ -88,6 +92,8 @@ def translated_db_errors(
     busy: Callable[[str], Exception], broken: Callable[[str], Exception]
 ) -> Iterator[None]:
     """Raise ``busy(reason)`` for a lock held too long, ``broken(reason)`` for anything else."""
+    from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
     try:
         yield
     except DBAPIError as exc:

@@ -8,14 +8,13 @@ items and never builds or edits one itself.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-
-from sqlalchemy import Connection
 
 from vault.base import BaseVault
 from vault.errors import FieldNotFound, ItemNotFound, VaultConflict, VaultNotFound
@@ -247,7 +246,7 @@ def _summary(item: Item) -> ItemSummary:
     return ItemSummary(**{k: getattr(item, k) for k in ItemSummary.__dataclass_fields__})
 
 
-def _vault_named(conn: Connection, name: str) -> VaultInfo:
+def _vault_named(conn: sqlite3.Connection, name: str) -> VaultInfo:
     if not name.strip():
         raise UsageError("a vault needs a name")
     vaults = tables.list_vaults(conn)

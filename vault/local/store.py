@@ -1,24 +1,24 @@
-"""The vault file: SQLite through SQLAlchemy Core, opened only by the right key.
+"""The vault file: SQLite through the standard ``sqlite3``, opened only by the right key.
 
 The tables and row operations are in ``vault.local.tables``. SQLite keeps its default rollback
 journal, so every byte it writes lands in ``vault.db`` or ``vault.db-journal``, both 0600 in a
 0700 directory. Transactions are explicit (``BEGIN IMMEDIATE`` for writes), which makes
-check-then-insert atomic across processes.
+check-then-insert atomic across processes. Each transaction has its own connection (a
+connection costs microseconds; none is shared between the threads that call the vault), and
+no ORM is loaded: ``vaultborn read`` starts in the time its work takes.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import URL, Connection, Engine, create_engine, event
 
 from vault.errors import VaultError, VaultLocked, VaultUnavailable
 from vault.local.crypto import KEY_CHECK, KEY_CHECK_AAD, Sealer
 from vault.local.tables import SCHEMA_VERSION, create_tables, read_meta, write_meta
-from vaultborn.sqltx import busy_timeout, explicit_transaction, translated_db_errors
+from vaultborn.sqltx import busy_timeout
 
 __all__ = ["Database"]
 
@@ -39,17 +39,11 @@ class Database:
         self.path = path
         self._sealer = sealer
         self._key_origin = key_origin
-        self._engine: Engine | None = None
+        self._timeout: float | None = None
 
     def open(self) -> None:
-        """Connect, then verify the key check (or initialize a new, empty file)."""
-        engine = create_engine(
-            URL.create("sqlite", database=str(self.path)),
-            isolation_level="AUTOCOMMIT",  # transactions are begun explicitly, see transaction()
-            connect_args={"timeout": busy_timeout()},
-        )
-        event.listen(engine, "connect", _on_connect)
-        self._engine = engine
+        """Check the file can be used, then verify the key check (or initialize a new file)."""
+        self._timeout = busy_timeout()
         try:
             with self.transaction() as conn:
                 stored = read_meta(conn)
@@ -67,14 +61,12 @@ class Database:
             raise
 
     def close(self) -> None:
-        """Close every pooled connection; ``open`` may be called again later."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        """Stop serving transactions; ``open`` may be called again later."""
+        self._timeout = None
 
     @contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
-        """A transaction on a pooled connection, committed if the block succeeds.
+    def transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A transaction on its own connection, committed if the block succeeds.
 
         Args:
             write: Take the write lock at once (``BEGIN IMMEDIATE``), so a read-then-write
@@ -84,14 +76,31 @@ class Database:
             VaultUnavailable: Another process held the lock past the busy timeout.
             VaultError: The file is damaged or not a database (one line, no SQL).
         """
-        if self._engine is None:
+        if self._timeout is None:
             raise VaultError(f"the local vault {self.path} is closed")
-        with (
-            _translated(self.path),
-            self._engine.connect() as conn,
-            explicit_transaction(conn, write=write),
-        ):
-            yield conn
+        try:
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translated(self.path, exc) from None
+        try:
+            try:
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise _translated(self.path, exc) from None
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise _translated(self.path, exc) from None
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
 
     def _verify(self, stored: dict[str, bytes]) -> None:
         sealed = stored.get("key_check")
@@ -113,16 +122,9 @@ class Database:
             )
 
 
-def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
-
-
-def _translated(path: Path) -> AbstractContextManager[None]:
-    return translated_db_errors(
-        busy=lambda reason: VaultUnavailable(f"the local vault {path} is busy ({reason}); retry"),
-        broken=lambda reason: VaultError(f"the local vault {path} cannot be used: {reason}"),
-    )
+def _translated(path: Path, exc: sqlite3.Error) -> VaultError:
+    """The driver's own reason on one line (it never holds the SQL's parameters)."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in reason or "busy" in reason):
+        return VaultUnavailable(f"the local vault {path} is busy ({reason}); retry")
+    return VaultError(f"the local vault {path} cannot be used: {reason}")

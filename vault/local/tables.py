@@ -1,4 +1,4 @@
-"""The tables of the vault file and the row operations on them (SQLAlchemy Core).
+"""The tables of the vault file and the row operations on them (the standard ``sqlite3``).
 
 ``meta`` holds the schema version and the sealed key check; ``vaults`` the id, plaintext name
 and creation time of each vault; ``items`` the id, vault, version and sealed JSON of each item.
@@ -7,24 +7,9 @@ Nothing else is stored: titles, tags, labels and values live only inside the sea
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy import (
-    Column,
-    Connection,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    func,
-    insert,
-    literal_column,
-    select,
-    update,
-)
 
 from vault.model import VaultInfo
 
@@ -45,27 +30,16 @@ __all__ = [
 
 SCHEMA_VERSION = b"1"
 
-_metadata = MetaData()
-_meta = Table(
-    "meta",
-    _metadata,
-    Column("name", String, primary_key=True),
-    Column("value", LargeBinary, nullable=False),
-)
-_vaults = Table(
-    "vaults",
-    _metadata,
-    Column("id", String, primary_key=True),
-    Column("name", String, nullable=False, unique=True),
-    Column("created_at", String, nullable=False),
-)
-_items = Table(
-    "items",
-    _metadata,
-    Column("id", String, primary_key=True),
-    Column("vault_id", String, ForeignKey("vaults.id"), nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-    Column("sealed", LargeBinary, nullable=False),
+# The tables as SQLAlchemy's create_all wrote them for schema 1, so older files keep opening.
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (name VARCHAR NOT NULL, value BLOB NOT NULL, "
+    "PRIMARY KEY (name))",
+    "CREATE TABLE IF NOT EXISTS vaults (id VARCHAR NOT NULL, name VARCHAR NOT NULL, "
+    "created_at VARCHAR NOT NULL, PRIMARY KEY (id), UNIQUE (name))",
+    "CREATE TABLE IF NOT EXISTS items (id VARCHAR NOT NULL, vault_id VARCHAR NOT NULL, "
+    "version INTEGER NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (id), "
+    "FOREIGN KEY(vault_id) REFERENCES vaults (id))",
+    "CREATE INDEX IF NOT EXISTS ix_items_vault_id ON items (vault_id)",
 )
 
 
@@ -82,78 +56,86 @@ class ItemRow:
         return f"ItemRow({self.id} v{self.version} in {self.vault_id})"
 
 
-def create_tables(conn: Connection) -> None:
+def create_tables(conn: sqlite3.Connection) -> None:
     """Create whichever tables are missing."""
-    _metadata.create_all(conn)
+    for statement in _DDL:
+        conn.execute(statement)
 
 
-def write_meta(conn: Connection, key_check: bytes) -> None:
+def write_meta(conn: sqlite3.Connection, key_check: bytes) -> None:
     """Record the schema version and the sealed key check of a new vault."""
-    conn.execute(
-        insert(_meta),
-        [{"name": "schema", "value": SCHEMA_VERSION}, {"name": "key_check", "value": key_check}],
+    conn.executemany(
+        "INSERT INTO meta (name, value) VALUES (?, ?)",
+        [("schema", SCHEMA_VERSION), ("key_check", key_check)],
     )
 
 
-def read_meta(conn: Connection) -> dict[str, bytes] | None:
+def read_meta(conn: sqlite3.Connection) -> dict[str, bytes] | None:
     """The meta rows by name, or None if the file has no vault tables yet."""
-    exists = conn.exec_driver_sql(
+    exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-    ).first()
+    ).fetchone()
     if exists is None:
         return None
-    return {str(name): bytes(value) for name, value in conn.execute(select(_meta))}
+    return {str(name): bytes(value) for name, value in conn.execute("SELECT name, value FROM meta")}
 
 
-def list_vaults(conn: Connection) -> list[VaultInfo]:
+def list_vaults(conn: sqlite3.Connection) -> list[VaultInfo]:
     """Every vault, oldest first."""
-    rows = conn.execute(select(_vaults.c.id, _vaults.c.name).order_by(literal_column("rowid")))
+    rows = conn.execute("SELECT id, name FROM vaults ORDER BY rowid")
     return [VaultInfo(str(vid), str(name)) for vid, name in rows]
 
 
-def add_vault(conn: Connection, info: VaultInfo, created_at: str) -> None:
+def add_vault(conn: sqlite3.Connection, info: VaultInfo, created_at: str) -> None:
     """Insert a vault row."""
-    conn.execute(insert(_vaults).values(id=info.id, name=info.name, created_at=created_at))
-
-
-def list_items(conn: Connection, vault_id: str | None = None) -> list[ItemRow]:
-    """The item rows of one vault (or of all vaults), oldest first."""
-    query = select(_items).order_by(literal_column("rowid"))
-    if vault_id is not None:
-        query = query.where(_items.c.vault_id == vault_id)
-    return [_item_row(row) for row in conn.execute(query)]
-
-
-def get_item(conn: Connection, vault_id: str, item_id: str) -> ItemRow | None:
-    """The row of one item, or None."""
-    query = select(_items).where(_items.c.id == item_id, _items.c.vault_id == vault_id)
-    row = conn.execute(query).first()
-    return _item_row(row) if row is not None else None
-
-
-def add_item(conn: Connection, row: ItemRow) -> None:
-    """Insert an item row."""
     conn.execute(
-        insert(_items).values(
-            id=row.id, vault_id=row.vault_id, version=row.version, sealed=row.sealed
-        )
+        "INSERT INTO vaults (id, name, created_at) VALUES (?, ?, ?)",
+        (info.id, info.name, created_at),
     )
 
 
-def replace_item(conn: Connection, row: ItemRow, expected_version: int) -> bool:
+def list_items(conn: sqlite3.Connection, vault_id: str | None = None) -> list[ItemRow]:
+    """The item rows of one vault (or of all vaults), oldest first."""
+    columns = "SELECT id, vault_id, version, sealed FROM items"
+    if vault_id is None:
+        rows = conn.execute(f"{columns} ORDER BY rowid")
+    else:
+        rows = conn.execute(f"{columns} WHERE vault_id = ? ORDER BY rowid", (vault_id,))
+    return [_item_row(row) for row in rows]
+
+
+def get_item(conn: sqlite3.Connection, vault_id: str, item_id: str) -> ItemRow | None:
+    """The row of one item, or None."""
+    row = conn.execute(
+        "SELECT id, vault_id, version, sealed FROM items WHERE id = ? AND vault_id = ?",
+        (item_id, vault_id),
+    ).fetchone()
+    return _item_row(row) if row is not None else None
+
+
+def add_item(conn: sqlite3.Connection, row: ItemRow) -> None:
+    """Insert an item row."""
+    conn.execute(
+        "INSERT INTO items (id, vault_id, version, sealed) VALUES (?, ?, ?, ?)",
+        (row.id, row.vault_id, row.version, row.sealed),
+    )
+
+
+def replace_item(conn: sqlite3.Connection, row: ItemRow, expected_version: int) -> bool:
     """Write ``row`` only if the stored version is still ``expected_version``."""
     result = conn.execute(
-        update(_items)
-        .where(_items.c.id == row.id, _items.c.version == expected_version)
-        .values(version=row.version, sealed=row.sealed)
+        "UPDATE items SET version = ?, sealed = ? WHERE id = ? AND version = ?",
+        (row.version, row.sealed, row.id, expected_version),
     )
     return result.rowcount == 1
 
 
-def count_vaults(conn: Connection) -> int:
+def count_vaults(conn: sqlite3.Connection) -> int:
     """How many vaults there are."""
-    return int(conn.execute(select(func.count()).select_from(_vaults)).scalar_one())
+    (count,) = conn.execute("SELECT count(*) FROM vaults").fetchone()
+    return int(count)
 
 
 def _item_row(row: Any) -> ItemRow:
-    return ItemRow(str(row.id), str(row.vault_id), int(row.version), bytes(row.sealed))
+    vid, vault_id, version, sealed = row
+    return ItemRow(str(vid), str(vault_id), int(version), bytes(sealed))
