@@ -150,6 +150,7 @@ class FlowReport:
         handoffs: Times a person acted.
         recovery_codes: How many recovery codes went into the vault.
         waited: Seconds spent waiting for time steps.
+        code_steps: The TOTP time steps of the codes sent (numbers, no secret).
     """
 
     goal: Goal
@@ -160,6 +161,7 @@ class FlowReport:
     handoffs: int = 0
     recovery_codes: int = 0
     waited: float = 0.0
+    code_steps: tuple[int, ...] = ()
 
 
 @dataclass
@@ -175,6 +177,7 @@ class _Run:
     handoffs: int = 0
     recovery_codes: int = 0
     last_step: int | None = None
+    code_steps: list[int] = field(default_factory=list)
     waited: float = 0.0
     seed_checked: bool = False
 
@@ -226,6 +229,7 @@ async def run_flow(
                 handoffs=run.handoffs,
                 recovery_codes=run.recovery_codes,
                 waited=run.waited,
+                code_steps=tuple(run.code_steps),
             )
         if isinstance(move, Stop):
             raise move.error
@@ -315,6 +319,7 @@ async def _totp_move(
         code = await asyncio.to_thread(run.target.code, choice.at(run.period))
         options.steps.mark(key, choice.step)
         run.last_step = choice.step
+        run.code_steps.append(choice.step)
         await driver.enter_code(page, code, timeout=options.timeout)
     else:
         codes = await read_recovery_codes(page)

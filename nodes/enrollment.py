@@ -108,6 +108,8 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             }
             if report.recovery_codes:
                 result["recovery_codes_kept"] = report.recovery_codes
+            if report.code_steps:  # so a drill in another process does not send them again
+                result["code_steps"] = list(report.code_steps)
             return result
 
 

@@ -159,6 +159,8 @@ def effect_node(step: GatedStep) -> Any:
         approved = state.get("approvals", {}).get(key, {})
         if approved.get("digest") != action.digest:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
+        if step.prepare is not None:
+            step.prepare(dict(state), deps)
         result = await run_effect(step, dict(action.args), deps)
         if "human" in result:
             return {"human": result["human"], "status": "waiting"}

@@ -18,7 +18,7 @@ from nodes.enrollment import enroll_args, enroll_totp_step
 from nodes.idp_user import create_idp_user, user_args
 from nodes.seeding import seed_args, seed_target
 from nodes.vault_item import create_break_glass_item, item_args
-from nodes.verification import verify_chain
+from nodes.verification import remember_enrollment_codes, verify_chain
 
 __all__ = ["STEPS", "GatedStep", "next_seed_index", "run_effect"]
 
@@ -36,6 +36,8 @@ class GatedStep:
         args: The action's arguments from the state.
         summary: One line for the person, from the arguments.
         effect: Does it (idempotently), returning the result.
+        prepare: Readies this process's ``Deps`` from the state before the effect (in memory
+            only: nothing a person approves, nothing the digest covers).
     """
 
     name: str
@@ -44,6 +46,7 @@ class GatedStep:
     args: Callable[[dict[str, Any]], dict[str, Any]]
     summary: Callable[[dict[str, Any]], str]
     effect: Effect
+    prepare: Callable[[dict[str, Any], Deps], None] | None = None
 
     def gate_key(self, state: dict[str, Any]) -> str:
         """The key of this step's approval (``seed[i]`` for seeds)."""
@@ -147,5 +150,6 @@ STEPS: dict[str, GatedStep] = {
             f"Verify: token for {a['client_id']} → protected API, and a break-glass login drill"
         ),
         effect=verify_chain,
+        prepare=remember_enrollment_codes,
     ),
 }

@@ -14,7 +14,7 @@ from idp.verify import unverified_claims
 from nodes.deps import Deps
 from vault.secret import Secret
 
-__all__ = ["verify_chain"]
+__all__ = ["remember_enrollment_codes", "verify_chain"]
 
 
 async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
@@ -52,7 +52,23 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             options=options,
         )
     result["login_drill"] = report.outcome
+    result["login_drill_codes"] = report.codes_sent
     return result
+
+
+def remember_enrollment_codes(state: dict[str, Any], deps: Deps) -> None:
+    """Tell this process's flows which time steps the enrollment's codes used.
+
+    The drill may run in another process than the enrollment (a resume, the next ``approve``):
+    knowing the steps, it sends a code for a step not used yet at once instead of sending a
+    used one, being refused and waiting for the next step.
+    """
+    item, steps = state.get("item") or {}, (state.get("enrollment") or {}).get("code_steps")
+    if not item or not steps:
+        return
+    key = VaultTotpTarget(deps.vault, item["vault_id"], item["item_id"]).key
+    for step in steps:
+        deps.browser.steps.mark(key, int(step))
 
 
 def _token_checks(args: dict[str, Any], deps: Deps) -> dict[str, Any]:

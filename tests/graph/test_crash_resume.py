@@ -56,6 +56,10 @@ def test_crash_then_resume_converges_to_exactly_once(
 
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "done"
+    shown = run_cli(home, moto_endpoint, "show", run["run_id"], "--json")
+    # The drill in the resuming process knew the enrollment's time steps: no code of a used
+    # step was sent (and refused), whichever process enrolled.
+    assert json.loads(shown.stdout)["state"]["verify"]["login_drill_codes"] == 1
     assert count_effects(home, moto_endpoint) == {
         "items": 1,
         "users": 1,
