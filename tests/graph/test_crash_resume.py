@@ -57,9 +57,16 @@ def test_crash_then_resume_converges_to_exactly_once(
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "done"
     shown = run_cli(home, moto_endpoint, "show", run["run_id"], "--json")
-    # The drill in the resuming process knew the enrollment's time steps: no code of a used
-    # step was sent (and refused), whichever process enrolled.
-    assert json.loads(shown.stdout)["state"]["verify"]["login_drill_codes"] == 1
+    drill_codes = json.loads(shown.stdout)["state"]["verify"]["login_drill_codes"]
+    if point == "enroll_totp:after":
+        # Killed before the enrollment's result was checkpointed: which step its code used
+        # died with the process, so the drill may send that step's code, be refused and
+        # send the next step's; it never fails.
+        assert drill_codes in (1, 2)
+    else:
+        # The drill in the resuming process knew the enrollment's time steps (from the state):
+        # no code of a used step was sent, whichever process enrolled.
+        assert drill_codes == 1
     assert count_effects(home, moto_endpoint) == {
         "items": 1,
         "users": 1,
