@@ -162,7 +162,7 @@ class TokenSource:
             self._count_request()
             meta = self.provider.metadata()
             secret = self.vault.read(secret_ref)
-            request = _request(self.provider.kind, meta, client_id, secret, audience, scope)
+            request = _request(self.provider, meta, client_id, secret, audience, scope)
             try:
                 answer = self._http.request("POST", meta.token_endpoint, **request)
             finally:
@@ -209,7 +209,7 @@ class TokenSource:
         # Discovery and the vault block (HTTP, SQLite, the op CLI): keep the event loop free.
         meta = await asyncio.to_thread(self.provider.metadata)
         secret = await asyncio.to_thread(self.vault.read, secret_ref)
-        request = _request(self.provider.kind, meta, client_id, secret, audience, scope or None)
+        request = _request(self.provider, meta, client_id, secret, audience, scope or None)
         try:
             if self._async_http is not None:
                 http = AsyncIdPHttp(self._async_http, policy=self.policy, clock=self.clock)
@@ -258,7 +258,7 @@ class TokenSource:
 
 
 def _request(
-    kind: str,
+    provider: Provider,
     meta: ProviderMetadata,
     client_id: str,
     secret: Secret,
@@ -271,19 +271,13 @@ def _request(
     ``resource`` (RFC 8707), the secret in HTTP Basic, each part form-encoded first (RFC 6749
     §2.3.1), or in the body where the provider takes only ``client_secret_post``.
     """
-    if kind == "auth0":
-        body = {
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": secret.reveal(),
-            "audience": audience,
-        }
-        if scope:
-            body["scope"] = scope
-        return {"json": body, "redact": [secret.reveal()]}
-    form = {"grant_type": "client_credentials", "resource": audience}
+    named = {"grant_type": "client_credentials", provider.audience_parameter: audience}
     if scope:
-        form["scope"] = scope
+        named["scope"] = scope
+    if provider.kind == "auth0":
+        body = {**named, "client_id": client_id, "client_secret": secret.reveal()}
+        return {"json": body, "redact": [secret.reveal()]}
+    form = dict(named)
     if meta.client_auth() == "client_secret_post":
         form.update(client_id=client_id, client_secret=secret.reveal())
         return {"data": form, "redact": [secret.reveal()]}
