@@ -177,6 +177,7 @@ PROSE_PAGES = {
 }
 
 
+@pytest.mark.robustness("hostile input: pages whose words look like a seed")
 @pytest.mark.parametrize("html", PROSE_PAGES.values(), ids=PROSE_PAGES.keys())
 def test_words_that_merely_look_like_letters_are_never_a_seed(pages: Pages, html: str) -> None:
     async def action(page: Page) -> CapturedTotp:

@@ -27,6 +27,8 @@ from vault.recipe import parse_recipe
 
 KINDS = ["allauth", "flask_security"]
 
+pytestmark = pytest.mark.robustness("third party: vaultborn enroll on allauth and Flask-Security")
+
 
 @pytest.fixture(params=KINDS)
 def site(request: pytest.FixtureRequest) -> RunningSite:

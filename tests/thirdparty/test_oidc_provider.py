@@ -43,6 +43,8 @@ from vault.local import LocalVault
 
 BASIC_TITLE, POST_TITLE = "OP — agent-basic", "OP — agent-post"
 
+pytestmark = pytest.mark.robustness("third party: token, call and the verifier on oidc-provider")
+
 
 def _ref(title: str) -> str:
     return f"op://ACL/{title}/credential"
@@ -194,6 +196,7 @@ def _forgeries(oidc_op: RunningOP, token: str) -> dict[str, tuple[str, type[Inva
     }
 
 
+@pytest.mark.robustness("hostile input: forgeries of a third-party provider's tokens")
 def test_the_providers_token_verifies_and_every_forgery_is_refused_with_its_reason(
     oidc_op: RunningOP, real_token: str
 ) -> None:

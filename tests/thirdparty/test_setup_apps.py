@@ -33,6 +33,8 @@ from vault.local import LocalVault
 AGENT_TITLE = "OP — agent-basic"
 TARGET = "aws-secretsmanager://us-east-1/agents/app-agent"
 
+pytestmark = pytest.mark.robustness("third party: a setup on an app and oidc-provider")
+
 
 @pytest.fixture(params=["allauth", "flask_security"])
 def site(request: pytest.FixtureRequest) -> RunningSite:
