@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from nodes.deps import Deps
 from nodes.enrollment import enroll_args, enroll_totp_step
 from nodes.idp_user import create_idp_user, user_args
 from nodes.seeding import seed_args, seed_target
+from nodes.step_vault import StepVault
 from nodes.vault_item import create_break_glass_item, item_args
 from nodes.verification import remember_enrollment_codes, verify_chain
 
@@ -66,8 +67,10 @@ async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> dict[
     """Run ``step``'s effect: awaited if async, else in a worker thread.
 
     A plain effect blocks (vault, IdP and store calls); on the event loop it would stall every
-    other run sharing the loop (``setup --plan-dir``, ``worker``).
+    other run sharing the loop (``setup --plan-dir``, ``worker``). The effect sees the vault
+    through a ``StepVault``: an item it needs several values of is read once.
     """
+    deps = replace(deps, vault=StepVault(deps.vault, clock=deps.clock))
     if inspect.iscoroutinefunction(step.effect):
         result: dict[str, Any] = await step.effect(args, deps)
         return result

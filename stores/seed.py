@@ -7,13 +7,14 @@ vault to the store; the receipt holds only references, versions and ids.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from stores.protocol import Provenance, SecretStore, idempotency_key
 from vault.errors import FieldNotFound
 from vault.protocol import Vault
-from vault.reference import SecretReference
+from vault.reference import SecretReference, parse_reference
+from vault.resolve import field_in
 from vault.secret import Secret
 from vaultborn.errors import UsageError
 
@@ -38,24 +39,25 @@ class SeedReceipt:
 
 
 def snapshot(vault: Vault, ref: str | SecretReference) -> tuple[Secret, Provenance]:
-    """The value ``ref`` points at, with the canonical reference and item version it had."""
-    canonical = vault.resolve(ref)
-    if canonical.wants_otp:
+    """The value ``ref`` points at, with the canonical reference and item version it had.
+
+    One vault call: the item is read once, revealed, and the field found in it by the rules
+    references resolve by (``vault.resolve.field_in``).
+    """
+    parsed = parse_reference(ref) if isinstance(ref, str) else ref
+    item = vault.get_item(parsed.vault, parsed.item, reveal=True)
+    fld = field_in(item, parsed)  # a non-OTP field asked for its code: FieldNotFound
+    canonical = item.reference(fld)
+    if parsed.wants_otp:
         raise UsageError(
-            f"{canonical} asks for a one-time code, which expires in seconds; seed the field "
-            "without ?attribute=otp"
+            f"{item.reference(fld, parsed.attribute)} asks for a one-time code, which expires "
+            "in seconds; seed the field without ?attribute=otp"
         )
-    item = vault.get_item(canonical.vault, canonical.item, reveal=True)
-    plain = replace(canonical, ssh_format=None)
-    for fld in item.fields:
-        if item.reference(fld) != plain:
-            continue
-        if fld.value is None:
-            raise FieldNotFound(f"{canonical} has no value to seed")
-        value = fld.value.reveal() if isinstance(fld.value, Secret) else fld.value
-        secret = Secret(value, label=str(canonical))
-        return secret, Provenance(source=str(canonical), version=item.version)
-    raise FieldNotFound(f"{canonical} no longer names a field of item {item.id}")
+    if fld.value is None:
+        raise FieldNotFound(f"{canonical} has no value to seed")
+    value = fld.value.reveal() if isinstance(fld.value, Secret) else fld.value
+    secret = Secret(value, label=str(canonical))
+    return secret, Provenance(source=str(canonical), version=item.version)
 
 
 def seed(vault: Vault, ref: str | SecretReference, store: SecretStore, target: str) -> SeedReceipt:

@@ -22,7 +22,13 @@ from vault.errors import AmbiguousReference, FieldNotFound, ItemNotFound, NotFou
 from vault.model import Field, FieldType, Item, ItemSummary, VaultInfo
 from vault.reference import SecretReference
 
-__all__ = ["Catalog", "loose_name", "match_one", "resolve_reference"]
+__all__ = [
+    "Catalog",
+    "field_in",
+    "loose_name",
+    "match_one",
+    "resolve_reference",
+]
 
 T = TypeVar("T")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
@@ -92,6 +98,17 @@ def resolve_reference(ref: SecretReference, catalog: Catalog) -> tuple[SecretRef
         lambda n: ItemNotFound(f"{n!r} isn't an item in the {vault.name!r} vault"),
     )
     item = catalog.item_metadata(vault, summary.id)
+    return item.reference(field_in(item, ref), ref.attribute), item
+
+
+def field_in(item: Item, ref: SecretReference) -> Field:
+    """The field of ``item`` that ``ref``'s section and field name, by the same tiers.
+
+    Raises:
+        FieldNotFound: No field (or section) matches, or ``?attribute=otp`` names a field
+            that is not a one-time password.
+        AmbiguousReference: Several match in the deciding tier.
+    """
     fields: Sequence[Field] = item.fields
     if ref.section is not None:
         section = match_one(
@@ -115,4 +132,4 @@ def resolve_reference(ref: SecretReference, catalog: Catalog) -> tuple[SecretRef
         raise FieldNotFound(
             f"field {fld.label!r} of item {item.title!r} is not a one-time password field"
         )
-    return item.reference(fld, ref.attribute), item
+    return fld

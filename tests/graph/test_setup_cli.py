@@ -62,7 +62,10 @@ def test_auto_approved_setup_runs_to_done(cli: Run, home: Path, run_database: st
     assert list(state["seeds"]) == ["aws-secretsmanager://us-east-1/vaultborn-demo/some-api"]
     audit = _json(shown)["audit"]
     vault_ops = {e["detail"]["op"] for e in audit if e["kind"] == "vault"}
-    assert {"find_items", "create_item", "read", "set_otp", "otp_code"} <= vault_ops
+    assert {"find_items", "create_item", "read", "set_otp", "get_item"} <= vault_ops
+    # Codes come from the item as its step read it (revealed, once), audited as that read.
+    revealed = [e for e in audit if e["kind"] == "vault" and e["detail"]["op"] == "get_item"]
+    assert revealed and all(e["detail"]["reveal"] is True for e in revealed)
     assert {e["subject"] for e in audit if e["kind"] == "effect"} == {
         "create_item",
         "create_user",

@@ -1,0 +1,134 @@
+"""``StepVault``: one step's view of the vault, each item read once however many fields it needs.
+
+A step often needs several values of one item: the login drill types the break-glass password,
+then a code from the same item's OTP field. Through ``StepVault`` the first read fetches the
+item once, revealed, and later reads and codes of that step come from it: one vault call where
+there were two (1Password service accounts have a reads-per-hour budget). What was read lives
+in memory for the one step only and is never written anywhere; a write through the step's vault
+(an OTP field set, an item created) forgets everything read before it, so a code is always
+computed from what the vault holds now.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from vault.errors import FieldNotFound
+from vault.items import ItemEdit, ItemSpec
+from vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
+from vault.otp import parse_otpauth_uri, totp_code
+from vault.protocol import Health, Vault
+from vault.reference import SecretReference, parse_reference
+from vault.resolve import field_in
+from vault.secret import Secret
+
+__all__ = ["StepVault"]
+
+
+class StepVault:
+    """A ``Vault`` that serves one step's repeated reads of an item from one revealed read.
+
+    Args:
+        inner: The vault (usually the run's audited vault).
+        clock: UNIX time now, for codes asked without ``at``.
+    """
+
+    def __init__(self, inner: Vault, *, clock: Callable[[], float] = time.time) -> None:
+        self.inner, self.clock = inner, clock
+        self.backend = inner.backend
+        self._items: dict[tuple[str | None, str], Item] = {}
+        self._lock = threading.Lock()
+
+    # -- reads served from the step's items ----------------------------------------------------
+    def read(self, ref: str | SecretReference) -> Secret:
+        """The value ``ref`` points at, from the item as this step read it.
+
+        ``?attribute=otp`` gives the current code.
+        """
+        parsed = parse_reference(ref) if isinstance(ref, str) else ref
+        item = self._revealed(parsed.vault, parsed.item)
+        fld = field_in(item, parsed)
+        label = str(item.reference(fld, parsed.attribute))
+        if parsed.wants_otp:
+            return Secret(self._code(item, self.clock()).reveal(), label=label)
+        value = fld.value.reveal() if isinstance(fld.value, Secret) else fld.value
+        return Secret(value or "", label=label)
+
+    def otp_code(self, vault: str | None, item: str, *, at: float | None = None) -> Secret:
+        """The item's code at ``at`` (now), computed from its OTP field as this step read it."""
+        return self._code(self._revealed(vault, item), self.clock() if at is None else at)
+
+    def get_item(self, vault: str | None, item: str, *, reveal: bool = False) -> Item:
+        """One item; a revealed read of this step serves a concealed one too."""
+        found = self._revealed(vault, item) if reveal else self._cached(vault, item)
+        if found is None:
+            return self.inner.get_item(vault, item, reveal=False)
+        return found if reveal else found.concealed()
+
+    # -- passed through ------------------------------------------------------------------------
+    def vaults(self) -> Sequence[VaultInfo]:
+        """Every vault (not cached)."""
+        return self.inner.vaults()
+
+    def resolve(self, ref: str | SecretReference) -> SecretReference:
+        """The canonical form of ``ref`` (not cached)."""
+        return self.inner.resolve(ref)
+
+    def find_items(
+        self,
+        vault: str | None = None,
+        *,
+        title: str | None = None,
+        tags: Sequence[str] = (),
+        categories: Sequence[Category] = (),
+    ) -> list[ItemSummary]:
+        """Items matching the filters (not cached)."""
+        return self.inner.find_items(vault, title=title, tags=tags, categories=categories)
+
+    def health(self) -> list[Health]:
+        """The backend's checks."""
+        return self.inner.health()
+
+    # -- writes: through, and what was read is forgotten ---------------------------------------
+    def create_item(self, vault: str, spec: ItemSpec) -> Item:
+        """Create an item."""
+        self._forget()
+        return self.inner.create_item(vault, spec)
+
+    def edit_item(self, vault: str | None, item: str, edit: ItemEdit) -> Item:
+        """Change an item."""
+        self._forget()
+        return self.inner.edit_item(vault, item, edit)
+
+    def set_otp(self, vault: str | None, item: str, uri: str | Secret) -> Item:
+        """Set an item's OTP field."""
+        self._forget()
+        return self.inner.set_otp(vault, item, uri)
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _cached(self, vault: str | None, item: str) -> Item | None:
+        with self._lock:
+            return self._items.get((vault, item))
+
+    def _revealed(self, vault: str | None, item: str) -> Item:
+        found = self._cached(vault, item)
+        if found is None:
+            found = self.inner.get_item(vault, item, reveal=True)
+            with self._lock:
+                # Known by the names it was asked by and by its ids: the two forms a step uses.
+                self._items[(vault, item)] = found
+                self._items[(found.vault.id, found.id)] = found
+        return found
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    @staticmethod
+    def _code(item: Item, at: float) -> Secret:
+        otp = next((f for f in item.fields if f.type is FieldType.OTP), None)
+        if otp is None or not isinstance(otp.value, Secret):
+            raise FieldNotFound(f"item {item.title!r} ({item.id}) has no one-time password field")
+        return totp_code(parse_otpauth_uri(otp.value), at)
