@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from approvals.audit import AuditLog
 from approvals.policy import Policy
@@ -149,10 +152,12 @@ def embedded_run(
     try:
         with start_dev_idp(tenant, db=tmp_path / "devidp.db") as idp:
             base = front(idp.base_url) if front else idp.base_url
+            notices: list[str] = []
             with (
                 TokenSource(vault, domain=base) as tokens,
-                open_aws_store(lambda line: None, env={}, home=tmp_path) as store,
+                open_aws_store(notices.append, env={}, home=tmp_path) as store,
             ):
+                _reset_embedded_moto(notices)
 
                 def management() -> Auth0ManagementClient:
                     secret = plan["idp"]["management_secret"]
@@ -170,3 +175,11 @@ def embedded_run(
     finally:
         audit.close()
         vault.close()
+
+
+def _reset_embedded_moto(notices: list[str]) -> None:
+    """Empty the embedded emulator: moto keeps its secrets per process, not per server, so a
+    harness would otherwise see what an earlier test of this process seeded."""
+    found = re.search(r"http://127\.0\.0\.1:\d+", " ".join(notices))
+    assert found is not None, notices
+    httpx.post(found.group(0) + "/moto-api/reset").raise_for_status()
