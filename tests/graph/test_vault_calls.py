@@ -61,3 +61,26 @@ def test_an_embedded_setup_calls_the_vault_nine_times(tmp_path: Path) -> None:
         "set_otp": 1,
     }
     assert sum(counting.calls.values()) == 9
+
+
+def test_a_further_enrollment_of_a_fleet_calls_the_vault_seven_times(tmp_path: Path) -> None:
+    with embedded_run(tmp_path) as run:
+        counting = Counting(run.deps.vault)
+        run.deps.tokens.vault = counting  # type: ignore[assignment]
+        run.deps = dataclasses.replace(run.deps, vault=counting)  # type: ignore[arg-type]
+        (first,) = run.drive("run-fleet-1")
+        assert first.status == "done", first.reason
+        counting.calls.clear()
+        # The next agent account of the same systems: the runs share one token cache.
+        bg = {**run.plan["break_glass"], "email": "second@example.com", "item": "Second"}
+        seed = [{**s, "to": s["to"] + "-second"} for s in run.plan["seed"]]
+        run.plan = {**run.plan, "break_glass": bg, "seed": seed}
+        (second,) = run.drive("run-fleet-2")
+
+    assert second.status == "done", second.reason
+    assert counting.calls == {
+        "find_items": 1,
+        "create_item": 1,
+        "get_item": 4,
+        "set_otp": 1,
+    }
