@@ -17,7 +17,6 @@ are sealed there.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -29,8 +28,16 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graphs.serde import PlainSerializer, SealedSerializer
-from vaultborn.database import database_kind, libpq_url, pool_size, shown
-from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.database import (
+    DATABASE_ENV,
+    database_kind,
+    database_url,
+    libpq_url,
+    pool_size,
+    shown,
+    sqlite_path,
+)
+from vaultborn.errors import ConfigurationError
 from vaultborn.sqltx import busy_timeout
 
 __all__ = [
@@ -42,25 +49,6 @@ __all__ = [
     "prepare_database",
     "sqlite_path",
 ]
-
-DATABASE_ENV = "VAULTBORN_DATABASE_URL"
-
-
-def database_url(home: Path, url: str | None = None) -> str:
-    """``url``, else ``$VAULTBORN_DATABASE_URL``, else the SQLite file in ``home``."""
-    chosen = url or os.environ.get(DATABASE_ENV)
-    return chosen or f"sqlite:///{home / 'state.db'}"
-
-
-def sqlite_path(url: str) -> Path:
-    """The file of a ``sqlite:///PATH`` URL.
-
-    Raises:
-        UsageError: Not a SQLite file URL.
-    """
-    if database_kind(url) != "sqlite":
-        raise UsageError(f"{shown(url)} is not a SQLite file (sqlite:///PATH)")
-    return Path(url[len("sqlite:///") :])
 
 
 @contextmanager

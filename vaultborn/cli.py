@@ -27,7 +27,7 @@ __all__ = ["build_app", "main"]
 # Where each command lives, in the order ``--help`` lists them. A command loads only its own
 # module (``vaultborn read`` never imports LangGraph, Playwright or boto3); ``--help`` and
 # unknown commands load them all.
-_SETUP_COMMANDS = ("setup", "plan", "resume", "approve", "reject", "edit", "approvals", "runs")
+_SETUP_COMMANDS = ("setup", "plan", "resume", "approve", "reject", "edit")
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vaultborn.cli_item:register", ("item",)),
     ("vaultborn.cli_idp:register", ("idp",)),
@@ -35,6 +35,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vaultborn.cli_stores:register_store_commands", ("seed", "run")),
     ("vaultborn.cli_enroll:register_enroll_command", ("enroll",)),
     ("vaultborn.cli_setup:register_setup_commands", (*_SETUP_COMMANDS, "show", "audit")),
+    ("vaultborn.cli_look:register_look_commands", ("approvals", "runs")),
     ("vaultborn.cli_scale:register_scale_commands", ("db", "worker")),
 )
 _CORE = ("read", "resolve", "otp", "doctor")

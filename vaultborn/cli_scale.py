@@ -11,20 +11,18 @@ from typing import Annotated
 import typer
 
 from graphs.checkpoint import database_url
+from vaultborn.cli_options import DbOpt, JsonOpt
 from vaultborn.cli_setup import (
     AutoOpt,
     Choices,
-    DbOpt,
-    JsonOpt,
     PolicyOpt,
-    home_of,
     run_options,
-    state_db,
 )
 from vaultborn.database import shown
 from vaultborn.migrate import migrate
 from vaultborn.render import console, print_json
 from vaultborn.runtimes import RuntimeCache
+from vaultborn.state_db import home_of, state_db
 from vaultborn.worker import Worker, WorkerConfig, WorkerReport
 
 __all__ = ["db_app", "register_scale_commands"]

@@ -1,6 +1,7 @@
 """``vaultborn setup`` and the commands around a run.
 
-``resume``, ``approvals``, ``approve``, ``reject``, ``runs``, ``show``, ``audit verify``.
+``plan``, ``resume``, ``approve``, ``reject``, ``edit``, ``show``, ``audit verify`` (``runs`` and
+``approvals`` only look, and live in ``cli_look``).
 
 ``setup`` runs until done or a gate. In a terminal it asks at each gate; without one (or with
 ``--json``) it exits 3 and prints what waits, and ``approve``/``reject``/``resume`` — from any
@@ -10,8 +11,6 @@ process — move the run on.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import getpass
 import os
 import sys
@@ -34,6 +33,7 @@ from nodes.deps import BrowserChoice, Deps
 from nodes.gating import REFUSED
 from nodes.steps import STEPS
 from vaultborn.board import RunBoard
+from vaultborn.cli_options import DbOpt, JsonOpt
 from vaultborn.database import database_kind
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
@@ -46,6 +46,7 @@ from vaultborn.render import console, print_json
 from vaultborn.runs import RunView, StateDb, advance, history, list_runs, new_run_id, view_run
 from vaultborn.runtime import RunOptions, open_runtime
 from vaultborn.runtimes import RuntimeCache
+from vaultborn.state_db import home_of, state_db
 
 __all__ = ["register_setup_commands"]
 
@@ -67,11 +68,6 @@ AutoOpt = Annotated[
     ),
 ]
 HeadedOpt = Annotated[bool, typer.Option("--headed", help="Show the browser window.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="State database URL. Env: VAULTBORN_DATABASE_URL."),
-]
 
 
 @dataclass(frozen=True)
@@ -92,34 +88,8 @@ def register_setup_commands(app: typer.Typer) -> None:
     app.command()(approve)
     app.command()(reject)
     app.command()(edit)
-    app.command()(approvals)
-    app.command()(runs)
     app.command()(show)
     app.add_typer(audit_app, name="audit")
-
-
-KEY_ENV = "VAULTBORN_CHECKPOINT_KEY"
-"""An op:// reference to 32 bytes (base64) that seal every checkpoint; unset: not sealed."""
-
-
-def state_db(settings: Settings, db: str | None) -> StateDb:
-    """The run database this invocation uses (``--db``, the variable, or the home's file)."""
-    url = database_url(home_of(settings), db)
-    ref = os.environ.get(KEY_ENV)
-    if not ref:
-        return StateDb(url)
-    try:
-        key = base64.b64decode(open_vault(settings).read(ref).reveal(), validate=True)
-    except binascii.Error:
-        key = b""
-    if len(key) != 32:
-        raise UsageError(f"{KEY_ENV}: {ref} must hold 32 bytes, base64-encoded")
-    return StateDb(url, key)
-
-
-def home_of(settings: Settings) -> Path:
-    """``$VAULTBORN_HOME`` (default ``~/.vaultborn``)."""
-    return Path(settings.env().get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
 
 
 def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOptions:
@@ -514,37 +484,6 @@ def _the_waiting_run(saver: BaseCheckpointSaver[str]) -> RunView:
         names = ", ".join(v.run_id for v in waiting)
         raise UsageError(f"several runs wait ({names}); name the one to answer")
     return waiting[0]
-
-
-def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List what runs wait for."""
-    with state_db(ctx.obj, db).open() as saver:
-        waiting = [v for v in list_runs(saver) if v.status == "waiting"]
-    if as_json:
-        print_json([v.as_dict() for v in waiting])
-        return
-    if not waiting:
-        console.print("nothing waits")
-    for v in waiting:
-        console.print(f"{v.run_id}: {describe_waiting(v.waiting or {})}", markup=False)
-
-
-def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List setup runs: id, status, next step, what waits."""
-    run_db = state_db(ctx.obj, db)
-    with run_db.open() as saver:
-        found = list_runs(saver)
-    with RunBoard(run_db.url) as board:
-        started = {v.run_id for v in found}
-        found += [RunView(q.run_id, "queued") for q in board.queued() if q.run_id not in started]
-    if as_json:
-        print_json([v.as_dict() for v in found])
-        return
-    if not found:
-        console.print("no runs")
-    for v in found:
-        step = ",".join(v.next) or "-"
-        console.print(f"{v.run_id}  {v.status:<8}  next: {step}", markup=False)
 
 
 def show(

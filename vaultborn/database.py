@@ -5,34 +5,48 @@ One URL names the run database (checkpoints, audit log, leases, queued answers):
 it between processes and hosts. LangGraph's PostgresSaver takes a libpq URL; SQLAlchemy wants
 the driver named (``postgresql+psycopg://``). A URL may hold a password, so only ``shown(url)``
 is ever printed.
+
+SQLAlchemy is imported only where an engine is made or a URL is parsed for printing, so the
+commands that only look at runs (``runs``, ``approvals``) start without it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
-
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from vaultborn.errors import UsageError
 from vaultborn.sqltx import busy_timeout
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 __all__ = [
+    "DATABASE_ENV",
     "POOL_SIZE_ENV",
     "Kind",
     "database_kind",
+    "database_url",
     "libpq_url",
     "make_engine",
     "pool_size",
     "shown",
     "sqlalchemy_url",
+    "sqlite_path",
 ]
 
 Kind = Literal["sqlite", "postgresql"]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+DATABASE_ENV = "VAULTBORN_DATABASE_URL"
+
+
+def database_url(home: Path, url: str | None = None) -> str:
+    """``url``, else ``$VAULTBORN_DATABASE_URL``, else the SQLite file in ``home``."""
+    chosen = url or os.environ.get(DATABASE_ENV)
+    return chosen or f"sqlite:///{home / 'state.db'}"
 
 
 def database_kind(url: str) -> Kind:
@@ -49,6 +63,17 @@ def database_kind(url: str) -> Kind:
     raise UsageError(
         f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or postgresql://…"
     )
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///PATH`` URL.
+
+    Raises:
+        UsageError: Not a SQLite file URL.
+    """
+    if database_kind(url) != "sqlite":
+        raise UsageError(f"{shown(url)} is not a SQLite file (sqlite:///PATH)")
+    return Path(url[len("sqlite:///") :])
 
 
 def libpq_url(url: str) -> str:
@@ -68,6 +93,9 @@ def sqlalchemy_url(url: str) -> str:
 
 def shown(url: str) -> str:
     """``url`` fit to print: a password is replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(sqlalchemy_url(url)) if "://" in url else None
     except (ArgumentError, UsageError, ValueError):
@@ -90,6 +118,8 @@ def make_engine(url: str, *, wal: bool = False) -> Engine:
     Raises:
         UsageError: The URL is not supported, or the busy timeout variable is malformed.
     """
+    from sqlalchemy import create_engine, event
+
     if database_kind(url) == "sqlite":
         engine = create_engine(
             url,

@@ -9,24 +9,20 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from contextlib import (
-    AbstractAsyncContextManager,
-    AbstractContextManager,
-    AsyncExitStack,
-    ExitStack,
-)
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
 
-from graphs.checkpoint import open_async_checkpointer, open_checkpointer
 from graphs.setup import build_graph
 from nodes.audited_vault import CURRENT_RUN
 from nodes.deps import Deps
+from vaultborn import view_cache
 from vaultborn.board import RunBoard
 from vaultborn.errors import UsageError
+from vaultborn.run_view import RunView
+from vaultborn.state_db import StateDb
 
 __all__ = [
     "RunView",
@@ -38,56 +34,6 @@ __all__ = [
     "snapshot_view",
     "view_run",
 ]
-
-
-@dataclass(frozen=True)
-class StateDb:
-    """The run database: its URL, and the key checkpoints are sealed with (None: unsealed)."""
-
-    url: str
-    key: bytes | None = field(default=None, repr=False)
-
-    def open(self) -> AbstractContextManager[BaseCheckpointSaver[str]]:
-        """A checkpointer for looking (sync)."""
-        return open_checkpointer(self.url, key=self.key)
-
-    def open_async(self) -> AbstractAsyncContextManager[BaseCheckpointSaver[str]]:
-        """A checkpointer for running the graph (async)."""
-        return open_async_checkpointer(self.url, key=self.key)
-
-
-@dataclass(frozen=True)
-class RunView:
-    """Where a run is.
-
-    Attributes:
-        run_id: The run (thread) id.
-        status: ``waiting``, ``done``, ``rejected``, ``failed`` (stopped on an error; ``resume``
-            runs the step again) or ``running``.
-        next: The nodes that run next.
-        waiting: The interrupt payload, when waiting.
-        reason: Why it stopped, when it did.
-        values: The state (references, ids, statuses).
-        interrupt_id: LangGraph's id of the interrupt it waits at ("" when not waiting).
-    """
-
-    run_id: str
-    status: str
-    next: tuple[str, ...] = ()
-    waiting: dict[str, Any] | None = None
-    reason: str = ""
-    values: dict[str, Any] = field(default_factory=dict, repr=False)
-    interrupt_id: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no state values beyond the status)."""
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "next": list(self.next),
-            "waiting": self.waiting,
-            "reason": self.reason,
-        }
 
 
 def new_run_id() -> str:
@@ -194,8 +140,12 @@ async def advance(
 
 
 def _view(db: StateDb, run_id: str) -> RunView:
+    """Where the run stands after a move, kept for the commands that only look (``view_cache``)."""
+    head = view_cache.head_of(db, run_id)  # before the view: a later move makes it stale
     with db.open() as viewer:
-        return view_run(viewer, run_id)
+        view = view_run(viewer, run_id)
+    view_cache.keep(db, run_id, head, view)
+    return view
 
 
 def _waiting_at(db: StateDb, deps: Deps, run_id: str) -> str:

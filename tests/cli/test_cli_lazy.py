@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,12 @@ def test_help_still_lists_every_command() -> None:
     groups = {g.name for g in app.registered_groups}
     assert {"read", "otp", "token", "run", "setup", "runs", "worker"} <= names
     assert {"item", "idp", "db", "audit"} <= groups
+
+
+def test_looking_at_runs_loads_no_langgraph(cli: Any) -> None:
+    """``runs`` and ``approvals`` read the views a move kept (``vaultborn.view_cache``)."""
+    assert cli("setup", "--json").code == 3  # a run waits at its vault session
+    for argv in (("runs",), ("approvals",), ("runs", "--json"), ("approvals", "--json")):
+        code, loaded = _loaded(*argv)
+        assert code == 0
+        assert not loaded, f"vaultborn {' '.join(argv)} loaded {sorted(loaded)}"

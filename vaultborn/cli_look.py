@@ -1,0 +1,50 @@
+"""``vaultborn runs`` and ``approvals``: looking at runs, as quick to start as ``op``.
+
+They read the views that moving a run keeps (``vaultborn.view_cache``), so they load neither
+LangGraph nor SQLAlchemy unless a view has to be worked out again.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from vaultborn.cli_options import DbOpt, JsonOpt
+from vaultborn.prompts import describe_waiting
+from vaultborn.render import console, print_json
+from vaultborn.state_db import state_db
+from vaultborn.view_cache import queued_runs, started_runs
+
+__all__ = ["register_look_commands"]
+
+
+def register_look_commands(app: typer.Typer) -> None:
+    """Add ``approvals`` and ``runs`` to ``app``."""
+    app.command()(approvals)
+    app.command()(runs)
+
+
+def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List what runs wait for."""
+    waiting = [v for v in started_runs(state_db(ctx.obj, db)) if v.status == "waiting"]
+    if as_json:
+        print_json([v.as_dict() for v in waiting])
+        return
+    if not waiting:
+        console.print("nothing waits")
+    for v in waiting:
+        console.print(f"{v.run_id}: {describe_waiting(v.waiting or {})}", markup=False)
+
+
+def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List setup runs: id, status, next step, what waits."""
+    run_db = state_db(ctx.obj, db)
+    found = started_runs(run_db)
+    found += queued_runs(run_db, (v.run_id for v in found))
+    if as_json:
+        print_json([v.as_dict() for v in found])
+        return
+    if not found:
+        console.print("no runs")
+    for v in found:
+        step = ",".join(v.next) or "-"
+        console.print(f"{v.run_id}  {v.status:<8}  next: {step}", markup=False)
