@@ -41,8 +41,12 @@ SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 @pytest.fixture(autouse=True)
 def no_user_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A home without ``~/.aws``: the session's store is the embedded emulator."""
+    """A home without ``~/.aws``: the session's store is the embedded emulator, emptied first
+    (moto keeps secrets per process, so a session would see what an earlier test seeded)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    moto_api_backend.reset()
 
 
 def test_demo_home_is_vaultborn_home_when_set(tmp_path: Path) -> None:
