@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from idp.provider import KINDS
-from stores.target import parse_aws_target
+from stores.registry import parse_target
 from vault.recipe import parse_recipe
 from vault.reference import SCHEME, parse_reference
 from vaultborn.errors import UsageError
@@ -319,7 +319,7 @@ def _seeds(raw: object, fail: _Fail) -> tuple[SeedPlan, ...]:
         table = _Table(entry, f"seed[{index}].", ("from", "to"), fail)
         seed = SeedPlan(
             reference=table.text("from", check=_reference),
-            target=table.text("to", check=lambda t: str(parse_aws_target(t))),
+            target=table.text("to", check=parse_target),
         )
         for earlier, other in enumerate(seeds):
             if other.target == seed.target:
