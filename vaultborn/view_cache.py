@@ -29,6 +29,7 @@ import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from vaultborn import __version__
 from vaultborn.database import database_kind, sqlite_path
@@ -95,24 +96,26 @@ def started_runs(db: StateDb) -> list[RunView]:
 
 def queued_runs(db: StateDb, started: Iterable[str]) -> list[RunView]:
     """Runs queued for a worker that have not started yet, oldest first (status ``queued``)."""
-    path = _sqlite_file(db)
     seen = set(started)
-    if path is None:
+    path = _sqlite_file(db)
+    if path is not None and _absent(path):
+        return []
+    ids = None if path is None else _queued_ids(path)
+    if ids is None:
         from vaultborn.board import RunBoard
 
         with RunBoard(db.url) as board:
             ids = [q.run_id for q in board.queued()]
-    elif _absent(path):
-        ids = []
-    else:
-        try:
-            with closing(_connect(path, busy_timeout())) as conn:
-                ids = [r for (r,) in conn.execute("SELECT run_id FROM run_queue ORDER BY queued")]
-        except sqlite3.OperationalError as error:
-            if "no such table" not in str(error):
-                raise
-            ids = []
     return [RunView(run_id, "queued") for run_id in ids if run_id not in seen]
+
+
+def _queued_ids(path: Path) -> list[str] | None:
+    """The queued run ids read with sqlite3 (None: unreadable; the board says why in one line)."""
+    try:
+        with closing(_connect(path, busy_timeout())) as conn:
+            return [r for (r,) in _rows(conn, "SELECT run_id FROM run_queue ORDER BY queued")]
+    except sqlite3.Error:
+        return None
 
 
 def head_of(db: StateDb, run_id: str) -> str | None:
@@ -177,13 +180,18 @@ def _head(conn: sqlite3.Connection, run_id: str) -> str:
 
 
 def _kept(conn: sqlite3.Connection) -> dict[str, tuple[str, str, bytes]]:
+    rows = _rows(conn, "SELECT run_id, head, kind, view FROM run_views")
+    return {run_id: (head, kind, bytes(view)) for run_id, head, kind, view in rows}
+
+
+def _rows(conn: sqlite3.Connection, query: str) -> list[Any]:
+    """The rows of ``query``; none while its table was never made (no move kept, none queued)."""
     try:
-        rows = conn.execute("SELECT run_id, head, kind, view FROM run_views").fetchall()
+        return conn.execute(query).fetchall()
     except sqlite3.OperationalError as error:
         if "no such table" in str(error):
-            return {}
+            return []
         raise
-    return {run_id: (head, kind, bytes(view)) for run_id, head, kind, view in rows}
 
 
 def _bound_to(run_id: str, head: str) -> bytes:
@@ -220,7 +228,7 @@ def _opened(
         return None
 
 
-def _sealed(view: RunView, run_id: str, head: str, key: bytes | None) -> tuple[str, bytes]:
+def _packed(view: RunView, run_id: str, head: str, key: bytes | None) -> tuple[str, bytes]:
     text = json.dumps(view.as_dict(), sort_keys=True, separators=(",", ":")).encode()
     if key is None:
         return _PLAIN, text
@@ -233,7 +241,7 @@ def _sealed(view: RunView, run_id: str, head: str, key: bytes | None) -> tuple[s
 def _keep_all(path: Path, entries: list[tuple[str, str, RunView]], key: bytes | None) -> None:
     rows: list[tuple[str, str, str, bytes]] = []
     for run_id, head, view in entries:
-        kind, blob = _sealed(view, run_id, head, key)
+        kind, blob = _packed(view, run_id, head, key)
         rows.append((run_id, head, kind, blob))
     try:
         with closing(_connect(path, _KEEP_TIMEOUT)) as conn, conn:
