@@ -16,28 +16,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.scale.plans import demo_plan_text
 from vaultborn import view_cache
 from vaultborn.runs import StateDb, list_runs
 
-OTHER_ACCOUNT = """\
-[vault]
-name = "ACL"
-[idp]
-management_client_id = "mgmt"
-management_secret = "op://ACL/vaultborn dev — Auth0 Management/password"
-[break_glass]
-email = "{email}"
-item = "Auth0 — {email}"
-[agent]
-client_id = "agent"
-secret = "op://ACL/vaultborn dev — Auth0 M2M agent/password"
-audience = "https://api.example.com"
-"""
 
-
-def _plan(tmp_path: Path, email: str) -> str:
-    path = tmp_path / f"{email}.toml"
-    path.write_text(OTHER_ACCOUNT.format(email=email))
+def _plan(tmp_path: Path, number: int) -> str:
+    """A plan of its own account (``agent-NN@example.com``), so runs do not share one."""
+    path = tmp_path / f"agent-{number:02d}.toml"
+    path.write_text(demo_plan_text(number))
     return str(path)
 
 
@@ -88,11 +75,11 @@ def langgraph_view(monkeypatch: pytest.MonkeyPatch) -> Any:
 def _many_runs(cli: Run, tmp_path: Path) -> dict[str, str]:
     """Runs in each state a look can find: at the session, at a gate, rejected, queued."""
     session = _run_id(cli, "setup")
-    gate = _run_id(cli, "setup", "--plan", _plan(tmp_path, "gate@example.com"))
+    gate = _run_id(cli, "setup", "--plan", _plan(tmp_path, 1))
     assert cli("approve", gate).code == 3
-    rejected = _run_id(cli, "setup", "--plan", _plan(tmp_path, "no@example.com"))
+    rejected = _run_id(cli, "setup", "--plan", _plan(tmp_path, 2))
     assert cli("reject", rejected, "--reason", "not today").code == 1  # a rejected run ends as 1
-    queued = _run_id(cli, "setup", "--plan", _plan(tmp_path, "later@example.com"), "--queue")
+    queued = _run_id(cli, "setup", "--plan", _plan(tmp_path, 3), "--queue")
     return {"session": session, "gate": gate, "rejected": rejected, "queued": queued}
 
 
@@ -180,8 +167,8 @@ def test_sealed_views_hold_nothing_readable_and_open_only_where_kept(
     cli: Run, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, langgraph_view: Any
 ) -> None:
     key = _sealed_home(cli, monkeypatch)
-    first = _run_id(cli, "setup", "--plan", _plan(tmp_path, "first@example.com"))
-    second = _run_id(cli, "setup", "--plan", _plan(tmp_path, "second@example.com"))
+    first = _run_id(cli, "setup", "--plan", _plan(tmp_path, 4))
+    second = _run_id(cli, "setup", "--plan", _plan(tmp_path, 5))
     refused = langgraph_view(refuse=True)
     looked = cli("runs", "--json")
     assert looked.code == 0, looked
@@ -192,7 +179,8 @@ def test_sealed_views_hold_nothing_readable_and_open_only_where_kept(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert rows == {first: "json+aesgcm", second: "json+aesgcm"}
     on_disk = b"".join(p.read_bytes() for p in home.glob("state.db*"))
-    for plain in (b"first@example.com", b"second@example.com", b"create_item", b"vault_session"):
+    emails = (b"agent-04@example.com", b"agent-05@example.com")
+    for plain in (*emails, b"create_item", b"vault_session"):
         assert plain not in on_disk
 
     with sqlite3.connect(home / "state.db") as conn:
