@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from stores.registry import target_forms
 from vault.reference import parse_reference
 from vaultborn.errors import VaultbornError
 
@@ -88,7 +89,10 @@ class SeedArgs(_Args):
     """Arguments of ``seed`` (the same action as the setup's seed step)."""
 
     source: Ref = Field(alias="from", description="op:// reference of the value to seed")
-    target: str = Field(alias="to", description="The store's target, e.g. aws-secretsmanager://…")
+    target: str = Field(
+        alias="to",
+        description=f"The store's target: {target_forms()}",
+    )
 
 
 class CreateItemArgs(_Args):

@@ -66,6 +66,15 @@ class AwsSecretsManager:
             pending_deletion="DeletedDate" in meta,
         )
 
+    def versions(self, target: str) -> int:
+        """How many versions of ``target`` carry a stage (AWSCURRENT, AWSPREVIOUS …)."""
+        t = parse_aws_target(target)
+        with aws_errors(t):
+            if self._describe(t) is None:
+                return 0
+            listed = self._client(t.region).list_secret_version_ids(SecretId=t.name)
+        return len(listed.get("Versions") or ())
+
     def put(
         self, target: str, secret: Secret, provenance: Provenance, idempotency_key: str
     ) -> PutResult:

@@ -1,10 +1,13 @@
-"""Which AWS the store talks to: the user's configuration, or an embedded emulator.
+"""Which AWS the stores talk to: the user's configuration, or an embedded emulator.
 
 With any AWS configuration present (credentials or a profile in the environment, an endpoint
 URL, ``~/.aws/config`` or ``~/.aws/credentials``), boto3 is left to read it as usual,
 ``AWS_ENDPOINT_URL`` included. With none at all, the embedded default starts moto's server on
 127.0.0.1 (a free port) inside this process and says so, so the whole flow runs on a laptop
 with no account; what is seeded there is gone when the process exits.
+
+Both AWS stores (Secrets Manager and SSM Parameter Store) share one ``AwsConnection``: one
+session, one retry configuration and, embedded, one emulator.
 """
 
 from __future__ import annotations
@@ -16,9 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stores.aws import AwsSecretsManager
-
-__all__ = ["AWS_CONFIG_ENV", "aws_configured", "embedded_moto", "open_aws_store"]
+__all__ = ["AWS_CONFIG_ENV", "AwsConnection", "aws_configured", "embedded_moto", "open_aws"]
 
 AWS_CONFIG_ENV = (
     "AWS_ACCESS_KEY_ID",
@@ -27,6 +28,7 @@ AWS_CONFIG_ENV = (
     "AWS_SESSION_TOKEN",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_SSM",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -61,13 +63,35 @@ def embedded_moto() -> Iterator[str]:
         server.stop()
 
 
+class AwsConnection:
+    """boto3 clients of one session and retry configuration, one per service and region.
+
+    Args:
+        session: The boto3 session (the user's, or the embedded emulator's dummy keys).
+        config: The botocore ``Config`` (retries).
+        endpoint: The embedded emulator's URL; None lets boto3 find the endpoint.
+    """
+
+    def __init__(self, session: Any, config: Any, endpoint: str | None = None) -> None:
+        self._session = session
+        self._config = config
+        self.endpoint = endpoint
+        """The embedded emulator's URL, or None for the user's AWS."""
+
+    def client(self, service: str, region: str) -> Any:
+        """A new boto3 client of ``service`` in ``region``."""
+        return self._session.client(
+            service, region_name=region, config=self._config, endpoint_url=self.endpoint
+        )
+
+
 @contextmanager
-def open_aws_store(
+def open_aws(
     notice: Callable[[str], None],
     env: Mapping[str, str] = os.environ,
     home: Path | None = None,
-) -> Iterator[AwsSecretsManager]:
-    """The AWS Secrets Manager store for this environment, for the duration of the block.
+) -> Iterator[AwsConnection]:
+    """The AWS of this environment, for the duration of the block.
 
     Args:
         notice: Receives the one line saying that the embedded emulator serves.
@@ -80,26 +104,33 @@ def open_aws_store(
     config = Config(
         retries={
             "mode": env.get("AWS_RETRY_MODE", "standard"),
-            "total_max_attempts": int(env.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS),
+            "total_max_attempts": _attempts(env.get("AWS_MAX_ATTEMPTS")),
         }
     )
     if aws_configured(env, Path.home() if home is None else home):
-        session = boto3.session.Session()
-        yield AwsSecretsManager(lambda region: _client(session, region, config))
+        yield AwsConnection(boto3.session.Session(), config)
         return
     with embedded_moto() as endpoint:
         notice(
-            f"no AWS configuration found: using an embedded AWS Secrets Manager (moto) at "
-            f"{endpoint}; what is seeded there is gone when this command exits"
+            f"no AWS configuration found: using an embedded AWS emulator (moto) at {endpoint} "
+            "for Secrets Manager and Parameter Store; what is seeded there is gone when this "
+            "command exits"
         )
         session = boto3.session.Session(
             aws_access_key_id="embedded",
             aws_secret_access_key="embedded",  # noqa: S106
         )
-        yield AwsSecretsManager(lambda region: _client(session, region, config, endpoint))
+        yield AwsConnection(session, config, endpoint)
 
 
-def _client(session: Any, region: str, config: Any, endpoint: str | None = None) -> Any:
-    return session.client(
-        "secretsmanager", region_name=region, config=config, endpoint_url=endpoint
-    )
+def _attempts(text: str | None) -> int:
+    """``AWS_MAX_ATTEMPTS`` as a count of 1–20, or the default when unset."""
+    from stores.errors import StoreNotConfigured
+
+    if not text:
+        return DEFAULT_MAX_ATTEMPTS
+    if not text.strip().isdigit() or not 1 <= int(text) <= 20:
+        raise StoreNotConfigured(
+            f"AWS_MAX_ATTEMPTS={text[:20]!r} is not a whole number of attempts from 1 to 20"
+        )
+    return int(text)

@@ -30,7 +30,6 @@ from stores.errors import (
     StoreThrottled,
     StoreUnavailable,
 )
-from stores.target import AwsTarget
 from vault.secret import REDACTED, Secret
 
 __all__ = ["aws_errors", "pending_deletion", "translate_client_error"]
@@ -50,15 +49,24 @@ _THROTTLED = {
     "ThrottlingException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
+    "TooManyUpdates",  # SSM: another update of the same parameter is under way
 }
-_UNAVAILABLE = {"InternalFailure", "InternalServiceError", "ServiceUnavailable"}
+_UNAVAILABLE = {
+    "InternalFailure",
+    "InternalServerError",  # SSM's name for it
+    "InternalServiceError",
+    "ServiceUnavailable",
+}
 _MAX_MESSAGE = 300
 
 
+SECRETS_MANAGER = "AWS Secrets Manager"
+
+
 def translate_client_error(
-    exc: ClientError, target: AwsTarget, secret: Secret | None
+    exc: ClientError, target: object, secret: Secret | None, service: str = SECRETS_MANAGER
 ) -> StoreError:
-    """The store error for an AWS error answer to an operation on ``target``."""
+    """The store error for an AWS error answer to an operation on ``target`` (its URI)."""
     error = exc.response.get("Error", {})
     code = str(error.get("Code", "Unknown"))
     text = _scrub(str(error.get("Message", "")), secret)
@@ -71,15 +79,15 @@ def translate_client_error(
     if code in _THROTTLED:
         return StoreThrottled(f"AWS kept throttling {action} on {target} after retries ({code})")
     if code in _UNAVAILABLE:
-        return StoreUnavailable(f"AWS Secrets Manager failed {action} on {target} ({said})")
+        return StoreUnavailable(f"{service} failed {action} on {target} ({said})")
     if code == "ResourceExistsException" and action == "PutSecretValue":
         return StoreConflict(
             f"{target} already has a version with our version id but a different value ({code})"
         )
-    return StoreRejected(f"AWS Secrets Manager refused {action} on {target} ({said})")
+    return StoreRejected(f"{service} refused {action} on {target} ({said})")
 
 
-def pending_deletion(target: AwsTarget) -> SecretPendingDeletion:
+def pending_deletion(target: object) -> SecretPendingDeletion:
     """The error for a target secret that is scheduled for deletion."""
     return SecretPendingDeletion(
         f"{target} is scheduled for deletion; restore it (aws secretsmanager restore-secret) "
@@ -88,12 +96,20 @@ def pending_deletion(target: AwsTarget) -> SecretPendingDeletion:
 
 
 @contextmanager
-def aws_errors(target: AwsTarget, secret: Secret | None = None) -> Iterator[None]:
-    """Translate any boto3/botocore failure inside the block into a store error."""
+def aws_errors(
+    target: object, secret: Secret | None = None, service: str = SECRETS_MANAGER
+) -> Iterator[None]:
+    """Translate any boto3/botocore failure inside the block into a store error.
+
+    Args:
+        target: The target URI (or a value whose ``str`` is it), for the message.
+        secret: The value being written, scrubbed from AWS's text should AWS echo it.
+        service: The AWS service's name, for the message.
+    """
     try:
         yield
     except ClientError as exc:
-        raise translate_client_error(exc, target, secret) from None
+        raise translate_client_error(exc, target, secret, service) from None
     except NoCredentialsError:
         raise StoreNotConfigured(
             "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
@@ -103,7 +119,7 @@ def aws_errors(target: AwsTarget, secret: Secret | None = None) -> Iterator[None
         raise StoreNotConfigured(f"AWS configuration is incomplete: {_line(str(exc))}") from None
     except ConnectionError as exc:
         raise StoreUnavailable(
-            f"AWS Secrets Manager for {target} did not answer ({type(exc).__name__})"
+            f"{service} for {target} did not answer ({type(exc).__name__})"
         ) from None
     except BotoCoreError as exc:
         raise StoreError(f"AWS request for {target} failed ({type(exc).__name__})") from None

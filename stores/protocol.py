@@ -72,7 +72,7 @@ def idempotency_key(target: str, provenance: Provenance) -> str:
 
 @runtime_checkable
 class SecretStore(Protocol):
-    """A runtime store (AWS Secrets Manager …) written one way from the vault."""
+    """A runtime store (Secrets Manager, Parameter Store …) written one way from the vault."""
 
     scheme: str
     """The target URI scheme this store serves, e.g. ``aws-secretsmanager``."""
@@ -85,4 +85,8 @@ class SecretStore(Protocol):
 
     def describe(self, target: str) -> StoreState:
         """The current version id and provenance of ``target``; never its value."""
+        ...
+
+    def versions(self, target: str) -> int:
+        """How many versions of ``target`` the store keeps (0 if it does not exist)."""
         ...

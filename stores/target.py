@@ -1,4 +1,4 @@
-"""Store target URIs: ``aws-secretsmanager://REGION/NAME``, parsed strictly.
+"""Secrets Manager targets: ``aws-secretsmanager://REGION/NAME``, parsed strictly.
 
 NAME may contain ``/`` (``prod/app/api-key``). Names follow Secrets Manager's rules: 1–512
 characters from letters, digits and ``/_+=.@-``. Nothing else is accepted (no query, port,
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from stores.errors import InvalidTarget
 
-__all__ = ["AWS_SCHEME", "AwsTarget", "parse_aws_target"]
+__all__ = ["AWS_SCHEME", "REGION_PATTERN", "AwsTarget", "parse_aws_target", "shown"]
 
 AWS_SCHEME = "aws-secretsmanager"
 # ASCII digits only: ``\d`` would also take ``١`` (ARABIC-INDIC ONE) and the like.
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+"""An AWS region name such as ``eu-west-1`` or ``us-gov-west-1``."""
 _NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _FORM = f"the form is {AWS_SCHEME}://REGION/NAME, e.g. {AWS_SCHEME}://us-east-1/prod/api-key"
 
@@ -38,24 +39,24 @@ def parse_aws_target(text: str) -> AwsTarget:
     prefix = AWS_SCHEME + "://"
     if not text.startswith(prefix):
         scheme = text.partition("://")[0] if "://" in text else ""
-        got = f"scheme {_shown(scheme)}" if scheme else "no scheme"
+        got = f"scheme {shown(scheme)}" if scheme else "no scheme"
         raise InvalidTarget(f"unsupported store target ({got}); {_FORM}")
     region, slash, name = text[len(prefix) :].partition("/")
-    shown = _shown(text)
+    quoted = shown(text)
     if not slash or not name:
-        raise InvalidTarget(f"store target {shown} names no secret; {_FORM}")
-    if not _REGION.fullmatch(region):
-        raise InvalidTarget(f"store target {shown}: {_shown(region)} is not an AWS region name")
+        raise InvalidTarget(f"store target {quoted} names no secret; {_FORM}")
+    if not REGION_PATTERN.fullmatch(region):
+        raise InvalidTarget(f"store target {quoted}: {shown(region)} is not an AWS region name")
     if not _NAME.fullmatch(name):
         raise InvalidTarget(
-            f"store target {shown}: a secret name has 1-512 characters from letters, "
+            f"store target {quoted}: a secret name has 1-512 characters from letters, "
             "digits and /_+=.@-"
         )
     if "" in name.split("/"):
-        raise InvalidTarget(f"store target {shown}: the secret name has an empty '/' segment")
+        raise InvalidTarget(f"store target {quoted}: the secret name has an empty '/' segment")
     return AwsTarget(region=region, name=name)
 
 
-def _shown(text: str, limit: int = 80) -> str:
+def shown(text: str, limit: int = 80) -> str:
     """``text`` quoted for an error message, cut to ``limit`` characters (it may be huge)."""
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")

@@ -13,11 +13,10 @@ from typing import Annotated, TextIO
 
 import typer
 
-from stores.aws_config import open_aws_store
 from stores.envfile import parse_env_assignment, parse_env_file
 from stores.process import Sink, run_with_secrets
+from stores.registry import open_stores, parse_target, target_forms
 from stores.seed import seed
-from stores.target import parse_aws_target
 from vault.reference import SecretReference, parse_reference
 from vaultborn.deps import open_vault
 from vaultborn.errors import UsageError
@@ -32,22 +31,26 @@ def seed_command(
     target: Annotated[
         str,
         typer.Argument(
-            metavar="TARGET", help="Where to: aws-secretsmanager://REGION/NAME (NAME may hold /)."
+            metavar="TARGET",
+            help=f"Where to: {target_forms()}.",
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the receipt as JSON.")] = False,
 ) -> None:
     """Copy a vault value into a runtime store, one way; print a receipt, never the value.
 
-    Seeding the same vault version again changes nothing; a new vault version becomes the
-    store's current version. AWS configuration is read as usual (AWS_ENDPOINT_URL, profiles);
-    with none at all, an embedded emulator on 127.0.0.1 serves for this command.
+    The target's scheme picks the store: AWS Secrets Manager (aws-secretsmanager://) or an SSM
+    Parameter Store SecureString (aws-ssm://; the path is the parameter's name, e.g.
+    aws-ssm://eu-west-1/prod/app/api-key is /prod/app/api-key). Seeding the same vault version
+    again changes nothing; a new vault version becomes the store's current version. AWS
+    configuration is read as usual (AWS_ENDPOINT_URL, profiles); with none at all, an embedded
+    emulator on 127.0.0.1 serves for this command.
     """
-    canonical_target = str(parse_aws_target(target))
+    canonical_target = parse_target(target)
     ref = parse_reference(reference)
     vault = open_vault(ctx.obj)
-    with open_aws_store(notice=_notice) as store:
-        receipt = seed(vault, ref, store, canonical_target)
+    with open_stores(notice=_notice) as stores:
+        receipt = seed(vault, ref, stores.store_for(canonical_target), canonical_target)
     if as_json:
         print_json(receipt.as_dict())
         return

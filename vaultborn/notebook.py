@@ -36,7 +36,6 @@ from browser.pool import BrowserPool
 from graphs.checkpoint import prepare_database
 from graphs.setup import build_graph
 from nodes.deps import BrowserChoice, Deps
-from stores.target import parse_aws_target
 from vault.model import Item
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import UsageError
@@ -341,12 +340,12 @@ class DemoSession:
             methods = mgmt.authentication_methods(users[0]["user_id"])
         return {**users[0], "authentication_methods": methods}
 
-    def effects(self, aws_endpoint: str | None = None) -> dict[str, int]:
+    def effects(self, versions: bool = False) -> dict[str, int]:
         """How many of each effect exist now: items, IdP users, confirmed TOTPs, seeds.
 
         Args:
-            aws_endpoint: An emulated AWS (moto) to count the seeded versions in; None
-                counts the seeded targets that exist (one version each, or none).
+            versions: Count the versions each seeded target has (``seed_versions``) instead
+                of the seeded targets that exist (``seeded_targets``).
         """
         items = self.deps.vault.find_items(self.plan.vault.name, title=self.plan.break_glass.item)
         with self.deps.management() as mgmt:
@@ -359,27 +358,13 @@ class DemoSession:
             )
         counts = {"items": len(items), "users": len(users), "confirmed_totp": confirmed}
         targets = [s.target for s in self.plan.seeds]
-        seeded = [t for t in targets if self.deps.store_for(t).describe(t).exists]
-        if aws_endpoint is None:
-            counts["seeded_targets"] = len(seeded)
+        if versions:
+            counts["seed_versions"] = sum(self.deps.store_for(t).versions(t) for t in targets)
         else:
-            counts["seed_versions"] = sum(_versions(aws_endpoint, t) for t in seeded)
+            counts["seeded_targets"] = sum(
+                1 for t in targets if self.deps.store_for(t).describe(t).exists
+            )
         return counts
-
-
-def _versions(endpoint: str, target: str) -> int:
-    """The number of versions of ``target`` (which exists) in the emulated AWS at ``endpoint``."""
-    import boto3
-
-    t = parse_aws_target(target)
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint,
-        region_name=t.region,
-        aws_access_key_id="emulated",
-        aws_secret_access_key="emulated",  # noqa: S106 - moto takes any
-    )
-    return len(client.list_secret_version_ids(SecretId=t.name)["Versions"])
 
 
 def _config(run_id: str, checkpoint_id: str | None = None) -> Any:

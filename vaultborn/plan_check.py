@@ -1,9 +1,9 @@
 """``vaultborn plan``: what a setup would propose, and whether everything it needs answers.
 
 Nothing is changed: references are resolved (no value is read), the IdP's discovery document
-is fetched, AWS configuration and Chromium are looked for. Actions whose arguments come from
-an earlier step (the item's id-based password reference) are shown with the reference by name;
-their digest at run time is taken of the id-based form.
+is fetched, the seed targets' stores (AWS) and Chromium are looked for. Actions whose arguments
+come from an earlier step (the item's id-based password reference) are shown with the reference
+by name; their digest at run time is taken of the id-based form.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from approvals.action import Action
 from browser.chromium import find_chromium
 from idp.provider import Provider
 from nodes.steps import STEPS
-from stores.aws_config import aws_configured
+from stores.registry import backend_for
 from vault.errors import NotFound
 from vault.protocol import Vault
 from vaultborn.doctor import Check
@@ -65,11 +65,7 @@ def check_plan(plan: Plan, vault: Vault, env: dict[str, str], home: Any) -> list
     refs += [(f"seed[{i}].from", s["from"]) for i, s in enumerate(data["seed"])]
     checks = [_reference(name, ref, vault, plan.embedded_idp) for name, ref in refs]
     checks.append(_idp(plan))
-    checks.append(
-        Check("aws", "ok", "the AWS configuration of this environment")
-        if aws_configured(env, home)
-        else Check("aws", "warn", "no AWS configuration: an in-process emulator will serve")
-    )
+    checks += _stores(plan, env, home)
     found = find_chromium(env)
     checks.append(
         Check("chromium", "ok", f"{found.path} ({found.source})")
@@ -79,6 +75,15 @@ def check_plan(plan: Plan, vault: Vault, env: dict[str, str], home: Any) -> list
         )
     )
     return checks
+
+
+def _stores(plan: Plan, env: dict[str, str], home: Any) -> list[Check]:
+    """One check per system the plan's seed targets use (both AWS stores are one ``aws``)."""
+    checks: dict[str, Check] = {}
+    for seed in plan.seeds:
+        ready = backend_for(seed.target).readiness(env, home)
+        checks.setdefault(ready.system, Check(ready.system, ready.status, ready.detail))
+    return list(checks.values())
 
 
 def _reference(name: str, ref: str, vault: Vault, embedded: bool) -> Check:

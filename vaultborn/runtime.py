@@ -3,7 +3,8 @@
 With no IdP domain in the plan, the embedded dev IdP runs in this process on loopback, its
 database in ``$VAULTBORN_HOME`` (so a crashed run finds its users again); the demo's client
 secrets are generated in the local vault first and reach the dev IdP in memory only. With no
-AWS configuration, seeds go to an in-process emulator (memory only; the run says so).
+AWS configuration, seeds go to an in-process emulator (memory only; the run says so when it
+first seeds). Each seed target's scheme picks its store from ``stores.registry``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from idp.tokens import TokenSource
 from nodes.audited_vault import AuditedVault
 from nodes.deps import BrowserChoice, Deps
 from nodes.vault_item import items_titled
-from stores.aws_config import open_aws_store
+from stores.registry import open_stores
 from vault.items import ItemSpec
 from vault.model import Category
 from vault.protocol import Vault
@@ -82,7 +83,7 @@ def open_runtime(
         kind = plan["idp"].get("kind", "auth0")
         provider = stack.enter_context(Provider(base_url, kind))
         tokens = stack.enter_context(TokenSource(vault, provider=provider))
-        store = stack.enter_context(open_aws_store(_notice))
+        stores = stack.enter_context(open_stores(_notice))
         mgmt = plan["idp"]
 
         def management() -> Auth0ManagementClient:
@@ -101,7 +102,7 @@ def open_runtime(
             vault=vault,
             management=management,
             tokens=tokens,
-            store_for=lambda target: store,
+            store_for=stores.store_for,
             idp_base_url=tokens.domain,
             # The demo API and login page exist on the embedded dev IdP only; a tenant of your
             # own names its API and login page in the plan (or skips those checks).

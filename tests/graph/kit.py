@@ -29,7 +29,7 @@ from idp.devserver.server import RunningDevIdP, start_dev_idp
 from idp.devserver.tenant import demo_tenant
 from idp.tokens import TokenSource
 from nodes.deps import BrowserChoice, Deps
-from stores.aws_config import open_aws_store
+from stores.registry import open_stores
 from vault.local import LocalVault
 from vaultborn.plan import default_plan
 from vaultborn.runs import RunView, StateDb, advance, view_run
@@ -155,8 +155,10 @@ def embedded_run(
             notices: list[str] = []
             with (
                 TokenSource(vault, domain=base) as tokens,
-                open_aws_store(notices.append, env={}, home=tmp_path) as store,
+                open_stores(notices.append, env={}, home=tmp_path) as stores,
             ):
+                for seed in plan["seed"]:  # opens the embedded AWS now, so it can be emptied
+                    stores.store_for(seed["to"])
                 _reset_embedded_moto(notices)
 
                 def management() -> Auth0ManagementClient:
@@ -165,7 +167,7 @@ def embedded_run(
 
                 deps = Deps(
                     vault=vault, management=management, tokens=tokens,
-                    store_for=lambda target: store, idp_base_url=base,
+                    store_for=stores.store_for, idp_base_url=base,
                     protected_api=base + "api/protected/whoami", policy=Policy.default_policy(),
                     audit=audit, auto_approver="tester",
                 )  # fmt: skip

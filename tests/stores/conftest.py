@@ -57,6 +57,18 @@ def aws(fresh_moto: str, clean_environ: None) -> Any:
     )
 
 
+@pytest.fixture
+def ssm(aws: Any, fresh_moto: str) -> Any:
+    """Like ``aws``, but a boto3 ``ssm`` client of the same moto for looking behind the CLI."""
+    return boto3.client(
+        "ssm",
+        region_name=REGION,
+        endpoint_url=fresh_moto,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 def make_item(cli: Run, value: str) -> None:
     """Create the item behind ``REF`` with ``value`` in its "api key" field."""
     created = cli("item", "create", "--vault", "ACL", "--title", TITLE, "--category", "password",

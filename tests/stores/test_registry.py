@@ -1,12 +1,37 @@
-"""The store registry picks a backend by scheme and names the known ones otherwise."""
+"""The store registry picks a backend by scheme and names the known ones otherwise.
+
+A backend of the test's own (``memory://``) shows what adding a store takes: one class and one
+``register`` call, after which ``seed``, the plan and the plan checks take its targets.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
 import pytest
 
+from stores import registry
 from stores.errors import InvalidTarget
-from stores.registry import known_schemes, parse_target
+from stores.protocol import Outcome, Provenance, PutResult, StoreState
+from stores.registry import (
+    Backend,
+    Readiness,
+    StoreContext,
+    known_schemes,
+    open_stores,
+    parse_target,
+    register,
+)
 from stores.target import AWS_SCHEME
+from tests.conftest import Run
+from tests.scale.plans import demo_plan_text
+from tests.stores.conftest import REF, make_item
+from vault.local import LocalVault
+from vault.secret import Secret
+from vaultborn.plan import parse_plan
+from vaultborn.plan_check import check_plan
 
 
 def test_a_known_scheme_is_parsed_by_its_backend() -> None:
@@ -27,3 +52,104 @@ def test_an_unknown_scheme_is_one_line_listing_the_known_ones(text: str) -> None
     message = str(caught.value)
     assert "\n" not in message
     assert all(f"{s}://" in message for s in known_schemes())
+
+
+# -- a backend of the test's own: one class and one registration -------------------------------
+
+MEMORY: dict[str, tuple[str, str]] = {}
+"""name → (value, idempotency key): what the test backend holds."""
+
+
+class MemoryStore:
+    """A store of this test's own, registered under ``memory://NAME``."""
+
+    scheme = "memory"
+
+    def put(self, target: str, secret: Secret, provenance: Provenance, key: str) -> PutResult:
+        name = _memory_target(target)
+        outcome = (
+            Outcome.UNCHANGED
+            if MEMORY.get(name, ("", ""))[1] == key
+            else Outcome.UPDATED
+            if name in MEMORY
+            else Outcome.CREATED
+        )
+        MEMORY[name] = (secret.reveal(), key)
+        return PutResult(key, outcome)
+
+    def describe(self, target: str) -> StoreState:
+        name = _memory_target(target)
+        return StoreState(target, name in MEMORY, MEMORY.get(name, (None, None))[1])
+
+    def versions(self, target: str) -> int:
+        return int(_memory_target(target) in MEMORY)
+
+
+def _memory_target(text: str) -> str:
+    name = text.removeprefix("memory://")
+    if not name.isidentifier():
+        raise InvalidTarget(f"store target {text!r}: memory:// takes a Python identifier")
+    return name
+
+
+@pytest.fixture
+def memory_backend(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``memory://`` registered for the test; returns the notices its opening made."""
+    opened: list[str] = []
+
+    def open_memory(ctx: StoreContext) -> MemoryStore:
+        opened.append("memory")
+        return MemoryStore()
+
+    def readiness(env: Mapping[str, str], home: Path) -> Readiness:
+        return Readiness("memory", "ok", "this process's memory")
+
+    known_schemes()  # the built-ins first, so the test's entry goes beside them
+    monkeypatch.setattr(registry, "_BACKENDS", dict(registry._BACKENDS))
+    MEMORY.clear()
+    register(Backend("memory", lambda t: f"memory://{_memory_target(t)}", open_memory, readiness))
+    return opened
+
+
+def test_a_registered_backend_serves_seed_from_the_cli(cli: Run, memory_backend: list[str]) -> None:
+    make_item(cli, "kept-in-memory-0123456789")
+    first = cli("seed", REF, "memory://api_key", "--json")
+    second = cli("seed", REF, "memory://api_key", "--json")
+    assert first.code == 0 and second.code == 0, (first, second)
+    assert [json.loads(r.out)["outcome"] for r in (first, second)] == ["created", "unchanged"]
+    assert MEMORY["api_key"][0] == "kept-in-memory-0123456789"
+    assert "embedded" not in first.err + second.err  # no AWS was opened for it
+    bad = cli("seed", REF, "memory://not-an-identifier")
+    assert bad.code == 2 and "memory:// takes a Python identifier" in bad.err
+
+
+def test_a_plan_takes_the_registered_scheme_and_checks_its_system(
+    memory_backend: list[str], tmp_path: Path
+) -> None:
+    text = demo_plan_text(1).replace(
+        "aws-secretsmanager://us-east-1/vaultborn-fleet/agent-01", "memory://fleet_01"
+    )
+    plan = parse_plan(text, "p.toml")
+    assert [s.target for s in plan.seeds] == ["memory://fleet_01"]
+    vault = LocalVault(tmp_path / "home")
+    try:
+        checks = {c.name: c for c in check_plan(plan, vault, {}, tmp_path)}
+    finally:
+        vault.close()
+    assert checks["memory"].status == "ok" and "aws" not in checks
+
+
+def test_stores_open_on_first_use_and_aws_once_for_both_of_its_stores(
+    memory_backend: list[str], tmp_path: Path, fresh_moto: str
+) -> None:
+    notices: list[str] = []
+    with open_stores(notices.append, env={}, home=tmp_path) as stores:
+        assert notices == [] and memory_backend == []
+        memory = stores.store_for("memory://x")
+        assert stores.store_for("memory://y") is memory and memory_backend == ["memory"]
+        assert notices == []  # nothing of AWS started yet
+        sm = stores.store_for("aws-secretsmanager://eu-west-1/x")
+        ssm = stores.store_for("aws-ssm://eu-west-1/x")
+        assert (sm.scheme, ssm.scheme) == ("aws-secretsmanager", "aws-ssm")
+        assert len(notices) == 1 and "embedded AWS emulator (moto)" in notices[0]
+        assert not ssm.describe("aws-ssm://eu-west-1/x").exists

@@ -168,9 +168,7 @@ def test_without_any_aws_configuration_an_embedded_moto_serves(
     assert result.code == 0, result.err
     assert json.loads(result.out)["outcome"] == "created"
     lines = result.err.splitlines()
-    assert (
-        len(lines) == 1 and "embedded AWS Secrets Manager (moto) at http://127.0.0.1:" in lines[0]
-    )
+    assert len(lines) == 1 and "embedded AWS emulator (moto) at http://127.0.0.1:" in lines[0]
 
 
 def test_an_aws_config_file_means_no_embedded_emulator(
