@@ -5,6 +5,9 @@ START → session_gate → [propose → gate → effect] × (create_item, create
       → [propose → gate → effect] per seed target → [propose → gate → verify] → END
 ```
 
+A step that nobody needs to be asked about (the policy decides, or ``--auto-approve``) goes
+from ``propose`` straight to its effect: the gate is there for the person.
+
 A rejection at any gate ends the run (``status="rejected"``); an edit goes back to the step's
 ``propose`` (a new digest, asked again); a browser hand-off goes through ``human_step`` and
 back into ``enroll_totp``, which looks at the page again. Effects retry transient errors.
@@ -15,6 +18,7 @@ passes JSON, so ``graphs.studio`` builds the same graph with ``served=`` (see ``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, overload
 
@@ -59,6 +63,9 @@ def build_graph(
 ) -> CompiledStateGraph[SetupState, Any, SetupState, SetupState]:
     """The compiled setup graph; without ``checkpointer`` for LangGraph Studio / Server.
 
+    The graph is compiled once per process; each call gives a copy bound to ``checkpointer``
+    (compiling takes ~35 ms, a copy ~0.1 ms, and every move and look of a run asks for one).
+
     Args:
         checkpointer: Where runs are checkpointed; None leaves it to the caller (a server
             brings its own, and refuses a graph compiled with one).
@@ -66,6 +73,36 @@ def build_graph(
             ``served.schema`` and each node gets its ``Deps`` from ``served.deps``. None: the
             caller passes ``Deps`` as the run's context.
     """
+    if served is not None:
+        return _compile(served, checkpointer)
+    compiled = _compiled_once()
+    if checkpointer is None:
+        return compiled
+    return compiled.copy(update={"checkpointer": _with_allowlist(checkpointer, compiled)})
+
+
+@functools.cache
+def _compiled_once() -> CompiledStateGraph[SetupState, Any, SetupState, SetupState]:
+    return _compile(None, None)
+
+
+def _with_allowlist(
+    checkpointer: BaseCheckpointSaver[str], compiled: CompiledStateGraph[Any, Any, Any, Any]
+) -> BaseCheckpointSaver[str]:
+    """``checkpointer`` allowing the state's types, as ``compile`` would have made it.
+
+    With strict msgpack, ``compile`` derives an allowlist from the graph's schemas and gives
+    the graph a copy of its checkpointer that allows them; a copied graph must do the same.
+    """
+    allowlist = getattr(compiled, "_serde_allowlist", None)
+    if allowlist is None:
+        return checkpointer
+    return checkpointer.with_allowlist(allowlist)
+
+
+def _compile(
+    served: ServedContext[Any] | None, checkpointer: BaseCheckpointSaver[str] | None
+) -> CompiledStateGraph[SetupState, Any, SetupState, SetupState]:
     schema = served.schema if served is not None else Deps
     builder: StateGraph[SetupState, Any, SetupState, SetupState] = StateGraph(
         SetupState, context_schema=schema
@@ -86,7 +123,9 @@ def build_graph(
         "session_gate", _after_session, [END, "propose_create_item", "session_gate"]
     )
     for here, after in zip(ORDER, (*ORDER[1:], None), strict=True):
-        builder.add_edge(f"propose_{here}", f"gate_{here}")
+        builder.add_conditional_edges(
+            f"propose_{here}", _after_propose(here), [END, here, f"gate_{here}"]
+        )
         builder.add_conditional_edges(
             f"gate_{here}", _after_gate(here), [END, here, f"propose_{here}"]
         )
@@ -109,12 +148,26 @@ def _after_session(state: SetupState) -> str:
     return "propose_create_item" if state.get("session") else "session_gate"  # expired: ask anew
 
 
+def _approved(name: str, state: SetupState) -> bool:
+    """Whether the step's request is settled by an approval (the effect checks its digest)."""
+    key = STEPS[name].gate_key(dict(state))
+    return key in state.get("approvals", {}) and not state.get("pending")
+
+
+def _after_propose(name: str) -> Any:
+    def route(state: SetupState) -> str:
+        if state.get("status") == "rejected":
+            return END  # the policy denied it
+        return name if _approved(name, state) else f"gate_{name}"  # decided, or ask
+
+    return route
+
+
 def _after_gate(name: str) -> Any:
     def route(state: SetupState) -> str:
         if state.get("status") == "rejected":
             return END
-        key = STEPS[name].gate_key(dict(state))
-        if key in state.get("approvals", {}) and not state.get("pending"):
+        if _approved(name, state):
             return name
         return f"propose_{name}"  # edited: ask again with the new digest
 

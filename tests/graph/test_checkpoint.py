@@ -106,3 +106,18 @@ def test_a_damaged_state_database_is_one_line(cli: Any, home: Path) -> None:
         )
         assert "file is not a database" in result.err
         assert "Traceback" not in result.err and "internal error" not in result.err
+
+
+def test_the_setup_graph_is_compiled_once_and_bound_to_each_checkpointer(tmp_path: Path) -> None:
+    from graphs import setup
+
+    with open_checkpointer(database_url(tmp_path)) as saver:
+        first, second = setup.build_graph(saver), setup.build_graph(saver)
+        compiled = setup._compile(None, saver)  # what a fresh compile makes of the same saver
+    # One compile, two bindings: the nodes are the same objects.
+    assert first is not second and first.nodes["gate_seed"] is second.nodes["gate_seed"]
+    assert setup.build_graph(None) is setup.build_graph(None)
+    assert first.checkpointer is not saver  # allowlisted like compile's own copy
+    bound, fresh = first.checkpointer.serde, compiled.checkpointer.serde  # type: ignore[union-attr]
+    assert bound._allowed_msgpack_modules == fresh._allowed_msgpack_modules
+    assert ("approvals.policy", "Policy") in {tuple(m[:2]) for m in fresh._allowed_msgpack_modules}
