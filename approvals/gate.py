@@ -38,8 +38,8 @@ from approvals.request import (
     parse_decision,
 )
 
-__all__ = ["AUTO_APPROVE", "POLICY", "request_approval", "request_human_step",
-           "request_vault_session"]  # fmt: skip
+__all__ = ["AUTO_APPROVE", "POLICY", "decide_without_asking", "request_approval",
+           "request_human_step", "request_vault_session"]  # fmt: skip
 
 POLICY = "policy"
 """The approver recorded when the policy allows or denies without asking."""
@@ -78,6 +78,19 @@ def _decide(
     if decided is not None:
         return decided
     return parse_decision(interrupt(request.to_payload()), request, now=now)
+
+
+def decide_without_asking(
+    action: Action, *, policy: Policy, now: float, auto_approver: str | None = None
+) -> Decision | None:
+    """The decision on ``action`` when nobody needs to be asked; None when a person must be.
+
+    The same rules as ``request_approval`` (a ``deny`` or ``allow`` rule, else
+    ``auto_approver``), without ever interrupting: a node that is not a gate may call it, so a
+    step the policy decides needs no gate of its own.
+    """
+    _checked(1.0, auto_approver)
+    return _without_asking(policy.rule_for(action), action.digest, action.name, now, auto_approver)
 
 
 def request_approval(

@@ -2,7 +2,10 @@
 
 - ``propose``: builds the ``Action`` from the state (and a person's edits), and records it as
   ``pending`` with the time it was first asked — the gate re-runs from its start on resume, so
-  the expiry must come from the state, not from the clock at re-run.
+  the expiry must come from the state, not from the clock at re-run. When nobody needs to be
+  asked (the policy allows or denies, or ``--auto-approve``), it records that decision itself
+  and the graph goes straight on: a gate, its checkpoint and its audit read are only paid for
+  where a person answers.
 - ``gate``: only the interrupt and the strict parsing of its answer (invariant 3: nothing else
   happens before an interrupt in the same node).
 - ``effect``: refuses to run unless the state holds a decision for the digest of the exact
@@ -18,7 +21,7 @@ from langgraph.runtime import Runtime
 
 from approvals.action import Action
 from approvals.errors import ApprovalError, ApprovalExpired
-from approvals.gate import request_approval
+from approvals.gate import decide_without_asking, request_approval
 from approvals.request import Approved, Decision, Edited, Rejected
 from nodes.deps import Deps
 from nodes.steps import GatedStep, run_effect
@@ -32,6 +35,7 @@ __all__ = [
     "effect_node",
     "gate_node",
     "propose_node",
+    "settled",
 ]
 
 
@@ -50,16 +54,28 @@ def action_for(step: GatedStep, state: dict[str, Any]) -> Action:
 
 
 def propose_node(step: GatedStep) -> Any:
-    """The node that records the pending approval request of ``step``."""
+    """The node that records the pending approval request of ``step``, or its decision.
+
+    A decision that needs nobody (see ``decide_without_asking``) is recorded and audited here,
+    exactly as the gate would record it, and ``pending`` stays empty: the graph then routes
+    past the gate (``settled``).
+    """
 
     def propose(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
-        action = action_for(step, state)
+        deps, action = runtime.context, action_for(step, state)
         pending = state.get("pending") or {}
         if pending.get("digest") == action.digest:
             return {}  # asked already (a re-run): keep the first request time
+        key = step.gate_key(state)
+        decided = decide_without_asking(
+            action, policy=deps.policy, now=deps.clock(), auto_approver=deps.auto_approver
+        )
+        if decided is not None:
+            _audit_decision(deps, state["run_id"], key, decided)
+            return {"status": "running", **settled(decided, key, state)}
         return {
             "pending": {
-                "key": step.gate_key(state),
+                "key": key,
                 "action": action.to_payload(),
                 "digest": action.digest,
                 "requested_at": runtime.context.clock(),
@@ -113,6 +129,13 @@ def ask_pending(
     except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
         deps.audit.append(run_id, "refused", key, {"why": str(refused)})
         return {"pending": {}, "reason": f"{REFUSED}{refused}"}
+    _audit_decision(deps, run_id, key, decision, detail)
+    return decision
+
+
+def _audit_decision(
+    deps: Deps, run_id: str, key: str, decision: Decision, detail: dict[str, Any] | None = None
+) -> None:
     deps.audit.append(
         run_id,
         "decision",
@@ -120,7 +143,23 @@ def ask_pending(
         {"decision": type(decision).__name__.lower(), "digest": decision.digest,
          "approver": decision.approver, **(detail or {})},
     )  # fmt: skip
-    return decision
+
+
+def settled(decision: Decision, key: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The state update that records ``decision`` on the request ``key``.
+
+    Approved: kept in ``approvals`` (the effect checks its digest); edited: the new arguments
+    go to ``edits`` and the step is proposed again; rejected: the run ends.
+    """
+    if isinstance(decision, Approved):
+        approvals = {**state.get("approvals", {}), key: _record(decision)}
+        return {"approvals": approvals, "pending": {}, "reason": ""}
+    if isinstance(decision, Edited):
+        edits = {**state.get("edits", {}), key: dict(decision.action.args)}
+        return {"edits": edits, "pending": {}, "reason": ""}
+    if not isinstance(decision, Rejected):  # pragma: no cover - Decision has three kinds
+        raise TypeError(f"unknown decision {decision!r}")
+    return {"status": "rejected", "reason": f"{key} rejected: {decision.reason}", "pending": {}}
 
 
 def gate_node(step: GatedStep) -> Any:
@@ -136,15 +175,7 @@ def gate_node(step: GatedStep) -> Any:
         decision = ask_pending(action, key, run_id, pending, deps)
         if isinstance(decision, dict):
             return decision
-        if isinstance(decision, Approved):
-            approvals = {**state.get("approvals", {}), key: _record(decision)}
-            return {"approvals": approvals, "pending": {}, "reason": ""}
-        if isinstance(decision, Edited):
-            edits = {**state.get("edits", {}), key: dict(decision.action.args)}
-            return {"edits": edits, "pending": {}, "reason": ""}
-        if not isinstance(decision, Rejected):  # pragma: no cover - Decision has three kinds
-            raise TypeError(f"unknown decision {decision!r}")
-        return {"status": "rejected", "reason": f"{key} rejected: {decision.reason}"}
+        return settled(decision, key, state)
 
     gate.__name__ = f"gate_{step.name}"
     return gate

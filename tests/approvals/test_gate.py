@@ -16,7 +16,12 @@ from langgraph.types import Command
 import approvals
 from approvals.action import Action
 from approvals.errors import ApprovalExpired, DigestMismatch
-from approvals.gate import request_approval, request_human_step, request_vault_session
+from approvals.gate import (
+    decide_without_asking,
+    request_approval,
+    request_human_step,
+    request_vault_session,
+)
 from approvals.policy import Policy
 from approvals.request import (
     ApprovalRequest,
@@ -172,6 +177,28 @@ def test_policy_and_auto_approval_never_interrupt(
     assert result["outcome"] == outcome
     assert run.gate_runs == 1 and run.decisions[0].reason == reason
     assert run.decisions[0].digest == ACTION.digest
+
+
+@pytest.mark.parametrize(
+    ("policy", "auto", "outcome"),
+    [
+        (Policy(actions={"seed": "allow"}), None, "Approved:policy"),
+        (Policy(actions={"seed": "deny"}), "ci-bot", "Rejected:policy"),
+        (Policy.default(), "ci-bot", "Approved:ci-bot"),
+        (Policy.default(), None, None),
+        (Policy(actions={"seed": "ask"}), None, None),
+    ],
+)
+def test_a_decision_without_asking_is_the_gates_own_or_none(
+    policy: Policy, auto: str | None, outcome: str | None
+) -> None:
+    """Outside a graph: what the gate would decide without a person, never an interrupt."""
+    decided = decide_without_asking(ACTION, policy=policy, now=5.0, auto_approver=auto)
+    if outcome is None:
+        assert decided is None
+        return
+    assert decided is not None and decided.digest == ACTION.digest and decided.at == 5.0
+    assert f"{type(decided).__name__}:{decided.approver}" == outcome
 
 
 def _one_node(node: Callable[[State], State]) -> Any:

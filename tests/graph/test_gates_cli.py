@@ -236,3 +236,25 @@ def test_a_policy_names_only_steps_and_denies_by_name(cli: Run, tmp_path: Path) 
     view = _json(denied.out)
     assert view["status"] == "rejected"
     assert view["reason"] == "create_item rejected: the policy denies create_item"
+
+
+def test_a_step_the_policy_decides_skips_its_gate_and_one_a_person_decides_stops_there(
+    cli: Run, tmp_path: Path, home: Path
+) -> None:
+    """The gate node (and its checkpoint) runs only where a person is asked."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[actions]\nvault_session = "allow"\ncreate_item = "allow"\n')
+    first = cli("setup", "--policy", str(policy), "--json")
+    assert first.code == 3, first
+    view = _json(first.out)
+    assert view["waiting"]["action"]["name"] == "create_user"
+    shown = _json(cli("show", view["run_id"], "--history", "--json").out)
+    went = {node for checkpoint in shown["history"] for node in checkpoint["next"]}
+    assert {"propose_create_item", "create_item", "gate_create_user"} <= went
+    assert "gate_create_item" not in went
+    decisions = [
+        (e.subject, e.detail["approver"])
+        for e in AuditLog(f"sqlite:///{home / 'state.db'}").events(view["run_id"])
+        if e.kind == "decision"
+    ]
+    assert decisions == [("vault_session", "policy"), ("create_item", "policy")]
