@@ -10,7 +10,10 @@ Run: ``.venv/bin/python bench/scale.py [--sizes 1,5,20] [--engines sqlite,postgr
   run: the median of three, its login drill waiting 0-30 s for a TOTP step by chance),
   with a moto server started here. Wall time, and the peak resident memory of the whole
   process tree (vaultborn and its Chromium processes, sampled every 0.2 s; shared pages are
-  counted in each process, so this over-counts). Goal: 20 at once in under 3x the time of one.
+  counted in each process, so this over-counts; PSS splits them among their sharers), and the
+  CPU time of the whole tree. Goal: 20 at once in under 3x the time of one, under 150 MB more
+  per extra enrollment. The CPU per extra enrollment divided by the cores gives the floor that
+  no amount of overlap gets under.
 - workers: ``--queue`` runs queued with ``setup --queue``, then 1 worker, or 2 workers started
   together, move them (each worker ``--concurrency 2``) until idle: wall time.
 
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import json
 import operator
+import os
 import statistics
 import subprocess
 import sys
@@ -103,24 +107,52 @@ def _database(engine: str, pg: PgServer | None, home: Path) -> str:
     return url
 
 
+def _kib(path: str, key: str) -> int:
+    """The ``key:`` line of a /proc file, in KiB (0 when the process is gone)."""
+    try:
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _peak_rss(root: int) -> Iterator[dict[str, float]]:
-    """The peak summed RSS (MiB) of ``root`` and its descendants while the block runs."""
-    peak = {"mib": 0.0}
+def _peak_memory(root: int) -> Iterator[dict[str, float]]:
+    """The peak summed memory (MiB) of ``root`` and its descendants while the block runs, and
+    their CPU seconds (each process's last sample: a lower bound; Chromium's renderers are not
+    reaped into this process, so ``getrusage`` would miss them).
+
+    ``rss``: resident set sizes added up, which counts a page shared by N processes N times
+    (Chromium's code and its zygote's pages are in every renderer). ``pss``: proportional set
+    sizes (a shared page split among its sharers), which add up to what the tree really uses.
+    """
+    peak = {"rss": 0.0, "pss": 0.0, "cpu": 0.0}
+    cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(0.2):
-            total = 0
-            for pid in [root, *descendants(root)]:
-                try:
-                    with open(f"/proc/{pid}/status") as status:
-                        for line in status:
-                            if line.startswith("VmRSS:"):
-                                total += int(line.split()[1])
-                except OSError:
-                    continue
-            peak["mib"] = max(peak["mib"], total / 1024)
+            pids = [root, *descendants(root)]
+            rss = sum(_kib(f"/proc/{pid}/status", "VmRSS:") for pid in pids)
+            pss = sum(_kib(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in pids)
+            peak["rss"] = max(peak["rss"], rss / 1024)
+            peak["pss"] = max(peak["pss"], pss / 1024)
+            for pid in pids:
+                cpu[pid] = max(cpu.get(pid, 0.0), _cpu_seconds(pid))
+            peak["cpu"] = sum(cpu.values())
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -153,7 +185,7 @@ def _enrollments(size: int, engine: str, pg: PgServer | None, endpoint: str) -> 
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
-        with _peak_rss(process.pid) as peak:
+        with _peak_memory(process.pid) as peak:
             out, err = process.communicate()
         wall = time.perf_counter() - started
         if process.returncode != 0:
@@ -162,7 +194,7 @@ def _enrollments(size: int, engine: str, pg: PgServer | None, endpoint: str) -> 
                 f"setup --plan-dir ({size}, {engine}) failed: {reasons or err[-3000:]}"
             )
         done = sum(1 for o in json.loads(out) if o["status"] == "done")
-        return {"wall": wall, "peak_mib": peak["mib"], "done": done}
+        return {**peak, "wall": wall, "done": done}
 
 
 def _workers(count: int, queued: int, engine: str, pg: PgServer | None, endpoint: str) -> float:
@@ -241,14 +273,24 @@ def main() -> None:
                 if len(tries) > 1:
                     spread = ", ".join(f"{t['wall']:.1f}" for t in tries)
                     print(f"  {size:>3} at once, three tries: {spread} s")
-                print(f"  {size:>3} at once: {r['wall']:6.1f} s wall, peak {r['peak_mib']:6.0f} MiB"
-                      f" (process tree), {r['done']:.0f}/{size} done")  # fmt: skip
+                print(f"  {size:>3} at once: {r['wall']:6.1f} s wall, {r['cpu']:6.1f} s CPU, peak "
+                      f"{r['pss']:6.0f} MiB PSS / {r['rss']:6.0f} MiB RSS (process tree), "
+                      f"{r['done']:.0f}/{size} done")  # fmt: skip
             one = results.get(1)
             for size in sizes:
                 if one and size != 1:
-                    ratio = results[size]["wall"] / one["wall"]
+                    r = results[size]
+                    ratio = r["wall"] / one["wall"]
                     print(f"  {size} vs 1: {ratio:.2f}x the time of one"
                           f"{' (goal for 20: < 3x)' if size == 20 else ''}")  # fmt: skip
+                    extra = {k: (r[k] - one[k]) / (size - 1) for k in ("pss", "rss", "cpu")}
+                    print(f"    per extra enrollment: {extra['pss']:.0f} MiB PSS "
+                          f"(goal < 150 MB), {extra['rss']:.0f} MiB RSS (shared pages counted "
+                          f"once per process), {extra['cpu']:.2f} s CPU")  # fmt: skip
+                    cores = os.cpu_count() or 1
+                    floor = one["wall"] + extra["cpu"] * (size - 1) / cores
+                    print(f"    CPU-bound floor on {cores} cores: {floor:.1f} s = "
+                          f"{floor / one['wall']:.2f}x the time of one")  # fmt: skip
 
         engine = "postgresql" if "postgresql" in engines else engines[0]
         print(f"workers on one queue of {args.queue} runs ({engine}, --concurrency 2 each)")
