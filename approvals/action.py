@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from approvals.errors import EditRefused, InvalidDecision
-from vault.secret import Secret
+from vaultborn.approvals.errors import EditRefused, InvalidDecision
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "Action",

@@ -23,9 +23,9 @@ import math
 
 from langgraph.types import interrupt
 
-from approvals.action import Action, require_text
-from approvals.policy import Policy, Rule
-from approvals.request import (
+from vaultborn.approvals.action import Action, require_text
+from vaultborn.approvals.policy import Policy, Rule
+from vaultborn.approvals.request import (
     ApprovalRequest,
     Approved,
     Decision,

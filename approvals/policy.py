@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from approvals.action import Action
+from vaultborn.approvals.action import Action
 from vaultborn.errors import UsageError
 
 __all__ = ["SESSION", "Policy", "Rule"]

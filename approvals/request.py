@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from approvals.action import Action, require_text, sha256_digest
-from approvals.errors import ApprovalExpired, DigestMismatch, InvalidDecision
+from vaultborn.approvals.action import Action, require_text, sha256_digest
+from vaultborn.approvals.errors import ApprovalExpired, DigestMismatch, InvalidDecision
 
 __all__ = [
     "ApprovalRequest",

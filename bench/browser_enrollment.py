@@ -24,14 +24,14 @@ from pathlib import Path
 
 import httpx
 
-from browser.capture import capture_totp
-from browser.enroll import VaultTotpTarget, enroll_totp
-from browser.session import BrowserSession
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
-from vault.items import ItemSpec
-from vault.local import LocalVault
-from vault.secret import Secret
+from vaultborn.browser.capture import capture_totp
+from vaultborn.browser.enroll import VaultTotpTarget, enroll_totp
+from vaultborn.browser.session import BrowserSession
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.secret import Secret
 
 MGMT = Secret("bench-mgmt-secret-" + secrets.token_hex(8))
 AGENT = Secret("bench-agent-secret-" + secrets.token_hex(8))

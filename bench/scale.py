@@ -43,11 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs.checkpoint import open_async_checkpointer
 from tests.faults.clikit import cli_env, moto_server
 from tests.graph.kit import descendants
 from tests.pgserver import PgServer, fresh_database, postgres_server
 from tests.scale.plans import write_demo_plans
+from vaultborn.graphs.checkpoint import open_async_checkpointer
 from vaultborn.migrate import migrate
 
 

@@ -20,12 +20,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from stores.registry import open_stores
-from stores.seed import seed
-from vault.assignment import parse_assignment
-from vault.items import ItemEdit, ItemSpec
-from vault.local import LocalVault
-from vault.model import Category
+from vaultborn.stores.registry import open_stores
+from vaultborn.stores.seed import seed
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.model import Category
 
 TITLE = "bench — api"
 REF = f"op://ACL/{TITLE}/credential"

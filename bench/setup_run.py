@@ -41,19 +41,19 @@ from typing import Any
 
 import httpx
 
-import nodes.enrollment
-import nodes.verification
-from approvals.audit import AuditLog
-from approvals.policy import Policy
-from browser.runner import FlowOptions
-from browser.session import BrowserSession
-from graphs.checkpoint import database_url, prepare_database
-from nodes.deps import Deps
-from nodes.steps import STEPS, GatedStep, run_effect
-from vault.local.backend import LocalVault
+import vaultborn.nodes.enrollment
+import vaultborn.nodes.verification
 from vaultborn import runs
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.approvals.policy import Policy
+from vaultborn.browser.runner import FlowOptions
+from vaultborn.browser.session import BrowserSession
+from vaultborn.graphs.checkpoint import database_url, prepare_database
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.steps import STEPS, GatedStep, run_effect
 from vaultborn.plan import load_plan
 from vaultborn.runtime import RunOptions, open_runtime
+from vaultborn.vault.local.backend import LocalVault
 
 GOAL = 0.05
 """The issue's goal: orchestration overhead under 5 % of the straight-line run."""
@@ -159,11 +159,11 @@ def instrument_steps(tracker: Tracker) -> None:
             await asyncio.sleep(seconds)
 
     options = functools.partial(FlowOptions, sleep=sleep)
-    nodes.enrollment.FlowOptions = options  # type: ignore[misc,assignment]
-    nodes.verification.FlowOptions = options  # type: ignore[misc,assignment]
+    vaultborn.nodes.enrollment.FlowOptions = options  # type: ignore[misc,assignment]
+    vaultborn.nodes.verification.FlowOptions = options  # type: ignore[misc,assignment]
     # The verification's call of the protected API is IdP time.
     get = functools.partial(tracker.call, "idp", "protected_api_get", httpx.get)
-    nodes.verification.httpx = types.SimpleNamespace(get=get)  # type: ignore[assignment]
+    vaultborn.nodes.verification.httpx = types.SimpleNamespace(get=get)  # type: ignore[assignment]
 
 
 def _timed_effect(tracker: Tracker, step: GatedStep, component: str) -> Any:

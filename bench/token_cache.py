@@ -23,11 +23,11 @@ from pathlib import Path
 
 import httpx
 
-from idp.tokens import TokenSource
-from vault.assignment import parse_assignment
-from vault.items import ItemSpec
-from vault.local import LocalVault
-from vault.model import Category
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.model import Category
 
 AUDIENCE = "https://api.example.com"
 TITLE = "Auth0 M2M — bench-agent"
@@ -37,8 +37,8 @@ REF = f"op://ACL/{TITLE}/credential"
 @contextmanager
 def dev_idp(root: Path, vault: LocalVault) -> Iterator[str]:
     """The dev IdP on 127.0.0.1 with the demo tenant; the agent's secret comes from the vault."""
-    from idp.devserver.server import start_dev_idp
-    from idp.devserver.tenant import demo_tenant
+    from vaultborn.idp.devserver.server import start_dev_idp
+    from vaultborn.idp.devserver.tenant import demo_tenant
 
     with start_dev_idp(
         demo_tenant(agent_secret_ref=REF),

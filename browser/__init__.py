@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from browser.capture import CapturedTotp, capture_totp
+    from vaultborn.browser.capture import CapturedTotp, capture_totp
 
 __all__ = ["CapturedTotp", "capture_totp"]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from browser import capture
+        from vaultborn.browser import capture
 
         return getattr(capture, name)
     raise AttributeError(f"module 'browser' has no attribute {name!r}")

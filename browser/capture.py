@@ -25,17 +25,17 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from browser.errors import CaptureFailed, ConflictingSecrets, PageTimeout
-from browser.qr import decode_qr_texts
-from browser.snapshot import page_location
-from vault.errors import InvalidOtpUri
-from vault.otp import (
+from vaultborn.browser.errors import CaptureFailed, ConflictingSecrets, PageTimeout
+from vaultborn.browser.qr import decode_qr_texts
+from vaultborn.browser.snapshot import page_location
+from vaultborn.vault.errors import InvalidOtpUri
+from vaultborn.vault.otp import (
     OtpParameters,
     build_otpauth_uri,
     normalize_base32,
     parse_otpauth_uri,
 )
-from vault.secret import Secret
+from vaultborn.vault.secret import Secret
 
 __all__ = ["FALLBACK_WORDINGS", "CapturedTotp", "capture_totp"]
 

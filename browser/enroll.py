@@ -14,16 +14,16 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from browser.capture import CapturedTotp
-from browser.errors import BrowserError, PageTimeout
-from browser.flow import Goal
-from browser.runner import Credentials, FlowOptions, FlowReport, run_flow
-from browser.snapshot import without_query
-from vault.assignment import Assignment
-from vault.items import ItemEdit
-from vault.model import Field, FieldType, Purpose
-from vault.protocol import Vault
-from vault.secret import Secret
+from vaultborn.browser.capture import CapturedTotp
+from vaultborn.browser.errors import BrowserError, PageTimeout
+from vaultborn.browser.flow import Goal
+from vaultborn.browser.runner import Credentials, FlowOptions, FlowReport, run_flow
+from vaultborn.browser.snapshot import without_query
+from vaultborn.vault.assignment import Assignment
+from vaultborn.vault.items import ItemEdit
+from vaultborn.vault.model import Field, FieldType, Purpose
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "RECOVERY_CODES_FIELD",

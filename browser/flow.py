@@ -22,8 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from browser.errors import BrowserError, CodeRefused, LoginRefused, PageError, SignUpRefused
-from browser.screens import Screen, ScreenKind
+from vaultborn.browser.errors import (
+    BrowserError,
+    CodeRefused,
+    LoginRefused,
+    PageError,
+    SignUpRefused,
+)
+from vaultborn.browser.screens import Screen, ScreenKind
 
 __all__ = [
     "MAX_CODES",

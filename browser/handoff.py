@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import TextIO
 
-from browser.errors import NeedsHuman
-from browser.runner import HumanHandler
+from vaultborn.browser.errors import NeedsHuman
+from vaultborn.browser.runner import HumanHandler
 
 __all__ = ["terminal_handoff"]
 

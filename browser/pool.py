@@ -20,8 +20,8 @@ from pathlib import Path
 from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
-from browser.errors import BrowserError, crash_or
-from browser.session import BrowserSession
+from vaultborn.browser.errors import BrowserError, crash_or
+from vaultborn.browser.session import BrowserSession
 
 __all__ = ["BrowserPool"]
 

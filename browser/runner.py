@@ -18,9 +18,9 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from browser.capture import CapturedTotp, CaptureSource, capture_totp
-from browser.drivers import Driver, pick_driver
-from browser.errors import (
+from vaultborn.browser.capture import CapturedTotp, CaptureSource, capture_totp
+from vaultborn.browser.drivers import Driver, pick_driver
+from vaultborn.browser.errors import (
     BrowserError,
     CaptureFailed,
     ConflictingSecrets,
@@ -29,7 +29,7 @@ from browser.errors import (
     crash_or,
     one_line,
 )
-from browser.flow import (
+from vaultborn.browser.flow import (
     Capture,
     ChooseMethod,
     EnterCode,
@@ -45,11 +45,11 @@ from browser.flow import (
     Stop,
     decide,
 )
-from browser.recovery import read_recovery_codes
-from browser.screens import Screen, ScreenKind
-from browser.snapshot import page_location, take_snapshot
-from browser.totp_steps import StepLedger, choose_step
-from vault.secret import Secret
+from vaultborn.browser.recovery import read_recovery_codes
+from vaultborn.browser.screens import Screen, ScreenKind
+from vaultborn.browser.snapshot import page_location, take_snapshot
+from vaultborn.browser.totp_steps import StepLedger, choose_step
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "MAX_HANDOFFS",

@@ -19,8 +19,8 @@ from types import TracebackType
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from browser.chromium import LAUNCH_ARGS, find_chromium
-from browser.errors import BrowserUnavailable, crash_or
+from vaultborn.browser.chromium import LAUNCH_ARGS, find_chromium
+from vaultborn.browser.errors import BrowserUnavailable, crash_or
 
 __all__ = ["BrowserSession"]
 

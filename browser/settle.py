@@ -17,8 +17,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from browser.errors import PageTimeout
-from browser.snapshot import page_location
+from vaultborn.browser.errors import PageTimeout
+from vaultborn.browser.snapshot import page_location
 
 __all__ = ["act_and_settle"]
 

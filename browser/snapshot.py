@@ -14,7 +14,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from browser.errors import BrowserError, PageTimeout
+from vaultborn.browser.errors import BrowserError, PageTimeout
 
 __all__ = ["PageSnapshot", "page_location", "take_snapshot", "without_query"]
 

@@ -31,7 +31,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 from typing_extensions import TypedDict
 
-from nodes.agent_calls import (
+from vaultborn.errors import TransientError, UsageError
+from vaultborn.nodes.agent_calls import (
     agent_session,
     gate_call,
     next_call,
@@ -39,9 +40,8 @@ from nodes.agent_calls import (
     run_call,
     tools_by_name,
 )
-from nodes.deps import Deps
-from nodes.tools import TOOLS, ToolSpec
-from vaultborn.errors import TransientError, UsageError
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.tools import TOOLS, ToolSpec
 
 __all__ = ["SYSTEM", "AgentState", "build_agent_graph"]
 

@@ -27,7 +27,6 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from graphs.serde import PlainSerializer, SealedSerializer
 from vaultborn.database import (
     DATABASE_ENV,
     database_kind,
@@ -38,6 +37,7 @@ from vaultborn.database import (
     sqlite_path,
 )
 from vaultborn.errors import ConfigurationError
+from vaultborn.graphs.serde import PlainSerializer, SealedSerializer
 from vaultborn.sqltx import busy_timeout
 
 __all__ = [

@@ -23,8 +23,8 @@ from typing import Any, Generic, TypeVar
 
 from langgraph.runtime import Runtime
 
-from nodes.audited_vault import CURRENT_RUN
-from nodes.deps import Deps
+from vaultborn.nodes.audited_vault import CURRENT_RUN
+from vaultborn.nodes.deps import Deps
 
 __all__ = ["ServedContext", "serve_node"]
 

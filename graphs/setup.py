@@ -28,13 +28,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 from langgraph.typing import ContextT
 
-from graphs.served import ServedContext, serve_node
-from graphs.state import SetupState
-from nodes.deps import Deps
-from nodes.gating import effect_node, gate_node, propose_node
-from nodes.session import human_step, session_gate
-from nodes.steps import STEPS, next_seed_index
 from vaultborn.errors import TransientError
+from vaultborn.graphs.served import ServedContext, serve_node
+from vaultborn.graphs.state import SetupState
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.gating import effect_node, gate_node, propose_node
+from vaultborn.nodes.session import human_step, session_gate
+from vaultborn.nodes.steps import STEPS, next_seed_index
 
 __all__ = ["ORDER", "build_graph"]
 

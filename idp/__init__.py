@@ -13,11 +13,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from idp.auth0 import Auth0ManagementClient
-    from idp.jwks import CallableJwks, HttpJwks, KeySource
-    from idp.provider import Provider
-    from idp.tokens import TokenSource, client_id_for
-    from idp.verify import JwtVerifier
+    from vaultborn.idp.auth0 import Auth0ManagementClient
+    from vaultborn.idp.jwks import CallableJwks, HttpJwks, KeySource
+    from vaultborn.idp.provider import Provider
+    from vaultborn.idp.tokens import TokenSource, client_id_for
+    from vaultborn.idp.verify import JwtVerifier
 
 _HOMES = {
     "Auth0ManagementClient": "idp.auth0",

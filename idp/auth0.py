@@ -21,11 +21,11 @@ from urllib.parse import quote
 
 import httpx
 
-from idp.errors import IdPAuthenticationFailed, IdPUnavailable
-from idp.http import IdPHttp, base_url
-from idp.tokens import TokenSource
-from vault.reference import SecretReference
-from vault.secret import Secret
+from vaultborn.idp.errors import IdPAuthenticationFailed, IdPUnavailable
+from vaultborn.idp.http import IdPHttp, base_url
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.vault.reference import SecretReference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["Auth0ManagementClient", "EnrollmentTicket", "User"]
 

@@ -29,7 +29,8 @@ from typing import Any
 
 import httpx
 
-from idp.errors import (
+from vaultborn.errors import UsageError
+from vaultborn.idp.errors import (
     IdPAuthenticationFailed,
     IdPConflict,
     IdPForbidden,
@@ -38,7 +39,6 @@ from idp.errors import (
     IdPRequestError,
     IdPUnavailable,
 )
-from vaultborn.errors import UsageError
 
 __all__ = ["AsyncIdPHttp", "IdPHttp", "RetryPolicy", "auth0_error", "base_url", "endpoint"]
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 import jwt
 
-from idp.errors import IdPUnavailable
-from idp.http import IdPHttp, RetryPolicy
 from vaultborn.errors import VaultbornError
+from vaultborn.idp.errors import IdPUnavailable
+from vaultborn.idp.http import IdPHttp, RetryPolicy
 
 __all__ = ["CallableJwks", "HttpJwks", "KeySource", "parse_jwks"]
 

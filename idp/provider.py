@@ -29,11 +29,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from idp.errors import DiscoveryFailed, IdPError, IdPNotFound
-from idp.http import IdPHttp, RetryPolicy, base_url
-from idp.jwks import HttpJwks
-from idp.verify import JwtVerifier
 from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.idp.errors import DiscoveryFailed, IdPError, IdPNotFound
+from vaultborn.idp.http import IdPHttp, RetryPolicy, base_url
+from vaultborn.idp.jwks import HttpJwks
+from vaultborn.idp.verify import JwtVerifier
 
 __all__ = [
     "KINDS",

@@ -26,15 +26,15 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from idp.errors import IdPUnavailable, InvalidToken
-from idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy
-from idp.provider import Provider, ProviderMetadata
-from idp.verify import unverified_claims
-from vault.model import FieldType
-from vault.protocol import Vault
-from vault.reference import SecretReference, parse_reference
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.idp.errors import IdPUnavailable, InvalidToken
+from vaultborn.idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy
+from vaultborn.idp.provider import Provider, ProviderMetadata
+from vaultborn.idp.verify import unverified_claims
+from vaultborn.vault.model import FieldType
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["TokenSource", "TokenStats", "client_id_for"]
 

@@ -30,7 +30,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from idp.errors import (
+from vaultborn.errors import VaultbornError
+from vaultborn.idp.errors import (
     InvalidToken,
     TokenAlgorithmRefused,
     TokenAudienceInvalid,
@@ -42,9 +43,8 @@ from idp.errors import (
     TokenNotYetValid,
     TokenSignatureInvalid,
 )
-from idp.jwks import CallableJwks, HttpJwks, KeySource, parse_jwks
-from vault.secret import Secret
-from vaultborn.errors import VaultbornError
+from vaultborn.idp.jwks import CallableJwks, HttpJwks, KeySource, parse_jwks
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "CallableJwks",

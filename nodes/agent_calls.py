@@ -24,13 +24,13 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
-from approvals.action import Action, canonical_json
-from approvals.request import Approved, Edited, Rejected
-from nodes.deps import Deps
-from nodes.gating import REFUSED, ApprovalMissing, ask_pending
-from nodes.session import ask_session
-from nodes.tools import ToolRefused, ToolSpec, checked_args
+from vaultborn.approvals.action import Action, canonical_json
+from vaultborn.approvals.request import Approved, Edited, Rejected
 from vaultborn.errors import TransientError, VaultbornError
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.gating import REFUSED, ApprovalMissing, ask_pending
+from vaultborn.nodes.session import ask_session
+from vaultborn.nodes.tools import ToolRefused, ToolSpec, checked_args
 
 __all__ = [
     "agent_session",

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from approvals.audit import AuditLog
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Category, Item, ItemSummary, VaultInfo
-from vault.protocol import Health, Vault
-from vault.reference import SecretReference
-from vault.secret import Secret
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Category, Item, ItemSummary, VaultInfo
+from vaultborn.vault.protocol import Health, Vault
+from vaultborn.vault.reference import SecretReference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["CURRENT_RUN", "AuditedVault"]
 

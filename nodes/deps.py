@@ -10,15 +10,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from approvals.audit import AuditLog
-from approvals.policy import Policy
-from browser.pool import BrowserPool
-from browser.runner import HumanHandler
-from browser.totp_steps import StepLedger
-from idp.auth0 import Auth0ManagementClient
-from idp.tokens import TokenSource
-from stores.protocol import SecretStore
-from vault.protocol import Vault
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.approvals.policy import Policy
+from vaultborn.browser.pool import BrowserPool
+from vaultborn.browser.runner import HumanHandler
+from vaultborn.browser.totp_steps import StepLedger
+from vaultborn.idp.auth0 import Auth0ManagementClient
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.stores.protocol import SecretStore
+from vaultborn.vault.protocol import Vault
 
 __all__ = ["BrowserChoice", "Deps", "FaultHook"]
 

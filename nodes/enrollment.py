@@ -23,15 +23,15 @@ import logging
 import secrets
 from typing import Any
 
-from browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp
-from browser.errors import BrowserCrashed, NeedsHuman, PageTimeout
-from browser.runner import Credentials, FlowOptions
-from idp.auth0 import Auth0ManagementClient
-from nodes.deps import Deps
-from vault.model import FieldType
-from vault.otp import OtpParameters, build_otpauth_uri
-from vault.secret import Secret
+from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp
+from vaultborn.browser.errors import BrowserCrashed, NeedsHuman, PageTimeout
+from vaultborn.browser.runner import Credentials, FlowOptions
 from vaultborn.errors import ConfigurationError
+from vaultborn.idp.auth0 import Auth0ManagementClient
+from vaultborn.nodes.deps import Deps
+from vaultborn.vault.model import FieldType
+from vaultborn.vault.otp import OtpParameters, build_otpauth_uri
+from vaultborn.vault.secret import Secret
 
 __all__ = ["FLOWS_PER_TICKET", "enroll_args", "enroll_totp_step"]
 

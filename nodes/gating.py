@@ -19,13 +19,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from approvals.action import Action
-from approvals.errors import ApprovalError, ApprovalExpired
-from approvals.gate import decide_without_asking, request_approval
-from approvals.request import Approved, Decision, Edited, Rejected
-from nodes.deps import Deps
-from nodes.steps import GatedStep, run_effect
+from vaultborn.approvals.action import Action
+from vaultborn.approvals.errors import ApprovalError, ApprovalExpired
+from vaultborn.approvals.gate import decide_without_asking, request_approval
+from vaultborn.approvals.request import Approved, Decision, Edited, Rejected
 from vaultborn.errors import VaultbornError
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.steps import GatedStep, run_effect
 
 __all__ = [
     "REFUSED",

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from browser.enroll import VaultPassword, sign_up
-from browser.runner import Credentials, FlowOptions
-from idp.errors import IdPConflict
-from nodes.deps import Deps
+from vaultborn.browser.enroll import VaultPassword, sign_up
+from vaultborn.browser.runner import Credentials, FlowOptions
+from vaultborn.idp.errors import IdPConflict
+from vaultborn.nodes.deps import Deps
 
 __all__ = ["create_idp_user", "user_args"]
 

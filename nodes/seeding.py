@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodes.deps import Deps
-from stores.seed import seed
+from vaultborn.nodes.deps import Deps
+from vaultborn.stores.seed import seed
 
 __all__ = ["seed_args", "seed_target"]
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from approvals.errors import ApprovalError, ApprovalExpired
-from approvals.gate import request_human_step, request_vault_session
-from approvals.request import Approved
-from nodes.deps import Deps
-from nodes.gating import REFUSED
+from vaultborn.approvals.errors import ApprovalError, ApprovalExpired
+from vaultborn.approvals.gate import request_human_step, request_vault_session
+from vaultborn.approvals.request import Approved
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.gating import REFUSED
 
 __all__ = ["ask_session", "human_step", "session_gate"]
 

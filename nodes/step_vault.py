@@ -15,14 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from vault.errors import FieldNotFound
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
-from vault.otp import parse_otpauth_uri, totp_code
-from vault.protocol import Health, Vault
-from vault.reference import SecretReference, parse_reference
-from vault.resolve import field_in
-from vault.secret import Secret
+from vaultborn.vault.errors import FieldNotFound
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
+from vaultborn.vault.otp import parse_otpauth_uri, totp_code
+from vaultborn.vault.protocol import Health, Vault
+from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.resolve import field_in
+from vaultborn.vault.secret import Secret
 
 __all__ = ["StepVault"]
 

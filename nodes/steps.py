@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from nodes.deps import Deps
-from nodes.enrollment import enroll_args, enroll_totp_step
-from nodes.idp_user import create_idp_user, user_args
-from nodes.seeding import seed_args, seed_target
-from nodes.step_vault import StepVault
-from nodes.vault_item import create_break_glass_item, item_args
-from nodes.verification import remember_enrollment_codes, verify_chain
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.enrollment import enroll_args, enroll_totp_step
+from vaultborn.nodes.idp_user import create_idp_user, user_args
+from vaultborn.nodes.seeding import seed_args, seed_target
+from vaultborn.nodes.step_vault import StepVault
+from vaultborn.nodes.vault_item import create_break_glass_item, item_args
+from vaultborn.nodes.verification import remember_enrollment_codes, verify_chain
 
 __all__ = ["STEPS", "GatedStep", "next_seed_index", "run_effect"]
 

@@ -10,9 +10,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from stores.registry import target_forms
-from vault.reference import parse_reference
 from vaultborn.errors import VaultbornError
+from vaultborn.stores.registry import target_forms
+from vaultborn.vault.reference import parse_reference
 
 __all__ = [
     "CallApiArgs",

@@ -28,11 +28,12 @@ import httpx
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, ValidationError
 
-from approvals.action import Action, plain_json
-from idp.verify import unverified_claims
-from nodes.deps import Deps
-from nodes.steps import STEPS
-from nodes.tool_args import (
+from vaultborn.approvals.action import Action, plain_json
+from vaultborn.errors import UsageError, VaultbornError
+from vaultborn.idp.verify import unverified_claims
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.steps import STEPS
+from vaultborn.nodes.tool_args import (
     CallApiArgs,
     CreateItemArgs,
     CreateUserArgs,
@@ -42,8 +43,7 @@ from nodes.tool_args import (
     SeedArgs,
     TokenArgs,
 )
-from nodes.vault_item import items_titled
-from vaultborn.errors import UsageError, VaultbornError
+from vaultborn.nodes.vault_item import items_titled
 
 __all__ = ["TOOLS", "ToolRefused", "ToolSpec", "checked_args", "toolkit_digest"]
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodes.deps import Deps
-from vault.assignment import parse_assignment
-from vault.errors import VaultNotFound
-from vault.items import ItemSpec
-from vault.model import FieldType, Item, ItemSummary, Purpose
-from vault.protocol import Vault
-from vault.recipe import parse_recipe
 from vaultborn.errors import UsageError
+from vaultborn.nodes.deps import Deps
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.errors import VaultNotFound
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.model import FieldType, Item, ItemSummary, Purpose
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.recipe import parse_recipe
 
 __all__ = ["BREAK_GLASS_TAG", "create_break_glass_item", "item_args", "items_titled"]
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 
-from browser.enroll import VaultPassword, VaultTotpTarget, login_drill
-from browser.runner import FlowOptions
-from idp.errors import IdPError, InvalidToken
-from idp.verify import unverified_claims
-from nodes.deps import Deps
-from vault.secret import Secret
+from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, login_drill
+from vaultborn.browser.runner import FlowOptions
+from vaultborn.idp.errors import IdPError, InvalidToken
+from vaultborn.idp.verify import unverified_claims
+from vaultborn.nodes.deps import Deps
+from vaultborn.vault.secret import Secret
 
 __all__ = ["remember_enrollment_codes", "verify_chain"]
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stores.aws_errors import aws_errors, pending_deletion
-from stores.protocol import Outcome, Provenance, PutResult, StoreState
-from stores.target import AWS_SCHEME, AwsTarget, parse_aws_target
-from vault.secret import Secret
+from vaultborn.stores.aws_errors import aws_errors, pending_deletion
+from vaultborn.stores.protocol import Outcome, Provenance, PutResult, StoreState
+from vaultborn.stores.target import AWS_SCHEME, AwsTarget, parse_aws_target
+from vaultborn.vault.secret import Secret
 
 __all__ = ["SOURCE_TAG", "VERSION_TAG", "AwsSecretsManager"]
 

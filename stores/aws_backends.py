@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from stores.aws_config import AwsConnection, aws_configured, open_aws
-from stores.protocol import SecretStore
-from stores.registry import Backend, Readiness, StoreContext, register
-from stores.ssm_target import SSM_SCHEME, parse_ssm_target
-from stores.target import AWS_SCHEME, parse_aws_target
+from vaultborn.stores.aws_config import AwsConnection, aws_configured, open_aws
+from vaultborn.stores.protocol import SecretStore
+from vaultborn.stores.registry import Backend, Readiness, StoreContext, register
+from vaultborn.stores.ssm_target import SSM_SCHEME, parse_ssm_target
+from vaultborn.stores.target import AWS_SCHEME, parse_aws_target
 
 __all__: list[str] = []
 
@@ -23,14 +23,14 @@ def _aws(ctx: StoreContext) -> AwsConnection:
 
 
 def _secrets_manager(ctx: StoreContext) -> SecretStore:
-    from stores.aws import AwsSecretsManager
+    from vaultborn.stores.aws import AwsSecretsManager
 
     aws = _aws(ctx)
     return AwsSecretsManager(lambda region: aws.client("secretsmanager", region))
 
 
 def _parameter_store(ctx: StoreContext) -> SecretStore:
-    from stores.ssm import AwsParameterStore
+    from vaultborn.stores.ssm import AwsParameterStore
 
     aws = _aws(ctx)
     return AwsParameterStore(lambda region: aws.client("ssm", region))

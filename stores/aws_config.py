@@ -125,7 +125,7 @@ def open_aws(
 
 def _attempts(text: str | None) -> int:
     """``AWS_MAX_ATTEMPTS`` as a count of 1–20, or the default when unset."""
-    from stores.errors import StoreNotConfigured
+    from vaultborn.stores.errors import StoreNotConfigured
 
     if not text:
         return DEFAULT_MAX_ATTEMPTS

@@ -20,7 +20,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from stores.errors import (
+from vaultborn.stores.errors import (
     SecretPendingDeletion,
     StoreAccessDenied,
     StoreConflict,
@@ -30,7 +30,7 @@ from stores.errors import (
     StoreThrottled,
     StoreUnavailable,
 )
-from vault.secret import REDACTED, Secret
+from vaultborn.vault.secret import REDACTED, Secret
 
 __all__ = ["aws_errors", "pending_deletion", "translate_client_error"]
 

@@ -18,10 +18,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from stores.errors import InvalidEnvFile
-from vault.errors import InvalidReference
-from vault.reference import SecretReference, parse_reference
 from vaultborn.errors import UsageError
+from vaultborn.stores.errors import InvalidEnvFile
+from vaultborn.vault.errors import InvalidReference
+from vaultborn.vault.reference import SecretReference, parse_reference
 
 __all__ = ["parse_env_assignment", "parse_env_file", "parse_env_lines"]
 

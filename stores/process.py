@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import IO
 
-from stores.masking import Masker
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.stores.masking import Masker
+from vaultborn.vault.secret import Secret
 
 __all__ = ["FORWARDED_SIGNALS", "Sink", "exit_status", "run_with_secrets"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from vault.secret import Secret
+from vaultborn.vault.secret import Secret
 
 __all__ = ["Outcome", "Provenance", "PutResult", "SecretStore", "StoreState", "idempotency_key"]
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from stores.errors import InvalidTarget
-from stores.protocol import SecretStore
+from vaultborn.stores.errors import InvalidTarget
+from vaultborn.stores.protocol import SecretStore
 
 __all__ = [
     "Backend",
@@ -38,7 +38,7 @@ __all__ = [
     "target_forms",
 ]
 
-_BUILTIN = ("stores.aws_backends",)
+_BUILTIN = ("vaultborn.stores.aws_backends",)
 """Modules whose import registers the built-in backends (imported on first lookup)."""
 
 T = TypeVar("T")

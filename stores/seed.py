@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from stores.protocol import Provenance, SecretStore, idempotency_key
-from vault.errors import FieldNotFound
-from vault.protocol import Vault
-from vault.reference import SecretReference, parse_reference
-from vault.resolve import field_in
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.stores.protocol import Provenance, SecretStore, idempotency_key
+from vaultborn.vault.errors import FieldNotFound
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.resolve import field_in
+from vaultborn.vault.secret import Secret
 
 __all__ = ["SeedReceipt", "seed", "snapshot"]
 

@@ -24,11 +24,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stores.aws_errors import aws_errors
-from stores.errors import StoreRejected
-from stores.protocol import Outcome, Provenance, PutResult, StoreState
-from stores.ssm_target import SSM_SCHEME, SsmTarget, parse_ssm_target
-from vault.secret import Secret
+from vaultborn.stores.aws_errors import aws_errors
+from vaultborn.stores.errors import StoreRejected
+from vaultborn.stores.protocol import Outcome, Provenance, PutResult, StoreState
+from vaultborn.stores.ssm_target import SSM_SCHEME, SsmTarget, parse_ssm_target
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "SEEDED_VERSION_TAG",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stores.errors import InvalidTarget
-from stores.target import REGION_PATTERN, shown
+from vaultborn.stores.errors import InvalidTarget
+from vaultborn.stores.target import REGION_PATTERN, shown
 
 __all__ = ["SSM_SCHEME", "SsmTarget", "parse_ssm_target"]
 

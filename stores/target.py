@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stores.errors import InvalidTarget
+from vaultborn.stores.errors import InvalidTarget
 
 __all__ = ["AWS_SCHEME", "REGION_PATTERN", "AwsTarget", "parse_aws_target", "shown"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from graphs.checkpoint import DATABASE_ENV
+from vaultborn.graphs.checkpoint import DATABASE_ENV
 
 __all__ = ["at_rest", "postgres_rows"]
 

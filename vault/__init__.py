@@ -8,14 +8,19 @@ their own modules so that using one never loads the other.
 
 from __future__ import annotations
 
-from vault.assignment import Assignment, parse_assignment
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Category, Field, FieldType, Item, ItemSummary, Section, VaultInfo
-from vault.otp import OtpParameters, build_otpauth_uri, normalize_base32, parse_otpauth_uri
-from vault.protocol import Health, Vault
-from vault.recipe import Recipe, generate_password, parse_recipe
-from vault.reference import SecretReference, parse_reference
-from vault.secret import Secret
+from vaultborn.vault.assignment import Assignment, parse_assignment
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Category, Field, FieldType, Item, ItemSummary, Section, VaultInfo
+from vaultborn.vault.otp import (
+    OtpParameters,
+    build_otpauth_uri,
+    normalize_base32,
+    parse_otpauth_uri,
+)
+from vaultborn.vault.protocol import Health, Vault
+from vaultborn.vault.recipe import Recipe, generate_password, parse_recipe
+from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "Assignment",

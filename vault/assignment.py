@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vault.model import FieldType
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.model import FieldType
+from vaultborn.vault.secret import Secret
 
 __all__ = ["FIELD_TYPE_NAMES", "Assignment", "parse_assignment"]
 

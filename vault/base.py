@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from vault.assignment import Assignment
-from vault.errors import FieldNotFound, ItemNotFound, VaultNotFound
-from vault.items import OTP_LABEL, ItemEdit
-from vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
-from vault.otp import parse_otpauth_uri, totp_code
-from vault.reference import SecretReference, parse_reference
-from vault.resolve import match_one, resolve_reference
-from vault.secret import Secret
+from vaultborn.vault.assignment import Assignment
+from vaultborn.vault.errors import FieldNotFound, ItemNotFound, VaultNotFound
+from vaultborn.vault.items import OTP_LABEL, ItemEdit
+from vaultborn.vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
+from vaultborn.vault.otp import parse_otpauth_uri, totp_code
+from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.resolve import match_one, resolve_reference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["BaseVault"]
 

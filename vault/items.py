@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from vault.assignment import Assignment
-from vault.errors import FieldNotFound
-from vault.model import Category, Field, FieldType, Item, Purpose, Section, VaultInfo
-from vault.otp import parse_otpauth_uri
-from vault.recipe import Recipe, generate_password
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.assignment import Assignment
+from vaultborn.vault.errors import FieldNotFound
+from vaultborn.vault.model import Category, Field, FieldType, Item, Purpose, Section, VaultInfo
+from vaultborn.vault.otp import parse_otpauth_uri
+from vaultborn.vault.recipe import Recipe, generate_password
+from vaultborn.vault.secret import Secret
 
 __all__ = ["ItemEdit", "ItemSpec", "apply_edit", "new_id", "new_item", "now_iso"]
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from vault.errors import FieldNotFound
-from vault.reference import SecretReference
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.errors import FieldNotFound
+from vaultborn.vault.reference import SecretReference
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "Category",

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import pyotp
 
-from vault.errors import InvalidOtpUri
-from vault.secret import Secret
+from vaultborn.vault.errors import InvalidOtpUri
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "ALGORITHMS",

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Category, Item, ItemSummary, VaultInfo
-from vault.reference import SecretReference
-from vault.secret import Secret
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Category, Item, ItemSummary, VaultInfo
+from vaultborn.vault.reference import SecretReference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["Health", "Vault"]
 

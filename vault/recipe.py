@@ -10,8 +10,8 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from vault.errors import InvalidRecipe
-from vault.secret import Secret
+from vaultborn.vault.errors import InvalidRecipe
+from vaultborn.vault.secret import Secret
 
 __all__ = ["DEFAULT_RECIPE", "Recipe", "generate_password", "parse_recipe"]
 

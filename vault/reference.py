@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from vault.errors import InvalidReference
+from vaultborn.vault.errors import InvalidReference
 
 __all__ = ["OP_ID", "SecretReference", "is_op_id", "parse_reference"]
 

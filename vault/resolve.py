@@ -18,9 +18,15 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from vault.errors import AmbiguousReference, FieldNotFound, ItemNotFound, NotFound, VaultNotFound
-from vault.model import Field, FieldType, Item, ItemSummary, VaultInfo
-from vault.reference import SecretReference
+from vaultborn.vault.errors import (
+    AmbiguousReference,
+    FieldNotFound,
+    ItemNotFound,
+    NotFound,
+    VaultNotFound,
+)
+from vaultborn.vault.model import Field, FieldType, Item, ItemSummary, VaultInfo
+from vaultborn.vault.reference import SecretReference
 
 __all__ = [
     "Catalog",

@@ -16,11 +16,11 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from graphs.agent import build_agent_graph
-from nodes.audited_vault import CURRENT_RUN
-from nodes.deps import Deps
-from nodes.tools import TOOLS, ToolSpec, toolkit_digest
 from vaultborn.errors import UsageError
+from vaultborn.graphs.agent import build_agent_graph
+from vaultborn.nodes.audited_vault import CURRENT_RUN
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.tools import TOOLS, ToolSpec, toolkit_digest
 from vaultborn.runs import RunView, StateDb, snapshot_view
 
 __all__ = ["RECURSION_LIMIT", "advance_agent", "agent_start", "view_agent"]

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Float, MetaData, String, Table, Text, delete, select
 
-from approvals.action import canonical_json, plain_json
+from vaultborn.approvals.action import canonical_json, plain_json
 from vaultborn.database import make_engine
 from vaultborn.errors import ConfigurationError
 from vaultborn.sqltx import translated_db_errors, write_transaction

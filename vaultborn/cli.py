@@ -17,10 +17,10 @@ from typing import Annotated, Any
 
 import typer
 
-from vault.reference import parse_reference
 from vaultborn import __version__
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import VaultbornError
+from vaultborn.vault.reference import parse_reference
 
 __all__ = ["build_app", "main"]
 

@@ -18,14 +18,19 @@ from urllib.parse import urlsplit
 
 import typer
 
-from browser.drivers import DRIVER_NAMES, driver_named
-from browser.enroll import RECOVERY_CODES_FIELD, VaultTotpTarget, enroll_totp, item_credentials
-from browser.errors import LoginRefused, NeedsHuman
-from browser.flow import Move
-from browser.handoff import terminal_handoff
-from browser.runner import FlowOptions, FlowReport
-from browser.screens import Screen
-from browser.session import BrowserSession
+from vaultborn.browser.drivers import DRIVER_NAMES, driver_named
+from vaultborn.browser.enroll import (
+    RECOVERY_CODES_FIELD,
+    VaultTotpTarget,
+    enroll_totp,
+    item_credentials,
+)
+from vaultborn.browser.errors import LoginRefused, NeedsHuman
+from vaultborn.browser.flow import Move
+from vaultborn.browser.handoff import terminal_handoff
+from vaultborn.browser.runner import FlowOptions, FlowReport
+from vaultborn.browser.screens import Screen
+from vaultborn.browser.session import BrowserSession
 from vaultborn.deps import open_vault
 from vaultborn.errors import UsageError
 from vaultborn.render import console, print_json, progress

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vault.protocol import Vault
-from vault.secret import Secret
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import ConfigurationError
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.secret import Secret
 
 if TYPE_CHECKING:
-    from idp.devserver.server import RunningDevIdP
+    from vaultborn.idp.devserver.server import RunningDevIdP
 
 __all__ = ["idp_app"]
 
@@ -111,9 +111,9 @@ def serve(
 ) -> None:
     """Serve the dev IdP until SIGINT or SIGTERM; print its base URL."""
     # The server stack (uvicorn, Starlette, keys) loads only for this command.
-    from idp.devserver.server import start_dev_idp
-    from idp.devserver.tenant import demo_tenant
-    from idp.devserver.tenant_file import load_tenant
+    from vaultborn.idp.devserver.server import start_dev_idp
+    from vaultborn.idp.devserver.tenant import demo_tenant
+    from vaultborn.idp.devserver.tenant_file import load_tenant
 
     settings: Settings = ctx.obj
     spec = demo_tenant() if tenant is None else load_tenant(tenant)
@@ -170,7 +170,7 @@ def rotate_keys(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rotate the dev IdP's signing key (running servers on that file pick it up)."""
-    from idp.devserver.store import Store
+    from vaultborn.idp.devserver.store import Store
 
     path = db or _home(ctx.obj) / "devidp.db"
     if not path.exists():

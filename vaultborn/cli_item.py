@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from vault.assignment import Assignment, parse_assignment
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Category, Item
-from vault.recipe import parse_recipe
-from vault.secret import Secret
 from vaultborn.deps import Settings, open_vault
 from vaultborn.render import print_item, print_items, print_json
+from vaultborn.vault.assignment import Assignment, parse_assignment
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Category, Item
+from vaultborn.vault.recipe import parse_recipe
+from vaultborn.vault.secret import Secret
 
 __all__ = ["item_app"]
 

@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from graphs.checkpoint import database_url
 from vaultborn.cli_options import DbOpt, JsonOpt
 from vaultborn.cli_setup import (
     AutoOpt,
@@ -19,6 +18,7 @@ from vaultborn.cli_setup import (
     run_options,
 )
 from vaultborn.database import shown
+from vaultborn.graphs.checkpoint import database_url
 from vaultborn.migrate import migrate
 from vaultborn.render import console, print_json
 from vaultborn.runtimes import RuntimeCache

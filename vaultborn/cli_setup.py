@@ -24,21 +24,21 @@ from typing import Annotated, Any
 import typer
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from approvals.audit import AuditLog
-from approvals.policy import Policy
-from browser.handoff import terminal_handoff
-from browser.pool import BrowserPool
-from graphs.checkpoint import database_url, prepare_database
-from nodes.deps import BrowserChoice, Deps
-from nodes.gating import REFUSED
-from nodes.steps import STEPS
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.approvals.policy import Policy
 from vaultborn.board import RunBoard
+from vaultborn.browser.handoff import terminal_handoff
+from vaultborn.browser.pool import BrowserPool
 from vaultborn.cli_options import DbOpt, JsonOpt
 from vaultborn.database import database_kind
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
 from vaultborn.fleet import DEFAULT_LIMIT, account_of, plan_fleet, plans_in, run_fleet
+from vaultborn.graphs.checkpoint import database_url, prepare_database
 from vaultborn.leases import hold_run
+from vaultborn.nodes.deps import BrowserChoice, Deps
+from vaultborn.nodes.gating import REFUSED
+from vaultborn.nodes.steps import STEPS
 from vaultborn.plan import Plan, load_plan
 from vaultborn.plan_check import check_plan, projected_actions
 from vaultborn.prompts import ask_human, ask_session, describe_waiting

@@ -13,14 +13,14 @@ from typing import Annotated, TextIO
 
 import typer
 
-from stores.envfile import parse_env_assignment, parse_env_file
-from stores.process import Sink, run_with_secrets
-from stores.registry import open_stores, parse_target, target_forms
-from stores.seed import seed
-from vault.reference import SecretReference, parse_reference
 from vaultborn.deps import open_vault
 from vaultborn.errors import UsageError
 from vaultborn.render import console, print_json
+from vaultborn.stores.envfile import parse_env_assignment, parse_env_file
+from vaultborn.stores.process import Sink, run_with_secrets
+from vaultborn.stores.registry import open_stores, parse_target, target_forms
+from vaultborn.stores.seed import seed
+from vaultborn.vault.reference import SecretReference, parse_reference
 
 __all__ = ["register_store_commands"]
 

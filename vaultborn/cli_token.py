@@ -17,16 +17,16 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from idp.errors import InvalidToken
-from idp.http import endpoint
-from idp.provider import KINDS, Provider
-from idp.tokens import TokenSource, client_id_for
-from idp.verify import unverified_claims
-from vault.reference import parse_reference
-from vault.secret import Secret
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import ServiceError, UsageError
+from vaultborn.idp.errors import InvalidToken
+from vaultborn.idp.http import endpoint
+from vaultborn.idp.provider import KINDS, Provider
+from vaultborn.idp.tokens import TokenSource, client_id_for
+from vaultborn.idp.verify import unverified_claims
 from vaultborn.render import console, print_json
+from vaultborn.vault.reference import parse_reference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["register_token_commands"]
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vault.protocol import Vault
 from vaultborn.errors import UsageError
+from vaultborn.vault.protocol import Vault
 
 __all__ = ["VAULT_BACKENDS", "Settings", "open_vault"]
 
@@ -72,9 +72,9 @@ def open_vault(settings: Settings) -> Vault:
     """The vault backend ``settings`` selects (imported lazily: one never loads the other)."""
     env = settings.env()
     if settings.vault_backend == "op":
-        from vault.op import OpVault
+        from vaultborn.vault.op import OpVault
 
         return OpVault.from_env(env)
-    from vault.local import LocalVault
+    from vaultborn.vault.local import LocalVault
 
     return LocalVault.from_env(env)

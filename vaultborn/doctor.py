@@ -88,8 +88,8 @@ def _files(settings: Settings) -> Iterator[Check]:
 
 def _run_database(settings: Settings) -> Iterator[Check]:
     """The run database: a SQLite file (not created here), or a reachable, migrated PostgreSQL."""
-    from graphs.checkpoint import DATABASE_ENV, open_checkpointer, sqlite_path
     from vaultborn.database import database_kind, shown
+    from vaultborn.graphs.checkpoint import DATABASE_ENV, open_checkpointer, sqlite_path
 
     env = settings.env()
     home = Path(env.get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
@@ -109,7 +109,7 @@ def _run_database(settings: Settings) -> Iterator[Check]:
 
 
 def _chromium(settings: Settings) -> Iterator[Check]:
-    from browser.chromium import find_chromium
+    from vaultborn.browser.chromium import find_chromium
 
     found = find_chromium(settings.env())
     if found is None:

@@ -19,7 +19,7 @@ import resource
 import signal
 from collections.abc import Callable, Mapping
 
-from nodes.deps import FaultHook
+from vaultborn.nodes.deps import FaultHook
 
 __all__ = ["CRASH_ENV", "CRASH_EXIT", "FAULTS", "fault_from_env"]
 

@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from nodes.steps import STEPS
 from vaultborn.board import RunBoard
 from vaultborn.errors import UsageError, VaultbornError
 from vaultborn.leases import hold_run_async
+from vaultborn.nodes.steps import STEPS
 from vaultborn.plan import Plan
 from vaultborn.runs import RunView, StateDb, advance, list_runs, new_run_id
 from vaultborn.runtimes import RuntimeCache

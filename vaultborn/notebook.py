@@ -30,16 +30,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from approvals.audit import AuditEvent, AuditLog
-from approvals.policy import Policy
-from browser.pool import BrowserPool
-from graphs.checkpoint import prepare_database
-from graphs.setup import build_graph
-from nodes.deps import BrowserChoice, Deps
-from vault.model import Item
+from vaultborn.approvals.audit import AuditEvent, AuditLog
+from vaultborn.approvals.policy import Policy
+from vaultborn.browser.pool import BrowserPool
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import UsageError
+from vaultborn.graphs.checkpoint import prepare_database
+from vaultborn.graphs.setup import build_graph
 from vaultborn.leases import hold_run
+from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.plan import Plan, default_plan
 from vaultborn.runs import (
     RunView,
@@ -51,6 +50,7 @@ from vaultborn.runs import (
     view_run,
 )
 from vaultborn.runtime import RunOptions, open_runtime
+from vaultborn.vault.model import Item
 
 __all__ = ["CliRun", "DemoSession", "demo_home", "run_cli"]
 

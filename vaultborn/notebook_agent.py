@@ -25,14 +25,14 @@ from typing import Any
 
 import httpx
 
-from idp.errors import InvalidToken
-from idp.jwks import HttpJwks
-from idp.tokens import TokenSource
-from idp.verify import JwtVerifier
-from vault.model import FieldType
-from vault.otp import parse_otpauth_uri
-from vault.protocol import Vault
-from vault.secret import Secret
+from vaultborn.idp.errors import InvalidToken
+from vaultborn.idp.jwks import HttpJwks
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.idp.verify import JwtVerifier
+from vaultborn.vault.model import FieldType
+from vaultborn.vault.otp import parse_otpauth_uri
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "MODES",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from approvals.audit import AuditEvent
+from vaultborn.approvals.audit import AuditEvent
 from vaultborn.prompts import describe_waiting
 from vaultborn.runs import RunView
 

@@ -16,11 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from idp.provider import KINDS
-from stores.registry import parse_target
-from vault.recipe import parse_recipe
-from vault.reference import SCHEME, parse_reference
 from vaultborn.errors import UsageError
+from vaultborn.idp.provider import KINDS
 from vaultborn.plan_default import (
     DEFAULT_AUDIENCE,
     DEFAULT_CONNECTION,
@@ -36,6 +33,9 @@ from vaultborn.plan_default import (
     VaultPlan,
     default_plan,
 )
+from vaultborn.stores.registry import parse_target
+from vaultborn.vault.recipe import parse_recipe
+from vaultborn.vault.reference import SCHEME, parse_reference
 
 __all__ = [
     "DEMO_PREREQUISITES",

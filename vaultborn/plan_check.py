@@ -12,16 +12,16 @@ from typing import Any
 
 import httpx
 
-from approvals.action import Action
-from browser.chromium import find_chromium
-from idp.provider import Provider
-from nodes.steps import STEPS
-from stores.registry import backend_for
-from vault.errors import NotFound
-from vault.protocol import Vault
+from vaultborn.approvals.action import Action
+from vaultborn.browser.chromium import find_chromium
 from vaultborn.doctor import Check
 from vaultborn.errors import VaultbornError
+from vaultborn.idp.provider import Provider
+from vaultborn.nodes.steps import STEPS
 from vaultborn.plan import Plan
+from vaultborn.stores.registry import backend_for
+from vaultborn.vault.errors import NotFound
+from vaultborn.vault.protocol import Vault
 
 __all__ = ["check_plan", "projected_actions"]
 

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vault.model import FieldType, Item, ItemSummary
-from vault.secret import Secret
+from vaultborn.vault.model import FieldType, Item, ItemSummary
+from vaultborn.vault.secret import Secret
 
 __all__ = ["console", "print_item", "print_items", "print_json", "progress"]
 

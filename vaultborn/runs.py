@@ -15,12 +15,12 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
 
-from graphs.setup import build_graph
-from nodes.audited_vault import CURRENT_RUN
-from nodes.deps import Deps
 from vaultborn import view_cache
 from vaultborn.board import RunBoard
 from vaultborn.errors import UsageError
+from vaultborn.graphs.setup import build_graph
+from vaultborn.nodes.audited_vault import CURRENT_RUN
+from vaultborn.nodes.deps import Deps
 from vaultborn.run_view import RunView
 from vaultborn.state_db import StateDb
 

@@ -16,22 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from approvals.audit import AuditLog
-from approvals.policy import Policy
-from idp.auth0 import Auth0ManagementClient
-from idp.provider import Provider
-from idp.tokens import TokenSource
-from nodes.audited_vault import AuditedVault
-from nodes.deps import BrowserChoice, Deps
-from nodes.vault_item import items_titled
-from stores.registry import open_stores
-from vault.items import ItemSpec
-from vault.model import Category
-from vault.protocol import Vault
-from vault.recipe import parse_recipe
-from vault.reference import parse_reference
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.approvals.policy import Policy
 from vaultborn.errors import ConfigurationError
 from vaultborn.faults import fault_from_env
+from vaultborn.idp.auth0 import Auth0ManagementClient
+from vaultborn.idp.provider import Provider
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.nodes.audited_vault import AuditedVault
+from vaultborn.nodes.deps import BrowserChoice, Deps
+from vaultborn.nodes.vault_item import items_titled
+from vaultborn.stores.registry import open_stores
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.model import Category
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.recipe import parse_recipe
+from vaultborn.vault.reference import parse_reference
 
 __all__ = ["RunOptions", "ensure_demo_secrets", "open_runtime"]
 
@@ -118,8 +118,8 @@ def open_runtime(
 
 
 def _start_dev_idp(stack: ExitStack, vault: Vault, plan: dict[str, Any], home: Path) -> str:
-    from idp.devserver.server import start_dev_idp
-    from idp.devserver.tenant import demo_tenant
+    from vaultborn.idp.devserver.server import start_dev_idp
+    from vaultborn.idp.devserver.tenant import demo_tenant
 
     ensure_demo_secrets(vault, plan)
     tenant = demo_tenant(

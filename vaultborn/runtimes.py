@@ -13,9 +13,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from approvals.action import canonical_json
-from nodes.deps import Deps
+from vaultborn.approvals.action import canonical_json
 from vaultborn.deps import Settings, open_vault
+from vaultborn.nodes.deps import Deps
 from vaultborn.runtime import RunOptions, ensure_demo_secrets, open_runtime
 
 __all__ = ["RuntimeCache", "systems_of"]

@@ -36,13 +36,13 @@ class StateDb:
 
     def open(self) -> AbstractContextManager[BaseCheckpointSaver[str]]:
         """A checkpointer for looking (sync)."""
-        from graphs.checkpoint import open_checkpointer
+        from vaultborn.graphs.checkpoint import open_checkpointer
 
         return open_checkpointer(self.url, key=self.key)
 
     def open_async(self) -> AbstractAsyncContextManager[BaseCheckpointSaver[str]]:
         """A checkpointer for running the graph (async)."""
-        from graphs.checkpoint import open_async_checkpointer
+        from vaultborn.graphs.checkpoint import open_async_checkpointer
 
         return open_async_checkpointer(self.url, key=self.key)
 

@@ -37,16 +37,16 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import TypedDict
 
-from approvals.audit import AuditLog
-from approvals.policy import Policy
-from browser.pool import BrowserPool
-from graphs.checkpoint import database_url, prepare_database
-from graphs.served import ServedContext
-from graphs.setup import build_graph
-from graphs.state import SetupState
-from nodes.deps import BrowserChoice, Deps
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.approvals.policy import Policy
+from vaultborn.browser.pool import BrowserPool
 from vaultborn.deps import Settings, open_vault
 from vaultborn.errors import UsageError
+from vaultborn.graphs.checkpoint import database_url, prepare_database
+from vaultborn.graphs.served import ServedContext
+from vaultborn.graphs.setup import build_graph
+from vaultborn.graphs.state import SetupState
+from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.plan import load_plan
 from vaultborn.runs import new_run_id
 from vaultborn.runtime import RunOptions, open_runtime

@@ -7,12 +7,12 @@ from one IdP's page to another (a redirect to the application) is still classifi
 
 from __future__ import annotations
 
-from browser.drivers.auth0 import Auth0Driver
-from browser.drivers.base import Driver
-from browser.drivers.generic import GenericDriver
-from browser.drivers.keycloak import KeycloakDriver
-from browser.drivers.okta import OktaDriver
-from browser.snapshot import PageSnapshot
+from vaultborn.browser.drivers.auth0 import Auth0Driver
+from vaultborn.browser.drivers.base import Driver
+from vaultborn.browser.drivers.generic import GenericDriver
+from vaultborn.browser.drivers.keycloak import KeycloakDriver
+from vaultborn.browser.drivers.okta import OktaDriver
+from vaultborn.browser.snapshot import PageSnapshot
 from vaultborn.errors import UsageError
 
 __all__ = ["DRIVER_NAMES", "Driver", "driver_named", "pick_driver"]

@@ -6,10 +6,10 @@ IdP exposes them as ``data-screen``. Without that hook the generic rules apply.
 
 from __future__ import annotations
 
-from browser.drivers.base import Driver
-from browser.drivers.generic import GenericDriver
-from browser.screens import Screen, ScreenKind
-from browser.snapshot import PageSnapshot
+from vaultborn.browser.drivers.base import Driver
+from vaultborn.browser.drivers.generic import GenericDriver
+from vaultborn.browser.screens import Screen, ScreenKind
+from vaultborn.browser.snapshot import PageSnapshot
 
 __all__ = ["Auth0Driver"]
 

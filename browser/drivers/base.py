@@ -7,10 +7,10 @@ from typing import ClassVar
 
 from playwright.async_api import Page
 
-from browser.screens import Screen, ScreenKind
-from browser.settle import act_and_settle
-from browser.snapshot import PageSnapshot
-from vault.secret import Secret
+from vaultborn.browser.screens import Screen, ScreenKind
+from vaultborn.browser.settle import act_and_settle
+from vaultborn.browser.snapshot import PageSnapshot
+from vaultborn.vault.secret import Secret
 
 __all__ = ["Driver"]
 

@@ -7,10 +7,10 @@ recognized by structure (QR image, secret marker, code and password inputs, CAPT
 
 from __future__ import annotations
 
-from browser.capture import FALLBACK_WORDINGS
-from browser.drivers.base import Driver
-from browser.screens import Screen, ScreenKind
-from browser.snapshot import PageSnapshot
+from vaultborn.browser.capture import FALLBACK_WORDINGS
+from vaultborn.browser.drivers.base import Driver
+from vaultborn.browser.screens import Screen, ScreenKind
+from vaultborn.browser.snapshot import PageSnapshot
 
 __all__ = ["GenericDriver", "says_human_check"]
 

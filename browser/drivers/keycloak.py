@@ -9,10 +9,10 @@ a non-Keycloak page after a submitted code is success (the flow decides that).
 
 from __future__ import annotations
 
-from browser.drivers.base import Driver
-from browser.drivers.generic import GenericDriver, says_human_check
-from browser.screens import Screen, ScreenKind
-from browser.snapshot import PageSnapshot
+from vaultborn.browser.drivers.base import Driver
+from vaultborn.browser.drivers.generic import GenericDriver, says_human_check
+from vaultborn.browser.screens import Screen, ScreenKind
+from vaultborn.browser.snapshot import PageSnapshot
 
 __all__ = ["KeycloakDriver"]
 

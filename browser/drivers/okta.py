@@ -7,10 +7,10 @@ scan?" reveals the secret key; the code is entered on the same or the next view.
 
 from __future__ import annotations
 
-from browser.drivers.base import Driver
-from browser.drivers.generic import GenericDriver
-from browser.screens import Screen
-from browser.snapshot import PageSnapshot
+from vaultborn.browser.drivers.base import Driver
+from vaultborn.browser.drivers.generic import GenericDriver
+from vaultborn.browser.screens import Screen
+from vaultborn.browser.snapshot import PageSnapshot
 
 __all__ = ["OktaDriver"]
 

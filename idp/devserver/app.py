@@ -17,14 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.mgmt_clients import client_routes
-from idp.devserver.mgmt_users import user_routes
-from idp.devserver.pages import page_routes
-from idp.devserver.protected import protected_routes
-from idp.devserver.ratelimit import RateLimitMiddleware
-from idp.devserver.tokens import token_routes
-from idp.devserver.web import api_error
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.mgmt_clients import client_routes
+from vaultborn.idp.devserver.mgmt_users import user_routes
+from vaultborn.idp.devserver.pages import page_routes
+from vaultborn.idp.devserver.protected import protected_routes
+from vaultborn.idp.devserver.ratelimit import RateLimitMiddleware
+from vaultborn.idp.devserver.tokens import token_routes
+from vaultborn.idp.devserver.web import api_error
 
 __all__ = ["build_app", "openid_configuration"]
 

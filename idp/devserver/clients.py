@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from idp.devserver.db import Database, client_grants, clients
-from idp.devserver.hashing import CLIENT_COST, dummy_verify, hash_secret, verify_secret
-from idp.devserver.records import ClientRecord, GrantRecord
-from idp.errors import IdPConflict, IdPNotFound
-from vault.secret import Secret
+from vaultborn.idp.devserver.db import Database, client_grants, clients
+from vaultborn.idp.devserver.hashing import CLIENT_COST, dummy_verify, hash_secret, verify_secret
+from vaultborn.idp.devserver.records import ClientRecord, GrantRecord
+from vaultborn.idp.errors import IdPConflict, IdPNotFound
+from vaultborn.vault.secret import Secret
 
 __all__ = ["Clients", "new_client_id"]
 

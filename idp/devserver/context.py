@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from idp.devserver.ratelimit import RateLimiter
-from idp.devserver.store import Store
-from idp.devserver.tenant import MANAGEMENT, Tenant
+from vaultborn.idp.devserver.ratelimit import RateLimiter
+from vaultborn.idp.devserver.store import Store
+from vaultborn.idp.devserver.tenant import MANAGEMENT, Tenant
 
 __all__ = ["DevIdPContext"]
 

@@ -33,9 +33,9 @@ from sqlalchemy import (
     event,
 )
 
-from idp.errors import IdPError, IdPUnavailable
-from vault.local.fs import ensure_private_dir, ensure_private_file
+from vaultborn.idp.errors import IdPError, IdPUnavailable
 from vaultborn.sqltx import explicit_transaction, translated_db_errors
+from vaultborn.vault.local.fs import ensure_private_dir, ensure_private_file
 
 __all__ = [
     "Database",

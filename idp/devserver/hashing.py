@@ -23,7 +23,7 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from vault.secret import Secret
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "CLIENT_COST",

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import delete, insert, or_, select, update
 
-from idp.devserver.db import Database, signing_keys
+from vaultborn.idp.devserver.db import Database, signing_keys
 
 __all__ = ["KeyRing", "public_jwk"]
 

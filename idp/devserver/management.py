@@ -26,10 +26,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.token_check import check_token
-from idp.devserver.web import api_error, bearer_token, read_json_object
-from idp.errors import IdPRequestError, InvalidToken, TokenExpired
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.token_check import check_token
+from vaultborn.idp.devserver.web import api_error, bearer_token, read_json_object
+from vaultborn.idp.errors import IdPRequestError, InvalidToken, TokenExpired
 
 __all__ = [
     "MAX_PER_PAGE",

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from idp.devserver.db import (
+from vaultborn.idp.devserver.db import (
     Database,
     authenticators,
     ticket_authenticators,
@@ -26,10 +26,10 @@ from idp.devserver.db import (
     used_codes,
     users,
 )
-from idp.devserver.records import AuthenticatorRecord, TicketRecord
-from idp.errors import IdPConflict, IdPNotFound
-from vault.otp import OtpParameters
-from vault.secret import Secret
+from vaultborn.idp.devserver.records import AuthenticatorRecord, TicketRecord
+from vaultborn.idp.errors import IdPConflict, IdPNotFound
+from vaultborn.vault.otp import OtpParameters
+from vaultborn.vault.secret import Secret
 
 __all__ = ["PERIOD", "WINDOW", "Mfa", "new_seed"]
 

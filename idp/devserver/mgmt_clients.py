@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
-from idp.devserver.management import ApiCall, api_route, bad_request, optional, required
-from idp.errors import IdPNotFound
-from vault.secret import Secret
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
+from vaultborn.idp.devserver.management import ApiCall, api_route, bad_request, optional, required
+from vaultborn.idp.errors import IdPNotFound
+from vaultborn.vault.secret import Secret
 
 __all__ = ["client_routes"]
 

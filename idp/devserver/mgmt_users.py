@@ -20,14 +20,21 @@ from urllib.parse import quote
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.management import ApiCall, api_route, bad_request, optional, paged, required
-from idp.devserver.records import UserRecord
-from idp.devserver.users import password_is_fair
-from idp.errors import IdPNotFound
-from vault.errors import InvalidOtpUri
-from vault.otp import normalize_base32
-from vault.secret import Secret
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.management import (
+    ApiCall,
+    api_route,
+    bad_request,
+    optional,
+    paged,
+    required,
+)
+from vaultborn.idp.devserver.records import UserRecord
+from vaultborn.idp.devserver.users import password_is_fair
+from vaultborn.idp.errors import IdPNotFound
+from vaultborn.vault.errors import InvalidOtpUri
+from vaultborn.vault.otp import normalize_base32
+from vaultborn.vault.secret import Secret
 
 __all__ = ["user_routes"]
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.pages_enroll import TICKET_PATH, EnrollmentPages
-from idp.devserver.pages_guard import HUMAN_PATH, Failures, HumanCheck, LoginStates
-from idp.devserver.pages_login import CHALLENGE_PATH, LOGIN_PATH, LoginPages
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.pages_enroll import TICKET_PATH, EnrollmentPages
+from vaultborn.idp.devserver.pages_guard import HUMAN_PATH, Failures, HumanCheck, LoginStates
+from vaultborn.idp.devserver.pages_login import CHALLENGE_PATH, LOGIN_PATH, LoginPages
 
 __all__ = ["page_routes"]
 

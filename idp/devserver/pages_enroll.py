@@ -25,14 +25,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.pages_guard import Failures, HumanCheck
-from idp.devserver.pages_html import code_form, error_alert, esc, page, respond
-from idp.devserver.records import AuthenticatorRecord
-from idp.devserver.web import read_params
-from idp.errors import IdPConflict
-from vault.otp import OtpParameters, build_otpauth_uri
-from vault.secret import Secret
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.pages_guard import Failures, HumanCheck
+from vaultborn.idp.devserver.pages_html import code_form, error_alert, esc, page, respond
+from vaultborn.idp.devserver.records import AuthenticatorRecord
+from vaultborn.idp.devserver.web import read_params
+from vaultborn.idp.errors import IdPConflict
+from vaultborn.vault.otp import OtpParameters, build_otpauth_uri
+from vaultborn.vault.secret import Secret
 
 __all__ = ["TICKET_PATH", "EnrollmentPages", "otpauth_uri", "qr_data_uri"]
 

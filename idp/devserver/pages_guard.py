@@ -25,9 +25,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.pages_html import error_alert, hidden, page, respond
-from idp.devserver.web import read_params
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.pages_html import error_alert, hidden, page, respond
+from vaultborn.idp.devserver.web import read_params
 
 __all__ = [
     "HUMAN_COOKIE",

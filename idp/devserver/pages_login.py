@@ -17,13 +17,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.pages_enroll import CODE_FORMAT, INVALID_CODE, TOO_MANY
-from idp.devserver.pages_guard import Failures, HumanCheck, LoginStates
-from idp.devserver.pages_html import code_form, error_alert, esc, page, respond
-from idp.devserver.users import MAX_PASSWORD_CHARS
-from idp.devserver.web import read_params
-from vault.secret import Secret
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.pages_enroll import CODE_FORMAT, INVALID_CODE, TOO_MANY
+from vaultborn.idp.devserver.pages_guard import Failures, HumanCheck, LoginStates
+from vaultborn.idp.devserver.pages_html import code_form, error_alert, esc, page, respond
+from vaultborn.idp.devserver.users import MAX_PASSWORD_CHARS
+from vaultborn.idp.devserver.web import read_params
+from vaultborn.vault.secret import Secret
 
 __all__ = ["CHALLENGE_PATH", "LOGIN_PATH", "LoginPages"]
 

@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.token_check import check_token
-from idp.devserver.web import bearer_token, printable
-from idp.errors import InvalidToken
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.token_check import check_token
+from vaultborn.idp.devserver.web import bearer_token, printable
+from vaultborn.idp.errors import InvalidToken
 
 __all__ = ["REALM", "SCOPE", "protected_routes"]
 

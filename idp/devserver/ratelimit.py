@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idp.devserver.tenant import RateLimit
+from vaultborn.idp.devserver.tenant import RateLimit
 
 __all__ = ["Decision", "RateLimitMiddleware", "RateLimiter"]
 

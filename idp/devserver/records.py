@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from vault.secret import Secret
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "AuthenticatorRecord",

@@ -24,14 +24,14 @@ from types import TracebackType
 
 import uvicorn
 
-from idp.devserver.app import build_app
-from idp.devserver.context import DevIdPContext
-from idp.devserver.ratelimit import RateLimiter
-from idp.devserver.store import Store
-from idp.devserver.tenant import Tenant, resolve_client_secrets
-from idp.devserver.tenant_file import load_tenant
-from vault.secret import Secret
 from vaultborn.errors import ConfigurationError
+from vaultborn.idp.devserver.app import build_app
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.ratelimit import RateLimiter
+from vaultborn.idp.devserver.store import Store
+from vaultborn.idp.devserver.tenant import Tenant, resolve_client_secrets
+from vaultborn.idp.devserver.tenant_file import load_tenant
+from vaultborn.vault.secret import Secret
 
 __all__ = ["RunningDevIdP", "start_dev_idp"]
 

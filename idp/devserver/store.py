@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from idp.devserver.clients import Clients
-from idp.devserver.db import Database
-from idp.devserver.keys import KeyRing
-from idp.devserver.mfa import Mfa
-from idp.devserver.tenant import Tenant
-from idp.devserver.users import Users
-from vault.secret import Secret
+from vaultborn.idp.devserver.clients import Clients
+from vaultborn.idp.devserver.db import Database
+from vaultborn.idp.devserver.keys import KeyRing
+from vaultborn.idp.devserver.mfa import Mfa
+from vaultborn.idp.devserver.tenant import Tenant
+from vaultborn.idp.devserver.users import Users
+from vaultborn.vault.secret import Secret
 
 __all__ = ["Store"]
 

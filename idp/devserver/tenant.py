@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "DEFAULT_CONNECTION",

@@ -30,14 +30,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from idp.devserver.tenant import (
+from vaultborn.errors import UsageError
+from vaultborn.idp.devserver.tenant import (
     DEFAULT_CONNECTION,
     RESERVED_CLAIMS,
     RateLimit,
     Tenant,
     TenantClient,
 )
-from vaultborn.errors import UsageError
 
 __all__ = ["load_tenant", "parse_tenant"]
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import jwt
 
-from idp.devserver.context import DevIdPContext
-from idp.errors import (
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.errors import (
     InvalidToken,
     TokenAlgorithmRefused,
     TokenAudienceInvalid,

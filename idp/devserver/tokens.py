@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.web import basic_credentials, oauth_error, printable, read_params
-from vault.secret import Secret
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.web import basic_credentials, oauth_error, printable, read_params
+from vaultborn.vault.secret import Secret
 
 __all__ = ["mint", "token_routes"]
 

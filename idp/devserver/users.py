@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import exists, insert, select, update
 
-from idp.devserver.db import Database, authenticators, users
-from idp.devserver.hashing import PASSWORD_COST, dummy_verify, hash_secret, verify_secret
-from idp.devserver.records import UserRecord
-from idp.errors import IdPConflict
-from vault.secret import Secret
+from vaultborn.idp.devserver.db import Database, authenticators, users
+from vaultborn.idp.devserver.hashing import PASSWORD_COST, dummy_verify, hash_secret, verify_secret
+from vaultborn.idp.devserver.records import UserRecord
+from vaultborn.idp.errors import IdPConflict
+from vaultborn.vault.secret import Secret
 
 __all__ = ["MAX_PASSWORD_CHARS", "Users", "password_is_fair"]
 

@@ -24,10 +24,10 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from approvals.policy import Policy
-from nodes.tools import TOOLS, ToolSpec
 from tests.graph.kit import Harness, embedded_run
 from vaultborn.agent_runs import advance_agent, agent_start, view_agent
+from vaultborn.approvals.policy import Policy
+from vaultborn.nodes.tools import TOOLS, ToolSpec
 from vaultborn.runs import RunView
 
 Turn = AIMessage | Callable[[list[BaseMessage]], AIMessage]

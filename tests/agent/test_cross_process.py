@@ -27,7 +27,7 @@ from tests.agent.kit import (
     the_script,
 )
 from tests.faults.clikit import secrets_in_vault
-from vault.local import LocalVault
+from vaultborn.vault.local import LocalVault
 
 pytestmark = pytest.mark.robustness("agent toolkit: resumed across processes")
 

@@ -13,10 +13,6 @@ import pytest
 from langchain_core.messages import ToolMessage
 from langgraph.types import interrupt
 
-from approvals.policy import Policy
-from nodes.deps import Deps
-from nodes.tool_args import ReferenceArgs
-from nodes.tools import TOOLS, ToolRefused, ToolSpec
 from tests.agent.kit import (
     AGENT_SECRET,
     ITEM_TITLE,
@@ -32,8 +28,12 @@ from tests.agent.kit import (
     result_of,
 )
 from tests.faults.clikit import secrets_in_vault
-from vault.local import LocalVault
+from vaultborn.approvals.policy import Policy
 from vaultborn.errors import UsageError
+from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.tool_args import ReferenceArgs
+from vaultborn.nodes.tools import TOOLS, ToolRefused, ToolSpec
+from vaultborn.vault.local import LocalVault
 
 pytestmark = pytest.mark.robustness("agent toolkit: tool calls through the gates")
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from approvals.action import Action, canonical_json
-from approvals.errors import EditRefused, InvalidDecision
-from vault.secret import Secret
+from vaultborn.approvals.action import Action, canonical_json
+from vaultborn.approvals.errors import EditRefused, InvalidDecision
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("approval integrity: policies and actions")
 

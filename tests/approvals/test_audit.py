@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from approvals.audit import GENESIS, AuditLog
-from vault.secret import Secret
+from vaultborn.approvals.audit import GENESIS, AuditLog
 from vaultborn.errors import ConfigurationError
 from vaultborn.sqltx import BUSY_TIMEOUT_ENV
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("approval integrity: gate and audit chain")
 
@@ -103,7 +103,7 @@ def test_tampering_is_found(log: AuditLog, db: Path, statement: str, says: str) 
 
 def test_a_rehashed_edit_breaks_the_next_link(log: AuditLog, db: Path) -> None:
     """An editor who recomputes the edited row's own hash still breaks the chain after it."""
-    from approvals.audit import _row_hash
+    from vaultborn.approvals.audit import _row_hash
 
     row = log.events()[2]
     forged = _row_hash(row.prev_hash, 3, "run-1", row.at, "effect", "step2", '{"n":9}')
@@ -162,7 +162,7 @@ def test_concurrent_threads_keep_one_chain(log: AuditLog, db: Path) -> None:
 
 _WRITER = """
 import sys
-from approvals.audit import AuditLog
+from vaultborn.approvals.audit import AuditLog
 log = AuditLog(sys.argv[1])
 for n in range(15):
     log.append("run-3", "effect", sys.argv[2] + str(n), {"n": n})

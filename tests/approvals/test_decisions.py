@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from approvals.action import Action
-from approvals.errors import (
+from vaultborn.approvals.action import Action
+from vaultborn.approvals.errors import (
     ApprovalError,
     ApprovalExpired,
     DigestMismatch,
     EditRefused,
     InvalidDecision,
 )
-from approvals.request import (
+from vaultborn.approvals.request import (
     ApprovalRequest,
     Approved,
     Edited,
@@ -25,8 +25,8 @@ from approvals.request import (
     parse_ack,
     parse_decision,
 )
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("approval integrity: answer parsing")
 

@@ -13,17 +13,17 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-import approvals
-from approvals.action import Action
-from approvals.errors import ApprovalExpired, DigestMismatch
-from approvals.gate import (
+import vaultborn.approvals as approvals
+from vaultborn.approvals.action import Action
+from vaultborn.approvals.errors import ApprovalExpired, DigestMismatch
+from vaultborn.approvals.gate import (
     decide_without_asking,
     request_approval,
     request_human_step,
     request_vault_session,
 )
-from approvals.policy import Policy
-from approvals.request import (
+from vaultborn.approvals.policy import Policy
+from vaultborn.approvals.request import (
     ApprovalRequest,
     Approved,
     Edited,
@@ -31,7 +31,7 @@ from approvals.request import (
     Rejected,
     VaultSessionRequest,
 )
-from vault.secret import Secret
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("approval integrity: gate and audit chain")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from approvals.action import Action
-from approvals.policy import Policy
+from vaultborn.approvals.action import Action
+from vaultborn.approvals.policy import Policy
 from vaultborn.errors import UsageError
 
 pytestmark = pytest.mark.robustness("approval integrity: policies and actions")

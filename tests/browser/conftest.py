@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.browser.kit import Pages
+from vaultborn.browser.chromium import find_chromium
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from typing import TypeVar
 import pytest
 from playwright.async_api import Page, Route
 
-from browser.chromium import find_chromium
-from browser.session import BrowserSession
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.browser.session import BrowserSession
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = "http://fixture.test/"

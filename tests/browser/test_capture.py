@@ -11,15 +11,20 @@ import pytest
 import segno
 from playwright.async_api import Page, expect
 
-from browser.capture import CapturedTotp, capture_totp
-from browser.errors import BrowserUnavailable, CaptureFailed, ConflictingSecrets, PageTimeout
-from browser.qr import decode_qr_texts
-from browser.session import BrowserSession
-from idp.devserver.server import start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.browser.kit import BASE, Pages, needs_chromium
 from tests.idp.devkit import ENV, bearer, client, create_ticket, create_user, mgmt_token
-from vault.otp import parse_otpauth_uri
+from vaultborn.browser.capture import CapturedTotp, capture_totp
+from vaultborn.browser.errors import (
+    BrowserUnavailable,
+    CaptureFailed,
+    ConflictingSecrets,
+    PageTimeout,
+)
+from vaultborn.browser.qr import decode_qr_texts
+from vaultborn.browser.session import BrowserSession
+from vaultborn.idp.devserver.server import start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.vault.otp import parse_otpauth_uri
 
 pytestmark = needs_chromium
 
@@ -127,7 +132,7 @@ def test_dev_idp_ticket_trouble_scanning(pages: Pages, tmp_path: Path) -> None:
 
 
 def test_session_without_chromium_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("browser.session.find_chromium", lambda: None)
+    monkeypatch.setattr("vaultborn.browser.session.find_chromium", lambda: None)
 
     async def main() -> None:
         async with BrowserSession():
@@ -214,7 +219,7 @@ def test_a_key_the_page_presents_as_one_is_taken(pages: Pages, html: str) -> Non
 
 
 def test_capture_totp_is_public_on_the_browser_package() -> None:
-    import browser
+    import vaultborn.browser as browser
 
     assert browser.capture_totp is capture_totp
     assert browser.CapturedTotp is CapturedTotp

@@ -16,12 +16,6 @@ import httpx
 import pytest
 from playwright.async_api import Page
 
-from browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp, login_drill
-from browser.errors import CodeRefused, LoginRefused, NeedsHuman, PageError
-from browser.runner import FlowOptions, FlowReport
-from browser.totp_steps import StepLedger
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.browser.kit import Pages, needs_chromium
 from tests.idp.devkit import (
     ENV,
@@ -33,10 +27,16 @@ from tests.idp.devkit import (
     create_user,
     mgmt_token,
 )
-from vault.assignment import parse_assignment
-from vault.items import ItemSpec
-from vault.local import LocalVault
-from vault.secret import Secret
+from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp, login_drill
+from vaultborn.browser.errors import CodeRefused, LoginRefused, NeedsHuman, PageError
+from vaultborn.browser.runner import FlowOptions, FlowReport
+from vaultborn.browser.totp_steps import StepLedger
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.secret import Secret
 
 pytestmark = needs_chromium
 

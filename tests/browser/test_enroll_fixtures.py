@@ -13,12 +13,12 @@ import pyotp
 import pytest
 from playwright.async_api import Page, Route
 
-from browser.capture import CapturedTotp
-from browser.enroll import enroll_totp
-from browser.errors import CodeRefused, ConflictingSecrets, NeedsHuman
-from browser.runner import FlowOptions, FlowReport
 from tests.browser.kit import BASE, FIXTURES, Pages, fixture_name, needs_chromium
-from vault.secret import Secret
+from vaultborn.browser.capture import CapturedTotp
+from vaultborn.browser.enroll import enroll_totp
+from vaultborn.browser.errors import CodeRefused, ConflictingSecrets, NeedsHuman
+from vaultborn.browser.runner import FlowOptions, FlowReport
+from vaultborn.vault.secret import Secret
 
 pytestmark = [needs_chromium, pytest.mark.robustness("hostile input: enrollment pages")]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page
 
-from browser.drivers import pick_driver
-from browser.screens import Screen, ScreenKind
-from browser.snapshot import take_snapshot
 from tests.browser.kit import Pages, needs_chromium
+from vaultborn.browser.drivers import pick_driver
+from vaultborn.browser.screens import Screen, ScreenKind
+from vaultborn.browser.snapshot import take_snapshot
 
 pytestmark = needs_chromium
 

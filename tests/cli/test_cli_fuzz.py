@@ -304,7 +304,7 @@ def guards(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cli: Run
 ) -> Iterator[tuple[Guards, Paths, Run]]:
     """Hermetic ground for the fuzz; yields the guards, the path fixtures and ``cli``."""
-    import browser.session
+    import vaultborn.browser.session
     import vaultborn.cli_idp
     import vaultborn.cli_setup
     import vaultborn.cli_stores
@@ -332,7 +332,9 @@ def guards(
     monkeypatch.setattr(vaultborn.cli_setup, "_session", found.trip("a setup run would start"))
     monkeypatch.setattr(vaultborn.cli_idp, "_announce", found.trip("the dev IdP would serve"))
     monkeypatch.setattr(vaultborn.cli_stores, "run_with_secrets", found.trip("CMD would run"))
-    monkeypatch.setattr(browser.session, "async_playwright", found.trip("a browser would start"))
+    monkeypatch.setattr(
+        vaultborn.browser.session, "async_playwright", found.trip("a browser would start")
+    )
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))

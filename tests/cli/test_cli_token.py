@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.conftest import Run
 from tests.idp.devkit import AGENT_SECRET, API, ENV, MGMT_SECRET
 from tests.idp.support import M2M_REF, m2m_vault
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
 
 AUD = "https://api.example.com"
 

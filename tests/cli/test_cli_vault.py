@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run
-from vault.recipe import SYMBOLS
+from vaultborn.vault.recipe import SYMBOLS
 
 TITLE = "Auth0 — admin@example.com"
 REF = f"op://ACL/{TITLE}/password"

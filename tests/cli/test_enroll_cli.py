@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.conftest import Run
 from tests.idp.devkit import ENV, client, create_ticket, create_user, mgmt_token
-from vault.local import LocalVault
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.vault.local import LocalVault
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
 

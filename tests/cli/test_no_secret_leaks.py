@@ -24,7 +24,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def fake_op_on_path(tmp_path: Path) -> Path:
-    from vault.op.fake import install_fake_op
+    from vaultborn.vault.op.fake import install_fake_op
 
     op = install_fake_op(
         tmp_path / "bin", state=tmp_path / "op-state.json", argv_log=tmp_path / "op-argv.jsonl"

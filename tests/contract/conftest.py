@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vault.protocol import Vault
+from vaultborn.vault.protocol import Vault
 
 # A fixed clock for codes computed in-process (the local backend, and op with --at).
 FIXED_NOW = 1_700_000_000.0
@@ -17,7 +17,7 @@ FIXED_NOW = 1_700_000_000.0
 @pytest.fixture
 def fake_op(tmp_path: Path) -> Iterator[dict[str, Path]]:
     """A fake ``op`` on disk with a fresh 1Password state holding the vault ACL."""
-    from vault.op.fake import install_fake_op
+    from vaultborn.vault.op.fake import install_fake_op
 
     paths = {"state": tmp_path / "op-state.json", "argv_log": tmp_path / "op-argv.jsonl"}
     paths["bin"] = install_fake_op(
@@ -31,7 +31,7 @@ def fake_op(tmp_path: Path) -> Iterator[dict[str, Path]]:
 def vault(request: pytest.FixtureRequest, home: Path, tmp_path: Path) -> Iterator[Vault]:
     """Each backend in turn, empty but for the vaults ACL (and Private for op)."""
     if request.param == "local":
-        from vault.local import LocalVault
+        from vaultborn.vault.local import LocalVault
 
         local = LocalVault(home, clock=lambda: FIXED_NOW)
         local.create_vault("ACL")
@@ -39,6 +39,6 @@ def vault(request: pytest.FixtureRequest, home: Path, tmp_path: Path) -> Iterato
         local.close()
     else:
         paths = request.getfixturevalue("fake_op")
-        from vault.op import OpVault
+        from vaultborn.vault.op import OpVault
 
         yield OpVault(op_bin=str(paths["bin"]), timeout=20, clock=lambda: FIXED_NOW)

@@ -8,8 +8,9 @@ import pyotp
 import pytest
 
 from tests.contract.conftest import FIXED_NOW
-from vault.assignment import parse_assignment
-from vault.errors import (
+from vaultborn.errors import UsageError
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.errors import (
     AmbiguousReference,
     FieldNotFound,
     InvalidOtpUri,
@@ -17,12 +18,11 @@ from vault.errors import (
     ItemNotFound,
     VaultNotFound,
 )
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Category, FieldType, Item
-from vault.protocol import Vault
-from vault.recipe import SYMBOLS, parse_recipe
-from vault.secret import Secret
-from vaultborn.errors import UsageError
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Category, FieldType, Item
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.recipe import SYMBOLS, parse_recipe
+from vaultborn.vault.secret import Secret
 
 BREAK_GLASS = "Auth0 — admin@example.com"
 M2M = "Auth0 M2M — my-agent"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
+from vaultborn.browser.chromium import find_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
+from vaultborn.browser.chromium import find_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -187,7 +187,7 @@ def test_the_section_runs_as_written(title: str, tmp_path: Path) -> None:
         "VAULTBORN_REPO": str(ROOT),
     }
     if title == OWN_TENANT:
-        from vault.op.fake import install_fake_op
+        from vaultborn.vault.op.fake import install_fake_op
 
         op = install_fake_op(
             tmp_path / "bin", state=tmp_path / "op.json", argv_log=tmp_path / "argv"

@@ -22,16 +22,16 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from moto.server import ThreadedMotoServer
 
-from graphs.checkpoint import DATABASE_ENV
-from idp.devserver.server import start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.idp.devkit import bearer, client, get_token
 from tests.rundb import at_rest
-from vault.local import LocalVault
-from vault.model import FieldType
-from vault.op.backend import OpVault
-from vault.protocol import Vault
-from vault.secret import Secret
+from vaultborn.graphs.checkpoint import DATABASE_ENV
+from vaultborn.idp.devserver.server import start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.model import FieldType
+from vaultborn.vault.op.backend import OpVault
+from vaultborn.vault.protocol import Vault
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "EMAIL",

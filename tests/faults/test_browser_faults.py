@@ -35,17 +35,17 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Error as PlaywrightError
 
-from browser.chromium import find_chromium
-from browser.errors import BrowserCrashed, NeedsHuman, PageTimeout, crash_or
-from nodes.deps import BrowserChoice
 from tests.faults.clikit import EMAIL, IDP_OWN_FILES, secrets_in_vault
 from tests.faults.proxy import Fault, FaultProxy
 from tests.graph.kit import Harness, browser_pids, descendants, embedded_run
-from vault.local import LocalVault
-from vault.model import FieldType
-from vault.otp import parse_otpauth_uri
-from vault.secret import Secret
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.browser.errors import BrowserCrashed, NeedsHuman, PageTimeout, crash_or
 from vaultborn.errors import TransientError
+from vaultborn.nodes.deps import BrowserChoice
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.model import FieldType
+from vaultborn.vault.otp import parse_otpauth_uri
+from vaultborn.vault.secret import Secret
 
 pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),

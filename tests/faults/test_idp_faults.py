@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.faults.proxy import Fault, FaultProxy
 from tests.graph.kit import embedded_run
+from vaultborn.browser.chromium import find_chromium
 
 pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),

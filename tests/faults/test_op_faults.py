@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
-from vault.op.fake import install_fake_op
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.vault.op.fake import install_fake_op
 
 pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
+from vaultborn.browser.chromium import find_chromium
 
 pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
+from vaultborn.browser.chromium import find_chromium
 from vaultborn.faults import CRASH_ENV
 from vaultborn.sqltx import BUSY_TIMEOUT_ENV
 

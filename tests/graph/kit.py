@@ -22,18 +22,18 @@ from typing import Any
 
 import httpx
 
-from approvals.audit import AuditLog
-from approvals.policy import Policy
-from idp.auth0 import Auth0ManagementClient
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
-from idp.tokens import TokenSource
-from nodes.deps import BrowserChoice, Deps
-from stores.registry import open_stores
-from vault.local import LocalVault
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.approvals.policy import Policy
+from vaultborn.idp.auth0 import Auth0ManagementClient
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.plan import default_plan
 from vaultborn.runs import RunView, StateDb, advance, view_run
 from vaultborn.runtime import ensure_demo_secrets
+from vaultborn.stores.registry import open_stores
+from vaultborn.vault.local import LocalVault
 
 
 @dataclass

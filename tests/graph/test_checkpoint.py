@@ -10,9 +10,9 @@ from typing import Any, TypedDict
 
 import pytest
 
-from graphs.checkpoint import database_url, open_checkpointer, sqlite_path
-from graphs.serde import CheckpointTampered, SealedSerializer
 from vaultborn.errors import UsageError
+from vaultborn.graphs.checkpoint import database_url, open_checkpointer, sqlite_path
+from vaultborn.graphs.serde import CheckpointTampered, SealedSerializer
 
 pytestmark = pytest.mark.robustness("at rest: checkpoints")
 
@@ -79,7 +79,14 @@ def test_database_urls(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "first", ["vaultborn.runs", "nodes.gating", "graphs.setup", "approvals.gate", "vaultborn.cli"]
+    "first",
+    [
+        "vaultborn.runs",
+        "vaultborn.nodes.gating",
+        "vaultborn.graphs.setup",
+        "vaultborn.approvals.gate",
+        "vaultborn.cli",
+    ],
 )
 def test_strict_msgpack_is_on_whatever_is_imported_first(first: str) -> None:
     # LangGraph reads the flag once, at its first import: check in a fresh interpreter.
@@ -109,7 +116,7 @@ def test_a_damaged_state_database_is_one_line(cli: Any, home: Path) -> None:
 
 
 def test_the_setup_graph_is_compiled_once_and_bound_to_each_checkpointer(tmp_path: Path) -> None:
-    from graphs import setup
+    from vaultborn.graphs import setup
 
     with open_checkpointer(database_url(tmp_path)) as saver:
         first, second = setup.build_graph(saver), setup.build_graph(saver)
@@ -120,4 +127,6 @@ def test_the_setup_graph_is_compiled_once_and_bound_to_each_checkpointer(tmp_pat
     assert first.checkpointer is not saver  # allowlisted like compile's own copy
     bound, fresh = first.checkpointer.serde, compiled.checkpointer.serde  # type: ignore[union-attr]
     assert bound._allowed_msgpack_modules == fresh._allowed_msgpack_modules
-    assert ("approvals.policy", "Policy") in {tuple(m[:2]) for m in fresh._allowed_msgpack_modules}
+    assert ("vaultborn.approvals.policy", "Policy") in {
+        tuple(m[:2]) for m in fresh._allowed_msgpack_modules
+    }

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from graphs.checkpoint import DATABASE_ENV
 from tests.conftest import Run
 from vaultborn.database import make_engine
+from vaultborn.graphs.checkpoint import DATABASE_ENV
 from vaultborn.leases import LEASE_SECONDS, RunBusy, create_lease_table, hold_run, lease_of
 
 pytestmark = pytest.mark.robustness("concurrency: runs and accounts")

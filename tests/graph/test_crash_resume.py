@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser.chromium import find_chromium
 from tests.faults.clikit import assert_no_secret_at_rest, count_effects, moto_server, run_cli
+from vaultborn.browser.chromium import find_chromium
 from vaultborn.faults import CRASH_ENV, CRASH_EXIT
 
 pytestmark = [

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from approvals.audit import AuditLog
 from tests.conftest import Run
-from vault.local import LocalVault
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.vault.local import LocalVault
 
 pytestmark = pytest.mark.robustness("approval integrity: answers at the gates")
 

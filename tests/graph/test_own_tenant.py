@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.graph.kit import embedded_run
+from vaultborn.browser.chromium import find_chromium
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
 

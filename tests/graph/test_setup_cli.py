@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.conftest import Run
 from tests.rundb import at_rest
-from vault.local import LocalVault
-from vault.secret import Secret
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import find_chromium
+from vaultborn.browser.chromium import find_chromium
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
 

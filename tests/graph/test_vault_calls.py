@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from browser.chromium import find_chromium
 from tests.graph.kit import embedded_run
+from vaultborn.browser.chromium import find_chromium
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
 

@@ -106,7 +106,7 @@ def test_a_look_says_what_langgraph_says_without_it(
 def test_a_checkpoint_written_since_is_worked_out_again(
     cli: Run, home: Path, langgraph_view: Any
 ) -> None:
-    from graphs.setup import build_graph
+    from vaultborn.graphs.setup import build_graph
 
     run_id = _run_id(cli, "setup")
     with _db(home).open() as saver:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from idp.devserver.server import RunningDevIdP
+from vaultborn.idp.devserver.server import RunningDevIdP
 
 MGMT_SECRET = "mgmt-client-secret-9Xq2Lw7Rz4Tn8Kb3Vd6Y"
 AGENT_SECRET = "agent-client-secret-4Hs8Pm2Qa7Wc5Ne1Jx9U"

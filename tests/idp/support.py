@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 
 from tests.idp.jwtkit import NOW, Signer
-from vault.assignment import parse_assignment
-from vault.items import ItemSpec
-from vault.local import LocalVault
-from vault.model import Category
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.model import Category
 
 M2M_TITLE = "Auth0 M2M — my-agent"
 M2M_REF = f"op://ACL/{M2M_TITLE}/credential"

@@ -11,23 +11,23 @@ from typing import Any
 import httpx
 import pytest
 
-from idp.auth0 import Auth0ManagementClient
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
-from idp.errors import (
+from tests.idp.devkit import API, CONNECTION, ENV, Clock
+from tests.idp.jwtkit import NOW, Signer
+from tests.idp.support import M2M_REF, MOCK_DOMAIN, SECRET, MockTokenEndpoint, m2m_vault
+from vaultborn.idp.auth0 import Auth0ManagementClient
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.idp.errors import (
     IdPAuthenticationFailed,
     IdPConflict,
     IdPNotFound,
     IdPRateLimited,
     IdPUnavailable,
 )
-from idp.http import IdPHttp, RetryPolicy
-from idp.tokens import TokenSource
-from idp.verify import unverified_claims
-from tests.idp.devkit import API, CONNECTION, ENV, Clock
-from tests.idp.jwtkit import NOW, Signer
-from tests.idp.support import M2M_REF, MOCK_DOMAIN, SECRET, MockTokenEndpoint, m2m_vault
-from vault.secret import Secret
+from vaultborn.idp.http import IdPHttp, RetryPolicy
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.idp.verify import unverified_claims
+from vaultborn.vault.secret import Secret
 
 PASSWORD = "Pw-9c2f1e7a-Break-glass-password"
 TOTP_SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

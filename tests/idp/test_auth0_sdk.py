@@ -57,10 +57,10 @@ from auth0.management.types import (
     user_identity_provider_enum,
 )
 
-from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import CONNECTION, PASSWORD, bearer, mgmt_token
 from tests.idp.sdkkit import known, literals, management, recent
-from vault.secret import Secret
+from vaultborn.idp.devserver.server import RunningDevIdP
+from vaultborn.vault.secret import Secret
 
 SEEDS = ("JBSWY3DPEHPK3PXP", "GEZDGNBVGY3TQOJQ", "MFRGGZDFMZTWQ2LK")
 TOTP = literals(authentication_method_type_enum.AuthenticationMethodTypeEnum)

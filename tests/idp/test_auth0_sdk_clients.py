@@ -25,10 +25,10 @@ from auth0.management import (
 from auth0.management.types import client_app_type_enum, client_token_endpoint_auth_method_enum
 from cryptography import x509
 
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.idp.devkit import API, ENV, mgmt_token, post
 from tests.idp.sdkkit import known, literals, management
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("vaultborn", "graphs", "nodes", "approvals", "browser", "vault", "idp", "stores")

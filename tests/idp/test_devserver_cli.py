@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from idp.devserver.server import start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.conftest import Run
 from tests.idp.devkit import ENV, bearer, client, create_user, get, post
 from tests.idp.support import m2m_vault
+from vaultborn.idp.devserver.server import start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
 
 TENANT_FROM_VAULT = """
 protected_audience = "https://api.example.com"

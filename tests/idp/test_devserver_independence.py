@@ -64,8 +64,8 @@ _CHILD = textwrap.dedent(
     sys.meta_path.insert(0, Refuse())
 
     import httpx
-    from idp.devserver.server import start_dev_idp
-    from idp.devserver.tenant import demo_tenant
+    from vaultborn.idp.devserver.server import start_dev_idp
+    from vaultborn.idp.devserver.tenant import demo_tenant
 
     env = {env!r}
     out = {{}}

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import (
     AGENT_SECRET,
     API,
@@ -21,8 +20,9 @@ from tests.idp.devkit import (
     mgmt_token,
     post,
 )
-from vault.otp import OtpParameters
-from vault.secret import Secret
+from vaultborn.idp.devserver.server import RunningDevIdP
+from vaultborn.vault.otp import OtpParameters
+from vaultborn.vault.secret import Secret
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 

@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import AGENT_SECRET, MGMT_SECRET, agent_token, bearer, get_token
 from tests.idp.jwtkit import hs256_with
+from vaultborn.idp.devserver.server import RunningDevIdP
 
 pytestmark = pytest.mark.robustness("hostile input: tokens at the protected API")
 

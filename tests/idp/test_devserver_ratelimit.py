@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.idp.devkit import ENV, Clock, client
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
 
 TENANT = """
 protected_audience = "https://api.example.com"

@@ -16,8 +16,8 @@ import httpx
 import jwt
 import pytest
 
-from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import AGENT_SECRET, API, MGMT_SECRET, bearer, post
+from vaultborn.idp.devserver.server import RunningDevIdP
 
 HOSTILE = pytest.mark.robustness("hostile input: token requests")
 NO_AUDIENCE = "No audience parameter was provided, and no default audience has been configured"

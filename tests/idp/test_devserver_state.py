@@ -8,8 +8,6 @@ from pathlib import Path
 
 import jwt
 
-from idp.devserver.server import start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.conftest import Run
 from tests.idp.devkit import (
     AGENT_SECRET,
@@ -26,6 +24,8 @@ from tests.idp.devkit import (
     mgmt_token,
     post,
 )
+from vaultborn.idp.devserver.server import start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
 
 
 def _kids(base_url: str) -> list[str]:

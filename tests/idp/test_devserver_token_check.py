@@ -16,12 +16,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from idp.devserver.context import DevIdPContext
-from idp.devserver.ratelimit import RateLimiter
-from idp.devserver.store import Store
-from idp.devserver.tenant import demo_tenant
-from idp.devserver.token_check import LEEWAY, check_token
-from idp.errors import (
+from tests.idp.devkit import API, Clock
+from tests.idp.jwtkit import b64, b64json, hs256_with, unsigned
+from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.ratelimit import RateLimiter
+from vaultborn.idp.devserver.store import Store
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.idp.devserver.token_check import LEEWAY, check_token
+from vaultborn.idp.errors import (
     InvalidToken,
     TokenAlgorithmRefused,
     TokenAudienceInvalid,
@@ -33,8 +35,6 @@ from idp.errors import (
     TokenNotYetValid,
     TokenSignatureInvalid,
 )
-from tests.idp.devkit import API, Clock
-from tests.idp.jwtkit import b64, b64json, hs256_with, unsigned
 
 BASE = "http://127.0.0.1:1/"
 NOW = 1_800_000_000.0

@@ -9,8 +9,8 @@ import httpx
 import jwt
 import pytest
 
-from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import AGENT_SECRET, API, MGMT_SECRET, get, get_token, post
+from vaultborn.idp.devserver.server import RunningDevIdP
 
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from idp.devserver.hashing import CLIENT_COST, PASSWORD_COST, hash_secret, verify_secret
-from idp.devserver.mfa import PERIOD, new_seed
-from idp.devserver.records import iso
-from idp.devserver.store import Store
-from idp.devserver.tenant import MANAGEMENT, demo_tenant, resolve_client_secrets
-from idp.devserver.tenant_file import load_tenant, parse_tenant
-from idp.errors import IdPConflict, IdPNotFound
 from tests.idp.devkit import ENV, PASSWORD
-from vault.otp import OtpParameters
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.idp.devserver.hashing import CLIENT_COST, PASSWORD_COST, hash_secret, verify_secret
+from vaultborn.idp.devserver.mfa import PERIOD, new_seed
+from vaultborn.idp.devserver.records import iso
+from vaultborn.idp.devserver.store import Store
+from vaultborn.idp.devserver.tenant import MANAGEMENT, demo_tenant, resolve_client_secrets
+from vaultborn.idp.devserver.tenant_file import load_tenant, parse_tenant
+from vaultborn.idp.errors import IdPConflict, IdPNotFound
+from vaultborn.vault.otp import OtpParameters
+from vaultborn.vault.secret import Secret
 
 ISSUE_TENANT = """
 protected_audience = "https://api.example.com"   # the identifier the protected demo API accepts

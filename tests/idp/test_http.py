@@ -10,7 +10,9 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from idp.errors import (
+from tests.idp.jwtkit import NOW
+from vaultborn.errors import TransientError, UsageError
+from vaultborn.idp.errors import (
     IdPAuthenticationFailed,
     IdPConflict,
     IdPForbidden,
@@ -19,9 +21,7 @@ from idp.errors import (
     IdPRequestError,
     IdPUnavailable,
 )
-from idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy, base_url
-from tests.idp.jwtkit import NOW
-from vaultborn.errors import TransientError, UsageError
+from vaultborn.idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy, base_url
 
 pytestmark = pytest.mark.robustness("fault: IdP HTTP client")
 

@@ -15,12 +15,12 @@ import httpx
 import pyotp
 import pytest
 
-from idp.devserver.pages_enroll import otpauth_uri, qr_data_uri
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
 from tests.idp.devkit import ENV, PASSWORD, Clock, bearer, create_ticket, create_user, mgmt_token
-from vault.otp import normalize_base32, parse_otpauth_uri
-from vault.secret import Secret
+from vaultborn.idp.devserver.pages_enroll import otpauth_uri, qr_data_uri
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.vault.otp import normalize_base32, parse_otpauth_uri
+from vaultborn.vault.secret import Secret
 
 START = 1_800_000_000.0
 HUMAN_TENANT = 'Acme <Dev> & "Co"'

@@ -10,9 +10,9 @@ import pyotp
 import pytest
 from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
-from browser.chromium import LAUNCH_ARGS, find_chromium
-from idp.devserver.server import RunningDevIdP
 from tests.idp.devkit import bearer, create_ticket, create_user
+from vaultborn.browser.chromium import LAUNCH_ARGS, find_chromium
+from vaultborn.idp.devserver.server import RunningDevIdP
 
 
 def test_chromium_enrolls_through_trouble_scanning(

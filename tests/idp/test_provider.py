@@ -15,14 +15,14 @@ from urllib.parse import parse_qs, unquote_plus
 import httpx
 import pytest
 
-from idp.errors import DiscoveryFailed, IdPAuthenticationFailed, TokenKeyUnknown
-from idp.http import RetryPolicy
-from idp.provider import Provider, guess_kind
-from idp.tokens import TokenSource
 from tests.idp.devkit import Clock
 from tests.idp.jwtkit import NOW, Signer, jwks
 from tests.idp.support import M2M_REF, SECRET, CountingVault, m2m_vault
 from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.idp.errors import DiscoveryFailed, IdPAuthenticationFailed, TokenKeyUnknown
+from vaultborn.idp.http import RetryPolicy
+from vaultborn.idp.provider import Provider, guess_kind
+from vaultborn.idp.tokens import TokenSource
 
 ISSUER = "http://127.0.0.1:9/realms/acme"
 API = "https://api.example.com"

@@ -9,11 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from idp.devserver.server import RunningDevIdP
-from idp.errors import IdPAuthenticationFailed, IdPForbidden, IdPUnavailable
-from idp.http import RetryPolicy
-from idp.tokens import TokenSource, client_id_for
-from idp.verify import HttpJwks, JwtVerifier, unverified_claims
 from tests.idp.devkit import API
 from tests.idp.jwtkit import NOW, Signer
 from tests.idp.support import (
@@ -25,11 +20,16 @@ from tests.idp.support import (
     MockTokenEndpoint,
     m2m_vault,
 )
-from vault.assignment import parse_assignment
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Category
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.idp.devserver.server import RunningDevIdP
+from vaultborn.idp.errors import IdPAuthenticationFailed, IdPForbidden, IdPUnavailable
+from vaultborn.idp.http import RetryPolicy
+from vaultborn.idp.tokens import TokenSource, client_id_for
+from vaultborn.idp.verify import HttpJwks, JwtVerifier, unverified_claims
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Category
+from vaultborn.vault.secret import Secret
 
 AUD = "https://api.example.com"
 

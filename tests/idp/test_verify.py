@@ -10,19 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idp.errors import (
-    InvalidToken,
-    TokenAlgorithmRefused,
-    TokenAudienceInvalid,
-    TokenClaimMissing,
-    TokenExpired,
-    TokenIssuerInvalid,
-    TokenKeyUnknown,
-    TokenMalformed,
-    TokenNotYetValid,
-    TokenSignatureInvalid,
-)
-from idp.verify import CallableJwks, HttpJwks, JwtVerifier, unverified_claims
 from tests.idp.jwtkit import (
     AUDIENCE,
     ISSUER,
@@ -36,7 +23,20 @@ from tests.idp.jwtkit import (
     jwks,
     unsigned,
 )
-from vault.secret import Secret
+from vaultborn.idp.errors import (
+    InvalidToken,
+    TokenAlgorithmRefused,
+    TokenAudienceInvalid,
+    TokenClaimMissing,
+    TokenExpired,
+    TokenIssuerInvalid,
+    TokenKeyUnknown,
+    TokenMalformed,
+    TokenNotYetValid,
+    TokenSignatureInvalid,
+)
+from vaultborn.idp.verify import CallableJwks, HttpJwks, JwtVerifier, unverified_claims
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("hostile input: tokens")
 

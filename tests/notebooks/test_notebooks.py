@@ -24,10 +24,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from browser.chromium import find_chromium
 from tests.faults.clikit import IDP_OWN_FILES, secrets_in_vault
-from vault.local import LocalVault
-from vault.secret import Secret
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.secret import Secret
 
 ROOT = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(p.name for p in ROOT.glob("*.ipynb"))

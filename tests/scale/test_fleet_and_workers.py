@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser.chromium import find_chromium
 from tests.faults.clikit import (
     assert_no_secret_at_rest,
     cli_env,
@@ -28,6 +27,7 @@ from tests.faults.clikit import (
     run_cli,
 )
 from tests.scale.plans import write_demo_plans
+from vaultborn.browser.chromium import find_chromium
 from vaultborn.faults import CRASH_ENV, CRASH_EXIT
 
 pytestmark = [

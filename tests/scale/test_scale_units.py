@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from graphs.checkpoint import DATABASE_ENV, open_checkpointer
 from tests.conftest import Run
 from tests.pgserver import PgServer, fresh_database
 from tests.scale.plans import demo_plan_text, write_demo_plans
@@ -18,6 +17,7 @@ from vaultborn.board import RunBoard
 from vaultborn.database import database_kind, libpq_url, shown, sqlalchemy_url
 from vaultborn.errors import ConfigurationError, UsageError
 from vaultborn.fleet import FleetItem, FleetProgress
+from vaultborn.graphs.checkpoint import DATABASE_ENV, open_checkpointer
 from vaultborn.runs import RunView, StateDb
 from vaultborn.worker import Worker, WorkerConfig
 
@@ -196,9 +196,9 @@ def test_sealed_checkpoints_on_postgres_seal_every_blob(pg_server: PgServer) -> 
 
     from langgraph.graph import END, START, StateGraph
 
-    from graphs.checkpoint import open_async_checkpointer
-    from graphs.serde import CheckpointTampered
     from tests.rundb import postgres_rows
+    from vaultborn.graphs.checkpoint import open_async_checkpointer
+    from vaultborn.graphs.serde import CheckpointTampered
     from vaultborn.migrate import migrate
 
     class State(TypedDict):

@@ -14,8 +14,8 @@ import boto3
 import httpx
 import pytest
 
-from stores.aws_config import embedded_moto
 from tests.conftest import Run
+from vaultborn.stores.aws_config import embedded_moto
 
 REGION = "eu-west-1"
 TITLE = "app — api"

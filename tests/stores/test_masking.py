@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stores.masking import MASK, Masker
+from vaultborn.stores.masking import MASK, Masker
 
 
 def _run(values: list[bytes], chunks: list[bytes]) -> bytes:

@@ -12,10 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from stores import registry
-from stores.errors import InvalidTarget
-from stores.protocol import Outcome, Provenance, PutResult, StoreState
-from stores.registry import (
+from tests.conftest import Run
+from tests.scale.plans import demo_plan_text
+from tests.stores.conftest import REF, make_item
+from vaultborn.plan import parse_plan
+from vaultborn.plan_check import check_plan
+from vaultborn.stores import registry
+from vaultborn.stores.errors import InvalidTarget
+from vaultborn.stores.protocol import Outcome, Provenance, PutResult, StoreState
+from vaultborn.stores.registry import (
     Backend,
     Readiness,
     StoreContext,
@@ -24,14 +29,9 @@ from stores.registry import (
     parse_target,
     register,
 )
-from stores.target import AWS_SCHEME
-from tests.conftest import Run
-from tests.scale.plans import demo_plan_text
-from tests.stores.conftest import REF, make_item
-from vault.local import LocalVault
-from vault.secret import Secret
-from vaultborn.plan import parse_plan
-from vaultborn.plan_check import check_plan
+from vaultborn.stores.target import AWS_SCHEME
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.secret import Secret
 
 
 def test_a_known_scheme_is_parsed_by_its_backend() -> None:

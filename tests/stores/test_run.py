@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from stores.masking import MASK
 from tests.conftest import Run
 from tests.stores.conftest import REF, make_item
+from vaultborn.stores.masking import MASK
 
 VALUE = "s3cr3t-Value-0123456789"
 CONCEALED = MASK.decode()

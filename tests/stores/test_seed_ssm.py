@@ -16,15 +16,15 @@ from typing import Any
 import boto3
 import pytest
 
-from browser.chromium import find_chromium
-from stores.aws_config import AwsConnection
-from stores.protocol import idempotency_key
-from stores.seed import snapshot
-from stores.ssm import AwsParameterStore
 from tests.conftest import Run
 from tests.scale.plans import demo_plan_text
 from tests.stores.conftest import REF, REGION, Stub, change_item, make_item
-from vault.local import LocalVault
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.stores.aws_config import AwsConnection
+from vaultborn.stores.protocol import idempotency_key
+from vaultborn.stores.seed import snapshot
+from vaultborn.stores.ssm import AwsParameterStore
+from vaultborn.vault.local import LocalVault
 
 pytestmark = pytest.mark.robustness("fault: AWS endpoint errors and retries")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stores.errors import InvalidTarget
-from stores.protocol import Provenance, idempotency_key
-from stores.target import AwsTarget, parse_aws_target
+from vaultborn.stores.errors import InvalidTarget
+from vaultborn.stores.protocol import Provenance, idempotency_key
+from vaultborn.stores.target import AwsTarget, parse_aws_target
 
 pytestmark = pytest.mark.robustness("hostile input: store target URIs")
 

@@ -19,11 +19,11 @@ import pytest
 from tests.conftest import Run
 from tests.thirdparty.siteflows import SiteUser, path_of, signed_in_as, user_for
 from tests.thirdparty.webapps import RunningSite
-from vault.assignment import parse_assignment
-from vault.items import ItemSpec
-from vault.local import LocalVault
-from vault.model import Category
-from vault.recipe import parse_recipe
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.model import Category
+from vaultborn.vault.recipe import parse_recipe
 
 KINDS = ["allauth", "flask_security"]
 
@@ -143,6 +143,6 @@ def test_an_item_without_a_username_hands_the_login_to_a_person(
 
 
 def _regenerate() -> object:
-    from vault.items import ItemEdit
+    from vaultborn.vault.items import ItemEdit
 
     return ItemEdit(generate_password=parse_recipe("letters,digits,24"))

@@ -18,18 +18,6 @@ from typing import Any
 import jwt
 import pytest
 
-from idp.errors import (
-    InvalidToken,
-    TokenAlgorithmRefused,
-    TokenAudienceInvalid,
-    TokenExpired,
-    TokenIssuerInvalid,
-    TokenKeyUnknown,
-    TokenMalformed,
-    TokenSignatureInvalid,
-)
-from idp.provider import Provider
-from idp.tokens import TokenSource
 from tests.conftest import Run
 from tests.idp.jwtkit import Signer
 from tests.idp.support import m2m_vault
@@ -39,7 +27,19 @@ from tests.thirdparty.oidc_op import (
     OTHER_RESOURCE,
     RunningOP,
 )
-from vault.local import LocalVault
+from vaultborn.idp.errors import (
+    InvalidToken,
+    TokenAlgorithmRefused,
+    TokenAudienceInvalid,
+    TokenExpired,
+    TokenIssuerInvalid,
+    TokenKeyUnknown,
+    TokenMalformed,
+    TokenSignatureInvalid,
+)
+from vaultborn.idp.provider import Provider
+from vaultborn.idp.tokens import TokenSource
+from vaultborn.vault.local import LocalVault
 
 BASIC_TITLE, POST_TITLE = "OP — agent-basic", "OP — agent-post"
 

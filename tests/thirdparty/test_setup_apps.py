@@ -28,7 +28,7 @@ from tests.thirdparty.oidc_op import (
 )
 from tests.thirdparty.siteflows import path_of, signed_in_as, user_for
 from tests.thirdparty.webapps import RunningSite
-from vault.local import LocalVault
+from vaultborn.vault.local import LocalVault
 
 AGENT_TITLE = "OP — agent-basic"
 TARGET = "aws-secretsmanager://us-east-1/agents/app-agent"

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from vault.assignment import Assignment, parse_assignment
-from vault.model import FieldType
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.assignment import Assignment, parse_assignment
+from vaultborn.vault.model import FieldType
+from vaultborn.vault.secret import Secret
 
 URI = "otpauth://totp/X:a?secret=JBSWY3DPEHPK3PXP&issuer=X"
 

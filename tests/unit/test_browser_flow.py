@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from browser.drivers import DRIVER_NAMES, driver_named, pick_driver
-from browser.errors import CodeRefused, LoginRefused, PageError
-from browser.flow import Capture, EnterCode, Finish, Goal, HandOff, LogIn, Progress, Stop, decide
-from browser.screens import Screen, ScreenKind
-from browser.snapshot import PageSnapshot
+from vaultborn.browser.drivers import DRIVER_NAMES, driver_named, pick_driver
+from vaultborn.browser.errors import CodeRefused, LoginRefused, PageError
+from vaultborn.browser.flow import (
+    Capture,
+    EnterCode,
+    Finish,
+    Goal,
+    HandOff,
+    LogIn,
+    Progress,
+    Stop,
+    decide,
+)
+from vaultborn.browser.screens import Screen, ScreenKind
+from vaultborn.browser.snapshot import PageSnapshot
 from vaultborn.errors import UsageError
 
 URL = "https://idp.example.com/enroll"
@@ -158,8 +168,8 @@ def test_terminal_handoff_waits_for_enter_and_gives_up_at_end_of_input() -> None
     import asyncio
     import io
 
-    from browser.errors import NeedsHuman
-    from browser.handoff import terminal_handoff
+    from vaultborn.browser.errors import NeedsHuman
+    from vaultborn.browser.handoff import terminal_handoff
 
     needed = NeedsHuman(URL, "tick the box")
     out = io.StringIO()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser.errors import CodeRefused, LoginRefused, PageError, SignUpRefused
-from browser.flow import (
+from vaultborn.browser.errors import CodeRefused, LoginRefused, PageError, SignUpRefused
+from vaultborn.browser.flow import (
     Capture,
     ChooseMethod,
     EnterCode,
@@ -24,8 +24,8 @@ from browser.flow import (
     Stop,
     decide,
 )
-from browser.recovery import pick_recovery_codes
-from browser.screens import Screen, ScreenKind
+from vaultborn.browser.recovery import pick_recovery_codes
+from vaultborn.browser.screens import Screen, ScreenKind
 
 APP = "http://127.0.0.1:8000/"
 

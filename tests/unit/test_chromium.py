@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.chromium import (
+from vaultborn.browser.chromium import (
     LAUNCH_ARGS,
     ChromiumInfo,
     chromium_version,

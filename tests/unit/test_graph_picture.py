@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 
-from graphs.picture import SETUP_LEGEND, layout, render_svg, setup_kinds
-from graphs.setup import build_graph
+from vaultborn.graphs.picture import SETUP_LEGEND, layout, render_svg, setup_kinds
+from vaultborn.graphs.setup import build_graph
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from vault.assignment import parse_assignment
-from vault.errors import FieldNotFound, InvalidOtpUri
-from vault.items import ItemEdit, ItemSpec, apply_edit, new_item
-from vault.model import Category, FieldType, Item, Purpose, VaultInfo
-from vault.recipe import parse_recipe
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.errors import FieldNotFound, InvalidOtpUri
+from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit, new_item
+from vaultborn.vault.model import Category, FieldType, Item, Purpose, VaultInfo
+from vaultborn.vault.recipe import parse_recipe
+from vaultborn.vault.secret import Secret
 
 ACL = VaultInfo("a" * 26, "ACL")
 URI = "otpauth://totp/X:a?secret=JBSWY3DPEHPK3PXP&issuer=X"

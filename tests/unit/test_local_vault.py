@@ -17,14 +17,14 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from vault.assignment import Assignment, parse_assignment
-from vault.errors import AmbiguousReference, VaultError, VaultLocked
-from vault.items import ItemEdit, ItemSpec
-from vault.local import LocalVault
-from vault.model import Category, FieldType, Item, VaultInfo
-from vault.recipe import SYMBOLS, parse_recipe
-from vault.secret import Secret
 from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.vault.assignment import Assignment, parse_assignment
+from vaultborn.vault.errors import AmbiguousReference, VaultError, VaultLocked
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.model import Category, FieldType, Item, VaultInfo
+from vaultborn.vault.recipe import SYMBOLS, parse_recipe
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("at rest: local vault")
 

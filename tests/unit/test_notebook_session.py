@@ -13,15 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from approvals.audit import AuditEvent
-from idp.devserver.server import RunningDevIdP, start_dev_idp
-from idp.devserver.tenant import demo_tenant
-from idp.tokens import TokenSource
-from vault.assignment import parse_assignment
-from vault.items import ItemSpec
-from vault.local import LocalVault
-from vault.otp import parse_otpauth_uri, totp_code
+from vaultborn.approvals.audit import AuditEvent
 from vaultborn.errors import UsageError
+from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
+from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.idp.tokens import TokenSource
 from vaultborn.notebook import DemoSession, demo_home, run_cli
 from vaultborn.notebook_agent import (
     MODES,
@@ -35,6 +31,10 @@ from vaultborn.notebook_view import audit_rows, card, table
 from vaultborn.plan import default_plan
 from vaultborn.runs import RunView
 from vaultborn.runtime import ensure_demo_secrets
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.local import LocalVault
+from vaultborn.vault.otp import parse_otpauth_uri, totp_code
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vault.errors import (
+from vaultborn.errors import ConfigurationError, VaultbornError
+from vaultborn.vault.errors import (
     AmbiguousReference,
     AuthorizationDismissed,
     AuthorizationTimeout,
@@ -22,11 +23,10 @@ from vault.errors import (
     VaultNotFound,
     VaultUnavailable,
 )
-from vault.op.errors import MAX_MESSAGE, classify
-from vault.op.fake import install_fake_op
-from vault.op.runner import OpRunner, parse_version
-from vault.secret import Secret
-from vaultborn.errors import ConfigurationError, VaultbornError
+from vaultborn.vault.op.errors import MAX_MESSAGE, classify
+from vaultborn.vault.op.fake import install_fake_op
+from vaultborn.vault.op.runner import OpRunner, parse_version
+from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("fault: op CLI (timeouts, sign-in, rate limits)")
 

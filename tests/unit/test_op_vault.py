@@ -13,16 +13,16 @@ from typing import Any
 import pyotp
 import pytest
 
-from vault.assignment import parse_assignment
-from vault.errors import AuthorizationTimeout, NotSignedIn
-from vault.items import ItemEdit, ItemSpec, apply_edit
-from vault.model import Category, FieldType, Item
-from vault.op import OpVault
-from vault.op.fake import install_fake_op
-from vault.op.shapes import edit_payload, item_from_op
-from vault.recipe import parse_recipe
-from vault.secret import Secret
 from vaultborn.errors import ConfigurationError
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.errors import AuthorizationTimeout, NotSignedIn
+from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit
+from vaultborn.vault.model import Category, FieldType, Item
+from vaultborn.vault.op import OpVault
+from vaultborn.vault.op.fake import install_fake_op
+from vaultborn.vault.op.shapes import edit_payload, item_from_op
+from vaultborn.vault.recipe import parse_recipe
+from vaultborn.vault.secret import Secret
 
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 URI = f"otpauth://totp/Auth0:admin@example.com?secret={SEED}&issuer=Auth0"

@@ -7,15 +7,15 @@ import hmac
 import pyotp
 import pytest
 
-from vault.errors import InvalidOtpUri
-from vault.otp import (
+from vaultborn.vault.errors import InvalidOtpUri
+from vaultborn.vault.otp import (
     OtpParameters,
     build_otpauth_uri,
     normalize_base32,
     parse_otpauth_uri,
     totp_code,
 )
-from vault.secret import Secret
+from vaultborn.vault.secret import Secret
 
 SEEDS = {
     "SHA1": b"12345678901234567890",

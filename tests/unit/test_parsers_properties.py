@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vault.assignment import parse_assignment
-from vault.otp import parse_otpauth_uri
-from vault.recipe import parse_recipe
-from vault.reference import SecretReference, parse_reference
 from vaultborn.errors import UsageError
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.otp import parse_otpauth_uri
+from vaultborn.vault.recipe import parse_recipe
+from vaultborn.vault.reference import SecretReference, parse_reference
 
 pytestmark = pytest.mark.robustness("hostile input: references, otpauth, recipes")
 

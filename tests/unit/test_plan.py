@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vault.reference import parse_reference
 from vaultborn.errors import UsageError
 from vaultborn.plan import (
     DEMO_PREREQUISITES,
@@ -20,6 +19,7 @@ from vaultborn.plan import (
     load_plan,
     parse_plan,
 )
+from vaultborn.vault.reference import parse_reference
 
 pytestmark = pytest.mark.robustness("hostile input: plans")
 

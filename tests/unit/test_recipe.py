@@ -4,8 +4,8 @@ import string
 
 import pytest
 
-from vault.errors import InvalidRecipe
-from vault.recipe import SYMBOLS, Recipe, generate_password, parse_recipe
+from vaultborn.vault.errors import InvalidRecipe
+from vaultborn.vault.recipe import SYMBOLS, Recipe, generate_password, parse_recipe
 
 
 @pytest.mark.parametrize(

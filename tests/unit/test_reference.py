@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from vault.errors import InvalidReference
-from vault.reference import SecretReference, is_op_id, parse_reference
+from vaultborn.vault.errors import InvalidReference
+from vaultborn.vault.reference import SecretReference, is_op_id, parse_reference
 
 
 @pytest.mark.parametrize(

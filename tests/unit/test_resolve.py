@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from vault.assignment import parse_assignment
-from vault.errors import AmbiguousReference, FieldNotFound, ItemNotFound, VaultNotFound
-from vault.items import ItemSpec, new_item
-from vault.model import Category, Item, ItemSummary, VaultInfo
-from vault.reference import parse_reference
-from vault.resolve import loose_name, resolve_reference
+from vaultborn.vault.assignment import parse_assignment
+from vaultborn.vault.errors import AmbiguousReference, FieldNotFound, ItemNotFound, VaultNotFound
+from vaultborn.vault.items import ItemSpec, new_item
+from vaultborn.vault.model import Category, Item, ItemSummary, VaultInfo
+from vaultborn.vault.reference import parse_reference
+from vaultborn.vault.resolve import loose_name, resolve_reference
 
 ACL = VaultInfo("a" * 26, "ACL")
 OPS = VaultInfo("b" * 26, "Ops")

@@ -7,7 +7,7 @@ import pickle
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from vault.secret import Secret
+from vaultborn.vault.secret import Secret
 
 CANARY = "CANARY-s3cr3t-9f1c"
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from stores.envfile import parse_env_assignment, parse_env_file, parse_env_lines
-from stores.errors import InvalidEnvFile, InvalidTarget
-from stores.target import AWS_SCHEME, AwsTarget, parse_aws_target
-from vault.reference import SecretReference, parse_reference
 from vaultborn.errors import UsageError
+from vaultborn.stores.envfile import parse_env_assignment, parse_env_file, parse_env_lines
+from vaultborn.stores.errors import InvalidEnvFile, InvalidTarget
+from vaultborn.stores.target import AWS_SCHEME, AwsTarget, parse_aws_target
+from vaultborn.vault.reference import SecretReference, parse_reference
 
 pytestmark = pytest.mark.robustness("hostile input: store targets and env files (properties)")
 

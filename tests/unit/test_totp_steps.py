@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser.totp_steps import STEP_MARGIN, StepLedger, choose_step
+from vaultborn.browser.totp_steps import STEP_MARGIN, StepLedger, choose_step
 
 P = 30
 NOW = 1_800_000_010.0  # 10 s into step 60_000_000

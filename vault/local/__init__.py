@@ -8,6 +8,6 @@ and ``health`` (``vaultborn doctor`` checks).
 
 from __future__ import annotations
 
-from vault.local.backend import LocalVault
+from vaultborn.vault.local.backend import LocalVault
 
 __all__ = ["LocalVault"]

@@ -16,21 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from vault.base import BaseVault
-from vault.errors import FieldNotFound, ItemNotFound, VaultConflict, VaultNotFound
-from vault.items import ItemEdit, ItemSpec, apply_edit, new_id, new_item, now_iso
-from vault.local import store, tables
-from vault.local.crypto import Sealer, item_aad, seal_item, unseal_item
-from vault.local.fs import ensure_private_dir, ensure_private_file, tighten_file
-from vault.local.health import database_health, home_health, key_health
-from vault.local.keys import KEY_ENV, VaultKey, check_key, decode_key, key_file
-from vault.model import FieldType, Item, ItemSummary, VaultInfo
-from vault.otp import parse_otpauth_uri, totp_code
-from vault.protocol import Health
-from vault.reference import SecretReference
-from vault.resolve import match_one
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.base import BaseVault
+from vaultborn.vault.errors import FieldNotFound, ItemNotFound, VaultConflict, VaultNotFound
+from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit, new_id, new_item, now_iso
+from vaultborn.vault.local import store, tables
+from vaultborn.vault.local.crypto import Sealer, item_aad, seal_item, unseal_item
+from vaultborn.vault.local.fs import ensure_private_dir, ensure_private_file, tighten_file
+from vaultborn.vault.local.health import database_health, home_health, key_health
+from vaultborn.vault.local.keys import KEY_ENV, VaultKey, check_key, decode_key, key_file
+from vaultborn.vault.model import FieldType, Item, ItemSummary, VaultInfo
+from vaultborn.vault.otp import parse_otpauth_uri, totp_code
+from vaultborn.vault.protocol import Health
+from vaultborn.vault.reference import SecretReference
+from vaultborn.vault.resolve import match_one
+from vaultborn.vault.secret import Secret
 
 __all__ = ["LocalVault"]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vault.errors import VaultError
-from vault.local.tables import ItemRow
-from vault.model import Item, VaultInfo
 from vaultborn.errors import VaultbornError
+from vaultborn.vault.errors import VaultError
+from vaultborn.vault.local.tables import ItemRow
+from vaultborn.vault.model import Item, VaultInfo
 
 __all__ = [
     "KEY_CHECK",

@@ -7,10 +7,10 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from vault.local.fs import DIR_MODE, FILE_MODE
-from vault.local.keys import VaultKey
-from vault.protocol import Health
 from vaultborn.errors import VaultbornError
+from vaultborn.vault.local.fs import DIR_MODE, FILE_MODE
+from vaultborn.vault.local.keys import VaultKey
+from vaultborn.vault.protocol import Health
 
 __all__ = ["database_health", "home_health", "key_health", "one_line"]
 

@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vault.errors import VaultLocked
-from vault.local.fs import write_new_private_file
 from vaultborn.errors import ConfigurationError
+from vaultborn.vault.errors import VaultLocked
+from vaultborn.vault.local.fs import write_new_private_file
 
 __all__ = ["KEY_BYTES", "KEY_ENV", "VaultKey", "check_key", "decode_key", "key_file"]
 

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from vault.errors import VaultError, VaultLocked, VaultUnavailable
-from vault.local.crypto import KEY_CHECK, KEY_CHECK_AAD, Sealer
-from vault.local.tables import SCHEMA_VERSION, create_tables, read_meta, write_meta
 from vaultborn.sqltx import busy_timeout
+from vaultborn.vault.errors import VaultError, VaultLocked, VaultUnavailable
+from vaultborn.vault.local.crypto import KEY_CHECK, KEY_CHECK_AAD, Sealer
+from vaultborn.vault.local.tables import SCHEMA_VERSION, create_tables, read_meta, write_meta
 
 __all__ = ["Database"]
 

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from vault.model import VaultInfo
+from vaultborn.vault.model import VaultInfo
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -17,18 +17,24 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from vault.base import BaseVault
-from vault.errors import AmbiguousReference, FieldNotFound, NotFound, VaultError, VaultNotFound
-from vault.items import ItemEdit, ItemSpec
-from vault.model import Item, ItemSummary, VaultInfo
-from vault.op import shapes, writes
-from vault.op.runner import OpRunner
-from vault.otp import parse_otpauth_uri, totp_code
-from vault.protocol import Health
-from vault.reference import SecretReference, parse_reference
-from vault.resolve import Catalog, match_one, resolve_reference
-from vault.secret import Secret
 from vaultborn.errors import ConfigurationError
+from vaultborn.vault.base import BaseVault
+from vaultborn.vault.errors import (
+    AmbiguousReference,
+    FieldNotFound,
+    NotFound,
+    VaultError,
+    VaultNotFound,
+)
+from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.model import Item, ItemSummary, VaultInfo
+from vaultborn.vault.op import shapes, writes
+from vaultborn.vault.op.runner import OpRunner
+from vaultborn.vault.otp import parse_otpauth_uri, totp_code
+from vaultborn.vault.protocol import Health
+from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.resolve import Catalog, match_one, resolve_reference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["OpVault"]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from vault.errors import (
+from vaultborn.errors import ConfigurationError, VaultbornError
+from vaultborn.vault.errors import (
     AmbiguousReference,
     AuthorizationDismissed,
     AuthorizationTimeout,
@@ -24,8 +25,7 @@ from vault.errors import (
     VaultError,
     VaultNotFound,
 )
-from vault.secret import REDACTED, Secret
-from vaultborn.errors import ConfigurationError, VaultbornError
+from vaultborn.vault.secret import REDACTED, Secret
 
 __all__ = ["MAX_MESSAGE", "classify", "error_message"]
 

@@ -1,4 +1,4 @@
-r"""A fake ``op`` (1Password CLI v2) for tests: ``python -m vault.op.fake ARGS…``.
+r"""A fake ``op`` (1Password CLI v2) for tests: ``python -m vaultborn.vault.op.fake ARGS…``.
 
 It follows reference/credentials.md §1, not the convenience of ``vault.op.backend``, and
 builds items with the project's pure modules (``vault.items``, ``vault.assignment``,
@@ -60,10 +60,10 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from vault.op.fake_cli import parse_args
-from vault.op.fake_commands import COMMANDS
-from vault.op.fake_state import NOT_SIGNED_IN, OpFailure, Store, sign_in
 from vaultborn.errors import VaultbornError
+from vaultborn.vault.op.fake_cli import parse_args
+from vaultborn.vault.op.fake_commands import COMMANDS
+from vaultborn.vault.op.fake_state import NOT_SIGNED_IN, OpFailure, Store, sign_in
 
 __all__ = ["DEFAULT_VERSION", "install_fake_op", "main"]
 
@@ -80,7 +80,7 @@ def install_fake_op(bin_dir: Path, *, state: Path, argv_log: Path) -> Path:
     for name, value in (("FAKE_OP_STATE", state), ("FAKE_OP_ARGV_LOG", argv_log)):
         quoted = shlex.quote(str(Path(value).absolute()))
         lines.append(f'if [ -z "${{{name}:-}}" ]; then {name}={quoted}; export {name}; fi')
-    lines.append(f'exec {shlex.quote(sys.executable)} -m vault.op.fake "$@"')
+    lines.append(f'exec {shlex.quote(sys.executable)} -m vaultborn.vault.op.fake "$@"')
     path = bin_dir / "op"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o755)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from vault.op.fake_state import OpFailure
+from vaultborn.vault.op.fake_state import OpFailure
 
 __all__ = ["Parsed", "parse_args"]
 

@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from vault.assignment import Assignment, parse_assignment
-from vault.errors import InvalidReference
-from vault.items import ItemEdit, ItemSpec, apply_edit, new_id, new_item, now_iso
-from vault.model import Category, Field, FieldType, Item, VaultInfo
-from vault.op.fake_cli import Parsed
-from vault.op.fake_state import OpFailure, Store
-from vault.otp import parse_otpauth_uri, totp_code
-from vault.recipe import parse_recipe
-from vault.reference import SecretReference, parse_reference
-from vault.secret import Secret
+from vaultborn.vault.assignment import Assignment, parse_assignment
+from vaultborn.vault.errors import InvalidReference
+from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit, new_id, new_item, now_iso
+from vaultborn.vault.model import Category, Field, FieldType, Item, VaultInfo
+from vaultborn.vault.op.fake_cli import Parsed
+from vaultborn.vault.op.fake_state import OpFailure, Store
+from vaultborn.vault.otp import parse_otpauth_uri, totp_code
+from vaultborn.vault.recipe import parse_recipe
+from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.secret import Secret
 
 __all__ = ["COMMANDS"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vault.items import new_id
-from vault.model import Item, VaultInfo
+from vaultborn.vault.items import new_id
+from vaultborn.vault.model import Item, VaultInfo
 
 __all__ = ["NOT_SIGNED_IN", "OpFailure", "Session", "Store", "sign_in"]
 

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from vault.errors import AuthorizationTimeout, VaultConflict, VaultUnavailable
-from vault.op.errors import classify
-from vault.secret import Secret
 from vaultborn.errors import ConfigurationError
+from vaultborn.vault.errors import AuthorizationTimeout, VaultConflict, VaultUnavailable
+from vaultborn.vault.op.errors import classify
+from vaultborn.vault.secret import Secret
 
 __all__ = ["MIN_VERSION", "OpRunner", "parse_version"]
 

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from vault.errors import VaultError, VaultUnavailable
-from vault.model import Category, Field, FieldType, Item, ItemSummary, VaultInfo
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.errors import VaultError, VaultUnavailable
+from vaultborn.vault.model import Category, Field, FieldType, Item, ItemSummary, VaultInfo
+from vaultborn.vault.secret import Secret
 
 __all__ = [
     "create_template",

@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from vault.assignment import Assignment
-from vault.errors import VaultUnavailable
-from vault.items import OTP_LABEL, ItemEdit, ItemSpec, apply_edit, new_item
-from vault.model import Category, FieldType, Item, VaultInfo
-from vault.op import shapes
-from vault.op.runner import OpRunner
-from vault.secret import Secret
 from vaultborn.errors import UsageError
+from vaultborn.vault.assignment import Assignment
+from vaultborn.vault.errors import VaultUnavailable
+from vaultborn.vault.items import OTP_LABEL, ItemEdit, ItemSpec, apply_edit, new_item
+from vaultborn.vault.model import Category, FieldType, Item, VaultInfo
+from vaultborn.vault.op import shapes
+from vaultborn.vault.op.runner import OpRunner
+from vaultborn.vault.secret import Secret
 
 __all__ = ["EditFor", "create", "edit", "otp_edit"]
 
