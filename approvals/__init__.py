@@ -14,5 +14,3 @@
 
 Nothing here carries a ``Secret``: one passed anywhere is refused with ``TypeError``.
 """
-
-import vaultborn  # noqa: F401  (turns LangGraph's strict msgpack on before LangGraph loads)

@@ -43,9 +43,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from vaultborn.approvals.action import canonical_json, is_scalar
-from vaultborn.database import make_engine
-from vaultborn.errors import ConfigurationError
-from vaultborn.sqltx import explicit_transaction, translated_db_errors
+from vaultborn.core.database import make_engine
+from vaultborn.core.errors import ConfigurationError
+from vaultborn.core.sqltx import explicit_transaction, translated_db_errors
 from vaultborn.vault.secret import Secret
 
 __all__ = ["GENESIS", "AuditEvent", "AuditLog", "AuditVerdict"]

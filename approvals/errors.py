@@ -15,7 +15,7 @@ A ``Secret`` passed to anything in approvals is a programming error: ``TypeError
 
 from __future__ import annotations
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 
 __all__ = ["ApprovalError", "ApprovalExpired", "DigestMismatch", "EditRefused", "InvalidDecision"]
 

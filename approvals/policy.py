@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from vaultborn.approvals.action import Action
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 
 __all__ = ["SESSION", "Policy", "Rule"]
 

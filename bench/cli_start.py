@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/cli_start.py [--samples 7]``
 Each command is a fresh ``vaultborn`` process against a fresh data directory with one item (a
 password and an OTP field) and a run database with one run waiting at its vault session, so
 start-up, imports and the command's own work are all in the figure. ``runs`` reads the view
-the setup kept (``vaultborn.view_cache``); "runs, no kept view" drops the kept views before
+the setup kept (``vaultborn.runner.view_cache``); "runs, no kept view" drops the kept views before
 each call, so LangGraph works the view out again (what the first look after an older
 vaultborn, or at a PostgreSQL database, costs); ``python -c pass`` is timed beside them as the floor
 of any Python CLI on this machine. The commands alternate within each sample, so a drift of the

@@ -48,7 +48,7 @@ from tests.graph.kit import descendants
 from tests.pgserver import PgServer, fresh_database, postgres_server
 from tests.scale.plans import write_demo_plans
 from vaultborn.graphs.checkpoint import open_async_checkpointer
-from vaultborn.migrate import migrate
+from vaultborn.runner.migrate import migrate
 
 
 class _Count(TypedDict):

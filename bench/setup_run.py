@@ -6,7 +6,7 @@ Run: ``.venv/bin/python bench/setup_run.py [--samples 3]``
 Per sample, each in a fresh temporary VAULTBORN_HOME (local vault, embedded dev IdP, in-process
 moto, headless Chromium): ``open_runtime`` builds the ``Deps`` of the embedded demo plan, then
 
-- graph: ``vaultborn.runs.advance`` runs the whole setup (session gate, propose → gate → effect
+- graph: ``runner.runs.advance`` runs the whole setup (session gate, propose → gate → effect
   per step, checkpoints, audit) with every approval given by ``--auto-approve``'s approver;
 - straight: the same step effects (``nodes.steps.STEPS``), called in order with the arguments
   built from the state as the graph builds them, with no graph, checkpoint or audit.
@@ -43,7 +43,6 @@ import httpx
 
 import vaultborn.nodes.enrollment
 import vaultborn.nodes.verification
-from vaultborn import runs
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
 from vaultborn.browser.runner import FlowOptions
@@ -51,8 +50,9 @@ from vaultborn.browser.session import BrowserSession
 from vaultborn.graphs.checkpoint import database_url, prepare_database
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.steps import STEPS, GatedStep, run_effect
-from vaultborn.plan import load_plan
-from vaultborn.runtime import RunOptions, open_runtime
+from vaultborn.runner import runs
+from vaultborn.runner.plan import load_plan
+from vaultborn.runner.runtime import RunOptions, open_runtime
 from vaultborn.vault.local.backend import LocalVault
 
 GOAL = 0.05

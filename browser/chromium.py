@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 
 __all__ = [
     "ENV_VAR",

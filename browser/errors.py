@@ -1,4 +1,4 @@
-"""Errors of the browser layer, in the tree of ``vaultborn.errors``.
+"""Errors of the browser layer, in the tree of ``vaultborn.core.errors``.
 
 The branch::
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from vaultborn.errors import ServiceError, TransientError
+from vaultborn.core.errors import ServiceError, TransientError
 
 __all__ = [
     "BrowserCrashed",

@@ -31,7 +31,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 from typing_extensions import TypedDict
 
-from vaultborn.errors import TransientError, UsageError
+from vaultborn.core.errors import TransientError, UsageError
 from vaultborn.nodes.agent_calls import (
     agent_session,
     gate_call,

@@ -27,7 +27,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from vaultborn.database import (
+from vaultborn.core.database import (
     DATABASE_ENV,
     database_kind,
     database_url,
@@ -36,9 +36,9 @@ from vaultborn.database import (
     shown,
     sqlite_path,
 )
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
+from vaultborn.core.sqltx import busy_timeout
 from vaultborn.graphs.serde import PlainSerializer, SealedSerializer
-from vaultborn.sqltx import busy_timeout
 
 __all__ = [
     "DATABASE_ENV",

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 
 __all__ = ["SEALED_SUFFIX", "CheckpointTampered", "PlainSerializer", "SealedSerializer"]
 

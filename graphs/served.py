@@ -9,7 +9,7 @@ graph declares a JSON-only schema instead, and every node is wrapped so that it 
 coming from ``ServedContext.deps``. The nodes themselves do not change.
 
 The wrapper also names the run whose vault operations are audited (``CURRENT_RUN``, which
-``vaultborn.runs.advance`` sets for the CLI) from the state's ``run_id``.
+``vaultborn.runner.runs.advance`` sets for the CLI) from the state's ``run_id``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 from langgraph.typing import ContextT
 
-from vaultborn.errors import TransientError
+from vaultborn.core.errors import TransientError
 from vaultborn.graphs.served import ServedContext, serve_node
 from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import Deps

@@ -1,4 +1,4 @@
-"""Errors of the authorization plane, in the tree of ``vaultborn.errors``.
+"""Errors of the authorization plane, in the tree of ``vaultborn.core.errors``.
 
 The branch::
 
@@ -29,7 +29,7 @@ Messages never hold a token, a client secret or a password.
 
 from __future__ import annotations
 
-from vaultborn.errors import ServiceError, TransientError, UsageError
+from vaultborn.core.errors import ServiceError, TransientError, UsageError
 
 __all__ = [
     "DiscoveryFailed",

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.errors import (
     IdPAuthenticationFailed,
     IdPConflict,

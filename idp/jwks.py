@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 import jwt
 
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.idp.errors import IdPUnavailable
 from vaultborn.idp.http import IdPHttp, RetryPolicy
 

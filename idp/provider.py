@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.idp.errors import DiscoveryFailed, IdPError, IdPNotFound
 from vaultborn.idp.http import IdPHttp, RetryPolicy, base_url
 from vaultborn.idp.jwks import HttpJwks

@@ -26,7 +26,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.errors import IdPUnavailable, InvalidToken
 from vaultborn.idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy
 from vaultborn.idp.provider import Provider, ProviderMetadata

@@ -30,7 +30,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.idp.errors import (
     InvalidToken,
     TokenAlgorithmRefused,

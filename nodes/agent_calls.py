@@ -26,7 +26,7 @@ from langgraph.runtime import Runtime
 
 from vaultborn.approvals.action import Action, canonical_json
 from vaultborn.approvals.request import Approved, Edited, Rejected
-from vaultborn.errors import TransientError, VaultbornError
+from vaultborn.core.errors import TransientError, VaultbornError
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.gating import REFUSED, ApprovalMissing, ask_pending
 from vaultborn.nodes.session import ask_session

@@ -21,7 +21,7 @@ from vaultborn.vault.secret import Secret
 __all__ = ["CURRENT_RUN", "AuditedVault"]
 
 CURRENT_RUN: ContextVar[str | None] = ContextVar("vaultborn_current_run", default=None)
-"""The run whose graph is executing (set by ``vaultborn.runs.advance``)."""
+"""The run whose graph is executing (set by ``vaultborn.runner.runs.advance``)."""
 
 
 class AuditedVault:

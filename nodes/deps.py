@@ -1,6 +1,6 @@
 """``Deps``: the clients a setup run's nodes use, injected through LangGraph's runtime context.
 
-Nothing here is checkpointed; the CLI (``vaultborn.deps``) builds one per process, so a
+Nothing here is checkpointed; the CLI (``vaultborn.runner.wiring``) builds one per process, so a
 resumed run gets fresh clients and the same state.
 """
 

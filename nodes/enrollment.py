@@ -26,7 +26,7 @@ from typing import Any
 from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp
 from vaultborn.browser.errors import BrowserCrashed, NeedsHuman, PageTimeout
 from vaultborn.browser.runner import Credentials, FlowOptions
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.nodes.deps import Deps
 from vaultborn.vault.model import FieldType

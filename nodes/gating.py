@@ -23,7 +23,7 @@ from vaultborn.approvals.action import Action
 from vaultborn.approvals.errors import ApprovalError, ApprovalExpired
 from vaultborn.approvals.gate import decide_without_asking, request_approval
 from vaultborn.approvals.request import Approved, Decision, Edited, Rejected
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.steps import GatedStep, run_effect
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.stores.registry import target_forms
 from vaultborn.vault.reference import parse_reference
 

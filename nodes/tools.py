@@ -29,7 +29,7 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, ValidationError
 
 from vaultborn.approvals.action import Action, plain_json
-from vaultborn.errors import UsageError, VaultbornError
+from vaultborn.core.errors import UsageError, VaultbornError
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.steps import STEPS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.nodes.deps import Deps
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.errors import VaultNotFound

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.stores.errors import InvalidEnvFile
 from vaultborn.vault.errors import InvalidReference
 from vaultborn.vault.reference import SecretReference, parse_reference

@@ -1,4 +1,4 @@
-"""Errors of the runtime-store layer, in the tree of ``vaultborn.errors``.
+"""Errors of the runtime-store layer, in the tree of ``vaultborn.core.errors``.
 
 The branches::
 
@@ -21,7 +21,7 @@ Messages name the target, the action and the store's error code; never a value o
 
 from __future__ import annotations
 
-from vaultborn.errors import ConfigurationError, ServiceError, TransientError, UsageError
+from vaultborn.core.errors import ConfigurationError, ServiceError, TransientError, UsageError
 
 __all__ = [
     "InvalidEnvFile",

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import IO
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.stores.masking import Masker
 from vaultborn.vault.secret import Secret
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.stores.protocol import Provenance, SecretStore, idempotency_key
 from vaultborn.vault.errors import FieldNotFound
 from vaultborn.vault.protocol import Vault

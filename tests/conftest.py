@@ -68,7 +68,7 @@ def run_database(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def postgres_database(pg_server: PgServer) -> str:
     """Run the test on a fresh, migrated PostgreSQL database (``VAULTBORN_DATABASE_URL``)."""
-    from vaultborn.migrate import migrate
+    from vaultborn.runner.migrate import migrate
 
     url = fresh_database(pg_server)
     migrate(url)

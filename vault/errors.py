@@ -1,10 +1,10 @@
-"""Errors of the vault layer, one class per thing that went wrong (see ``vaultborn.errors``)."""
+"""Errors of the vault layer, one class per thing that went wrong (``vaultborn.core.errors``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vaultborn.errors import ServiceError, TransientError, UsageError
+from vaultborn.core.errors import ServiceError, TransientError, UsageError
 
 __all__ = [
     "AmbiguousReference",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.errors import FieldNotFound
 from vaultborn.vault.model import Category, Field, FieldType, Item, Purpose, Section, VaultInfo

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.errors import FieldNotFound
 from vaultborn.vault.reference import SecretReference
 from vaultborn.vault.secret import Secret

@@ -18,8 +18,8 @@ from typing import Annotated, Any
 import typer
 
 from vaultborn import __version__
-from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
+from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.reference import parse_reference
 
 __all__ = ["build_app", "main"]

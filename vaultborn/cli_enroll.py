@@ -31,9 +31,9 @@ from vaultborn.browser.handoff import terminal_handoff
 from vaultborn.browser.runner import FlowOptions, FlowReport
 from vaultborn.browser.screens import Screen
 from vaultborn.browser.session import BrowserSession
-from vaultborn.deps import open_vault
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.render import console, print_json, progress
+from vaultborn.runner.wiring import open_vault
 
 __all__ = ["register_enroll_command"]
 

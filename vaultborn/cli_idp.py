@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
+from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.protocol import Vault
 from vaultborn.vault.secret import Secret
 

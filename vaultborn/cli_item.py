@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from vaultborn.deps import Settings, open_vault
 from vaultborn.render import print_item, print_items, print_json
+from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.assignment import Assignment, parse_assignment
 from vaultborn.vault.items import ItemEdit, ItemSpec
 from vaultborn.vault.model import Category, Item

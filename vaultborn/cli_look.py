@@ -1,6 +1,6 @@
 """``vaultborn runs`` and ``approvals``: looking at runs, as quick to start as ``op``.
 
-They read the views that moving a run keeps (``vaultborn.view_cache``), so they load neither
+They read the views that moving a run keeps (``vaultborn.runner.view_cache``), so they load neither
 LangGraph nor SQLAlchemy unless a view has to be worked out again.
 """
 
@@ -11,8 +11,8 @@ import typer
 from vaultborn.cli_options import DbOpt, JsonOpt
 from vaultborn.prompts import describe_waiting
 from vaultborn.render import console, print_json
-from vaultborn.state_db import state_db
-from vaultborn.view_cache import queued_runs, started_runs
+from vaultborn.runner.state_db import state_db
+from vaultborn.runner.view_cache import queued_runs, started_runs
 
 __all__ = ["register_look_commands"]
 

@@ -17,13 +17,13 @@ from vaultborn.cli_setup import (
     PolicyOpt,
     run_options,
 )
-from vaultborn.database import shown
+from vaultborn.core.database import shown
 from vaultborn.graphs.checkpoint import database_url
-from vaultborn.migrate import migrate
 from vaultborn.render import console, print_json
-from vaultborn.runtimes import RuntimeCache
-from vaultborn.state_db import home_of, state_db
-from vaultborn.worker import Worker, WorkerConfig, WorkerReport
+from vaultborn.runner.migrate import migrate
+from vaultborn.runner.runtime_cache import RuntimeCache
+from vaultborn.runner.state_db import home_of, state_db
+from vaultborn.runner.worker import Worker, WorkerConfig, WorkerReport
 
 __all__ = ["db_app", "register_scale_commands"]
 

@@ -26,27 +26,35 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
-from vaultborn.board import RunBoard
 from vaultborn.browser.handoff import terminal_handoff
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.cli_options import DbOpt, JsonOpt
-from vaultborn.database import database_kind
-from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
-from vaultborn.fleet import DEFAULT_LIMIT, account_of, plan_fleet, plans_in, run_fleet
+from vaultborn.core.database import database_kind
+from vaultborn.core.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
 from vaultborn.graphs.checkpoint import database_url, prepare_database
-from vaultborn.leases import hold_run
 from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.nodes.steps import STEPS
-from vaultborn.plan import Plan, load_plan
-from vaultborn.plan_check import check_plan, projected_actions
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
-from vaultborn.runs import RunView, StateDb, advance, history, list_runs, new_run_id, view_run
-from vaultborn.runtime import RunOptions, open_runtime
-from vaultborn.runtimes import RuntimeCache
-from vaultborn.state_db import home_of, state_db
+from vaultborn.runner.board import RunBoard
+from vaultborn.runner.fleet import DEFAULT_LIMIT, account_of, plan_fleet, plans_in, run_fleet
+from vaultborn.runner.leases import hold_run
+from vaultborn.runner.plan import Plan, load_plan
+from vaultborn.runner.plan_check import check_plan, projected_actions
+from vaultborn.runner.runs import (
+    RunView,
+    StateDb,
+    advance,
+    history,
+    list_runs,
+    new_run_id,
+    view_run,
+)
+from vaultborn.runner.runtime import RunOptions, open_runtime
+from vaultborn.runner.runtime_cache import RuntimeCache
+from vaultborn.runner.state_db import home_of, state_db
+from vaultborn.runner.wiring import Settings, open_vault
 
 __all__ = ["register_setup_commands"]
 

@@ -13,9 +13,9 @@ from typing import Annotated, TextIO
 
 import typer
 
-from vaultborn.deps import open_vault
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.render import console, print_json
+from vaultborn.runner.wiring import open_vault
 from vaultborn.stores.envfile import parse_env_assignment, parse_env_file
 from vaultborn.stores.process import Sink, run_with_secrets
 from vaultborn.stores.registry import open_stores, parse_target, target_forms

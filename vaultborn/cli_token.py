@@ -17,14 +17,14 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import ServiceError, UsageError
+from vaultborn.core.errors import ServiceError, UsageError
 from vaultborn.idp.errors import InvalidToken
 from vaultborn.idp.http import endpoint
 from vaultborn.idp.provider import KINDS, Provider
 from vaultborn.idp.tokens import TokenSource, client_id_for
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.render import console, print_json
+from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.reference import parse_reference
 from vaultborn.vault.secret import Secret
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
 
-from vaultborn.deps import Settings, open_vault
+from vaultborn.core.errors import VaultbornError
 from vaultborn.doctor_files import file_mode_findings
-from vaultborn.errors import VaultbornError
+from vaultborn.runner.checks import Check
+from vaultborn.runner.wiring import Settings, open_vault
 
 __all__ = ["Check", "run_checks"]
-
-Status = Literal["ok", "warn", "fail"]
 
 # Security floors from reference/langgraph.md §1.10; older versions have known CVEs.
 SECURITY_FLOORS = {
@@ -23,19 +20,6 @@ SECURITY_FLOORS = {
     "langgraph-checkpoint": (4, 0, 0),
     "langgraph-checkpoint-sqlite": (3, 0, 1),
 }
-
-
-@dataclass(frozen=True)
-class Check:
-    """The outcome of one check."""
-
-    name: str
-    status: Status
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -88,7 +72,7 @@ def _files(settings: Settings) -> Iterator[Check]:
 
 def _run_database(settings: Settings) -> Iterator[Check]:
     """The run database: a SQLite file (not created here), or a reachable, migrated PostgreSQL."""
-    from vaultborn.database import database_kind, shown
+    from vaultborn.core.database import database_kind, shown
     from vaultborn.graphs.checkpoint import DATABASE_ENV, open_checkpointer, sqlite_path
 
     env = settings.env()

@@ -8,7 +8,7 @@ awaited at the top level of a cell::
     view = await demo.approve()      # … and at each gate after it
     await demo.close()               # Chromium, the dev IdP, the emulated AWS
 
-The session opens what ``vaultborn setup`` opens (``vaultborn.runtime.open_runtime``: local
+The session opens what ``vaultborn setup`` opens (``vaultborn.runner.runtime.open_runtime``: local
 vault, dev IdP, AWS store, one Chromium) with the run database in its home, so the CLI sees
 the same runs (``VAULTBORN_HOME=HOME vaultborn runs``). What it returns is references, ids and
 metadata; a secret value never leaves the vault through it. (Checkpoints are not sealed:
@@ -33,14 +33,13 @@ from typing import Any
 from vaultborn.approvals.audit import AuditEvent, AuditLog
 from vaultborn.approvals.policy import Policy
 from vaultborn.browser.pool import BrowserPool
-from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import prepare_database
 from vaultborn.graphs.setup import build_graph
-from vaultborn.leases import hold_run
 from vaultborn.nodes.deps import BrowserChoice, Deps
-from vaultborn.plan import Plan, default_plan
-from vaultborn.runs import (
+from vaultborn.runner.leases import hold_run
+from vaultborn.runner.plan import Plan, default_plan
+from vaultborn.runner.runs import (
     RunView,
     StateDb,
     advance,
@@ -49,7 +48,8 @@ from vaultborn.runs import (
     new_run_id,
     view_run,
 )
-from vaultborn.runtime import RunOptions, open_runtime
+from vaultborn.runner.runtime import RunOptions, open_runtime
+from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.model import Item
 
 __all__ = ["CliRun", "DemoSession", "demo_home", "run_cli"]

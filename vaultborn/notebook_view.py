@@ -18,7 +18,7 @@ from typing import Any
 
 from vaultborn.approvals.audit import AuditEvent
 from vaultborn.prompts import describe_waiting
-from vaultborn.runs import RunView
+from vaultborn.runner.runs import RunView
 
 __all__ = ["Card", "Table", "audit_rows", "card", "table"]
 

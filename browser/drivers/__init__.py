@@ -13,7 +13,7 @@ from vaultborn.browser.drivers.generic import GenericDriver
 from vaultborn.browser.drivers.keycloak import KeycloakDriver
 from vaultborn.browser.drivers.okta import OktaDriver
 from vaultborn.browser.snapshot import PageSnapshot
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 
 __all__ = ["DRIVER_NAMES", "Driver", "driver_named", "pick_driver"]
 

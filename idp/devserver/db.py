@@ -33,8 +33,8 @@ from sqlalchemy import (
     event,
 )
 
+from vaultborn.core.sqltx import explicit_transaction, translated_db_errors
 from vaultborn.idp.errors import IdPError, IdPUnavailable
-from vaultborn.sqltx import explicit_transaction, translated_db_errors
 from vaultborn.vault.local.fs import ensure_private_dir, ensure_private_file
 
 __all__ = [

@@ -24,7 +24,7 @@ from types import TracebackType
 
 import uvicorn
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.devserver.app import build_app
 from vaultborn.idp.devserver.context import DevIdPContext
 from vaultborn.idp.devserver.ratelimit import RateLimiter

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
 from vaultborn.vault.secret import Secret
 

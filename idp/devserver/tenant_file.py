@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.devserver.tenant import (
     DEFAULT_CONNECTION,
     RESERVED_CLAIMS,

@@ -3,7 +3,7 @@
 ``ScriptedModel`` answers the n-th model turn of a conversation with the n-th entry of its
 script (an ``AIMessage``, or a function of the messages so far that makes one): the same
 conversation always gets the same answer, in this process or in another one resuming it.
-``AgentRun`` drives ``vaultborn.agent_runs`` on one ``tests.graph.kit.Harness``.
+``AgentRun`` drives ``vaultborn.runner.agent_runs`` on one ``tests.graph.kit.Harness``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from tests.graph.kit import Harness, embedded_run
-from vaultborn.agent_runs import advance_agent, agent_start, view_agent
 from vaultborn.approvals.policy import Policy
 from vaultborn.nodes.tools import TOOLS, ToolSpec
-from vaultborn.runs import RunView
+from vaultborn.runner.agent_runs import advance_agent, agent_start, view_agent
+from vaultborn.runner.runs import RunView
 
 Turn = AIMessage | Callable[[list[BaseMessage]], AIMessage]
 

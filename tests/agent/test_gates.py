@@ -1,6 +1,6 @@
 """The agent's tool calls through the gates: session once, reads pass, writes are asked.
 
-A scripted chat model issues the tool calls; the run goes through ``vaultborn.agent_runs``
+A scripted chat model issues the tool calls; the run goes through ``vaultborn.runner.agent_runs``
 on the embedded dev IdP, the local vault and moto, with nobody approving automatically.
 """
 
@@ -29,7 +29,7 @@ from tests.agent.kit import (
 )
 from tests.faults.clikit import secrets_in_vault
 from vaultborn.approvals.policy import Policy
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tool_args import ReferenceArgs
 from vaultborn.nodes.tools import TOOLS, ToolRefused, ToolSpec

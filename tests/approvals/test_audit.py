@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import create_engine
 
 from vaultborn.approvals.audit import GENESIS, AuditLog
-from vaultborn.errors import ConfigurationError
-from vaultborn.sqltx import BUSY_TIMEOUT_ENV
+from vaultborn.core.errors import ConfigurationError
+from vaultborn.core.sqltx import BUSY_TIMEOUT_ENV
 from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("approval integrity: gate and audit chain")

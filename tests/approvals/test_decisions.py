@@ -25,7 +25,7 @@ from vaultborn.approvals.request import (
     parse_ack,
     parse_decision,
 )
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.secret import Secret
 
 pytestmark = pytest.mark.robustness("approval integrity: answer parsing")

@@ -8,7 +8,7 @@ import pytest
 
 from vaultborn.approvals.action import Action
 from vaultborn.approvals.policy import Policy
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 
 pytestmark = pytest.mark.robustness("approval integrity: policies and actions")
 

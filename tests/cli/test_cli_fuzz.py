@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Run
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 
 pytestmark = pytest.mark.robustness("hostile input: CLI arguments (fuzz)")
 

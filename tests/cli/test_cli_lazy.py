@@ -62,7 +62,7 @@ def test_help_still_lists_every_command() -> None:
 
 
 def test_looking_at_runs_loads_no_langgraph(cli: Any) -> None:
-    """``runs`` and ``approvals`` read the views a move kept (``vaultborn.view_cache``)."""
+    """``runs`` and ``approvals`` read the views a move kept (``vaultborn.runner.view_cache``)."""
     assert cli("setup", "--json").code == 3  # a run waits at its vault session
     for argv in (("runs",), ("approvals",), ("runs", "--json"), ("approvals", "--json")):
         code, loaded = _loaded(*argv)

@@ -8,7 +8,7 @@ import pyotp
 import pytest
 
 from tests.contract.conftest import FIXED_NOW
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.errors import (
     AmbiguousReference,

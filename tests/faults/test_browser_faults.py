@@ -40,7 +40,7 @@ from tests.faults.proxy import Fault, FaultProxy
 from tests.graph.kit import Harness, browser_pids, descendants, embedded_run
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.browser.errors import BrowserCrashed, NeedsHuman, PageTimeout, crash_or
-from vaultborn.errors import TransientError
+from vaultborn.core.errors import TransientError
 from vaultborn.nodes.deps import BrowserChoice
 from vaultborn.vault.local import LocalVault
 from vaultborn.vault.model import FieldType

@@ -15,8 +15,8 @@ import pytest
 
 from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
 from vaultborn.browser.chromium import find_chromium
-from vaultborn.faults import CRASH_ENV
-from vaultborn.sqltx import BUSY_TIMEOUT_ENV
+from vaultborn.core.sqltx import BUSY_TIMEOUT_ENV
+from vaultborn.runner.faults import CRASH_ENV
 
 pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),

@@ -29,9 +29,9 @@ from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
 from vaultborn.idp.devserver.tenant import demo_tenant
 from vaultborn.idp.tokens import TokenSource
 from vaultborn.nodes.deps import BrowserChoice, Deps
-from vaultborn.plan import default_plan
-from vaultborn.runs import RunView, StateDb, advance, view_run
-from vaultborn.runtime import ensure_demo_secrets
+from vaultborn.runner.plan import default_plan
+from vaultborn.runner.runs import RunView, StateDb, advance, view_run
+from vaultborn.runner.runtime import ensure_demo_secrets
 from vaultborn.stores.registry import open_stores
 from vaultborn.vault.local import LocalVault
 

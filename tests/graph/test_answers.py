@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.graph.kit import Harness, embedded_run
-from vaultborn.errors import UsageError
-from vaultborn.runs import RunView, advance
+from vaultborn.core.errors import UsageError
+from vaultborn.runner.runs import RunView, advance
 
 pytestmark = pytest.mark.robustness("approval integrity: answers through the library")
 

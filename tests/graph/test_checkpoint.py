@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 
 import pytest
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import database_url, open_checkpointer, sqlite_path
 from vaultborn.graphs.serde import CheckpointTampered, SealedSerializer
 
@@ -81,7 +81,7 @@ def test_database_urls(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "first",
     [
-        "vaultborn.runs",
+        "vaultborn.runner.runs",
         "vaultborn.nodes.gating",
         "vaultborn.graphs.setup",
         "vaultborn.approvals.gate",

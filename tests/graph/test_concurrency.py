@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Run
-from vaultborn.database import make_engine
+from vaultborn.core.database import make_engine
 from vaultborn.graphs.checkpoint import DATABASE_ENV
-from vaultborn.leases import LEASE_SECONDS, RunBusy, create_lease_table, hold_run, lease_of
+from vaultborn.runner.leases import LEASE_SECONDS, RunBusy, create_lease_table, hold_run, lease_of
 
 pytestmark = pytest.mark.robustness("concurrency: runs and accounts")
 

@@ -18,7 +18,7 @@ import pytest
 
 from tests.faults.clikit import assert_no_secret_at_rest, count_effects, moto_server, run_cli
 from vaultborn.browser.chromium import find_chromium
-from vaultborn.faults import CRASH_ENV, CRASH_EXIT
+from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
 
 pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),

@@ -29,11 +29,11 @@ from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
-from vaultborn import studio
 from vaultborn.approvals.audit import AuditLog
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import database_url
 from vaultborn.graphs.setup import build_graph
+from vaultborn.runner import studio
 
 ROOT = Path(__file__).resolve().parents[2]
 

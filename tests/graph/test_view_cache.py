@@ -17,8 +17,8 @@ import pytest
 
 from tests.conftest import Run
 from tests.scale.plans import demo_plan_text
-from vaultborn import view_cache
-from vaultborn.runs import StateDb, list_runs
+from vaultborn.runner import view_cache
+from vaultborn.runner.runs import StateDb, list_runs
 
 
 def _plan(tmp_path: Path, number: int) -> str:
@@ -59,14 +59,14 @@ class Counted:
 
 @pytest.fixture
 def langgraph_view(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Swap ``vaultborn.runs.view_run`` for a ``Counted`` one: ``langgraph_view(refuse=…)``."""
-    import vaultborn.runs
+    """Swap ``runner.runs.view_run`` for a ``Counted`` one: ``langgraph_view(refuse=…)``."""
+    import vaultborn.runner.runs
 
-    real = vaultborn.runs.view_run
+    real = vaultborn.runner.runs.view_run
 
     def swap(*, refuse: bool = False) -> Counted:
         counted = Counted(real, refuse=refuse)
-        monkeypatch.setattr(vaultborn.runs, "view_run", counted)
+        monkeypatch.setattr(vaultborn.runner.runs, "view_run", counted)
         return counted
 
     return swap

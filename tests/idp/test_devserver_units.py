@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.idp.devkit import ENV, PASSWORD
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.devserver.hashing import CLIENT_COST, PASSWORD_COST, hash_secret, verify_secret
 from vaultborn.idp.devserver.mfa import PERIOD, new_seed
 from vaultborn.idp.devserver.records import iso

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.idp.jwtkit import NOW
-from vaultborn.errors import TransientError, UsageError
+from vaultborn.core.errors import TransientError, UsageError
 from vaultborn.idp.errors import (
     IdPAuthenticationFailed,
     IdPConflict,

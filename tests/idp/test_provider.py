@@ -18,7 +18,7 @@ import pytest
 from tests.idp.devkit import Clock
 from tests.idp.jwtkit import NOW, Signer, jwks
 from tests.idp.support import M2M_REF, SECRET, CountingVault, m2m_vault
-from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.idp.errors import DiscoveryFailed, IdPAuthenticationFailed, TokenKeyUnknown
 from vaultborn.idp.http import RetryPolicy
 from vaultborn.idp.provider import Provider, guess_kind

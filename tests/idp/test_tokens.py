@@ -20,7 +20,7 @@ from tests.idp.support import (
     MockTokenEndpoint,
     m2m_vault,
 )
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.devserver.server import RunningDevIdP
 from vaultborn.idp.errors import IdPAuthenticationFailed, IdPForbidden, IdPUnavailable
 from vaultborn.idp.http import RetryPolicy

@@ -28,7 +28,7 @@ from tests.faults.clikit import (
 )
 from tests.scale.plans import write_demo_plans
 from vaultborn.browser.chromium import find_chromium
-from vaultborn.faults import CRASH_ENV, CRASH_EXIT
+from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
 
 pytestmark = [
     pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),

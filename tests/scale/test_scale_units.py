@@ -13,13 +13,13 @@ import pytest
 from tests.conftest import Run
 from tests.pgserver import PgServer, fresh_database
 from tests.scale.plans import demo_plan_text, write_demo_plans
-from vaultborn.board import RunBoard
-from vaultborn.database import database_kind, libpq_url, shown, sqlalchemy_url
-from vaultborn.errors import ConfigurationError, UsageError
-from vaultborn.fleet import FleetItem, FleetProgress
+from vaultborn.core.database import database_kind, libpq_url, shown, sqlalchemy_url
+from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.graphs.checkpoint import DATABASE_ENV, open_checkpointer
-from vaultborn.runs import RunView, StateDb
-from vaultborn.worker import Worker, WorkerConfig
+from vaultborn.runner.board import RunBoard
+from vaultborn.runner.fleet import FleetItem, FleetProgress
+from vaultborn.runner.runs import RunView, StateDb
+from vaultborn.runner.worker import Worker, WorkerConfig
 
 pytestmark = pytest.mark.robustness("scale: database URLs, board, worker choices, CLI input")
 
@@ -199,7 +199,7 @@ def test_sealed_checkpoints_on_postgres_seal_every_blob(pg_server: PgServer) -> 
     from tests.rundb import postgres_rows
     from vaultborn.graphs.checkpoint import open_async_checkpointer
     from vaultborn.graphs.serde import CheckpointTampered
-    from vaultborn.migrate import migrate
+    from vaultborn.runner.migrate import migrate
 
     class State(TypedDict):
         status: str

@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import Run
 from tests.scale.plans import demo_plan_text
 from tests.stores.conftest import REF, make_item
-from vaultborn.plan import parse_plan
-from vaultborn.plan_check import check_plan
+from vaultborn.runner.plan import parse_plan
+from vaultborn.runner.plan_check import check_plan
 from vaultborn.stores import registry
 from vaultborn.stores.errors import InvalidTarget
 from vaultborn.stores.protocol import Outcome, Provenance, PutResult, StoreState

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import Assignment, parse_assignment
 from vaultborn.vault.model import FieldType
 from vaultborn.vault.secret import Secret

@@ -19,7 +19,7 @@ from vaultborn.browser.flow import (
 )
 from vaultborn.browser.screens import Screen, ScreenKind
 from vaultborn.browser.snapshot import PageSnapshot
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 
 URL = "https://idp.example.com/enroll"
 

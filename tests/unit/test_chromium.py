@@ -14,7 +14,7 @@ from vaultborn.browser.chromium import (
     find_chromium,
     playwright_browsers_dir,
 )
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 
 DEBIAN = "Chromium 156.0.8078.108 built on Debian GNU/Linux 12 (bookworm)"
 

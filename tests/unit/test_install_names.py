@@ -22,7 +22,7 @@ import pytest
 import vaultborn
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ("vault", "idp", "stores", "browser", "approvals", "nodes", "graphs")
+LAYERS = ("core", "vault", "idp", "stores", "browser", "approvals", "nodes", "graphs", "runner")
 _BARE = re.compile(
     rf'(?:^|[\s"])(?:from|import) ({"|".join(LAYERS)})(?:\.\w+)*(?: import|\s*$)', re.M
 )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.errors import FieldNotFound, InvalidOtpUri
 from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit, new_item

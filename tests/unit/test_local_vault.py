@@ -17,7 +17,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.vault.assignment import Assignment, parse_assignment
 from vaultborn.vault.errors import AmbiguousReference, VaultError, VaultLocked
 from vaultborn.vault.items import ItemEdit, ItemSpec

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from vaultborn.approvals.audit import AuditEvent
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
 from vaultborn.idp.devserver.tenant import demo_tenant
 from vaultborn.idp.tokens import TokenSource
@@ -28,9 +28,9 @@ from vaultborn.notebook_agent import (
     token_calls_by_callers,
 )
 from vaultborn.notebook_view import audit_rows, card, table
-from vaultborn.plan import default_plan
-from vaultborn.runs import RunView
-from vaultborn.runtime import ensure_demo_secrets
+from vaultborn.runner.plan import default_plan
+from vaultborn.runner.runs import RunView
+from vaultborn.runner.runtime import ensure_demo_secrets
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.items import ItemSpec
 from vaultborn.vault.local import LocalVault

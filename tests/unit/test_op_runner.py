@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vaultborn.errors import ConfigurationError, VaultbornError
+from vaultborn.core.errors import ConfigurationError, VaultbornError
 from vaultborn.vault.errors import (
     AmbiguousReference,
     AuthorizationDismissed,

@@ -13,7 +13,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.errors import AuthorizationTimeout, NotSignedIn
 from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.otp import parse_otpauth_uri
 from vaultborn.vault.recipe import parse_recipe

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaultborn.errors import UsageError
-from vaultborn.plan import (
+from vaultborn.core.errors import UsageError
+from vaultborn.runner.plan import (
     DEMO_PREREQUISITES,
     EMBEDDED_SOURCE,
     Plan,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vaultborn.errors import UsageError
-from vaultborn.plan import parse_plan
+from vaultborn.core.errors import UsageError
+from vaultborn.runner.plan import parse_plan
 
 pytestmark = pytest.mark.robustness("hostile input: plans")
 

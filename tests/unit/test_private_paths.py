@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.vault.local.fs import ensure_private_dir, mode_of, tighten_file
 
 pytestmark = pytest.mark.robustness("at rest: file modes")

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.stores.envfile import parse_env_assignment, parse_env_file, parse_env_lines
 from vaultborn.stores.errors import InvalidEnvFile, InvalidTarget
 from vaultborn.stores.target import AWS_SCHEME, AwsTarget, parse_aws_target

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.base import BaseVault
 from vaultborn.vault.errors import FieldNotFound, ItemNotFound, VaultConflict, VaultNotFound
 from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit, new_id, new_item, now_iso

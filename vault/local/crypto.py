@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.vault.errors import VaultError
 from vaultborn.vault.local.tables import ItemRow
 from vaultborn.vault.model import Item, VaultInfo

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 
 __all__ = [
     "DIR_MODE",

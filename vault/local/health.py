@@ -7,7 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.vault.local.fs import DIR_MODE, FILE_MODE
 from vaultborn.vault.local.keys import VaultKey
 from vaultborn.vault.protocol import Health

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.vault.errors import VaultLocked
 from vaultborn.vault.local.fs import write_new_private_file
 

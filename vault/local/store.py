@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from vaultborn.sqltx import busy_timeout
+from vaultborn.core.sqltx import busy_timeout
 from vaultborn.vault.errors import VaultError, VaultLocked, VaultUnavailable
 from vaultborn.vault.local.crypto import KEY_CHECK, KEY_CHECK_AAD, Sealer
 from vaultborn.vault.local.tables import SCHEMA_VERSION, create_tables, read_meta, write_meta

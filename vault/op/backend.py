@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.vault.base import BaseVault
 from vaultborn.vault.errors import (
     AmbiguousReference,

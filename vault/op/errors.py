@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from vaultborn.errors import ConfigurationError, VaultbornError
+from vaultborn.core.errors import ConfigurationError, VaultbornError
 from vaultborn.vault.errors import (
     AmbiguousReference,
     AuthorizationDismissed,

@@ -60,7 +60,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.vault.op.fake_cli import parse_args
 from vaultborn.vault.op.fake_commands import COMMANDS
 from vaultborn.vault.op.fake_state import NOT_SIGNED_IN, OpFailure, Store, sign_in

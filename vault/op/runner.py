@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from vaultborn.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.vault.errors import AuthorizationTimeout, VaultConflict, VaultUnavailable
 from vaultborn.vault.op.errors import classify
 from vaultborn.vault.secret import Secret

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.errors import VaultError, VaultUnavailable
 from vaultborn.vault.model import Category, Field, FieldType, Item, ItemSummary, VaultInfo
 from vaultborn.vault.secret import Secret

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.errors import VaultUnavailable
 from vaultborn.vault.items import OTP_LABEL, ItemEdit, ItemSpec, apply_edit, new_item

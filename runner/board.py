@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import Column, Connection, Float, MetaData, String, Table, Text, delete, select
 
 from vaultborn.approvals.action import canonical_json, plain_json
-from vaultborn.database import make_engine
-from vaultborn.errors import ConfigurationError
-from vaultborn.sqltx import translated_db_errors, write_transaction
+from vaultborn.core.database import make_engine
+from vaultborn.core.errors import ConfigurationError
+from vaultborn.core.sqltx import translated_db_errors, write_transaction
 
 __all__ = ["ACTIVE", "Queued", "RunBoard"]
 

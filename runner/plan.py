@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.idp.provider import KINDS
-from vaultborn.plan_default import (
+from vaultborn.runner.plan_default import (
     DEFAULT_AUDIENCE,
     DEFAULT_CONNECTION,
     DEFAULT_RECIPE,

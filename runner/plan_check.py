@@ -14,11 +14,11 @@ import httpx
 
 from vaultborn.approvals.action import Action
 from vaultborn.browser.chromium import find_chromium
-from vaultborn.doctor import Check
-from vaultborn.errors import VaultbornError
+from vaultborn.core.errors import VaultbornError
 from vaultborn.idp.provider import Provider
 from vaultborn.nodes.steps import STEPS
-from vaultborn.plan import Plan
+from vaultborn.runner.checks import Check
+from vaultborn.runner.plan import Plan
 from vaultborn.stores.registry import backend_for
 from vaultborn.vault.errors import NotFound
 from vaultborn.vault.protocol import Vault

@@ -4,7 +4,7 @@ The vault, the dev IdP, the audit log and the run leases all run with autocommit
 begin their own transactions, so a check-then-write can take the write lock first
 (``BEGIN IMMEDIATE``; on PostgreSQL an advisory lock). SQLAlchemy's own error text carries the
 SQL and its parameters (hashes, seeds), so only the driver's reason is ever shown. Imports
-nothing of vaultborn's but ``vaultborn.errors``, so every layer can use it.
+nothing of vaultborn's but ``vaultborn.core.errors``, so every layer can use it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
-from vaultborn.errors import ConfigurationError, UsageError
+from vaultborn.core.errors import ConfigurationError, UsageError
 
 if TYPE_CHECKING:  # SQLAlchemy loads only where a store uses it (``busy_timeout`` needs none)
     from sqlalchemy import Connection, Engine

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultborn.database import database_url
-from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import UsageError
+from vaultborn.core.database import database_url
+from vaultborn.core.errors import UsageError
+from vaultborn.runner.wiring import Settings, open_vault
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from vaultborn import __version__
-from vaultborn.database import database_kind, sqlite_path
-from vaultborn.errors import ConfigurationError
-from vaultborn.run_view import RunView
-from vaultborn.sqltx import busy_timeout
-from vaultborn.state_db import StateDb
+from vaultborn.core.database import database_kind, sqlite_path
+from vaultborn.core.errors import ConfigurationError
+from vaultborn.core.sqltx import busy_timeout
+from vaultborn.runner.run_view import RunView
+from vaultborn.runner.state_db import StateDb
 
 __all__ = ["head_of", "keep", "queued_runs", "started_runs"]
 
@@ -102,7 +102,7 @@ def queued_runs(db: StateDb, started: Iterable[str]) -> list[RunView]:
         return []
     ids = None if path is None else _queued_ids(path)
     if ids is None:
-        from vaultborn.board import RunBoard
+        from vaultborn.runner.board import RunBoard
 
         with RunBoard(db.url) as board:
             ids = [q.run_id for q in board.queued()]
@@ -253,7 +253,7 @@ def _keep_all(path: Path, entries: list[tuple[str, str, RunView]], key: bytes | 
 
 def _worked_out(db: StateDb, run_ids: list[str] | None) -> list[RunView]:
     """Views worked out by LangGraph: of ``run_ids``, or of every run (None)."""
-    from vaultborn.runs import list_runs, view_run
+    from vaultborn.runner.runs import list_runs, view_run
 
     with db.open() as saver:
         if run_ids is None:

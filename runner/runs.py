@@ -15,14 +15,14 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
 
-from vaultborn import view_cache
-from vaultborn.board import RunBoard
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.graphs.setup import build_graph
 from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
-from vaultborn.run_view import RunView
-from vaultborn.state_db import StateDb
+from vaultborn.runner import view_cache
+from vaultborn.runner.board import RunBoard
+from vaultborn.runner.run_view import RunView
+from vaultborn.runner.state_db import StateDb
 
 __all__ = [
     "RunView",

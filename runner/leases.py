@@ -38,9 +38,9 @@ from sqlalchemy import (
     update,
 )
 
-from vaultborn.database import make_engine
-from vaultborn.errors import ConfigurationError, UsageError
-from vaultborn.sqltx import write_transaction
+from vaultborn.core.database import make_engine
+from vaultborn.core.errors import ConfigurationError, UsageError
+from vaultborn.core.sqltx import write_transaction
 
 __all__ = [
     "LEASE_SECONDS",

@@ -10,7 +10,7 @@ policy (every side effect asked), headless Chromium, and the audit log in the st
 ``$VAULTBORN_HOME`` (``vaultborn audit verify`` checks it). Nothing is auto-approved: each gate
 is an interrupt that Studio resumes with the JSON answer the CLI would send —
 ``{"decision": "approve", "digest": <the waiting digest>, "approver": NAME, "reason": ""}``, or
-``{"done": true, "by": NAME}`` for a hand-off. ``python -m vaultborn.studio`` prints a run's
+``{"done": true, "by": NAME}`` for a hand-off. ``python -m vaultborn.runner.studio`` prints a run's
 start input for the default plan.
 
 Checkpoints are the server's (``langgraph dev``: in memory, flushed to ``.langgraph_api/`` on
@@ -40,16 +40,16 @@ from typing_extensions import TypedDict
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
 from vaultborn.browser.pool import BrowserPool
-from vaultborn.deps import Settings, open_vault
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import database_url, prepare_database
 from vaultborn.graphs.served import ServedContext
 from vaultborn.graphs.setup import build_graph
 from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import BrowserChoice, Deps
-from vaultborn.plan import load_plan
-from vaultborn.runs import new_run_id
-from vaultborn.runtime import RunOptions, open_runtime
+from vaultborn.runner.plan import load_plan
+from vaultborn.runner.runs import new_run_id
+from vaultborn.runner.runtime import RunOptions, open_runtime
+from vaultborn.runner.wiring import Settings, open_vault
 
 __all__ = ["StudioContext", "build_studio_graph", "close_studio_runtime", "start_input"]
 
@@ -87,7 +87,7 @@ def studio_deps(context: StudioContext, state: Mapping[str, Any]) -> Deps:
     plan = state.get("plan")
     if not isinstance(plan, dict):
         raise UsageError(
-            "a setup run starts from the input 'python -m vaultborn.studio' prints (no plan)"
+            "a setup run starts from the input 'python -m vaultborn.runner.studio' prints (no plan)"
         )
     with _lock:
         if _opened is None:

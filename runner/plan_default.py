@@ -1,6 +1,6 @@
 """The plan's model and defaults, and the embedded default plan with its demo data.
 
-``vaultborn.plan`` parses ``vaultborn.toml`` into these classes and re-exports them. The
+``vaultborn.runner.plan`` parses ``vaultborn.toml`` into these classes and re-exports them. The
 embedded default (no plan given) needs a few secrets that the demo generates in the local
 vault first; ``DEMO_PREREQUISITES`` describes them (titles, fields, recipes) and nothing here
 touches a vault.

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from vaultborn.approvals.action import canonical_json
-from vaultborn.deps import Settings, open_vault
 from vaultborn.nodes.deps import Deps
-from vaultborn.runtime import RunOptions, ensure_demo_secrets, open_runtime
+from vaultborn.runner.runtime import RunOptions, ensure_demo_secrets, open_runtime
+from vaultborn.runner.wiring import Settings, open_vault
 
 __all__ = ["RuntimeCache", "systems_of"]
 

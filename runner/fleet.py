@@ -22,13 +22,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from vaultborn.board import RunBoard
-from vaultborn.errors import UsageError, VaultbornError
-from vaultborn.leases import hold_run_async
+from vaultborn.core.errors import UsageError, VaultbornError
 from vaultborn.nodes.steps import STEPS
-from vaultborn.plan import Plan
-from vaultborn.runs import RunView, StateDb, advance, list_runs, new_run_id
-from vaultborn.runtimes import RuntimeCache
+from vaultborn.runner.board import RunBoard
+from vaultborn.runner.leases import hold_run_async
+from vaultborn.runner.plan import Plan
+from vaultborn.runner.runs import RunView, StateDb, advance, list_runs, new_run_id
+from vaultborn.runner.runtime_cache import RuntimeCache
 
 __all__ = [
     "FleetItem",

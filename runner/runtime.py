@@ -18,14 +18,14 @@ from typing import Any
 
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
-from vaultborn.errors import ConfigurationError
-from vaultborn.faults import fault_from_env
+from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.idp.provider import Provider
 from vaultborn.idp.tokens import TokenSource
 from vaultborn.nodes.audited_vault import AuditedVault
 from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.nodes.vault_item import items_titled
+from vaultborn.runner.faults import fault_from_env
 from vaultborn.stores.registry import open_stores
 from vaultborn.vault.items import ItemSpec
 from vaultborn.vault.model import Category

@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from vaultborn.errors import UsageError
-from vaultborn.sqltx import busy_timeout
+from vaultborn.core.errors import UsageError
+from vaultborn.core.sqltx import busy_timeout
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

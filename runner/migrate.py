@@ -8,9 +8,9 @@ run board. Every part is idempotent, so running it again (or after an upgrade) i
 from __future__ import annotations
 
 from vaultborn.approvals.audit import AuditLog
-from vaultborn.board import RunBoard
 from vaultborn.graphs.checkpoint import migrate_checkpoints, prepare_database
-from vaultborn.leases import create_lease_table
+from vaultborn.runner.board import RunBoard
+from vaultborn.runner.leases import create_lease_table
 
 __all__ = ["PARTS", "migrate"]
 

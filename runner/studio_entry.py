@@ -1,11 +1,11 @@
 """The entry module ``langgraph.json`` names: the setup graph for LangGraph Studio / Server.
 
-It is the top of the import graph, like ``vaultborn.cli`` (hence the import from
-``vaultborn``), and the one module that compiles a graph at import time (ARCHITECTURE,
-invariant 5): without a checkpointer, its ``Deps`` opened by the serving process on a run's
-first node (``vaultborn.studio``). From the repository root, with the project installed beside
-``langgraph-cli[inmem]``: ``langgraph dev --allow-blocking`` (see ``vaultborn.studio`` for why),
-then start a run with the input ``python -m vaultborn.studio`` prints.
+It is the top of the import graph, like ``vaultborn.cli``, and the one module that compiles a
+graph at import time (ARCHITECTURE, invariant 5): without a checkpointer, its ``Deps`` opened
+by the serving process on a run's first node (``vaultborn.runner.studio``). From the
+repository root, with the project installed beside ``langgraph-cli[inmem]``:
+``langgraph dev --allow-blocking`` (see ``vaultborn.runner.studio`` for why), then start a run
+with the input ``python -m vaultborn.runner.studio`` prints.
 
 How the server loads it (langgraph-cli 0.4.40, langgraph-api 0.16.7; read from their source):
 
@@ -40,6 +40,6 @@ How the server loads it (langgraph-cli 0.4.40, langgraph-api 0.16.7; read from t
 
 from __future__ import annotations
 
-from vaultborn.studio import build_studio_graph
+from vaultborn.runner.studio import build_studio_graph
 
 graph = build_studio_graph()

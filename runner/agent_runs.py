@@ -1,6 +1,6 @@
 """Agent runs: start one with a task, move it on with an answer for its gate, look at it.
 
-The same contract as ``vaultborn.runs`` for setup runs: a run is one LangGraph thread in the
+The same contract as ``vaultborn.runner.runs`` for setup runs: a run is one LangGraph thread in the
 run database (``StateDb``), checkpointed with ``durability="sync"``; an answer goes only to
 the interrupt the run waits at; any process with the database, the ``Deps`` and the model can
 move the run on.
@@ -16,12 +16,12 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from vaultborn.errors import UsageError
+from vaultborn.core.errors import UsageError
 from vaultborn.graphs.agent import build_agent_graph
 from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tools import TOOLS, ToolSpec, toolkit_digest
-from vaultborn.runs import RunView, StateDb, snapshot_view
+from vaultborn.runner.runs import RunView, StateDb, snapshot_view
 
 __all__ = ["RECURSION_LIMIT", "advance_agent", "agent_start", "view_agent"]
 

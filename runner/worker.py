@@ -21,12 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaultborn.board import Queued, RunBoard
-from vaultborn.errors import UsageError, VaultbornError
-from vaultborn.fleet import enough_threads
-from vaultborn.leases import RunBusy, hold_run_async
-from vaultborn.runs import RunView, StateDb, advance, view_run
-from vaultborn.runtimes import RuntimeCache
+from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.runner.board import Queued, RunBoard
+from vaultborn.runner.fleet import enough_threads
+from vaultborn.runner.leases import RunBusy, hold_run_async
+from vaultborn.runner.runs import RunView, StateDb, advance, view_run
+from vaultborn.runner.runtime_cache import RuntimeCache
 
 __all__ = ["Worker", "WorkerConfig", "WorkerReport"]
 
