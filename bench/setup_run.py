@@ -199,19 +199,14 @@ def instrumented(deps: Deps, tracker: Tracker) -> Deps:
 
 
 async def straight_line(deps: Deps, plan: dict[str, Any]) -> None:
-    """The five effects in order, arguments from the state as the graph builds them."""
+    """The step effects in order (each repeat too), arguments built as the graph builds them."""
     state: dict[str, Any] = {"plan": plan}
-    for name in ("create_item", "create_user", "enroll_totp"):
-        step = STEPS[name]
-        result = await run_effect(step, step.args(state), deps)
-        if "human" in result:
-            raise RuntimeError(f"{name} needs a person: {result['human']}")
-        state[step.state_key] = result
-    for _ in plan.get("seed", []):
-        step = STEPS["seed"]
-        result = await run_effect(step, step.args(state), deps)
-        state["seeds"] = {**state.get("seeds", {}), result["target"]: result}
-    await run_effect(STEPS["verify"], STEPS["verify"].args(state), deps)
+    for step in STEPS.values():
+        for _ in range(step.times(plan)):
+            result = await run_effect(step, step.args(state), deps)
+            if "human" in result:
+                raise RuntimeError(f"{step.name} needs a person: {result['human']}")
+            state |= step.recorded(state, result)
 
 
 @dataclasses.dataclass

@@ -34,12 +34,10 @@ from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.gating import effect_node, gate_node, propose_node
 from vaultborn.nodes.session import human_step, session_gate
-from vaultborn.nodes.steps import STEPS, next_seed_index
+from vaultborn.nodes.steps import ORDER, STEPS
 
-__all__ = ["ORDER", "build_graph"]
+__all__ = ["build_graph"]
 
-ORDER = ("create_item", "create_user", "enroll_totp", "seed", "verify")
-"""The gated steps, in order."""
 
 _RETRY = RetryPolicy(max_attempts=4, initial_interval=0.5, retry_on=TransientError)
 
@@ -122,16 +120,14 @@ def _compile(
     builder.add_conditional_edges(
         "session_gate", _after_session, [END, "propose_create_item", "session_gate"]
     )
-    for here, after in zip(ORDER, (*ORDER[1:], None), strict=True):
+    for here in ORDER:
         builder.add_conditional_edges(
             f"propose_{here}", _after_propose(here), [END, here, f"gate_{here}"]
         )
         builder.add_conditional_edges(
             f"gate_{here}", _after_gate(here), [END, here, f"propose_{here}"]
         )
-        builder.add_conditional_edges(
-            here, _after_effect(here, after), _effect_targets(here, after)
-        )
+        builder.add_conditional_edges(here, _after_effect(here), _effect_targets(here))
     builder.add_edge("human_step", "enroll_totp")
     builder.add_node("done", done)
     builder.add_edge("done", END)
@@ -174,31 +170,33 @@ def _after_gate(name: str) -> Any:
     return route
 
 
-def _after_effect(name: str, after: str | None) -> Any:
+def _after_effect(name: str) -> Any:
     def route(state: SetupState) -> str:
         if state.get("human"):
             return "human_step"
-        if name == "seed" and _seeds_left(state):
-            return "propose_seed"
-        if after == "seed" and not _seeds_left(state):
-            return "propose_verify"
-        return "done" if after is None else f"propose_{after}"
+        return _next_step(name, state)
 
     return route
 
 
-def _effect_targets(name: str, after: str | None) -> list[str]:
-    """Every node ``_after_effect(name, after)`` may route to."""
-    targets = ["human_step"]
-    if name == "seed":
-        targets.append("propose_seed")
-    if after == "seed":
-        targets.append("propose_verify")
-    return [*targets, "done" if after is None else f"propose_{after}"]
+def _next_step(name: str, state: SetupState) -> str:
+    """Where a run goes after an effect of ``name``.
+
+    A repeat of it, else the next step that has work (a plan with no seed targets goes from the
+    enrollment to the verification), else done.
+    """
+    data = dict(state)
+    if STEPS[name].repeats is not None and STEPS[name].left(data):
+        return f"propose_{name}"
+    later = ORDER[ORDER.index(name) + 1 :]
+    return next((f"propose_{step}" for step in later if STEPS[step].left(data)), "done")
 
 
-def _seeds_left(state: SetupState) -> bool:
-    return next_seed_index(dict(state)) < len(state["plan"].get("seed", []))
+def _effect_targets(name: str) -> list[str]:
+    """Every node ``_after_effect(name)`` may route to."""
+    repeat = [f"propose_{name}"] if STEPS[name].repeats is not None else []
+    later = [f"propose_{step}" for step in ORDER[ORDER.index(name) + 1 :]]
+    return ["human_step", *repeat, *later, "done"]
 
 
 def done(state: SetupState) -> dict[str, Any]:

@@ -12,10 +12,8 @@ from typing import Any, Literal
 # On Python < 3.12 LangGraph's server derives a run's input schema only from this TypedDict.
 from typing_extensions import TypedDict
 
-__all__ = ["STEPS", "RunStatus", "SetupState", "Step"]
+__all__ = ["RunStatus", "SetupState"]
 
-Step = Literal["create_item", "create_user", "enroll_totp", "seed", "verify"]
-STEPS: tuple[Step, ...] = ("create_item", "create_user", "enroll_totp", "seed", "verify")
 RunStatus = Literal["running", "waiting", "done", "rejected", "failed"]
 
 

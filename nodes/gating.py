@@ -198,9 +198,7 @@ def effect_node(step: GatedStep) -> Any:
         await asyncio.to_thread(
             deps.audit.append, state["run_id"], "effect", key, _audit_detail(result)
         )
-        if step.name == "seed":
-            return {"seeds": {**state.get("seeds", {}), result["target"]: result}, "human": {}}
-        return {step.state_key: result, "human": {}}
+        return {**step.recorded(state, result), "human": {}}
 
     effect.__name__ = step.name
     return effect

@@ -1,8 +1,13 @@
-"""The gated steps of the setup: what each one is asked as, and what it does once approved.
+"""The gated steps of the setup, in order.
+
+This is the one list that the graph, the plan check, the policy's action names and the agent's
+tools are all derived from.
 
 A ``GatedStep`` turns the state into the action's arguments (references and plain values
 only: the digest a person approves covers exactly what the effect will do) and runs the
-effect. ``gate_key`` tells apart the repeats of one step (one seed per target).
+effect. A step done once per entry of a list in the plan (``seed``: once per store target)
+says so with ``Repeats``; ``gate_key`` tells its repeats apart, ``recorded`` files each result
+under its entry, and ``left`` says whether the step still has work in a run.
 """
 
 from __future__ import annotations
@@ -21,9 +26,34 @@ from vaultborn.nodes.step_vault import StepVault
 from vaultborn.nodes.vault_item import create_break_glass_item, item_args
 from vaultborn.nodes.verification import remember_enrollment_codes, verify_chain
 
-__all__ = ["STEPS", "GatedStep", "next_seed_index", "run_effect"]
+__all__ = ["ORDER", "STEPS", "GatedStep", "Repeats", "next_seed_index", "run_effect"]
 
 Effect = Callable[[dict[str, Any], Deps], dict[str, Any] | Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """A step done once per entry of a plan list, its results kept by the entry's key.
+
+    Attributes:
+        plan_list: The plan's list (``seed``).
+        key: The entry's field that names it (``to``: the target URI).
+        result_key: The result's field holding that name (``target``).
+    """
+
+    plan_list: str
+    key: str
+    result_key: str
+
+    def entries(self, state: dict[str, Any]) -> list[str]:
+        """The names of the plan's entries, in order."""
+        return [entry[self.key] for entry in state["plan"].get(self.plan_list, [])]
+
+    def next_index(self, state: dict[str, Any], state_key: str) -> int:
+        """The first entry with no result yet (``len(entries)`` when all have one)."""
+        done = state.get(state_key) or {}
+        names = self.entries(state)
+        return next((i for i, name in enumerate(names) if name not in done), len(names))
 
 
 @dataclass(frozen=True)
@@ -39,6 +69,7 @@ class GatedStep:
         effect: Does it (idempotently), returning the result.
         prepare: Readies this process's ``Deps`` from the state before the effect (in memory
             only: nothing a person approves, nothing the digest covers).
+        repeats: Set for a step done once per entry of a plan list.
     """
 
     name: str
@@ -48,19 +79,39 @@ class GatedStep:
     summary: Callable[[dict[str, Any]], str]
     effect: Effect
     prepare: Callable[[dict[str, Any], Deps], None] | None = None
+    repeats: Repeats | None = None
 
     def gate_key(self, state: dict[str, Any]) -> str:
-        """The key of this step's approval (``seed[i]`` for seeds)."""
-        if self.name == "seed":
-            return f"seed[{next_seed_index(state)}]"
-        return self.name
+        """The key of this step's approval: its name, ``seed[i]`` for a repeat."""
+        if self.repeats is None:
+            return self.name
+        return f"{self.name}[{self.repeats.next_index(state, self.state_key)}]"
+
+    def times(self, plan: dict[str, Any]) -> int:
+        """How many times a run of ``plan`` does this step."""
+        return 1 if self.repeats is None else len(plan.get(self.repeats.plan_list, []))
+
+    def left(self, state: dict[str, Any]) -> bool:
+        """Whether the run still has this step (or a repeat of it) to do."""
+        if self.repeats is None:
+            return self.state_key not in state
+        return self.repeats.next_index(state, self.state_key) < self.times(state["plan"])
+
+    def recorded(self, state: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        """The state update that keeps ``result`` (a repeat's under its entry's name)."""
+        if self.repeats is None:
+            return {self.state_key: result}
+        done = dict(state.get(self.state_key) or {})
+        done[result[self.repeats.result_key]] = result
+        return {self.state_key: done}
+
+
+_SEEDS = Repeats(plan_list="seed", key="to", result_key="target")
 
 
 def next_seed_index(state: dict[str, Any]) -> int:
     """The first target of the plan not seeded yet (``len(targets)`` when all are)."""
-    done = state.get("seeds", {})
-    targets = [s["to"] for s in state["plan"].get("seed", [])]
-    return next((i for i, t in enumerate(targets) if t not in done), len(targets))
+    return _SEEDS.next_index(state, "seeds")
 
 
 async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> dict[str, Any]:
@@ -143,6 +194,7 @@ STEPS: dict[str, GatedStep] = {
         args=lambda s: seed_args(s["plan"], next_seed_index(s)),
         summary=lambda a: f"Seed {a['to']} from {a['from']} (one way: vault → store)",
         effect=seed_target,
+        repeats=_SEEDS,
     ),
     "verify": GatedStep(
         name="verify",
@@ -156,3 +208,6 @@ STEPS: dict[str, GatedStep] = {
         prepare=remember_enrollment_codes,
     ),
 }
+
+ORDER: tuple[str, ...] = tuple(STEPS)
+"""The steps' names, in the order a run takes them."""

@@ -39,21 +39,15 @@ def projected_actions(plan: Plan) -> list[Action]:
     oidc = data["idp"].get("kind") == "oidc"
     user_id = bg["email"] if oidc else f"(the IdP user {bg['email']})"
     user = {"user_id": user_id, "email": bg["email"]}
-    state: dict[str, Any] = {"plan": data, "item": item, "user": user, "seeds": {}}
+    state: dict[str, Any] = {"plan": data, "item": item, "user": user}
     actions = []
-    for name in ("create_item", "create_user", "enroll_totp"):
-        actions.append(_action(name, state))
-    for seed in data["seed"]:
-        actions.append(_action("seed", state))
-        state["seeds"][seed["to"]] = {}
-    actions.append(_action("verify", state))
+    for step in STEPS.values():
+        for _ in range(step.times(data)):
+            args = step.args(state)
+            actions.append(Action(step.name, args, step.effects, step.summary(args)))
+            if step.repeats is not None:  # the next repeat is for the next entry
+                state |= step.recorded(state, {step.repeats.result_key: args[step.repeats.key]})
     return actions
-
-
-def _action(name: str, state: dict[str, Any]) -> Action:
-    step = STEPS[name]
-    args = step.args(state)
-    return Action(name, args, step.effects, step.summary(args))
 
 
 def check_plan(plan: Plan, vault: Vault, env: dict[str, str], home: Any) -> list[Check]:
