@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from vaultborn.approvals.action import canonical_json, is_scalar
-from vaultborn.core.database import make_engine
+from vaultborn.core.database import UrlLike, make_engine
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.core.sqltx import explicit_transaction, translated_db_errors
 from vaultborn.vault.secret import Secret
@@ -182,7 +182,7 @@ class AuditLog:
     """
 
     def __init__(
-        self, engine_or_url: Engine | str, *, clock: Callable[[], float] = time.time
+        self, engine_or_url: Engine | UrlLike, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.clock = clock
         if isinstance(engine_or_url, Engine):

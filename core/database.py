@@ -3,8 +3,13 @@
 One URL names the run database (checkpoints, audit log, leases, queued answers):
 ``sqlite:///PATH`` (the default, ``$VAULTBORN_HOME/state.db``) or ``postgresql://…`` to share
 it between processes and hosts. LangGraph's PostgresSaver takes a libpq URL; SQLAlchemy wants
-the driver named (``postgresql+psycopg://``). A URL may hold a password, so only ``shown(url)``
-is ever printed.
+the driver named (``postgresql+psycopg://``).
+
+``DatabaseUrl`` is the URL parsed once, where it enters (``database_url``, ``--db``): its kind
+is known from then on, and each library's spelling is a property. Every function here that
+takes a URL takes the text or the value (``UrlLike``) and parses only the text. A URL may hold a
+password, so its ``str`` and ``repr`` are the shown form (password masked); ``text`` is the URL
+as given, for the libraries only.
 
 SQLAlchemy is imported only where an engine is made or a URL is parsed for printing, so the
 commands that only look at runs (``runs``, ``approvals``) start without it.
@@ -13,8 +18,10 @@ commands that only look at runs (``runs``, ``approvals``) start without it.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from vaultborn.core.errors import UsageError
 from vaultborn.core.sqltx import busy_timeout
@@ -25,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DATABASE_ENV",
     "POOL_SIZE_ENV",
+    "DatabaseUrl",
     "Kind",
+    "UrlLike",
     "database_kind",
     "database_url",
     "libpq_url",
@@ -43,18 +52,82 @@ _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 DATABASE_ENV = "VAULTBORN_DATABASE_URL"
 
 
-def database_url(home: Path, url: str | None = None) -> str:
-    """``url``, else ``$VAULTBORN_DATABASE_URL``, else the SQLite file in ``home``."""
-    chosen = url or os.environ.get(DATABASE_ENV)
-    return chosen or f"sqlite:///{home / 'state.db'}"
+@dataclass(frozen=True, eq=True)
+class DatabaseUrl:
+    """A run database URL, checked once: ``sqlite:///PATH`` or ``postgresql://…``.
+
+    Build it with ``DatabaseUrl.parse``; ``str()`` and ``repr()`` never show a password.
+    """
+
+    text: str
+    """The URL as given (it may hold a password: for the database libraries only)."""
+    kind: Kind
+    """``sqlite`` or ``postgresql``."""
+
+    @classmethod
+    def parse(cls, url: UrlLike) -> DatabaseUrl:
+        """``url`` checked, or returned as it is when it was checked already.
+
+        Raises:
+            UsageError: Any other URL (one line, without the URL's password).
+        """
+        if isinstance(url, DatabaseUrl):
+            return url
+        return cls(url, _kind_of(url))
+
+    @property
+    def path(self) -> Path:
+        """The file of a ``sqlite:///PATH`` URL.
+
+        Raises:
+            UsageError: Not a SQLite file URL.
+        """
+        if self.kind != "sqlite":
+            raise UsageError(f"{self} is not a SQLite file (sqlite:///PATH)")
+        return Path(self.text[len("sqlite:///") :])
+
+    @property
+    def libpq(self) -> str:
+        """The URL as libpq (psycopg, PostgresSaver) takes it: no driver in the scheme."""
+        for scheme in _POSTGRES_SCHEMES:
+            if self.text.startswith(scheme):
+                return "postgresql://" + self.text[len(scheme) :]
+        return self.text
+
+    @property
+    def sqlalchemy(self) -> str:
+        """The URL as SQLAlchemy takes it: PostgreSQL through psycopg 3."""
+        if self.kind == "postgresql":
+            return "postgresql+psycopg://" + self.libpq[len("postgresql://") :]
+        return self.text
+
+    @cached_property
+    def shown(self) -> str:
+        """The URL fit to print: a password is replaced by ``***``."""
+        return _shown(self.text)
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({self.shown!r})"
 
 
-def database_kind(url: str) -> Kind:
-    """``sqlite`` or ``postgresql``.
+UrlLike: TypeAlias = "str | DatabaseUrl"
+"""A run database URL: as text (checked where it is used) or already a ``DatabaseUrl``."""
+
+
+def database_url(home: Path, url: str | None = None) -> DatabaseUrl:
+    """``url``, else ``$VAULTBORN_DATABASE_URL``, else the SQLite file in ``home``, checked.
 
     Raises:
-        UsageError: Any other URL (one line, without the URL's password).
+        UsageError: The URL is not ``sqlite:///PATH`` or ``postgresql://…``.
     """
+    chosen = url or os.environ.get(DATABASE_ENV)
+    return DatabaseUrl.parse(chosen or f"sqlite:///{home / 'state.db'}")
+
+
+def _kind_of(url: str) -> Kind:
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         return "sqlite"
     if url.startswith(_POSTGRES_SCHEMES) and "://" in url and url.split("://", 1)[1]:
@@ -65,34 +138,45 @@ def database_kind(url: str) -> Kind:
     )
 
 
-def sqlite_path(url: str) -> Path:
+def database_kind(url: UrlLike) -> Kind:
+    """``sqlite`` or ``postgresql``.
+
+    Raises:
+        UsageError: Any other URL (one line, without the URL's password).
+    """
+    return DatabaseUrl.parse(url).kind
+
+
+def sqlite_path(url: UrlLike) -> Path:
     """The file of a ``sqlite:///PATH`` URL.
 
     Raises:
         UsageError: Not a SQLite file URL.
     """
-    if database_kind(url) != "sqlite":
-        raise UsageError(f"{shown(url)} is not a SQLite file (sqlite:///PATH)")
-    return Path(url[len("sqlite:///") :])
+    return DatabaseUrl.parse(url).path
 
 
-def libpq_url(url: str) -> str:
+def libpq_url(url: UrlLike) -> str:
     """``url`` as libpq (psycopg, PostgresSaver) takes it: no driver in the scheme."""
+    if isinstance(url, DatabaseUrl):
+        return url.libpq
     for scheme in _POSTGRES_SCHEMES:
         if url.startswith(scheme):
             return "postgresql://" + url[len(scheme) :]
     return url
 
 
-def sqlalchemy_url(url: str) -> str:
+def sqlalchemy_url(url: UrlLike) -> str:
     """``url`` as SQLAlchemy takes it: PostgreSQL through psycopg 3."""
-    if database_kind(url) == "postgresql":
-        return "postgresql+psycopg://" + libpq_url(url)[len("postgresql://") :]
-    return url
+    return DatabaseUrl.parse(url).sqlalchemy
 
 
-def shown(url: str) -> str:
+def shown(url: UrlLike) -> str:
     """``url`` fit to print: a password is replaced by ``***``."""
+    return url.shown if isinstance(url, DatabaseUrl) else _shown(url)
+
+
+def _shown(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -108,7 +192,7 @@ def shown(url: str) -> str:
     return text.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def make_engine(url: str, *, wal: bool = False) -> Engine:
+def make_engine(url: UrlLike, *, wal: bool = False) -> Engine:
     """An autocommit engine on ``url``: every transaction is begun explicitly (``sqltx``).
 
     Args:
@@ -120,9 +204,10 @@ def make_engine(url: str, *, wal: bool = False) -> Engine:
     """
     from sqlalchemy import create_engine, event
 
-    if database_kind(url) == "sqlite":
+    url = DatabaseUrl.parse(url)
+    if url.kind == "sqlite":
         engine = create_engine(
-            url,
+            url.text,
             isolation_level="AUTOCOMMIT",
             connect_args={"timeout": busy_timeout(), "check_same_thread": False},
         )
@@ -130,7 +215,7 @@ def make_engine(url: str, *, wal: bool = False) -> Engine:
             event.listen(engine, "connect", _wal)
         return engine
     return create_engine(
-        sqlalchemy_url(url),
+        url.sqlalchemy,
         isolation_level="AUTOCOMMIT",
         pool_pre_ping=True,
         # Writers queue on one advisory lock holding their connection: room for every run.

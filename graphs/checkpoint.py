@@ -29,11 +29,10 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from vaultborn.core.database import (
     DATABASE_ENV,
-    database_kind,
+    DatabaseUrl,
+    UrlLike,
     database_url,
-    libpq_url,
     pool_size,
-    shown,
     sqlite_path,
 )
 from vaultborn.core.errors import ConfigurationError
@@ -52,7 +51,9 @@ __all__ = [
 
 
 @contextmanager
-def open_checkpointer(url: str, *, key: bytes | None = None) -> Iterator[BaseCheckpointSaver[str]]:
+def open_checkpointer(
+    url: UrlLike, *, key: bytes | None = None
+) -> Iterator[BaseCheckpointSaver[str]]:
     """A checkpointer on ``url``, closed on exit.
 
     Args:
@@ -63,12 +64,12 @@ def open_checkpointer(url: str, *, key: bytes | None = None) -> Iterator[BaseChe
         UsageError: The URL is not supported.
         ConfigurationError: The database cannot be opened, or was not migrated.
     """
-    if database_kind(url) == "postgresql":
+    url = DatabaseUrl.parse(url)
+    if url.kind == "postgresql":
         with _postgres(url, key) as saver:
             yield saver
         return
-    path = sqlite_path(url)
-    prepare_database(url)
+    path = _prepared(url)
     try:
         # LangGraph writes checkpoints from a background thread: the connection must allow it.
         conn = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout())
@@ -87,21 +88,21 @@ def open_checkpointer(url: str, *, key: bytes | None = None) -> Iterator[BaseChe
 
 @asynccontextmanager
 async def open_async_checkpointer(
-    url: str, *, key: bytes | None = None
+    url: UrlLike, *, key: bytes | None = None
 ) -> AsyncIterator[BaseCheckpointSaver[str]]:
     """``open_checkpointer`` for async graphs (``ainvoke``): the same database and serializer.
 
     One is enough for many runs at once: on PostgreSQL it holds a pool of up to
     ``$VAULTBORN_DB_POOL_SIZE`` connections.
     """
-    if database_kind(url) == "postgresql":
+    url = DatabaseUrl.parse(url)
+    if url.kind == "postgresql":
         async with _async_postgres(url, key) as saver:
             yield saver
         return
     import aiosqlite
 
-    path = sqlite_path(url)
-    prepare_database(url)
+    path = _prepared(url)
     try:
         conn = await aiosqlite.connect(path, timeout=busy_timeout())
     except sqlite3.Error as error:
@@ -117,13 +118,14 @@ async def open_async_checkpointer(
         await conn.close()
 
 
-def migrate_checkpoints(url: str) -> None:
+def migrate_checkpoints(url: UrlLike) -> None:
     """Create or upgrade the checkpoint tables at ``url`` (idempotent).
 
     Raises:
         ConfigurationError: The database cannot be reached or refused the change.
     """
-    if database_kind(url) == "sqlite":
+    url = DatabaseUrl.parse(url)
+    if url.kind == "sqlite":
         with open_checkpointer(url):
             return
     import psycopg
@@ -142,19 +144,19 @@ _MIGRATION_LOCK = 0x76626D67
 _CONNECT_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0}
 
 
-def _connect(url: str) -> Any:
+def _connect(url: DatabaseUrl) -> Any:
     import psycopg
     from psycopg.rows import dict_row
 
     return psycopg.connect(
-        libpq_url(url),
+        url.libpq,
         connect_timeout=max(1, int(busy_timeout())),
         row_factory=dict_row,
         **_CONNECT_KWARGS,
     )
 
 
-def _check_migrated(url: str, conn: Any) -> None:
+def _check_migrated(url: DatabaseUrl, conn: Any) -> None:
     """Refuse a database whose checkpoint tables are missing or older than this LangGraph's."""
     from langgraph.checkpoint.postgres import PostgresSaver
 
@@ -165,14 +167,14 @@ def _check_migrated(url: str, conn: Any) -> None:
         version = -1 if found["v"] is None else int(found["v"])
     if version < len(PostgresSaver.MIGRATIONS) - 1:
         raise ConfigurationError(
-            f"the state database {shown(url)} is not set up for vaultborn "
+            f"the state database {url} is not set up for vaultborn "
             f"(checkpoint tables {'missing' if version < 0 else 'out of date'}); "
             f"run: vaultborn db migrate --db URL"
         )
 
 
 @contextmanager
-def _postgres(url: str, key: bytes | None) -> Iterator[BaseCheckpointSaver[str]]:
+def _postgres(url: DatabaseUrl, key: bytes | None) -> Iterator[BaseCheckpointSaver[str]]:
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver
 
@@ -192,7 +194,9 @@ def _postgres(url: str, key: bytes | None) -> Iterator[BaseCheckpointSaver[str]]
 
 
 @asynccontextmanager
-async def _async_postgres(url: str, key: bytes | None) -> AsyncIterator[BaseCheckpointSaver[str]]:
+async def _async_postgres(
+    url: DatabaseUrl, key: bytes | None
+) -> AsyncIterator[BaseCheckpointSaver[str]]:
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
@@ -204,7 +208,7 @@ async def _async_postgres(url: str, key: bytes | None) -> AsyncIterator[BaseChec
     except psycopg.Error as error:
         raise _pg_error(url, error) from None
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        libpq_url(url),
+        url.libpq,
         min_size=1,
         max_size=pool_size(),
         kwargs={**_CONNECT_KWARGS, "row_factory": dict_row},
@@ -218,23 +222,26 @@ async def _async_postgres(url: str, key: bytes | None) -> AsyncIterator[BaseChec
         await pool.close()
 
 
-def _pg_error(url: str, error: Exception) -> ConfigurationError:
+def _pg_error(url: DatabaseUrl, error: Exception) -> ConfigurationError:
     reason = " ".join(str(error).split()) or type(error).__name__
-    return ConfigurationError(f"cannot use the state database {shown(url)}: {reason}")
+    return ConfigurationError(f"cannot use the state database {url}: {reason}")
 
 
 def _serde(key: bytes | None) -> PlainSerializer | SealedSerializer:
     return PlainSerializer() if key is None else SealedSerializer(key)
 
 
-def prepare_database(url: str) -> Path | None:
+def prepare_database(url: UrlLike) -> Path | None:
     """The SQLite file of ``url``, created private (0600 in a 0700 directory) if missing.
 
     None for PostgreSQL: its database exists already (``vaultborn db migrate`` sets it up).
     """
-    if database_kind(url) == "postgresql":
-        return None
-    path = sqlite_path(url)
+    url = DatabaseUrl.parse(url)
+    return None if url.kind == "postgresql" else _prepared(url)
+
+
+def _prepared(url: DatabaseUrl) -> Path:
+    path = url.path
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.touch(mode=0o600, exist_ok=True)

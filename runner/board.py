@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Float, MetaData, String, Table, Text, delete, select
 
 from vaultborn.approvals.action import canonical_json, plain_json
-from vaultborn.core.database import make_engine
+from vaultborn.core.database import UrlLike, make_engine
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.core.sqltx import translated_db_errors, write_transaction
 
@@ -78,7 +78,7 @@ class RunBoard:
         ConfigurationError: The database cannot be reached or written.
     """
 
-    def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, url: UrlLike, *, clock: Callable[[], float] = time.time) -> None:
         self.engine, self.clock = make_engine(url), clock
         with self._write() as conn:
             _metadata.create_all(conn)

@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 
-from vaultborn.core.database import make_engine
+from vaultborn.core.database import UrlLike, make_engine
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.core.sqltx import write_transaction
 
@@ -94,7 +94,7 @@ def _alive(lease: Lease, host: str) -> bool:
     return True
 
 
-def create_lease_table(url: str) -> None:
+def create_lease_table(url: UrlLike) -> None:
     """Create the lease table at ``url`` if it is missing (``vaultborn db migrate``)."""
     engine = make_engine(url)
     try:
@@ -104,7 +104,7 @@ def create_lease_table(url: str) -> None:
         engine.dispose()
 
 
-def lease_of(url: str, run_id: str) -> Lease | None:
+def lease_of(url: UrlLike, run_id: str) -> Lease | None:
     """Who holds ``run_id`` now (an expired lease is still returned), or None."""
     engine = make_engine(url)
     try:
@@ -118,7 +118,7 @@ def lease_of(url: str, run_id: str) -> Lease | None:
 
 @contextmanager
 def hold_run(
-    url: str,
+    url: UrlLike,
     run_id: str,
     *,
     label: str | None = None,
@@ -174,7 +174,7 @@ def hold_run(
 
 
 @asynccontextmanager
-async def hold_run_async(url: str, run_id: str, **options: Any) -> AsyncIterator[Lease]:
+async def hold_run_async(url: UrlLike, run_id: str, **options: Any) -> AsyncIterator[Lease]:
     """``hold_run`` for coroutines: the lease is taken and released in a thread.
 
     On SQLite, a write lock waited for on the event loop could wait for a checkpoint write

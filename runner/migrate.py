@@ -8,6 +8,7 @@ run board. Every part is idempotent, so running it again (or after an upgrade) i
 from __future__ import annotations
 
 from vaultborn.approvals.audit import AuditLog
+from vaultborn.core.database import DatabaseUrl, UrlLike
 from vaultborn.graphs.checkpoint import migrate_checkpoints, prepare_database
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.leases import create_lease_table
@@ -17,13 +18,14 @@ __all__ = ["PARTS", "migrate"]
 PARTS = ("checkpoints", "audit log", "run leases", "run board")
 
 
-def migrate(url: str) -> tuple[str, ...]:
+def migrate(url: UrlLike) -> tuple[str, ...]:
     """Set up the run database at ``url``; the parts it set up.
 
     Raises:
         UsageError: The URL is not supported.
         ConfigurationError: The database cannot be reached or refused a change.
     """
+    url = DatabaseUrl.parse(url)
     prepare_database(url)
     migrate_checkpoints(url)
     AuditLog(url).close()

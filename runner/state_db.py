@@ -10,11 +10,10 @@ import base64
 import binascii
 import os
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaultborn.core.database import database_url
+from vaultborn.core.database import DatabaseUrl, UrlLike, database_url
 from vaultborn.core.errors import UsageError
 from vaultborn.runner.wiring import Settings, open_vault
 
@@ -27,12 +26,22 @@ KEY_ENV = "VAULTBORN_CHECKPOINT_KEY"
 """An op:// reference to 32 bytes (base64) that seal every checkpoint; unset: not sealed."""
 
 
-@dataclass(frozen=True)
 class StateDb:
-    """The run database: its URL, and the key checkpoints are sealed with (None: unsealed)."""
+    """The run database: its URL, and the key checkpoints are sealed with (None: unsealed).
 
-    url: str
-    key: bytes | None = field(default=None, repr=False)
+    Args:
+        url: The URL (text is checked here, once).
+        key: 32 bytes that seal every checkpoint blob.
+    """
+
+    __slots__ = ("key", "url")
+
+    def __init__(self, url: UrlLike, key: bytes | None = None) -> None:
+        self.url = DatabaseUrl.parse(url)
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"StateDb({self.url!r}, sealed={self.key is not None})"
 
     def open(self) -> AbstractContextManager[BaseCheckpointSaver[str]]:
         """A checkpointer for looking (sync)."""

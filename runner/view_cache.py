@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from vaultborn import __version__
-from vaultborn.core.database import database_kind, sqlite_path
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.core.sqltx import busy_timeout
 from vaultborn.runner.run_view import RunView
@@ -138,7 +137,7 @@ def keep(db: StateDb, run_id: str, head: str | None, view: RunView) -> None:
 
 
 def _sqlite_file(db: StateDb) -> Path | None:
-    return sqlite_path(db.url) if database_kind(db.url) == "sqlite" else None
+    return db.url.path if db.url.kind == "sqlite" else None
 
 
 def _absent(path: Path) -> bool:

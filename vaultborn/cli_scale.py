@@ -17,7 +17,6 @@ from vaultborn.cli_setup import (
     PolicyOpt,
     run_options,
 )
-from vaultborn.core.database import shown
 from vaultborn.graphs.checkpoint import database_url
 from vaultborn.render import console, print_json
 from vaultborn.runner.migrate import migrate
@@ -44,9 +43,9 @@ def db_migrate(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -
     url = database_url(home_of(ctx.obj), db)
     parts = migrate(url)
     if as_json:
-        print_json({"database": shown(url), "migrated": list(parts)})
+        print_json({"database": url.shown, "migrated": list(parts)})
         return
-    console.print(f"{shown(url)}: up to date ({', '.join(parts)})", markup=False)
+    console.print(f"{url}: up to date ({', '.join(parts)})", markup=False)
 
 
 def worker(

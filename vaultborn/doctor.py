@@ -72,14 +72,14 @@ def _files(settings: Settings) -> Iterator[Check]:
 
 def _run_database(settings: Settings) -> Iterator[Check]:
     """The run database: a SQLite file (not created here), or a reachable, migrated PostgreSQL."""
-    from vaultborn.core.database import database_kind, shown
-    from vaultborn.graphs.checkpoint import DATABASE_ENV, open_checkpointer, sqlite_path
+    from vaultborn.core.database import DATABASE_ENV, DatabaseUrl
+    from vaultborn.graphs.checkpoint import open_checkpointer
 
     env = settings.env()
     home = Path(env.get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
-    url = env.get(DATABASE_ENV) or f"sqlite:///{home / 'state.db'}"
-    if database_kind(url) == "sqlite":
-        path = sqlite_path(url)
+    url = DatabaseUrl.parse(env.get(DATABASE_ENV) or f"sqlite:///{home / 'state.db'}")
+    if url.kind == "sqlite":
+        path = url.path
         state = "exists" if path.exists() else "created on first run"
         yield Check("run database", "ok", f"SQLite {path} ({state})")
         return
@@ -89,7 +89,7 @@ def _run_database(settings: Settings) -> Iterator[Check]:
     except VaultbornError as error:
         yield Check("run database", "fail", str(error))
         return
-    yield Check("run database", "ok", f"{shown(url)} (reachable, migrated)")
+    yield Check("run database", "ok", f"{url} (reachable, migrated)")
 
 
 def _chromium(settings: Settings) -> Iterator[Check]:

@@ -13,7 +13,14 @@ import pytest
 from tests.conftest import Run
 from tests.pgserver import PgServer, fresh_database
 from tests.scale.plans import demo_plan_text, write_demo_plans
-from vaultborn.core.database import database_kind, libpq_url, shown, sqlalchemy_url
+from vaultborn.core.database import (
+    DatabaseUrl,
+    database_kind,
+    database_url,
+    libpq_url,
+    shown,
+    sqlalchemy_url,
+)
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.graphs.checkpoint import DATABASE_ENV, open_checkpointer
 from vaultborn.runner.board import RunBoard
@@ -61,6 +68,25 @@ def test_each_library_gets_its_spelling() -> None:
 def test_a_password_in_a_url_is_never_shown(url: str) -> None:
     assert "hunter2-canary" not in shown(url)
     assert "db.internal" in shown(url)
+    parsed = DatabaseUrl.parse(url)  # the value prints as its shown form, however it is printed
+    for text in (str(parsed), repr(parsed), f"{parsed}", repr(StateDb(url, b"k" * 32))):
+        assert "hunter2-canary" not in text and "db.internal" in text
+    assert "hunter2-canary" in parsed.text and "hunter2-canary" in parsed.libpq
+
+
+def test_a_url_is_checked_once_and_spelt_for_each_library(tmp_path: Path) -> None:
+    pg = DatabaseUrl.parse("postgres://u@h/db")
+    assert (pg.kind, pg.libpq, pg.sqlalchemy) == (
+        "postgresql", "postgresql://u@h/db", "postgresql+psycopg://u@h/db",
+    )  # fmt: skip
+    assert DatabaseUrl.parse(pg) is pg  # a checked URL is not checked again
+    lite = database_url(tmp_path)
+    assert (lite.kind, lite.path) == ("sqlite", tmp_path / "state.db")
+    assert StateDb(lite).url is lite and StateDb(lite.text).url == lite
+    with pytest.raises(UsageError, match="is not a SQLite file"):
+        _ = pg.path
+    with pytest.raises(UsageError, match="unsupported database URL scheme 'mysql'"):
+        DatabaseUrl.parse("mysql://u:hunter2-canary@h/db")
 
 
 def test_an_unmigrated_postgres_database_says_what_to_run(pg_server: PgServer) -> None:
