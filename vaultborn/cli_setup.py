@@ -14,9 +14,7 @@ import asyncio
 import getpass
 import os
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,14 +27,15 @@ from vaultborn.approvals.policy import Policy
 from vaultborn.browser.handoff import terminal_handoff
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.cli_options import DbOpt, JsonOpt
-from vaultborn.core.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
-from vaultborn.graphs.checkpoint import database_url, prepare_database
-from vaultborn.nodes.deps import BrowserChoice, Deps
+from vaultborn.core.errors import UsageError
+from vaultborn.graphs.checkpoint import database_url
+from vaultborn.nodes.deps import BrowserChoice
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.nodes.steps import STEPS
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runner.board import RunBoard
+from vaultborn.runner.drive import drive_run, first_state
 from vaultborn.runner.fleet import DEFAULT_LIMIT, account_of, plan_fleet, plans_in, run_fleet
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan, load_plan
@@ -44,13 +43,12 @@ from vaultborn.runner.plan_check import check_plan, projected_actions
 from vaultborn.runner.runs import (
     RunView,
     StateDb,
-    advance,
     history,
     list_runs,
     new_run_id,
     view_run,
 )
-from vaultborn.runner.runtime import RunOptions, open_runtime
+from vaultborn.runner.runtime import RunOptions
 from vaultborn.runner.runtime_cache import RuntimeCache
 from vaultborn.runner.state_db import home_of, state_db
 from vaultborn.runner.wiring import Settings, open_vault
@@ -122,14 +120,6 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
     )
 
 
-@contextmanager
-def _session(settings: Settings, choices: Choices, plan: dict[str, Any]) -> Iterator[Deps]:
-    with ExitStack() as stack:
-        opts = run_options(settings, choices, stack)
-        vault = open_vault(settings.for_plan(plan["vault"]["backend"]))
-        yield stack.enter_context(open_runtime(vault, plan, home_of(settings), opts))
-
-
 def _ttl() -> float:
     text = os.environ.get(TTL_ENV) or "3600"
     try:
@@ -151,48 +141,12 @@ def _me() -> str:
 def _drive(settings: Settings, choices: Choices, run_id: str, first: dict[str, Any] | None,
            answer: object = None) -> RunView:  # fmt: skip
     """Advance the run; in a terminal, keep asking at each gate until done or declined."""
-    plan = first["plan"] if first else _stored_plan(settings, choices, run_id)
-    db = state_db(settings, choices.db)
-    prepare_database(db.url)
-    # The lease first: a second process learns who holds the run before starting anything.
-    with hold_run(db.url, run_id):
-        try:
-            with _session(settings, choices, plan) as deps:
-                return asyncio.run(_drive_async(db, deps, choices, run_id, first, answer))
-        except (ServiceError, ConfigurationError) as stopped:
-            if _saved(db, run_id):
-                stopped.with_hint(f"the run keeps its progress: vaultborn resume {run_id}")
-            raise
-
-
-def _saved(db: StateDb, run_id: str) -> bool:
-    """Whether ``run_id`` has a checkpoint (a stop before its first one leaves nothing)."""
-    try:
-        with db.open() as saver:
-            view_run(saver, run_id)
-    except VaultbornError:
-        return False
-    return True
-
-
-async def _drive_async(db: StateDb, deps: Deps, choices: Choices, run_id: str,
-                       first: dict[str, Any] | None, answer: object) -> RunView:  # fmt: skip
-    """One event loop for the whole conversation, so the run's one Chromium serves every step."""
-    try:
-        view = await advance(db, deps, run_id, start=first, answer=answer)
-        while view.status == "waiting" and choices.interactive and view.waiting:
-            reply = await asyncio.to_thread(_ask, view.waiting)
-            if reply is None:
-                break
-            view = await advance(db, deps, run_id, answer=reply)
-        return view
-    finally:
-        await deps.browser.pool.close()
-
-
-def _stored_plan(settings: Settings, choices: Choices, run_id: str) -> dict[str, Any]:
-    with state_db(settings, choices.db).open() as saver:
-        return dict(view_run(saver, run_id).values["plan"])
+    with ExitStack() as stack:
+        opts = run_options(settings, choices, stack)
+        return drive_run(
+            state_db(settings, choices.db), settings, opts, run_id, first=first, answer=answer,
+            on_gate=_ask if choices.interactive else None,
+        )  # fmt: skip
 
 
 def _ask(waiting: dict[str, Any]) -> object:
@@ -277,14 +231,7 @@ def setup(
 
 
 def _first_state(plan: Plan, run_id: str) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "plan": plan.to_dict(),
-        "plan_digest": plan.digest,
-        "started_at": time.time(),
-        "session_ttl": _ttl(),
-        "status": "running",
-    }
+    return first_state(plan, run_id, _ttl())
 
 
 def _run_one(

@@ -1,0 +1,120 @@
+"""Driving one run until it is done or waits at a gate nobody here answers.
+
+The loop that both ``vaultborn setup``/``resume``/``approve`` and ``run_setup`` use: take the
+run's lease, open its clients (``open_runtime``), advance it, and while it waits ask
+``on_gate`` — the terminal's prompt, a program's callback — for an answer. An answer of None
+leaves the run waiting; its answer can come later from anywhere (``vaultborn approve``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from vaultborn.core.errors import ConfigurationError, ServiceError, VaultbornError
+from vaultborn.graphs.checkpoint import prepare_database
+from vaultborn.nodes.deps import Deps
+from vaultborn.runner.leases import hold_run
+from vaultborn.runner.plan import Plan
+from vaultborn.runner.runs import RunView, StateDb, advance, view_run
+from vaultborn.runner.runtime import RunOptions, open_runtime
+from vaultborn.runner.state_db import home_of
+from vaultborn.runner.wiring import Settings, open_vault
+
+__all__ = ["OnGate", "drive_run", "first_state", "stored_plan"]
+
+OnGate = Callable[[dict[str, Any]], object]
+"""Given what a run waits for (the interrupt's payload), the answer to resume it with, or None
+to leave it waiting. Answers are the CLI's: ``{"decision": "approve", "digest": …,
+"approver": …, "reason": …}`` (or ``reject``/``edit``), ``{"done": True, "by": …}`` for a
+hand-off."""
+
+
+def first_state(plan: Plan, run_id: str, session_ttl: float) -> dict[str, Any]:
+    """The first state of a new run of ``plan``."""
+    return {
+        "run_id": run_id,
+        "plan": plan.to_dict(),
+        "plan_digest": plan.digest,
+        "started_at": time.time(),
+        "session_ttl": session_ttl,
+        "status": "running",
+    }
+
+
+def stored_plan(db: StateDb, run_id: str) -> dict[str, Any]:
+    """The plan a run was started with, from its checkpoints.
+
+    Raises:
+        UsageError: There is no such run.
+    """
+    with db.open() as saver:
+        return dict(view_run(saver, run_id).values["plan"])
+
+
+def drive_run(
+    db: StateDb,
+    settings: Settings,
+    opts: RunOptions,
+    run_id: str,
+    *,
+    first: dict[str, Any] | None = None,
+    answer: object = None,
+    on_gate: OnGate | None = None,
+) -> RunView:
+    """Advance ``run_id`` and answer its gates with ``on_gate`` until nothing is left to do.
+
+    The run starts from ``first`` (a new run) or resumes with ``answer``; it ends done,
+    rejected or failed, or is left waiting where ``on_gate`` (or its absence) gives no answer.
+
+    Raises:
+        ServiceError, ConfigurationError: A system failed; the message says how to resume
+            when the run has kept its progress.
+        UsageError: The run is held by another process, or does not exist.
+    """
+    plan = first["plan"] if first else stored_plan(db, run_id)
+    prepare_database(db.url)
+    # The lease first: a second process learns who holds the run before starting anything.
+    with hold_run(db.url, run_id):
+        try:
+            vault = open_vault(settings.for_plan(plan["vault"]["backend"]))
+            with open_runtime(vault, plan, home_of(settings), opts) as deps:
+                return asyncio.run(_drive(db, deps, run_id, first, answer, on_gate))
+        except (ServiceError, ConfigurationError) as stopped:
+            if _saved(db, run_id):
+                stopped.with_hint(f"the run keeps its progress: vaultborn resume {run_id}")
+            raise
+
+
+async def _drive(
+    db: StateDb,
+    deps: Deps,
+    run_id: str,
+    first: dict[str, Any] | None,
+    answer: object,
+    on_gate: OnGate | None,
+) -> RunView:
+    """One event loop for the whole conversation, so the run's one Chromium serves every step."""
+    try:
+        view = await advance(db, deps, run_id, start=first, answer=answer)
+        while view.status == "waiting" and on_gate is not None and view.waiting:
+            # A prompt blocks: off the loop, which Chromium's connection needs meanwhile.
+            reply = await asyncio.to_thread(on_gate, view.waiting)
+            if reply is None:
+                break
+            view = await advance(db, deps, run_id, answer=reply)
+        return view
+    finally:
+        await deps.browser.pool.close()
+
+
+def _saved(db: StateDb, run_id: str) -> bool:
+    """Whether ``run_id`` has a checkpoint (a stop before its first one leaves nothing)."""
+    try:
+        with db.open() as saver:
+            view_run(saver, run_id)
+    except VaultbornError:
+        return False
+    return True
