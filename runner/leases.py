@@ -86,11 +86,13 @@ def _alive(lease: Lease, host: str) -> bool:
     if lease.host != host:
         return True  # cannot tell: trust the expiry
     try:
+        # Signal 0 checks that the pid exists without touching it. A pid reused by another
+        # process after a crash keeps the lease until it expires: slow, never unsafe.
         os.kill(lease.pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return True  # it exists, under another user
     return True
 
 
@@ -145,6 +147,8 @@ def hold_run(
     engine = make_engine(url)
     mine = Lease(run_id, socket.gethostname(), os.getpid(), clock(), clock() + seconds)
     try:
+        # Read and write in one write transaction (BEGIN IMMEDIATE / an advisory lock): two
+        # processes that both read "free" must not both write "mine".
         with _transaction(engine) as conn:
             _metadata.create_all(conn)
             row = conn.execute(select(_leases).where(_leases.c.run_id == run_id)).first()
@@ -162,6 +166,8 @@ def hold_run(
         with _renewing(engine, mine, seconds, clock) if renew else nullcontext():
             yield mine
     finally:
+        # Only our own row: if ours expired and another process took the run over meanwhile,
+        # its lease stays. A release that fails leaves a lease that expires (or dies with us).
         with suppress(ConfigurationError), _transaction(engine) as conn:
             conn.execute(
                 delete(_leases).where(
@@ -199,6 +205,7 @@ def _renewing(
     stop = threading.Event()
 
     def renew() -> None:
+        # A third of the lease: two renewals may fail (a locked database) before it lapses.
         while not stop.wait(seconds / 3):
             with suppress(ConfigurationError), _transaction(engine) as conn:
                 conn.execute(

@@ -2,9 +2,10 @@
 
 Each backend registers its scheme, a strict target parser and an opener; callers (the plan,
 ``seed``, the setup run, the plan checks, the notebooks) ask the registry instead of naming a
-backend, so a new store is one module plus one ``register`` call (and its module's name in
-``_BUILTIN``, or an import of it before use). An unknown scheme is one line listing the known
-ones.
+backend, so a new store is one module plus one ``register`` call: its module's name in
+``_BUILTIN`` for a built-in store, or an entry point in the ``vaultborn.stores`` group for a
+store another package installs. An unknown scheme is one line listing the known ones (and any
+plug-in that failed to load).
 
 Opening is lazy: ``open_stores`` opens a backend the first time a target of its scheme is
 used, so a command that never touches a store starts no AWS emulator and says nothing about
@@ -19,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -148,13 +150,30 @@ def register(backend: Backend) -> None:
     _BACKENDS[backend.scheme] = backend
 
 
+ENTRY_POINTS = "vaultborn.stores"
+"""The entry-point group through which an installed package adds store backends: each entry
+names a module whose import registers its backends (as ``_BUILTIN``'s do)."""
+
+
 def _backends() -> dict[str, Backend]:
     global _loaded
     if not _loaded:
         _loaded = True
         for module in _BUILTIN:
             importlib.import_module(module)
+        for entry in entry_points(group=ENTRY_POINTS):
+            module = entry.value.partition(":")[0]
+            try:
+                importlib.import_module(module)
+            except Exception as error:
+                # A broken plug-in must not take the built-in stores with it; the
+                # unknown-scheme error names it instead.
+                _BROKEN.append(f"{entry.name} ({module}: {type(error).__name__})")
     return _BACKENDS
+
+
+_BROKEN: list[str] = []
+"""Store plug-ins whose module failed to import, for the unknown-scheme error."""
 
 
 def known_schemes() -> tuple[str, ...]:
@@ -174,7 +193,8 @@ def backend_for(target: str) -> Backend:
     if backend is None:
         got = f"scheme {scheme[:40]!r}" if sep else "no scheme"
         known = ", ".join(f"{s}://" for s in known_schemes())
-        raise InvalidTarget(f"unsupported store target ({got}); known schemes: {known}")
+        broken = f"; store plug-ins that did not load: {', '.join(_BROKEN)}" if _BROKEN else ""
+        raise InvalidTarget(f"unsupported store target ({got}); known schemes: {known}{broken}")
     return backend
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,34 @@ def test_stores_open_on_first_use_and_aws_once_for_both_of_its_stores(
         assert (sm.scheme, ssm.scheme) == ("aws-secretsmanager", "aws-ssm")
         assert len(notices) == 1 and "embedded AWS emulator (moto)" in notices[0]
         assert not ssm.describe("aws-ssm://eu-west-1/x").exists
+
+
+def test_an_installed_plug_in_registers_through_its_entry_point(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A package adds a store by naming a module in the ``vaultborn.stores`` entry points;
+    one whose module fails to import leaves the others working and is named in the error."""
+    (tmp_path / "vb_plugin_store.py").write_text(
+        "from vaultborn.stores.registry import Backend, Readiness, register\n"
+        "register(Backend('plugged', str, lambda ctx: None, "
+        "lambda env, home: Readiness('plugged', 'ok', '')))\n"
+    )
+    (tmp_path / "vb_broken_store.py").write_text("raise RuntimeError('the plug-in is broken')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    points = [
+        EntryPoint("plugged", "vb_plugin_store", registry.ENTRY_POINTS),
+        EntryPoint("broken", "vb_broken_store:register", registry.ENTRY_POINTS),
+    ]
+    monkeypatch.setattr(registry, "entry_points", lambda group: points)
+    known_schemes()  # the built-ins are registered (once per process, when first imported)
+    monkeypatch.setattr(registry, "_BACKENDS", dict(registry._BACKENDS))
+    monkeypatch.setattr(registry, "_BROKEN", [])
+    monkeypatch.setattr(registry, "_loaded", False)
+
+    assert registry.backend_for("plugged://x").scheme == "plugged"
+    assert {"aws-secretsmanager", "aws-ssm", "plugged"} <= set(known_schemes())
+    with pytest.raises(InvalidTarget) as caught:
+        registry.backend_for("vault-like://x")
+    assert "store plug-ins that did not load: broken (vb_broken_store: RuntimeError)" in str(
+        caught.value
+    )
