@@ -5,7 +5,7 @@ Every fenced ``sh`` block in README.md carries a marker in an HTML comment just 
 - ``<!-- readme-test: run -->``: its lines run in bash, in order;
 - ``<!-- readme-test: background -->``: its one command starts in the background (a server),
   and the section goes on once the file it names with ``--url-file`` exists;
-- ``<!-- readme-test: file NAME -->`` (above a ``toml`` block): written to NAME first;
+- ``<!-- readme-test: file NAME -->`` (above a ``toml`` or ``python`` block): written to NAME first;
 - ``<!-- readme-test: tested by PATH -->``: exercised by the test module PATH instead (it must
   exist and mention the block's subcommand);
 - ``<!-- readme-test: not run: REASON -->``: deliberately not run (an anti-example).
