@@ -32,6 +32,7 @@ from vaultborn.cli_options import DbOpt, JsonOpt
 from vaultborn.core.database import database_kind
 from vaultborn.core.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
 from vaultborn.graphs.checkpoint import database_url, prepare_database
+from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.nodes.steps import STEPS
@@ -124,7 +125,7 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
 
 
 @contextmanager
-def _session(settings: Settings, choices: Choices, plan: dict[str, Any]) -> Iterator[Deps]:
+def _session(settings: Settings, choices: Choices, plan: PlanData) -> Iterator[Deps]:
     with ExitStack() as stack:
         opts = run_options(settings, choices, stack)
         vault = open_vault(settings.for_plan(plan["vault"]["backend"]))
@@ -149,7 +150,7 @@ def _me() -> str:
         return "unknown-user"
 
 
-def _drive(settings: Settings, choices: Choices, run_id: str, first: dict[str, Any] | None,
+def _drive(settings: Settings, choices: Choices, run_id: str, first: SetupState | None,
            answer: object = None) -> RunView:  # fmt: skip
     """Advance the run; in a terminal, keep asking at each gate until done or declined."""
     plan = first["plan"] if first else _stored_plan(settings, choices, run_id)
@@ -177,7 +178,7 @@ def _saved(db: StateDb, run_id: str) -> bool:
 
 
 async def _drive_async(db: StateDb, deps: Deps, choices: Choices, run_id: str,
-                       first: dict[str, Any] | None, answer: object) -> RunView:  # fmt: skip
+                       first: SetupState | None, answer: object) -> RunView:  # fmt: skip
     """One event loop for the whole conversation, so the run's one Chromium serves every step."""
     try:
         view = await advance(db, deps, run_id, start=first, answer=answer)
@@ -191,9 +192,10 @@ async def _drive_async(db: StateDb, deps: Deps, choices: Choices, run_id: str,
         await deps.browser.pool.close()
 
 
-def _stored_plan(settings: Settings, choices: Choices, run_id: str) -> dict[str, Any]:
+def _stored_plan(settings: Settings, choices: Choices, run_id: str) -> PlanData:
     with state_db(settings, choices.db).open() as saver:
-        return dict(view_run(saver, run_id).values["plan"])
+        plan: PlanData = view_run(saver, run_id).values["plan"]
+        return plan
 
 
 def _ask(waiting: dict[str, Any]) -> object:
@@ -277,7 +279,7 @@ def setup(
         _run_one(ctx.obj, choices, plans[0], run_db, as_json)
 
 
-def _first_state(plan: Plan, run_id: str) -> dict[str, Any]:
+def _first_state(plan: Plan, run_id: str) -> SetupState:
     return {
         "run_id": run_id,
         "plan": plan.to_dict(),
