@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from vaultborn.approvals.errors import EditRefused, InvalidDecision
 from vaultborn.vault.secret import Secret
 
 __all__ = [
     "Action",
+    "ActionPayload",
     "JsonScalar",
     "canonical_json",
     "is_scalar",
@@ -94,6 +97,16 @@ def require_text(value: object, where: str) -> str:
     return value
 
 
+class ActionPayload(TypedDict):
+    """An ``Action`` as plain JSON data (``Action.to_payload``), as gates and states keep it."""
+
+    name: str
+    args: dict[str, Any]
+    """The arguments: references, ids and plain values (a step's or a tool's own JSON)."""
+    effects: list[str]
+    summary: str
+
+
 @dataclass(frozen=True)
 class Action:
     """One step a person approves.
@@ -141,7 +154,7 @@ class Action:
         """``sha256:`` and the hex digest of the canonical name, arguments and effects."""
         return sha256_digest({"name": self.name, "args": dict(self.args), "effects": self.effects})
 
-    def to_payload(self) -> dict[str, Any]:
+    def to_payload(self) -> ActionPayload:
         """The action as plain JSON data (``from_payload`` reads it back)."""
         return {
             "name": self.name,

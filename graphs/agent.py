@@ -20,16 +20,13 @@ the model and ``Deps`` are not state.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, SystemMessage
+from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
-from typing_extensions import TypedDict
 
 from vaultborn.core.errors import TransientError, UsageError
 from vaultborn.nodes.agent_calls import (
@@ -40,6 +37,7 @@ from vaultborn.nodes.agent_calls import (
     run_call,
     tools_by_name,
 )
+from vaultborn.nodes.agent_state import AgentState
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tools import TOOLS, ToolSpec
 
@@ -54,35 +52,6 @@ SYSTEM = (
 """The system prompt put before the conversation (``system=`` replaces it)."""
 
 _RETRY = RetryPolicy(max_attempts=4, initial_interval=0.5, retry_on=TransientError)
-
-
-class AgentState(TypedDict, total=False):
-    """One agent run's checkpointed state."""
-
-    run_id: str
-    """The run (and LangGraph thread) id."""
-    messages: Annotated[list[AnyMessage], add_messages]
-    """The conversation: tool results are JSON of references and metadata, never a value."""
-    vaults: list[str]
-    """The vaults the vault session approves."""
-    toolkit: str
-    """The digest of the tools and their effects (what the vault session approves)."""
-    started_at: float
-    """When the vault session was first asked (stable across re-runs)."""
-    session_ttl: float
-    """How long the vault-session request stays answerable, fixed when it is asked."""
-    session: dict[str, Any]
-    """The vault-session approval: ``approver``, ``at``."""
-    pending: dict[str, Any]
-    """The approval request of the current call: ``call_id``, ``action``, ``digest``, times."""
-    approvals: dict[str, dict[str, Any]]
-    """Per tool-call id: ``digest``, ``approver``, ``at`` of the decision that allows it."""
-    edits: dict[str, dict[str, Any]]
-    """Per tool-call id: the arguments a person changed (asked again with a new digest)."""
-    status: Literal["running", "done", "rejected"]
-    """Where the run is."""
-    reason: str
-    """Why it stopped or was asked again, when it was."""
 
 
 def build_agent_graph(
@@ -104,7 +73,7 @@ def build_agent_graph(
     named = tools_by_name(tools)
     bound = model.bind_tools([t.as_tool() for t in tools]) if model is not None else None
 
-    async def agent(state: AgentState) -> dict[str, Any]:
+    async def agent(state: AgentState) -> AgentState:
         if bound is None:
             raise UsageError("this agent graph was built without a model")
         prompt = [SystemMessage(system)] if system else []
@@ -166,6 +135,6 @@ def _after_gate(state: AgentState) -> str:
     return _next(state)  # rejected (answered), edited or refused (proposed anew)
 
 
-def done(state: AgentState) -> dict[str, Any]:
+def done(state: AgentState) -> AgentState:
     """The model answered without calling a tool: the run is done."""
     return {"status": "done", "pending": {}}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,7 @@ from langgraph.runtime import Runtime
 
 from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.state import SetupState
 
 __all__ = ["ServedContext", "serve_node"]
 
@@ -38,7 +39,7 @@ class ServedContext(Generic[C]):
     schema: type[C]
     """The run context's schema: JSON-serialisable fields only (the server shows it, and
     filters a request's context by it)."""
-    deps: Callable[[C, Mapping[str, Any]], Deps]
+    deps: Callable[[C, SetupState], Deps]
     """The ``Deps`` for a run, from its context and the node's input state; may block (it is
     called off the event loop)."""
 
@@ -48,7 +49,7 @@ def serve_node(node: Callable[..., Any], served: ServedContext[Any]) -> Callable
     if inspect.iscoroutinefunction(node):
 
         @functools.wraps(node)
-        async def served_async(state: dict[str, Any], runtime: Runtime[Any]) -> Any:
+        async def served_async(state: SetupState, runtime: Runtime[Any]) -> Any:
             deps = await asyncio.to_thread(served.deps, runtime.context, state)
             token = CURRENT_RUN.set(state.get("run_id"))
             try:
@@ -59,7 +60,7 @@ def serve_node(node: Callable[..., Any], served: ServedContext[Any]) -> Callable
         return served_async
 
     @functools.wraps(node)
-    def served_sync(state: dict[str, Any], runtime: Runtime[Any]) -> Any:
+    def served_sync(state: SetupState, runtime: Runtime[Any]) -> Any:
         deps = served.deps(runtime.context, state)
         token = CURRENT_RUN.set(state.get("run_id"))
         try:

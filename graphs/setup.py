@@ -146,7 +146,7 @@ def _after_session(state: SetupState) -> str:
 
 def _approved(name: str, state: SetupState) -> bool:
     """Whether the step's request is settled by an approval (the effect checks its digest)."""
-    key = STEPS[name].gate_key(dict(state))
+    key = STEPS[name].gate_key(state)
     return key in state.get("approvals", {}) and not state.get("pending")
 
 
@@ -185,11 +185,10 @@ def _next_step(name: str, state: SetupState) -> str:
     A repeat of it, else the next step that has work (a plan with no seed targets goes from the
     enrollment to the verification), else done.
     """
-    data = dict(state)
-    if STEPS[name].repeats is not None and STEPS[name].left(data):
+    if STEPS[name].repeats is not None and STEPS[name].left(state):
         return f"propose_{name}"
     later = ORDER[ORDER.index(name) + 1 :]
-    return next((f"propose_{step}" for step in later if STEPS[step].left(data)), "done")
+    return next((f"propose_{step}" for step in later if STEPS[step].left(state)), "done")
 
 
 def _effect_targets(name: str) -> list[str]:
@@ -199,6 +198,6 @@ def _effect_targets(name: str) -> list[str]:
     return ["human_step", *repeat, *later, "done"]
 
 
-def done(state: SetupState) -> dict[str, Any]:
+def done(state: SetupState) -> SetupState:
     """The end of a completed run."""
     return {"status": "done", "pending": {}}

@@ -27,9 +27,11 @@ from langgraph.runtime import Runtime
 from vaultborn.approvals.action import Action, canonical_json
 from vaultborn.approvals.request import Approved, Edited, Rejected
 from vaultborn.core.errors import TransientError, VaultbornError
+from vaultborn.nodes.agent_state import AgentState
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.gating import REFUSED, ApprovalMissing, ask_pending
 from vaultborn.nodes.session import ask_session
+from vaultborn.nodes.state import ApprovalRecord, SessionUpdate
 from vaultborn.nodes.tools import ToolRefused, ToolSpec, checked_args
 
 __all__ = [
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-def next_call(state: Mapping[str, Any]) -> dict[str, Any] | None:
+def next_call(state: AgentState) -> dict[str, Any] | None:
     """The first tool call of the last model turn that has no answer yet (None: all have)."""
     messages = state.get("messages", [])
     answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
@@ -67,9 +69,7 @@ def _answer(call: Mapping[str, Any], content: str, *, error: bool) -> ToolMessag
     )
 
 
-def _action(
-    tools: Mapping[str, ToolSpec], call: Mapping[str, Any], state: Mapping[str, Any]
-) -> Action:
+def _action(tools: Mapping[str, ToolSpec], call: Mapping[str, Any], state: AgentState) -> Action:
     """The action of ``call`` now, with a person's edits applied (checked by the schema).
 
     Raises:
@@ -83,7 +83,7 @@ def _action(
     return spec.action(checked_args(spec, {**args, **edits}) if edits else args)
 
 
-def agent_session(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+def agent_session(state: AgentState, runtime: Runtime[Deps]) -> SessionUpdate:
     """Ask once per thread for the vault session every later read of the agent uses.
 
     The session approves the vaults named in the state for the toolkit (``toolkit`` digest:
@@ -101,7 +101,7 @@ def agent_session(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, An
 def propose_call(tools: Mapping[str, ToolSpec]) -> Any:
     """The node that records the next call's pending approval request."""
 
-    def propose_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    def propose_call(state: AgentState, runtime: Runtime[Deps]) -> AgentState:
         deps, call = runtime.context, next_call(state)
         if call is None:  # pragma: no cover - routed here only with a call waiting
             return {}
@@ -126,7 +126,7 @@ def propose_call(tools: Mapping[str, ToolSpec]) -> Any:
     return propose_call
 
 
-def gate_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+def gate_call(state: AgentState, runtime: Runtime[Deps]) -> AgentState:
     """Ask for the pending call's approval (interrupting unless the policy decides)."""
     deps, pending, run_id = runtime.context, state["pending"], state["run_id"]
     call = next_call(state)
@@ -134,10 +134,12 @@ def gate_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
         return {"pending": {}}
     action, key = Action.from_payload(pending["action"]), call_key(call)
     decision = ask_pending(action, key, run_id, pending, deps, detail={"tool": action.name})
-    if isinstance(decision, dict):
-        return decision
+    if isinstance(decision, str):
+        return {"pending": {}, "reason": decision}
     if isinstance(decision, Approved):
-        record = {"digest": decision.digest, "approver": decision.approver, "at": decision.at}
+        record: ApprovalRecord = {
+            "digest": decision.digest, "approver": decision.approver, "at": decision.at
+        }  # fmt: skip
         return {"approvals": {**state.get("approvals", {}), call["id"]: record},
                 "pending": {}, "reason": ""}  # fmt: skip
     if isinstance(decision, Edited):
@@ -153,12 +155,13 @@ def gate_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
 def run_call(tools: Mapping[str, ToolSpec]) -> Any:
     """The node that performs the next call once its exact action is approved."""
 
-    async def run_call(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    async def run_call(state: AgentState, runtime: Runtime[Deps]) -> AgentState:
         deps, call = runtime.context, next_call(state)
         if call is None:  # pragma: no cover - routed here only with a call waiting
             return {}
         action, key = _action(tools, call, state), call_key(call)
-        if state.get("approvals", {}).get(call["id"], {}).get("digest") != action.digest:
+        approved = state.get("approvals", {}).get(call["id"])
+        if approved is None or approved["digest"] != action.digest:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
         try:
             result = await tools[action.name].invoke(action.args, deps)

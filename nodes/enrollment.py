@@ -29,6 +29,7 @@ from vaultborn.browser.runner import Credentials, FlowOptions
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.state import EnrollmentRecord, HandOff, ItemRecord, PlanData, UserRecord
 from vaultborn.vault.model import FieldType
 from vaultborn.vault.otp import OtpParameters, build_otpauth_uri
 from vaultborn.vault.secret import Secret
@@ -41,9 +42,9 @@ FLOWS_PER_TICKET = 2
 """Browser flows run on one enrollment ticket before a transient failure leaves the node."""
 
 
-def enroll_args(plan: dict[str, Any], item: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+def enroll_args(plan: PlanData, item: ItemRecord, user: UserRecord) -> dict[str, Any]:
     """The arguments of the ``enroll_totp`` action (an application's page and login, if any)."""
-    args = {
+    args: dict[str, Any] = {
         "strategy": plan["break_glass"]["enrollment"],
         "user_id": user["user_id"],
         "vault": item["vault_id"],
@@ -55,7 +56,7 @@ def enroll_args(plan: dict[str, Any], item: dict[str, Any], user: dict[str, Any]
     return args
 
 
-async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord | HandOff:
     """Enroll once; returns the ``enrollment`` state, or ``{"human": …}`` when a person must act.
 
     Raises:
@@ -100,7 +101,7 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
                 # The code arrived; only its answer was lost.
                 return {"status": "confirmed", "strategy": "browser", "source": "existing"}
         else:
-            result: dict[str, Any] = {
+            result: EnrollmentRecord = {
                 "status": "confirmed",
                 "strategy": "browser",
                 "source": report.source or "existing",
@@ -115,7 +116,7 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
 
 def _without_browser(
     args: dict[str, Any], deps: Deps, target: VaultTotpTarget
-) -> tuple[dict[str, Any] | None, str]:
+) -> tuple[EnrollmentRecord | None, str]:
     """Done already, or enrolled through the API: the result; else a ticket for the browser."""
     with deps.management() as mgmt:
         if _confirmed(mgmt, args, target):

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -25,7 +26,8 @@ from vaultborn.approvals.gate import decide_without_asking, request_approval
 from vaultborn.approvals.request import Approved, Decision, Edited, Rejected
 from vaultborn.core.errors import VaultbornError
 from vaultborn.nodes.deps import Deps
-from vaultborn.nodes.steps import GatedStep, run_effect
+from vaultborn.nodes.state import ApprovalRecord, Asked, SetupState
+from vaultborn.nodes.steps import GatedStep, hands_off, run_effect
 
 __all__ = [
     "REFUSED",
@@ -47,7 +49,7 @@ class ApprovalMissing(VaultbornError):
     """An effect was about to run without an approval of its exact action."""
 
 
-def action_for(step: GatedStep, state: dict[str, Any]) -> Action:
+def action_for(step: GatedStep, state: SetupState) -> Action:
     """The action ``step`` would perform now, with a person's edits applied."""
     args = {**step.args(state), **state.get("edits", {}).get(step.gate_key(state), {})}
     return Action(name=step.name, args=args, effects=step.effects, summary=step.summary(args))
@@ -61,7 +63,7 @@ def propose_node(step: GatedStep) -> Any:
     past the gate (``settled``).
     """
 
-    def propose(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    def propose(state: SetupState, runtime: Runtime[Deps]) -> SetupState:
         deps, action = runtime.context, action_for(step, state)
         pending = state.get("pending") or {}
         if pending.get("digest") == action.digest:
@@ -94,16 +96,17 @@ def ask_pending(
     action: Action,
     key: str,
     run_id: str,
-    pending: dict[str, Any],
+    pending: Asked,
     deps: Deps,
     *,
     detail: dict[str, Any] | None = None,
-) -> Decision | dict[str, Any]:
+) -> Decision | str:
     """Ask for the approval of ``pending`` (interrupting unless the policy decides); audited.
 
-    The decision, or — for an expired or refused answer — the state update that clears the
-    request, so the step is proposed (and asked) anew with a fresh expiry. Not raised:
-    LangGraph would keep the refused answer and hand it to the next interrupt of the task.
+    The decision, or — for an expired or refused answer — why it is asked again: the caller
+    clears the request (``pending``) and keeps that as the ``reason``, so the step is proposed
+    (and asked) anew with a fresh expiry. Not raised: LangGraph would keep the refused answer
+    and hand it to the next interrupt of the task.
 
     Args:
         action: The pending action.
@@ -125,10 +128,10 @@ def ask_pending(
         )
     except ApprovalExpired:
         deps.audit.append(run_id, "refused", key, {"why": "expired", "digest": action.digest})
-        return {"pending": {}, "reason": f"the approval of {key} expired; asked again"}
+        return f"the approval of {key} expired; asked again"
     except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
         deps.audit.append(run_id, "refused", key, {"why": str(refused)})
-        return {"pending": {}, "reason": f"{REFUSED}{refused}"}
+        return f"{REFUSED}{refused}"
     _audit_decision(deps, run_id, key, decision, detail)
     return decision
 
@@ -145,7 +148,7 @@ def _audit_decision(
     )  # fmt: skip
 
 
-def settled(decision: Decision, key: str, state: dict[str, Any]) -> dict[str, Any]:
+def settled(decision: Decision, key: str, state: SetupState) -> SetupState:
     """The state update that records ``decision`` on the request ``key``.
 
     Approved: kept in ``approvals`` (the effect checks its digest); edited: the new arguments
@@ -165,7 +168,7 @@ def settled(decision: Decision, key: str, state: dict[str, Any]) -> dict[str, An
 def gate_node(step: GatedStep) -> Any:
     """The node that asks for ``step``'s approval (interrupting unless the policy decides)."""
 
-    def gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    def gate(state: SetupState, runtime: Runtime[Deps]) -> SetupState:
         deps, pending = runtime.context, state["pending"]
         action, key, run_id = (
             Action.from_payload(pending["action"]),
@@ -173,8 +176,8 @@ def gate_node(step: GatedStep) -> Any:
             state["run_id"],
         )
         decision = ask_pending(action, key, run_id, pending, deps)
-        if isinstance(decision, dict):
-            return decision
+        if isinstance(decision, str):
+            return {"pending": {}, "reason": decision}
         return settled(decision, key, state)
 
     gate.__name__ = f"gate_{step.name}"
@@ -184,16 +187,16 @@ def gate_node(step: GatedStep) -> Any:
 def effect_node(step: GatedStep) -> Any:
     """The node that performs ``step`` once its exact action is approved."""
 
-    async def effect(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+    async def effect(state: SetupState, runtime: Runtime[Deps]) -> SetupState:
         deps = runtime.context
         action, key = action_for(step, state), step.gate_key(state)
-        approved = state.get("approvals", {}).get(key, {})
-        if approved.get("digest") != action.digest:
+        approved = state.get("approvals", {}).get(key)
+        if approved is None or approved["digest"] != action.digest:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
         if step.prepare is not None:
-            step.prepare(dict(state), deps)
+            step.prepare(state.copy(), deps)
         result = await run_effect(step, dict(action.args), deps)
-        if "human" in result:
+        if hands_off(result):
             return {"human": result["human"], "status": "waiting"}
         await asyncio.to_thread(
             deps.audit.append, state["run_id"], "effect", key, _audit_detail(result)
@@ -204,10 +207,10 @@ def effect_node(step: GatedStep) -> Any:
     return effect
 
 
-def _record(decision: Approved) -> dict[str, Any]:
+def _record(decision: Approved) -> ApprovalRecord:
     return {"digest": decision.digest, "approver": decision.approver, "at": decision.at}
 
 
-def _audit_detail(result: dict[str, Any]) -> dict[str, Any]:
+def _audit_detail(result: Mapping[str, object]) -> dict[str, str | int | float | bool]:
     """The effect's result as audit detail: scalars only (ids, references, versions)."""
     return {k: v for k, v in result.items() if isinstance(v, str | int | float | bool)}

@@ -16,11 +16,12 @@ from vaultborn.browser.enroll import VaultPassword, sign_up
 from vaultborn.browser.runner import Credentials, FlowOptions
 from vaultborn.idp.errors import IdPConflict
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.state import ItemRecord, PlanData, UserRecord
 
 __all__ = ["create_idp_user", "user_args"]
 
 
-def user_args(plan: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+def user_args(plan: PlanData, item: ItemRecord) -> dict[str, Any]:
     """The arguments of the ``create_user`` action: the password by reference only."""
     bg = plan["break_glass"]
     if plan["idp"].get("kind", "auth0") == "oidc":
@@ -36,7 +37,7 @@ def user_args(plan: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def create_idp_user(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+async def create_idp_user(args: dict[str, Any], deps: Deps) -> UserRecord:
     """The user with ``args["email"]``, created with the vault's password if missing.
 
     The password is read from the vault into memory for the one request (or form) that
@@ -48,7 +49,7 @@ async def create_idp_user(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     return await asyncio.to_thread(_by_management_api, args, deps)
 
 
-def _by_management_api(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def _by_management_api(args: dict[str, Any], deps: Deps) -> UserRecord:
     with deps.management() as mgmt:
         existing = mgmt.users_by_email(args["email"])
         if existing:
@@ -66,7 +67,7 @@ def _by_management_api(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     return {"user_id": user["user_id"], "email": args["email"], "created": True}
 
 
-async def _sign_up(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+async def _sign_up(args: dict[str, Any], deps: Deps) -> UserRecord:
     credentials = Credentials(
         username=args["email"], password=VaultPassword(deps.vault, args["password"]).read
     )

@@ -11,11 +11,12 @@ from vaultborn.approvals.gate import request_human_step, request_vault_session
 from vaultborn.approvals.request import Approved
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.gating import REFUSED
+from vaultborn.nodes.state import SessionAsk, SessionUpdate, SetupState
 
 __all__ = ["ask_session", "human_step", "session_gate"]
 
 
-def session_gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+def session_gate(state: SetupState, runtime: Runtime[Deps]) -> SessionUpdate:
     """Ask once for the vault session that every later read uses."""
     return ask_session(
         state,
@@ -27,13 +28,13 @@ def session_gate(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any
 
 
 def ask_session(
-    state: dict[str, Any],
+    state: SessionAsk,
     deps: Deps,
     *,
     vaults: tuple[str, ...],
     digest: str,
     detail: dict[str, Any],
-) -> dict[str, Any]:
+) -> SessionUpdate:
     """The vault session, asked once per thread: the state update of the answer (audited).
 
     An expired or refused answer restarts the request with a fresh expiry; a rejection ends
@@ -85,7 +86,7 @@ def ask_session(
     return {"status": "rejected", "reason": f"vault session rejected: {decision.reason}"}
 
 
-def human_step(state: dict[str, Any], runtime: Runtime[Deps]) -> dict[str, Any]:
+def human_step(state: SetupState, runtime: Runtime[Deps]) -> SetupState:
     """Wait until the person says the page is done; the step then looks at the page again."""
     human = state["human"]
     try:

@@ -14,21 +14,47 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, Literal, cast
+
+from typing_extensions import TypeIs
 
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.enrollment import enroll_args, enroll_totp_step
 from vaultborn.nodes.idp_user import create_idp_user, user_args
 from vaultborn.nodes.seeding import seed_args, seed_target
+from vaultborn.nodes.state import HandOff, PlanData, SetupState, StepRecord
 from vaultborn.nodes.step_vault import StepVault
 from vaultborn.nodes.vault_item import create_break_glass_item, item_args
 from vaultborn.nodes.verification import remember_enrollment_codes, verify_chain
 
-__all__ = ["ORDER", "STEPS", "GatedStep", "Repeats", "next_seed_index", "run_effect"]
+__all__ = [
+    "ORDER",
+    "STEPS",
+    "Effect",
+    "GatedStep",
+    "Repeats",
+    "StateKey",
+    "StepOutcome",
+    "hands_off",
+    "next_seed_index",
+    "run_effect",
+]
 
-Effect = Callable[[dict[str, Any], Deps], dict[str, Any] | Awaitable[dict[str, Any]]]
+StepOutcome = StepRecord | HandOff
+"""What an effect returns: the record it files, or a hand-off to a person."""
+Effect = Callable[[dict[str, Any], Deps], StepOutcome | Awaitable[StepOutcome]]
+"""An effect: the approved action's arguments (its JSON, a person's edits included) → outcome."""
+
+
+def hands_off(outcome: StepOutcome) -> TypeIs[HandOff]:
+    """Whether the effect handed off to a person instead of finishing."""
+    return "human" in outcome
+
+
+StateKey = Literal["item", "user", "enrollment", "seeds", "verify"]
+"""The state's keys that hold a step's records."""
 
 
 @dataclass(frozen=True)
@@ -41,15 +67,15 @@ class Repeats:
         result_key: The result's field holding that name (``target``).
     """
 
-    plan_list: str
-    key: str
-    result_key: str
+    plan_list: Literal["seed"]
+    key: Literal["from", "to"]
+    result_key: Literal["target"]
 
-    def entries(self, state: dict[str, Any]) -> list[str]:
+    def entries(self, state: SetupState) -> list[str]:
         """The names of the plan's entries, in order."""
         return [entry[self.key] for entry in state["plan"].get(self.plan_list, [])]
 
-    def next_index(self, state: dict[str, Any], state_key: str) -> int:
+    def next_index(self, state: SetupState, state_key: StateKey) -> int:
         """The first entry with no result yet (``len(entries)`` when all have one)."""
         done = state.get(state_key) or {}
         names = self.entries(state)
@@ -74,47 +100,55 @@ class GatedStep:
 
     name: str
     effects: tuple[str, ...]
-    state_key: str
-    args: Callable[[dict[str, Any]], dict[str, Any]]
+    state_key: StateKey
+    args: Callable[[SetupState], dict[str, Any]]
     summary: Callable[[dict[str, Any]], str]
     effect: Effect
-    prepare: Callable[[dict[str, Any], Deps], None] | None = None
+    prepare: Callable[[SetupState, Deps], None] | None = None
     repeats: Repeats | None = None
 
-    def gate_key(self, state: dict[str, Any]) -> str:
+    def gate_key(self, state: SetupState) -> str:
         """The key of this step's approval: its name, ``seed[i]`` for a repeat."""
         if self.repeats is None:
             return self.name
         return f"{self.name}[{self.repeats.next_index(state, self.state_key)}]"
 
-    def times(self, plan: dict[str, Any]) -> int:
+    def times(self, plan: PlanData) -> int:
         """How many times a run of ``plan`` does this step."""
         return 1 if self.repeats is None else len(plan.get(self.repeats.plan_list, []))
 
-    def left(self, state: dict[str, Any]) -> bool:
+    def left(self, state: SetupState) -> bool:
         """Whether the run still has this step (or a repeat of it) to do."""
         if self.repeats is None:
             return self.state_key not in state
         return self.repeats.next_index(state, self.state_key) < self.times(state["plan"])
 
-    def recorded(self, state: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    def recorded(self, state: SetupState, result: StepRecord) -> SetupState:
         """The state update that keeps ``result`` (a repeat's under its entry's name)."""
+        # Plain data here: the key is the step's own (data), and mypy checks the keys of a
+        # TypedDict written as literals only. STEPS pairs each key with the effect whose record
+        # it holds; a unit test holds a real run's records to SetupState's.
+        update: dict[str, object]
         if self.repeats is None:
-            return {self.state_key: result}
-        done = dict(state.get(self.state_key) or {})
-        done[result[self.repeats.result_key]] = result
-        return {self.state_key: done}
+            update = {self.state_key: result}
+        else:
+            filed: Mapping[str, Any] = result
+            earlier: Mapping[str, Any] = state
+            done = dict(earlier.get(self.state_key) or {})
+            done[filed[self.repeats.result_key]] = result
+            update = {self.state_key: done}
+        return cast(SetupState, update)
 
 
 _SEEDS = Repeats(plan_list="seed", key="to", result_key="target")
 
 
-def next_seed_index(state: dict[str, Any]) -> int:
+def next_seed_index(state: SetupState) -> int:
     """The first target of the plan not seeded yet (``len(targets)`` when all are)."""
     return _SEEDS.next_index(state, "seeds")
 
 
-async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> StepOutcome:
     """Run ``step``'s effect: awaited if async, else in a worker thread.
 
     A plain effect blocks (vault, IdP and store calls); on the event loop it would stall every
@@ -123,12 +157,15 @@ async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> dict[
     """
     deps = replace(deps, vault=StepVault(deps.vault, clock=deps.clock))
     if inspect.iscoroutinefunction(step.effect):
-        result: dict[str, Any] = await step.effect(args, deps)
+        result: StepOutcome = await step.effect(args, deps)
         return result
-    return cast(dict[str, Any], await asyncio.to_thread(step.effect, args, deps))
+    done = await asyncio.to_thread(step.effect, args, deps)
+    if inspect.isawaitable(done):  # pragma: no cover - a plain effect returns its outcome
+        return await done
+    return done
 
 
-def _verify_args(state: dict[str, Any]) -> dict[str, Any]:
+def _verify_args(state: SetupState) -> dict[str, Any]:
     agent, item, user = state["plan"]["agent"], state["item"], state["user"]
     return {
         "client_id": agent["client_id"],

@@ -47,7 +47,7 @@ from vaultborn.nodes.vault_item import items_titled
 
 __all__ = ["TOOLS", "ToolRefused", "ToolSpec", "checked_args", "toolkit_digest"]
 
-Run = Callable[[dict[str, Any], Deps], dict[str, Any] | Awaitable[dict[str, Any]]]
+Run = Callable[[dict[str, Any], Deps], Mapping[str, object] | Awaitable[Mapping[str, object]]]
 
 
 class ToolRefused(VaultbornError):

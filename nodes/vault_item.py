@@ -6,6 +6,7 @@ from typing import Any
 
 from vaultborn.core.errors import UsageError
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.state import ItemRecord, PlanData
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.errors import VaultNotFound
 from vaultborn.vault.items import ItemSpec
@@ -18,7 +19,7 @@ __all__ = ["BREAK_GLASS_TAG", "create_break_glass_item", "item_args", "items_tit
 BREAK_GLASS_TAG = "vaultborn-break-glass"
 
 
-def item_args(plan: dict[str, Any]) -> dict[str, Any]:
+def item_args(plan: PlanData) -> dict[str, Any]:
     """The arguments of the ``create_item`` action (names and a recipe, no value)."""
     bg = plan["break_glass"]
     return {
@@ -37,7 +38,7 @@ def items_titled(vault: Vault, vault_name: str, title: str) -> list[ItemSummary]
         return []  # the local vault creates it with the first item
 
 
-def create_break_glass_item(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def create_break_glass_item(args: dict[str, Any], deps: Deps) -> ItemRecord:
     """The item titled ``args["title"]``, created with a vault-generated password if missing.
 
     Returns the ``item`` state: ids, version and the canonical reference of the password.

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NotRequired
 
 import httpx
+from typing_extensions import TypedDict
 
 from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, login_drill
 from vaultborn.browser.runner import FlowOptions
 from vaultborn.idp.errors import IdPError, InvalidToken
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.state import SetupState, VerifyRecord
 from vaultborn.vault.secret import Secret
 
 __all__ = ["remember_enrollment_codes", "verify_chain"]
 
 
-async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
     """Check the agent's token, then log in as the break-glass user with vault secrets.
 
     The token goes to the protected API (the plan's, else the embedded demo API); with a
@@ -28,13 +30,12 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             check.
     """
     # Token, API and JWKS calls block: off the event loop, which other runs share.
-    result = await asyncio.to_thread(_token_checks, args, deps)
+    checks = await asyncio.to_thread(_token_checks, args, deps)
     login_url = args.get("login_url") or (
         deps.idp_base_url + "login" if deps.login_url is None else deps.login_url
     )
     if not login_url:
-        result["login_drill"] = "skipped: no break_glass.login_url in the plan"
-        return result
+        return {**checks, "login_drill": "skipped: no break_glass.login_url in the plan"}
     options = FlowOptions(
         on_human=deps.browser.on_human,
         timeout=deps.browser.timeout,
@@ -51,19 +52,18 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
             password=VaultPassword(deps.vault, args["password"]),
             options=options,
         )
-    result["login_drill"] = report.outcome
-    result["login_drill_codes"] = report.codes_sent
-    return result
+    return {**checks, "login_drill": report.outcome, "login_drill_codes": report.codes_sent}
 
 
-def remember_enrollment_codes(state: dict[str, Any], deps: Deps) -> None:
+def remember_enrollment_codes(state: SetupState, deps: Deps) -> None:
     """Tell this process's flows which time steps the enrollment's codes used.
 
     The drill may run in another process than the enrollment (a resume, the next ``approve``):
     knowing the steps, it sends a code for a step not used yet at once instead of sending a
     used one, being refused and waiting for the next step.
     """
-    item, steps = state.get("item") or {}, (state.get("enrollment") or {}).get("code_steps")
+    item, enrollment = state.get("item"), state.get("enrollment")
+    steps = enrollment.get("code_steps") if enrollment else None
     if not item or not steps:
         return
     key = VaultTotpTarget(deps.vault, item["vault_id"], item["item_id"]).key
@@ -71,7 +71,21 @@ def remember_enrollment_codes(state: dict[str, Any], deps: Deps) -> None:
         deps.browser.steps.mark(key, int(step))
 
 
-def _token_checks(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+# Closed (no key but these): unpacked into a VerifyRecord, whose other optional keys they must
+# not be able to carry.
+class _TokenCheck(TypedDict, closed=True):
+    token_check: str
+    api_status: NotRequired[int]
+
+
+class _TokenChecks(TypedDict, closed=True):
+    token_subject: str
+    token_audience: str | list[str] | None
+    token_check: str
+    api_status: NotRequired[int]
+
+
+def _token_checks(args: dict[str, Any], deps: Deps) -> _TokenChecks:
     token = deps.tokens.token(
         args["client_id"], args["secret"], args["audience"], scope=args.get("scope") or None
     )
@@ -83,7 +97,7 @@ def _token_checks(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     }
 
 
-def _check_token(token: Secret, args: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def _check_token(token: Secret, args: dict[str, Any], deps: Deps) -> _TokenCheck:
     """The protected API's answer to the token, or — with none configured — the JWKS check."""
     api = args.get("protected_api") or deps.protected_api
     if not api:

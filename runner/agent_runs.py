@@ -17,7 +17,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from vaultborn.core.errors import UsageError
-from vaultborn.graphs.agent import build_agent_graph
+from vaultborn.graphs.agent import AgentState, build_agent_graph
 from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tools import TOOLS, ToolSpec, toolkit_digest
@@ -32,7 +32,7 @@ RECURSION_LIMIT = 200
 def agent_start(
     run_id: str, task: str, *, vaults: Sequence[str], now: float,
     tools: Sequence[ToolSpec] = TOOLS,
-) -> dict[str, Any]:  # fmt: skip
+) -> AgentState:  # fmt: skip
     """The input of a new agent run: the person's task and the vaults it may use."""
     return {
         "run_id": run_id,
@@ -68,7 +68,7 @@ async def advance_agent(
     model: BaseChatModel,
     run_id: str,
     *,
-    start: dict[str, Any] | None = None,
+    start: AgentState | None = None,
     answer: object = None,
     tools: Sequence[ToolSpec] = TOOLS,
 ) -> RunView:

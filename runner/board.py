@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from vaultborn.approvals.action import canonical_json, plain_json
 from vaultborn.core.database import UrlLike, make_engine
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.core.sqltx import translated_db_errors, write_transaction
+from vaultborn.nodes.state import SetupState
 
 __all__ = ["ACTIVE", "Queued", "RunBoard"]
 
@@ -131,7 +132,7 @@ class RunBoard:
         with self._read() as conn:
             return [r[0] for r in conn.execute(query.order_by(_board.c.updated))]
 
-    def queue_start(self, run_id: str, first: dict[str, Any]) -> None:
+    def queue_start(self, run_id: str, first: SetupState) -> None:
         """Queue a new run: a worker starts it from ``first``."""
         self._put(run_id, "start", first, "")
         self.mark(run_id, "queued")
@@ -140,7 +141,7 @@ class RunBoard:
         """Queue ``answer`` for the interrupt ``run_id`` waits at (replacing an earlier one)."""
         self._put(run_id, "answer", answer, interrupt_id)
 
-    def _put(self, run_id: str, kind: str, payload: dict[str, Any], interrupt_id: str) -> None:
+    def _put(self, run_id: str, kind: str, payload: Mapping[str, Any], interrupt_id: str) -> None:
         text = canonical_json(plain_json(payload, f"queued {kind}"))
         with self._write() as conn:
             conn.execute(delete(_queue).where(_queue.c.run_id == run_id))

@@ -15,6 +15,7 @@ from typing import Any
 
 from vaultborn.core.errors import ConfigurationError, ServiceError, VaultbornError
 from vaultborn.graphs.checkpoint import prepare_database
+from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import Deps
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan
@@ -32,7 +33,7 @@ to leave it waiting. Answers are the CLI's: ``{"decision": "approve", "digest": 
 hand-off."""
 
 
-def first_state(plan: Plan, run_id: str, session_ttl: float) -> dict[str, Any]:
+def first_state(plan: Plan, run_id: str, session_ttl: float) -> SetupState:
     """The first state of a new run of ``plan``."""
     return {
         "run_id": run_id,
@@ -44,14 +45,15 @@ def first_state(plan: Plan, run_id: str, session_ttl: float) -> dict[str, Any]:
     }
 
 
-def stored_plan(db: StateDb, run_id: str) -> dict[str, Any]:
+def stored_plan(db: StateDb, run_id: str) -> PlanData:
     """The plan a run was started with, from its checkpoints.
 
     Raises:
         UsageError: There is no such run.
     """
     with db.open() as saver:
-        return dict(view_run(saver, run_id).values["plan"])
+        plan: PlanData = view_run(saver, run_id).values["plan"]
+    return plan
 
 
 def drive_run(
@@ -60,7 +62,7 @@ def drive_run(
     opts: RunOptions,
     run_id: str,
     *,
-    first: dict[str, Any] | None = None,
+    first: SetupState | None = None,
     answer: object = None,
     on_gate: OnGate | None = None,
 ) -> RunView:
@@ -92,7 +94,7 @@ async def _drive(
     db: StateDb,
     deps: Deps,
     run_id: str,
-    first: dict[str, Any] | None,
+    first: SetupState | None,
     answer: object,
     on_gate: OnGate | None,
 ) -> RunView:

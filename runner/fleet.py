@@ -23,6 +23,7 @@ from rich.live import Live
 from rich.table import Table
 
 from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.nodes.state import PlanData, SetupState
 from vaultborn.nodes.steps import STEPS
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.leases import hold_run_async
@@ -45,7 +46,7 @@ DEFAULT_LIMIT = 4
 """Runs moving at once unless ``--concurrency`` says otherwise."""
 
 
-def account_of(plan: dict[str, Any]) -> tuple[str, str]:
+def account_of(plan: PlanData) -> tuple[str, str]:
     """The IdP domain ("" for the embedded one) and the break-glass e-mail of ``plan``."""
     return plan["idp"].get("domain") or "", plan["break_glass"]["email"].lower()
 
@@ -56,13 +57,12 @@ class FleetItem:
 
     run_id: str
     source: str
-    first: dict[str, Any]
+    first: SetupState
 
     @property
-    def plan(self) -> dict[str, Any]:
+    def plan(self) -> PlanData:
         """The plan's data."""
-        plan: dict[str, Any] = self.first["plan"]
-        return plan
+        return self.first["plan"]
 
 
 @dataclass
@@ -87,7 +87,7 @@ class FleetOutcome:
 
 
 def plan_fleet(
-    plans: list[Plan], db: StateDb, first_state: Callable[[Plan, str], dict[str, Any]]
+    plans: list[Plan], db: StateDb, first_state: Callable[[Plan, str], SetupState]
 ) -> list[FleetItem]:
     """A run per plan, after checking no two plans (or an unfinished run) share an account.
 
@@ -105,7 +105,8 @@ def plan_fleet(
     with db.open() as saver:
         unfinished = [v for v in list_runs(saver) if v.status in ("waiting", "failed", "running")]
     for view in unfinished:
-        account = account_of(view.values.get("plan") or _NO_PLAN)
+        stored = view.values.get("plan")
+        account = account_of(stored) if stored else ("", "")
         if account in seen:
             which = f"{seen[account]}: " if len(plans) > 1 else ""
             raise UsageError(
@@ -117,9 +118,6 @@ def plan_fleet(
         run_id = new_run_id()
         items.append(FleetItem(run_id, plan.source, first_state(plan, run_id)))
     return items
-
-
-_NO_PLAN: dict[str, Any] = {"idp": {}, "break_glass": {"email": ""}}
 
 
 @dataclass

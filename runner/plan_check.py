@@ -16,10 +16,12 @@ from vaultborn.approvals.action import Action
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.core.errors import VaultbornError
 from vaultborn.idp.provider import Provider
+from vaultborn.nodes.state import ItemRecord, SetupState, UserRecord
 from vaultborn.nodes.steps import STEPS
 from vaultborn.runner.checks import Check
 from vaultborn.runner.plan import Plan
 from vaultborn.stores.registry import backend_for
+from vaultborn.stores.seed import SeedReceiptData
 from vaultborn.vault.errors import NotFound
 from vaultborn.vault.protocol import Vault
 
@@ -30,23 +32,31 @@ def projected_actions(plan: Plan) -> list[Action]:
     """The actions a run of ``plan`` would ask about, in order."""
     data = plan.to_dict()
     bg = data["break_glass"]
-    item = {
+    # The records as the run will make them, by name; no action's arguments read the item's
+    # version or whether the item or the user was created.
+    item: ItemRecord = {
         "vault_id": data["vault"]["name"],
         "item_id": bg["item"],
+        "version": 0,
+        "created": True,
         "password_ref": f"op://{data['vault']['name']}/{bg['item']}/password",
     }
     # An application's account is named by its e-mail; an Auth0 user's id comes at run time.
     oidc = data["idp"].get("kind") == "oidc"
     user_id = bg["email"] if oidc else f"(the IdP user {bg['email']})"
-    user = {"user_id": user_id, "email": bg["email"]}
-    state: dict[str, Any] = {"plan": data, "item": item, "user": user}
+    user: UserRecord = {"user_id": user_id, "email": bg["email"], "created": True}
+    state: SetupState = {"plan": data, "item": item, "user": user}
     actions = []
     for step in STEPS.values():
         for _ in range(step.times(data)):
             args = step.args(state)
             actions.append(Action(step.name, args, step.effects, step.summary(args)))
             if step.repeats is not None:  # the next repeat is for the next entry
-                state |= step.recorded(state, {step.repeats.result_key: args[step.repeats.key]})
+                projected: SeedReceiptData = {
+                    "target": args[step.repeats.key], "version_id": "", "source": args["from"],
+                    "source_version": 0, "outcome": "projected",
+                }  # fmt: skip
+                state |= step.recorded(state, projected)
     return actions
 
 
@@ -54,8 +64,9 @@ def check_plan(plan: Plan, vault: Vault, env: dict[str, str], home: Any) -> list
     """Checks that change nothing: references, IdP, AWS, Chromium."""
     data = plan.to_dict()
     refs = [("agent.secret", data["agent"]["secret"])]
-    if data["idp"].get("management_secret"):
-        refs.insert(0, ("idp.management_secret", data["idp"]["management_secret"]))
+    management_secret = data["idp"].get("management_secret")
+    if management_secret:
+        refs.insert(0, ("idp.management_secret", management_secret))
     refs += [(f"seed[{i}].from", s["from"]) for i, s in enumerate(data["seed"])]
     checks = [_reference(name, ref, vault, plan.embedded_idp) for name, ref in refs]
     checks.append(_idp(plan))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+
+from vaultborn.nodes.state import AgentData, BreakGlassData, IdpData, PlanData, VaultData
 
 __all__ = [
     "DEFAULT_AUDIENCE",
@@ -46,6 +47,10 @@ class VaultPlan:
     backend: str = "local"
     name: str = "ACL"
 
+    def to_dict(self) -> VaultData:
+        """Every field, in order (as ``dataclasses.asdict`` would give them, but typed)."""
+        return {"backend": self.backend, "name": self.name}
+
 
 @dataclass(frozen=True)
 class IdPPlan:
@@ -68,6 +73,16 @@ class IdPPlan:
     connection: str = DEFAULT_CONNECTION
     """The Auth0 database connection users are created in (``auth0`` only)."""
 
+    def to_dict(self) -> IdpData:
+        """Every field, in order (as ``dataclasses.asdict`` would give them, but typed)."""
+        return {
+            "management_client_id": self.management_client_id,
+            "management_secret": self.management_secret,
+            "kind": self.kind,
+            "domain": self.domain,
+            "connection": self.connection,
+        }
+
 
 @dataclass(frozen=True)
 class BreakGlassPlan:
@@ -87,6 +102,18 @@ class BreakGlassPlan:
     """The application's TOTP set-up page, opened logged out: the enrollment logs in with the
     item's username and password first (``oidc`` only; Auth0 uses an enrollment ticket)."""
 
+    def to_dict(self) -> BreakGlassData:
+        """Every field, in order (as ``dataclasses.asdict`` would give them, but typed)."""
+        return {
+            "email": self.email,
+            "item": self.item,
+            "password_recipe": self.password_recipe,
+            "enrollment": self.enrollment,
+            "login_url": self.login_url,
+            "signup_url": self.signup_url,
+            "enroll_url": self.enroll_url,
+        }
+
 
 @dataclass(frozen=True)
 class AgentPlan:
@@ -101,6 +128,16 @@ class AgentPlan:
     scope: str | None = None
     """Space-separated scopes the agent's token asks for; None asks for none by name (Auth0
     grants the client's; an OpenID Provider its default)."""
+
+    def to_dict(self) -> AgentData:
+        """Every field, in order (as ``dataclasses.asdict`` would give them, but typed)."""
+        return {
+            "client_id": self.client_id,
+            "secret": self.secret,
+            "audience": self.audience,
+            "protected_api": self.protected_api,
+            "scope": self.scope,
+        }
 
 
 @dataclass(frozen=True)
@@ -130,13 +167,13 @@ class Plan:
         """True when the embedded dev IdP serves (the plan names no domain)."""
         return self.idp.domain is None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PlanData:
         """The plan's content as JSON data in the TOML's shape: references and plain values."""
         return {
-            "vault": asdict(self.vault),
-            "idp": asdict(self.idp),
-            "break_glass": asdict(self.break_glass),
-            "agent": asdict(self.agent),
+            "vault": self.vault.to_dict(),
+            "idp": self.idp.to_dict(),
+            "break_glass": self.break_glass.to_dict(),
+            "agent": self.agent.to_dict(),
             "seed": [{"from": s.reference, "to": s.target} for s in self.seeds],
         }
 

@@ -19,6 +19,7 @@ from vaultborn.core.errors import UsageError
 from vaultborn.graphs.setup import build_graph
 from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.state import SetupState
 from vaultborn.runner import view_cache
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.run_view import RunView
@@ -82,7 +83,7 @@ async def advance(
     deps: Deps,
     run_id: str,
     *,
-    start: dict[str, Any] | None = None,
+    start: SetupState | None = None,
     answer: object = None,
     saver: BaseCheckpointSaver[str] | None = None,
     board: RunBoard | None = None,

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
@@ -24,6 +23,7 @@ from vaultborn.idp.provider import Provider
 from vaultborn.idp.tokens import TokenSource
 from vaultborn.nodes.audited_vault import AuditedVault
 from vaultborn.nodes.deps import BrowserChoice, Deps
+from vaultborn.nodes.state import PlanData
 from vaultborn.nodes.vault_item import items_titled
 from vaultborn.runner.faults import fault_from_env
 from vaultborn.stores.registry import open_stores
@@ -50,9 +50,9 @@ class RunOptions:
     browser: BrowserChoice = field(default_factory=BrowserChoice)
 
 
-def ensure_demo_secrets(vault: Vault, plan: dict[str, Any]) -> None:
+def ensure_demo_secrets(vault: Vault, plan: PlanData) -> None:
     """Generate, once, the local-vault items the embedded demo reads its secrets from."""
-    refs = [plan["idp"]["management_secret"], plan["agent"]["secret"]]
+    refs = [_management_secret(plan), plan["agent"]["secret"]]
     refs += [s["from"] for s in plan.get("seed", [])]
     for text in refs:
         ref = parse_reference(text)
@@ -70,16 +70,13 @@ def ensure_demo_secrets(vault: Vault, plan: dict[str, Any]) -> None:
 
 
 @contextmanager
-def open_runtime(
-    vault: Vault, plan: dict[str, Any], home: Path, opts: RunOptions
-) -> Iterator[Deps]:
+def open_runtime(vault: Vault, plan: PlanData, home: Path, opts: RunOptions) -> Iterator[Deps]:
     """``Deps`` for ``plan``, with the embedded services started for the block."""
     vault = AuditedVault(vault, opts.audit)
     with ExitStack() as stack:
-        base_url = plan["idp"].get("domain")
-        embedded = not base_url
-        if embedded:
-            base_url = _start_dev_idp(stack, vault, plan, home)
+        domain = plan["idp"].get("domain")
+        embedded = not domain
+        base_url = domain if domain else _start_dev_idp(stack, vault, plan, home)
         kind = plan["idp"].get("kind", "auth0")
         provider = stack.enter_context(Provider(base_url, kind))
         tokens = stack.enter_context(TokenSource(vault, provider=provider))
@@ -91,11 +88,11 @@ def open_runtime(
                 raise ConfigurationError(
                     f"idp.kind = {kind!r} has no Management API; this step needs Auth0's"
                 )
+            client_id = mgmt["management_client_id"]
+            if client_id is None:  # a checked plan of kind auth0 names its client
+                raise ConfigurationError("the plan names no idp.management_client_id")
             return Auth0ManagementClient(
-                base_url,
-                tokens,
-                client_id=mgmt["management_client_id"],
-                secret_ref=mgmt["management_secret"],
+                base_url, tokens, client_id=client_id, secret_ref=_management_secret(plan)
             )
 
         yield Deps(
@@ -117,13 +114,21 @@ def open_runtime(
         )
 
 
-def _start_dev_idp(stack: ExitStack, vault: Vault, plan: dict[str, Any], home: Path) -> str:
+def _management_secret(plan: PlanData) -> str:
+    """The reference of the management client's secret (a checked ``auth0`` plan has one)."""
+    secret = plan["idp"]["management_secret"]
+    if secret is None:
+        raise ConfigurationError("the plan names no idp.management_secret")
+    return secret
+
+
+def _start_dev_idp(stack: ExitStack, vault: Vault, plan: PlanData, home: Path) -> str:
     from vaultborn.idp.devserver.server import start_dev_idp
     from vaultborn.idp.devserver.tenant import demo_tenant
 
     ensure_demo_secrets(vault, plan)
     tenant = demo_tenant(
-        mgmt_secret=vault.read(plan["idp"]["management_secret"]),
+        mgmt_secret=vault.read(_management_secret(plan)),
         agent_secret=vault.read(plan["agent"]["secret"]),
     )
     home.mkdir(parents=True, exist_ok=True, mode=0o700)

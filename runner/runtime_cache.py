@@ -11,19 +11,19 @@ from __future__ import annotations
 import threading
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 from vaultborn.approvals.action import canonical_json
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.state import PlanData
 from vaultborn.runner.runtime import RunOptions, ensure_demo_secrets, open_runtime
 from vaultborn.runner.wiring import Settings, open_vault
 
 __all__ = ["RuntimeCache", "systems_of"]
 
 
-def systems_of(plan: dict[str, Any]) -> str:
+def systems_of(plan: PlanData) -> str:
     """What a runtime is shared by: the plan's vault, IdP and agent client."""
-    return canonical_json({k: plan.get(k) for k in ("vault", "idp", "agent")})
+    return canonical_json({"vault": plan["vault"], "idp": plan["idp"], "agent": plan["agent"]})
 
 
 class RuntimeCache:
@@ -42,7 +42,7 @@ class RuntimeCache:
         # Runs ask from worker threads at once: one of them opens a runtime, the rest wait.
         self._lock = threading.Lock()
 
-    def deps_for(self, plan: dict[str, Any]) -> Deps:
+    def deps_for(self, plan: PlanData) -> Deps:
         """The runtime of ``plan``'s systems (its demo secrets made first, if embedded)."""
         key = systems_of(plan)
         with self._lock:

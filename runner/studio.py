@@ -28,11 +28,9 @@ import atexit
 import json
 import threading
 import time
-from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import TypedDict
@@ -44,7 +42,7 @@ from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import database_url, prepare_database
 from vaultborn.graphs.served import ServedContext
 from vaultborn.graphs.setup import build_graph
-from vaultborn.graphs.state import SetupState
+from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.runner.plan import load_plan
 from vaultborn.runner.runs import new_run_id
@@ -62,7 +60,7 @@ class StudioContext(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class _Opened:
-    plan: dict[str, Any]
+    plan: PlanData
     deps: Deps
     stack: ExitStack
 
@@ -76,7 +74,7 @@ def build_studio_graph() -> CompiledStateGraph[SetupState, StudioContext, SetupS
     return build_graph(served=ServedContext(StudioContext, studio_deps))
 
 
-def studio_deps(context: StudioContext, state: Mapping[str, Any]) -> Deps:
+def studio_deps(context: StudioContext, state: SetupState) -> Deps:
     """This process's ``Deps``, opened for the plan of the first run that needs them.
 
     Raises:
@@ -100,7 +98,7 @@ def studio_deps(context: StudioContext, state: Mapping[str, Any]) -> Deps:
         return _opened.deps
 
 
-def _open(plan: dict[str, Any]) -> _Opened:
+def _open(plan: PlanData) -> _Opened:
     settings = Settings.from_env()
     home = Path(settings.env().get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
     url = database_url(home)
@@ -118,7 +116,7 @@ def _open(plan: dict[str, Any]) -> _Opened:
     except BaseException:
         stack.close()
         raise
-    return _Opened(dict(plan), deps, stack)
+    return _Opened(plan.copy(), deps, stack)
 
 
 def close_studio_runtime() -> None:
@@ -130,7 +128,7 @@ def close_studio_runtime() -> None:
         opened.stack.close()
 
 
-def start_input(plan: Path | None = None) -> dict[str, Any]:
+def start_input(plan: Path | None = None) -> SetupState:
     """A new run's input (what ``vaultborn setup`` starts from), for ``plan`` or the default."""
     loaded = load_plan(plan)
     return {

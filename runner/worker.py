@@ -19,9 +19,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.nodes.state import SetupState
 from vaultborn.runner.board import Queued, RunBoard
 from vaultborn.runner.fleet import enough_threads
 from vaultborn.runner.leases import RunBusy, hold_run_async
@@ -193,7 +194,12 @@ class Worker:
         if view is not None and view.status == "waiting" and answer is None:
             await asyncio.to_thread(board.mark, run_id, "waiting")
             return
-        plan = (start or {}).get("plan") or (view.values["plan"] if view else {})
+        if start is not None:
+            plan = start["plan"]
+        elif view is not None:
+            plan = view.values["plan"]
+        else:  # pragma: no cover - nothing to start and nothing saved: returned above
+            return
         deps = await asyncio.to_thread(self.runtimes.deps_for, plan)
         self.log(f"{run_id}: moving on ({'start' if start else 'answer' if answer else 'resume'})")
         after = await advance(
@@ -211,13 +217,14 @@ class Worker:
 
     def _work(
         self, run_id: str, queued: Queued | None, view: RunView | None, board: RunBoard
-    ) -> tuple[dict[str, Any] | None, object]:
+    ) -> tuple[SetupState | None, object]:
         """The start state or the answer to move ``run_id`` on with (neither: resume)."""
         if queued is None:
             return None, None
         if queued.kind == "start":
             if view is None:
-                return queued.payload, None
+                # Queued by RunBoard.queue_start from a SetupState: JSON keeps its shape.
+                return cast(SetupState, queued.payload), None
             board.done_with(queued)  # started before a crash: its checkpoint is the truth
             return None, None
         if (

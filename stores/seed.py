@@ -7,8 +7,9 @@ vault to the store; the receipt holds only references, versions and ids.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+
+from typing_extensions import TypedDict
 
 from vaultborn.core.errors import UsageError
 from vaultborn.stores.protocol import Provenance, SecretStore, idempotency_key
@@ -18,7 +19,19 @@ from vaultborn.vault.reference import SecretReference, parse_reference
 from vaultborn.vault.resolve import field_in
 from vaultborn.vault.secret import Secret
 
-__all__ = ["SeedReceipt", "seed", "snapshot"]
+__all__ = ["SeedReceipt", "SeedReceiptData", "seed", "snapshot"]
+
+
+class SeedReceiptData(TypedDict):
+    """``SeedReceipt`` as JSON data (a setup run keeps one per target in its state)."""
+
+    target: str
+    version_id: str
+    source: str
+    """The canonical ``op://`` reference that was read."""
+    source_version: int
+    outcome: str
+    """``created``, ``updated`` or ``unchanged``."""
 
 
 @dataclass(frozen=True)
@@ -33,9 +46,15 @@ class SeedReceipt:
     outcome: str
     """``created``, ``updated`` or ``unchanged``."""
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SeedReceiptData:
         """The receipt as JSON-ready data."""
-        return asdict(self)
+        return {
+            "target": self.target,
+            "version_id": self.version_id,
+            "source": self.source,
+            "source_version": self.source_version,
+            "outcome": self.outcome,
+        }
 
 
 def snapshot(vault: Vault, ref: str | SecretReference) -> tuple[Secret, Provenance]:

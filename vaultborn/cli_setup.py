@@ -29,6 +29,7 @@ from vaultborn.browser.pool import BrowserPool
 from vaultborn.cli_options import DbOpt, JsonOpt
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import database_url
+from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import BrowserChoice
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.nodes.steps import STEPS
@@ -138,7 +139,7 @@ def _me() -> str:
         return "unknown-user"
 
 
-def _drive(settings: Settings, choices: Choices, run_id: str, first: dict[str, Any] | None,
+def _drive(settings: Settings, choices: Choices, run_id: str, first: SetupState | None,
            answer: object = None) -> RunView:  # fmt: skip
     """Advance the run; in a terminal, keep asking at each gate until done or declined."""
     with ExitStack() as stack:
@@ -230,7 +231,7 @@ def setup(
         _run_one(ctx.obj, choices, plans[0], run_db, as_json)
 
 
-def _first_state(plan: Plan, run_id: str) -> dict[str, Any]:
+def _first_state(plan: Plan, run_id: str) -> SetupState:
     return first_state(plan, run_id, _ttl())
 
 
