@@ -13,7 +13,7 @@ A rejection at any gate ends the run (``status="rejected"``); an edit goes back 
 back into ``enroll_totp``, which looks at the page again. Effects retry transient errors.
 
 The CLI passes the run's ``Deps`` as its context; a server (LangGraph Studio, ``langgraph dev``)
-passes JSON, so ``graphs.studio`` builds the same graph with ``served=`` (see ``graphs.served``).
+passes JSON, so ``runner.studio`` builds the same graph with ``served=`` (see ``graphs.served``).
 """
 
 from __future__ import annotations

@@ -16,14 +16,14 @@ How the server loads it (langgraph-cli 0.4.40, langgraph-api 0.16.7; read from t
 - ``langgraph_api/graph.py::collect_graphs_from_env`` splits each spec at its last ``:``; a
   spec with a ``/`` is a file path, resolved against the *current directory* (not the config
   file's: run ``langgraph dev`` from the repository root), else a module name.
-- ``_graph_from_spec`` imports a path with ``importlib.util.spec_from_file_location`` under the
-  name ``__graphs__studio`` (``/`` → ``__``, ``.py`` and leading dots dropped), registers it in
-  ``sys.modules`` and executes it: a second copy of this module beside ``graphs.studio``, which
-  is why it holds no state. It then takes ``module.__dict__["graph"]``: a callable is a
-  factory (called per request with nothing, a ``RunnableConfig`` and/or a ``ServerRuntime``,
-  ``_factory_utils.py``), a ``StateGraph`` is compiled, and a compiled graph (``Pregel``) with
-  its own checkpointer or store is refused under ``langgraph dev`` ("Heads up! Your graph …
-  includes a custom checkpointer").
+- ``_graph_from_spec`` imports a path with ``importlib.util.spec_from_file_location`` under a
+  name made of the path (``./runner/studio_entry.py`` → ``__runner__studio_entry``), registers
+  it in ``sys.modules`` and executes it: a second copy of this module beside
+  ``vaultborn.runner.studio_entry``, which is why it holds no state. It then takes
+  ``module.__dict__["graph"]``: a callable is a factory (called per request with nothing, a
+  ``RunnableConfig`` and/or a ``ServerRuntime``, ``_factory_utils.py``), a ``StateGraph`` is
+  compiled, and a compiled graph (``Pregel``) with its own checkpointer or store is refused
+  under ``langgraph dev`` ("Heads up! Your graph … includes a custom checkpointer").
 - For a run, ``get_graph`` hands out ``graph.copy(update={"checkpointer": …, "store": …})``
   with the server's persistence, and ``stream.py`` calls ``astream``/``astream_events`` with
   ``context=`` the request's JSON (``{}`` or the run's ``configurable`` when none is given),

@@ -149,7 +149,7 @@ def test_a_studio_run_needs_a_plan_and_the_process_plan(
         config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
         asyncio.run(served.ainvoke(payload, config, context={}))
 
-    with pytest.raises(UsageError, match=r"python -m vaultborn\.studio"):
+    with pytest.raises(UsageError, match=r"python -m vaultborn\.runner\.studio"):
         run({"run_id": "run-empty"})
     assert studio._opened is None
     run(studio.start_input())  # opens the runtime, then waits at the vault session
