@@ -80,10 +80,12 @@ class TokenSource:
     >>> tokens.token("my-client-id", "op://ACL/Auth0 M2M — my-agent/credential",
     ...              "https://api.example.com")
     Secret(access token of my-client-id for https://api.example.com: <redacted>)
+    >>> tokens.token("my-agent", ClientKey("op://ACL/my-agent key/private key"),
+    ...              "https://api.example.com")        # private_key_jwt
     >>> TokenSource(vault, provider=Provider("https://idp.example.com", kind="oidc"))
 
     Args:
-        vault: Where client secrets are read, by reference, per token request.
+        vault: Where client secrets (or keys) are read, by reference, per token request.
         domain: An Auth0 domain (a bare one gets ``https://``); short for
             ``provider=Provider(domain, kind="auth0")``.
         provider: The IdP, of either kind (its discovery document is read on first use).
@@ -91,7 +93,7 @@ class TokenSource:
             (or by leaving a ``with`` block).
         async_http: The client for ``atoken()``; None opens a short-lived one per request,
             so the source works across event loops.
-        clock: UNIX time now; decides expiry.
+        clock: UNIX time now; decides expiry, and the times of client assertions.
         refresh_margin: Seconds before expiry when a token stops being served (at most half
             its lifetime, so short-lived tokens are still cached).
         policy: Retries of the token request.
