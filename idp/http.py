@@ -15,6 +15,10 @@ Messages name the method, the URL without its query, the status and Auth0's own 
 either error shape (``{error, error_description}`` of ``/oauth/token``, ``{statusCode, error,
 message, errorCode}`` of the Management API). Request bodies and header values never appear;
 values passed as ``redact`` (and the bearer token) are scrubbed even if the server echoes them.
+
+A form body may be given as a function that makes it: it is called for each attempt, so that a
+retried token request carries a fresh client assertion (each may be used once, RFC 7523 §3);
+the ``client_secret`` and ``client_assertion`` it holds are scrubbed like ``redact``.
 """
 
 from __future__ import annotations
@@ -145,6 +149,19 @@ def _wait_from_headers(headers: httpx.Headers, now: float) -> float | None:
     return None
 
 
+Form = Mapping[str, str] | Callable[[], Mapping[str, str]]
+"""A form body, or a function making a fresh one for each attempt."""
+_CREDENTIAL_PARAMS = ("client_secret", "client_assertion")
+
+
+def _form(data: Form | None, attempts: _Attempts) -> Mapping[str, str] | None:
+    if not callable(data):
+        return data
+    made = data()
+    attempts.redact += tuple(made[k] for k in _CREDENTIAL_PARAMS if made.get(k))
+    return made
+
+
 class _Attempts:
     """The retry decisions for one logical request; does no I/O."""
 
@@ -266,14 +283,15 @@ class IdPHttp:
         url: str,
         *,
         json: Any = None,
-        data: Mapping[str, str] | None = None,
+        data: Form | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         redact: Iterable[str] = (),
     ) -> Any:
         """Send with retries; the decoded JSON body of the 2xx answer.
 
-        ``json`` sends a JSON body, ``data`` a form-encoded one (RFC 6749's token requests).
+        ``json`` sends a JSON body, ``data`` a form-encoded one (RFC 6749's token requests),
+        or a function making a fresh form for each attempt.
 
         Raises:
             IdPError: the mapped failure (see the module docstring).
@@ -285,7 +303,12 @@ class IdPHttp:
         while True:
             try:
                 response = self.client.request(
-                    method, url, json=json, data=data, params=params, headers=headers
+                    method,
+                    url,
+                    json=json,
+                    data=_form(data, attempts),
+                    params=params,
+                    headers=headers,
                 )
             except httpx.HTTPError as exc:
                 self.sleep(attempts.failure(exc))
@@ -321,7 +344,7 @@ class AsyncIdPHttp:
         url: str,
         *,
         json: Any = None,
-        data: Mapping[str, str] | None = None,
+        data: Form | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         redact: Iterable[str] = (),
@@ -333,7 +356,12 @@ class AsyncIdPHttp:
         while True:
             try:
                 response = await self.client.request(
-                    method, url, json=json, data=data, params=params, headers=headers
+                    method,
+                    url,
+                    json=json,
+                    data=_form(data, attempts),
+                    params=params,
+                    headers=headers,
                 )
             except httpx.HTTPError as exc:
                 await self.sleep(attempts.failure(exc))

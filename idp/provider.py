@@ -10,7 +10,8 @@ API), ``JwtVerifier`` (which issuer, which keys) and the CLI's ``token`` and ``c
   JWKS and client authentication methods come from its discovery document (OpenID Connect
   Discovery 1.0 §4, RFC 8414 §3 as the fallback). The request is a form body (RFC 6749 §4.4)
   authenticated with ``client_secret_basic`` (§2.3.1) unless the provider advertises only
-  ``client_secret_post``; the API is named by ``resource`` (RFC 8707).
+  ``client_secret_post``, or by ``private_key_jwt`` for a client with a key (an assertion
+  whose ``aud`` is the token endpoint); the API is named by ``resource`` (RFC 8707).
 
 The discovery document is fetched once and kept for ``ttl``. A token whose ``kid`` the JWKS does
 not know refreshes the JWKS and the discovery document (a key rotation may move both), each at
@@ -46,7 +47,9 @@ __all__ = [
 KINDS = ("auth0", "oidc")
 """The provider kinds a plan or ``--kind`` may name."""
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_BASIC, _POST = "client_secret_basic", "client_secret_post"
+_BASIC, _POST, _KEY = "client_secret_basic", "client_secret_post", "private_key_jwt"
+_AUTH0_ASSERTION_ALGORITHMS = ("RS256", "RS384", "PS256")
+"""What Auth0 takes for a Private Key JWT credential (its Management API's ``alg``)."""
 _OIDC_ALGORITHMS = ("RS256", "PS256", "ES256")
 """Asymmetric algorithms only; the verifier also checks each against its key's type."""
 _UNREACHABLE = (IdPError, UsageError)
@@ -75,6 +78,10 @@ class ProviderMetadata:
         auth_methods: ``token_endpoint_auth_methods_supported`` (RFC 8414 §2: absent means
             ``client_secret_basic`` only).
         source: The discovery document's URL, or ``"auth0 conventions"``.
+        assertion_algorithms: ``token_endpoint_auth_signing_alg_values_supported`` (empty when
+            the provider does not say).
+        assertion_audience: The ``aud`` of a client assertion: the token endpoint (OIDC Core
+            §9), or the issuer where the provider documents that (Auth0).
     """
 
     issuer: str
@@ -82,6 +89,21 @@ class ProviderMetadata:
     jwks_uri: str
     auth_methods: tuple[str, ...] = (_BASIC,)
     source: str = "auth0 conventions"
+    assertion_algorithms: tuple[str, ...] = ()
+    assertion_audience: str = ""
+
+    def key_auth(self) -> str:
+        """``private_key_jwt``, if the provider takes it.
+
+        Raises:
+            ConfigurationError: It does not advertise ``private_key_jwt``.
+        """
+        if _KEY not in self.auth_methods:
+            raise ConfigurationError(
+                f"{self.source} does not advertise {_KEY} "
+                f"({', '.join(self.auth_methods) or 'no method'}); use a client secret"
+            )
+        return _KEY
 
     def client_auth(self) -> str:
         """``client_secret_basic`` where supported (RFC 6749 §2.3.1 prefers it), else ``_post``.
@@ -190,7 +212,10 @@ class Provider:
                 issuer=self.base,
                 token_endpoint=self.base + "oauth/token",
                 jwks_uri=self.base + ".well-known/jwks.json",
-                auth_methods=(_POST, _BASIC),
+                auth_methods=(_POST, _BASIC, _KEY),
+                assertion_algorithms=_AUTH0_ASSERTION_ALGORITHMS,
+                # Auth0 documents the tenant's URL with its trailing slash as the aud.
+                assertion_audience=self.base,
             )
         with self._lock:
             if self._metadata is None:
@@ -354,16 +379,26 @@ def _parse_metadata(document: Mapping[str, Any], source: str, asked: str) -> Pro
         if not isinstance(value, str) or not value:
             raise DiscoveryFailed(f"{source} has no {name}")
         endpoints[name] = _endpoint(value, name, source, issuer)
-    methods = document.get("token_endpoint_auth_methods_supported", [_BASIC])
-    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
-        raise DiscoveryFailed(f"{source}: token_endpoint_auth_methods_supported is not a list")
+    methods = _strings(document, "token_endpoint_auth_methods_supported", [_BASIC], source)
+    algorithms = _strings(document, "token_endpoint_auth_signing_alg_values_supported", [], source)
     return ProviderMetadata(
         issuer=issuer,
         token_endpoint=endpoints["token_endpoint"],
         jwks_uri=endpoints["jwks_uri"],
-        auth_methods=tuple(methods),
+        auth_methods=methods,
         source=source,
+        assertion_algorithms=algorithms,
+        assertion_audience=endpoints["token_endpoint"],
     )
+
+
+def _strings(
+    document: Mapping[str, Any], name: str, default: list[str], source: str
+) -> tuple[str, ...]:
+    values = document.get(name, default)
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise DiscoveryFailed(f"{source}: {name} is not a list of strings")
+    return tuple(values)
 
 
 def _endpoint(value: str, name: str, source: str, issuer: str) -> str:

@@ -1,15 +1,19 @@
-"""``TokenSource``: M2M access tokens by client credentials, the client secret read from the vault.
+"""``TokenSource``: M2M access tokens by client credentials, the credential read from the vault.
 
 The request follows the provider's kind (``idp.provider``): Auth0's JSON body with
 ``audience``, or RFC 6749 §4.4's form body with RFC 8707's ``resource``, the secret sent by
-``client_secret_basic`` or ``client_secret_post`` as the provider's metadata advertises.
+``client_secret_basic`` or ``client_secret_post`` as the provider's metadata advertises. A
+client given as a ``ClientKey`` (a reference to its private key) authenticates instead by
+``private_key_jwt`` (RFC 7523 §2.2): a form body with a client assertion signed in memory for
+that one request (``idp.assertion``), where the provider advertises the method.
 
 For each (provider, client id, audience, scope) the source keeps one token in memory until shortly
 before it expires, and makes sure that N callers who find the cache empty at the same moment
 cause exactly one token request (single-flight): threads queue on a per-key lock and re-check
-the cache; asyncio tasks of one event loop join one in-flight task. The client secret is read
-from the vault by reference for each token request, revealed only into that request's body,
-and dropped with it; tokens are never written anywhere (reference/credentials.md §2.1).
+the cache; asyncio tasks of one event loop join one in-flight task. The client secret (or key)
+is read from the vault by reference for each token request, revealed only into that request's
+body (or one signature), and dropped with it; tokens are never written anywhere
+(reference/credentials.md §2.1).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from urllib.parse import quote_plus
 import httpx
 
 from vaultborn.core.errors import UsageError
+from vaultborn.idp.assertion import ASSERTION_TYPE, ClientKey, sign_assertion
 from vaultborn.idp.errors import IdPUnavailable, InvalidToken
 from vaultborn.idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy
 from vaultborn.idp.provider import Provider, ProviderMetadata
@@ -36,8 +41,10 @@ from vaultborn.vault.protocol import Vault
 from vaultborn.vault.reference import SecretReference, parse_reference
 from vaultborn.vault.secret import Secret
 
-__all__ = ["TokenSource", "TokenStats", "client_id_for"]
+__all__ = ["ClientKey", "Credential", "TokenSource", "TokenStats", "client_id_for"]
 
+Credential = str | SecretReference | ClientKey
+"""How a client authenticates: a reference to its secret, or a ``ClientKey``."""
 CacheKey = tuple[str, str, str, str]
 """(provider base URL, client id, audience, scope)."""
 
@@ -58,6 +65,14 @@ class _Entry:
     refresh_at: float
 
 
+@dataclass(frozen=True)
+class _Key:
+    """A client's private key, read for one request, and the clock to sign by."""
+
+    private_key: Secret
+    clock: Callable[[], float]
+
+
 class TokenSource:
     """Client-credentials tokens, cached and single-flight.
 
@@ -65,10 +80,12 @@ class TokenSource:
     >>> tokens.token("my-client-id", "op://ACL/Auth0 M2M — my-agent/credential",
     ...              "https://api.example.com")
     Secret(access token of my-client-id for https://api.example.com: <redacted>)
+    >>> tokens.token("my-agent", ClientKey("op://ACL/my-agent key/private key"),
+    ...              "https://api.example.com")        # private_key_jwt
     >>> TokenSource(vault, provider=Provider("https://idp.example.com", kind="oidc"))
 
     Args:
-        vault: Where client secrets are read, by reference, per token request.
+        vault: Where client secrets (or keys) are read, by reference, per token request.
         domain: An Auth0 domain (a bare one gets ``https://``); short for
             ``provider=Provider(domain, kind="auth0")``.
         provider: The IdP, of either kind (its discovery document is read on first use).
@@ -76,7 +93,7 @@ class TokenSource:
             (or by leaving a ``with`` block).
         async_http: The client for ``atoken()``; None opens a short-lived one per request,
             so the source works across event loops.
-        clock: UNIX time now; decides expiry.
+        clock: UNIX time now; decides expiry, and the times of client assertions.
         refresh_margin: Seconds before expiry when a token stops being served (at most half
             its lifetime, so short-lived tokens are still cached).
         policy: Retries of the token request.
@@ -130,7 +147,7 @@ class TokenSource:
     def token(
         self,
         client_id: str,
-        secret_ref: str | SecretReference,
+        secret_ref: Credential,
         audience: str,
         *,
         scope: str | None = None,
@@ -139,7 +156,7 @@ class TokenSource:
 
         Args:
             client_id: The client (application) id.
-            secret_ref: Where its secret is in the vault.
+            secret_ref: Where its secret is in the vault, or its ``ClientKey``.
             audience: The API's identifier (``audience`` for Auth0, ``resource`` for OIDC).
             scope: Space-separated scopes to ask for; None asks for what the client is granted
                 (Auth0) or the provider's default.
@@ -147,6 +164,7 @@ class TokenSource:
         Raises:
             IdPError: the IdP refused (e.g. ``IdPAuthenticationFailed``) or failed.
             VaultError: the client secret could not be read.
+            ConfigurationError: the provider takes neither way the client authenticates.
         """
         key = (self.domain, client_id, audience, scope or "")
         hit = self._cached(key)
@@ -161,7 +179,7 @@ class TokenSource:
             started = self.clock()
             self._count_request()
             meta = self.provider.metadata()
-            secret = self.vault.read(secret_ref)
+            secret = self._credential(secret_ref, meta)
             request = _request(self.provider, meta, client_id, secret, audience, scope)
             try:
                 answer = self._http.request("POST", meta.token_endpoint, **request)
@@ -173,7 +191,7 @@ class TokenSource:
     async def atoken(
         self,
         client_id: str,
-        secret_ref: str | SecretReference,
+        secret_ref: Credential,
         audience: str,
         *,
         scope: str | None = None,
@@ -202,13 +220,13 @@ class TokenSource:
             for key in [k for k in self._cache if k[1:3] == (client_id, audience)]:
                 del self._cache[key]
 
-    async def _afetch(self, key: CacheKey, secret_ref: str | SecretReference) -> Secret:
+    async def _afetch(self, key: CacheKey, secret_ref: Credential) -> Secret:
         _, client_id, audience, scope = key
         started = self.clock()
         self._count_request()
         # Discovery and the vault block (HTTP, SQLite, the op CLI): keep the event loop free.
         meta = await asyncio.to_thread(self.provider.metadata)
-        secret = await asyncio.to_thread(self.vault.read, secret_ref)
+        secret = await asyncio.to_thread(self._credential, secret_ref, meta)
         request = _request(self.provider, meta, client_id, secret, audience, scope or None)
         try:
             if self._async_http is not None:
@@ -222,6 +240,13 @@ class TokenSource:
             _forget(request)
             del secret
         return self._store(key, meta.token_endpoint, answer, started)
+
+    def _credential(self, given: Credential, meta: ProviderMetadata) -> Secret | _Key:
+        """The client secret from the vault, or the client's key for one signature."""
+        if not isinstance(given, ClientKey):
+            return self.vault.read(given)
+        meta.key_auth()  # refuse before reading the key, where the provider takes no key
+        return _Key(self.vault.read(given.ref), self.clock)
 
     def _cached(self, key: CacheKey) -> Secret | None:
         with self._guard:
@@ -261,7 +286,7 @@ def _request(
     provider: Provider,
     meta: ProviderMetadata,
     client_id: str,
-    secret: Secret,
+    secret: Secret | _Key,
     audience: str,
     scope: str | None,
 ) -> dict[str, Any]:
@@ -269,11 +294,32 @@ def _request(
 
     Auth0: its documented JSON body with ``audience``. OIDC: a form body (RFC 6749 §4.4) with
     ``resource`` (RFC 8707), the secret in HTTP Basic, each part form-encoded first (RFC 6749
-    §2.3.1), or in the body where the provider takes only ``client_secret_post``.
+    §2.3.1), or in the body where the provider takes only ``client_secret_post``. A key: a form
+    body (either kind) with the client id and a client assertion (RFC 7523 §2.2), signed anew
+    for each attempt, since a provider takes each assertion once.
     """
     named = {"grant_type": "client_credentials", provider.audience_parameter: audience}
     if scope:
         named["scope"] = scope
+    if isinstance(secret, _Key):
+        key = secret
+
+        def signed_form() -> dict[str, str]:
+            assertion, _ = sign_assertion(
+                key.private_key,
+                client_id,
+                meta.assertion_audience or meta.token_endpoint,
+                key.clock(),
+                algorithms=meta.assertion_algorithms,
+            )
+            return {
+                **named,
+                "client_id": client_id,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": assertion.reveal(),
+            }
+
+        return {"data": signed_form}
     if provider.kind == "auth0":
         body = {**named, "client_id": client_id, "client_secret": secret.reveal()}
         return {"json": body, "redact": [secret.reveal()]}
@@ -307,7 +353,7 @@ def _landed(
         task.exception()  # retrieved here, so a flight nobody awaited any more logs nothing
 
 
-def client_id_for(vault: Vault, ref: str | SecretReference) -> str:
+def client_id_for(vault: Vault, ref: Credential) -> str:
     """The client id stored beside a client secret: the item's ``client_id`` or ``username``.
 
     For ``op://ACL/Auth0 M2M — my-agent/credential`` (an API Credential item) that is the
@@ -316,6 +362,8 @@ def client_id_for(vault: Vault, ref: str | SecretReference) -> str:
     Raises:
         UsageError: the item has neither; pass ``--client-id``.
     """
+    if isinstance(ref, ClientKey):
+        ref = ref.ref
     canonical = vault.resolve(parse_reference(ref) if isinstance(ref, str) else ref)
     item = vault.get_item(canonical.vault, canonical.item)
     for name in ("client_id", "username"):

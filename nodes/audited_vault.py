@@ -13,6 +13,7 @@ from typing import Any
 
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.keypair import PublicKey
 from vaultborn.vault.model import Category, Item, ItemSummary, VaultInfo
 from vaultborn.vault.protocol import Health, Vault
 from vaultborn.vault.reference import SecretReference
@@ -86,6 +87,11 @@ class AuditedVault:
         """Generate a code (audited by item)."""
         self._record("otp_code", f"{vault}/{item}")
         return self.inner.otp_code(vault, item, at=at)
+
+    def public_key(self, vault: str | None, item: str) -> PublicKey:
+        """The public half of an item's key pair (audited by item)."""
+        self._record("public_key", f"{vault}/{item}")
+        return self.inner.public_key(vault, item)
 
     def health(self) -> list[Health]:
         """Forwarded."""

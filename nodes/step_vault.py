@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from vaultborn.vault.errors import FieldNotFound
 from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.keypair import PublicKey
 from vaultborn.vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
 from vaultborn.vault.otp import parse_otpauth_uri, totp_code
 from vaultborn.vault.protocol import Health, Vault
@@ -86,6 +87,10 @@ class StepVault:
     ) -> list[ItemSummary]:
         """Items matching the filters (not cached)."""
         return self.inner.find_items(vault, title=title, tags=tags, categories=categories)
+
+    def public_key(self, vault: str | None, item: str) -> PublicKey:
+        """The public half of an item's key pair (not cached)."""
+        return self.inner.public_key(vault, item)
 
     def health(self) -> list[Health]:
         """The backend's checks."""

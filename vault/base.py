@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.errors import FieldNotFound, ItemNotFound, VaultNotFound
-from vaultborn.vault.items import OTP_LABEL, ItemEdit
+from vaultborn.vault.items import KEY_FIELDS, OTP_LABEL, ItemEdit
+from vaultborn.vault.keypair import PublicKey
 from vaultborn.vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
 from vaultborn.vault.otp import parse_otpauth_uri, totp_code
 from vaultborn.vault.reference import SecretReference, parse_reference
@@ -141,6 +143,21 @@ class BaseVault:
         if fld is None or not isinstance(fld.value, Secret):
             raise FieldNotFound(f"item {full.title!r} ({full.id}) has no one-time password field")
         return totp_code(parse_otpauth_uri(fld.value), self.clock() if at is None else at)
+
+    def public_key(self, vault: str | None, item: str) -> PublicKey:
+        """The public half of an SSH Key item's key pair; the private half is not read."""
+        info, summary = self.locate(vault, item)
+        meta = summary if isinstance(summary, Item) else self._get(info, summary.id, reveal=False)
+        if meta.category is not Category.SSH_KEY:
+            raise UsageError(
+                f"item {meta.title!r} ({meta.id}) is a {meta.category.value.replace('_', ' ')} "
+                "item, not an SSH Key item: it holds no key pair"
+            )
+        _, label, _ = KEY_FIELDS[1]
+        fld = meta.field_named(label)
+        if not isinstance(fld.value, str) or not fld.value:
+            raise FieldNotFound(f"item {meta.title!r} ({meta.id}) has an empty {label!r}")
+        return PublicKey.from_openssh(fld.value)
 
 
 def _vault_not_found(name: str) -> VaultNotFound:

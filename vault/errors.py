@@ -15,6 +15,7 @@ __all__ = [
     "InvalidRecipe",
     "InvalidReference",
     "ItemNotFound",
+    "KeyGenerationUnsupported",
     "NotFound",
     "NotSignedIn",
     "PermissionDenied",
@@ -77,6 +78,10 @@ class AmbiguousReference(VaultError):
 
 class NotSignedIn(VaultError):
     """The vault needs a sign-in first (``op signin`` or a service-account token)."""
+
+
+class KeyGenerationUnsupported(VaultError):
+    """This backend cannot generate a key pair inside the vault (and will not make one outside)."""
 
 
 class PermissionDenied(VaultError):

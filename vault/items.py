@@ -2,7 +2,9 @@
 
 These functions encode 1Password's documented item behaviour once: category templates, the
 password generated inside the vault, custom fields defaulting to CONCEALED, OTP fields holding
-a validated otpauth URI, and a version that increases only when something changed.
+a validated otpauth URI, and a version that increases only when something changed. An SSH Key
+item's key pair is generated here too (``vault.keypair``), and its key fields are the vault's
+alone: an edit may not replace them, so the public half always matches the private one.
 """
 
 from __future__ import annotations
@@ -15,15 +17,22 @@ from datetime import UTC, datetime
 from vaultborn.core.errors import UsageError
 from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.errors import FieldNotFound
+from vaultborn.vault.keypair import KeyKind, generate_key
 from vaultborn.vault.model import Category, Field, FieldType, Item, Purpose, Section, VaultInfo
 from vaultborn.vault.otp import parse_otpauth_uri
 from vaultborn.vault.recipe import Recipe, generate_password
 from vaultborn.vault.secret import Secret
 
-__all__ = ["ItemEdit", "ItemSpec", "apply_edit", "new_id", "new_item", "now_iso"]
+__all__ = ["KEY_FIELDS", "ItemEdit", "ItemSpec", "apply_edit", "new_id", "new_item", "now_iso"]
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 OTP_LABEL = "one-time password"
+KEY_FIELDS = (
+    ("private_key", "private key", FieldType.SSHKEY),
+    ("public_key", "public key", FieldType.STRING),
+    ("fingerprint", "fingerprint", FieldType.STRING),
+)
+"""An SSH Key item's key fields: (id, label, type)."""
 
 _TEMPLATES: dict[Category, tuple[tuple[str, FieldType, Purpose | None], ...]] = {
     Category.LOGIN: (
@@ -41,6 +50,7 @@ _TEMPLATES: dict[Category, tuple[tuple[str, FieldType, Purpose | None], ...]] = 
         ("notesPlain", FieldType.STRING, Purpose.NOTES),
     ),
     Category.SECURE_NOTE: (("notesPlain", FieldType.STRING, Purpose.NOTES),),
+    Category.SSH_KEY: (("notesPlain", FieldType.STRING, Purpose.NOTES),),
 }
 
 
@@ -63,6 +73,8 @@ class ItemSpec:
     tags: tuple[str, ...] = ()
     assignments: tuple[Assignment, ...] = ()
     generate_password: Recipe | None = None
+    generate_key: KeyKind | None = None
+    """For an SSH Key item (and only there): the key pair to generate inside the vault."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,7 @@ def new_item(spec: ItemSpec, vault: VaultInfo, *, item_id: str | None = None) ->
     fields = tuple(
         Field(id=fid, type=ftype, label=fid, purpose=purpose)
         for fid, ftype, purpose in _TEMPLATES[spec.category]
-    )
+    ) + _key_fields(spec)
     base = Item(
         id=item_id or new_id(),
         title=spec.title,
@@ -102,8 +114,43 @@ def new_item(spec: ItemSpec, vault: VaultInfo, *, item_id: str | None = None) ->
     )
 
 
+def _key_fields(spec: ItemSpec) -> tuple[Field, ...]:
+    """A new SSH Key item's key pair, generated here; nothing for other categories."""
+    if spec.category is not Category.SSH_KEY:
+        if spec.generate_key is not None:
+            raise UsageError("a key pair can be generated for SSH Key items only")
+        return ()
+    if spec.generate_key is None:
+        raise UsageError(
+            "an SSH Key item's key pair is generated in the vault: name its type (rsa or p256)"
+        )
+    _check_key_assignments(spec.assignments)
+    made = generate_key(spec.generate_key)
+    values: tuple[str | Secret, ...] = (
+        made.private_pem,
+        made.public.openssh,
+        made.public.fingerprint,
+    )
+    return tuple(
+        Field(id=fid, type=ftype, label=label, value=value)
+        for (fid, label, ftype), value in zip(KEY_FIELDS, values, strict=True)
+    )
+
+
+def _check_key_assignments(assignments: Sequence[Assignment]) -> None:
+    names = {n.casefold() for fid, label, _ in KEY_FIELDS for n in (fid, label)}
+    for a in assignments:
+        if a.section is None and a.label.casefold() in names:
+            raise UsageError(
+                f"the {a.label!r} of an SSH Key item is the vault's own: the key pair is "
+                "generated inside the vault and never replaced (create a new item instead)"
+            )
+
+
 def apply_edit(item: Item, edit: ItemEdit) -> Item:
     """The item after ``edit``; the version goes up by one only if something changed."""
+    if item.category is Category.SSH_KEY:
+        _check_key_assignments(edit.assignments)
     changed = _apply(item, edit.assignments, edit.generate_password)
     if edit.title is not None:
         if not edit.title.strip():

@@ -36,6 +36,7 @@ class Category(StrEnum):
     PASSWORD = "PASSWORD"  # noqa: S105 (a category name, not a password)
     API_CREDENTIAL = "API_CREDENTIAL"
     SECURE_NOTE = "SECURE_NOTE"
+    SSH_KEY = "SSH_KEY"
 
     @classmethod
     def parse(cls, text: str) -> Category:
@@ -64,11 +65,13 @@ class FieldType(StrEnum):
     DATE = "DATE"
     MONTH_YEAR = "MONTH_YEAR"
     PHONE = "PHONE"
+    SSHKEY = "SSHKEY"
+    """An SSH Key item's private key (its public half and fingerprint are STRING fields)."""
 
     @property
     def is_secret(self) -> bool:
         """Values of this type are secrets (held as ``Secret``, concealed by default)."""
-        return self in (FieldType.CONCEALED, FieldType.OTP)
+        return self in (FieldType.CONCEALED, FieldType.OTP, FieldType.SSHKEY)
 
 
 class Purpose(StrEnum):

@@ -1,8 +1,10 @@
 """The ``Vault`` protocol: every operation the setup flow needs from the trust anchor.
 
 Values leave a vault only as ``Secret`` (``read``, ``otp_code``, ``get_item(reveal=True)``);
-everything else returns metadata. Vaults and items are named by name or id, matched as
-``vault.resolve`` describes.
+everything else returns metadata. A key pair is generated inside the vault
+(``create_item`` with ``ItemSpec(category=SSH_KEY, generate_key=…)``) and only its public half
+comes out of ``public_key``; a signer reads the private half by reference, in memory. Vaults
+and items are named by name or id, matched as ``vault.resolve`` describes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.keypair import PublicKey
 from vaultborn.vault.model import Category, Item, ItemSummary, VaultInfo
 from vaultborn.vault.reference import SecretReference
 from vaultborn.vault.secret import Secret
@@ -48,7 +51,15 @@ class Vault(Protocol):
         ...
 
     def create_item(self, vault: str, spec: ItemSpec) -> Item:
-        """Create an item (the password generated inside the vault); returns it concealed."""
+        """Create an item (its password or key pair generated inside the vault); concealed.
+
+        Raises:
+            KeyGenerationUnsupported: the backend cannot generate ``spec.generate_key``.
+        """
+        ...
+
+    def public_key(self, vault: str | None, item: str) -> PublicKey:
+        """The public half of an SSH Key item's key pair (JWK, ``kid``, PEM, OpenSSH)."""
         ...
 
     def get_item(self, vault: str | None, item: str, *, reveal: bool = False) -> Item:

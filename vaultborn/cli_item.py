@@ -1,4 +1,4 @@
-"""``vaultborn item create|get|list|edit``: op-like item commands on the selected vault."""
+"""``vaultborn item create|get|list|edit|public-key``: op-like item commands on the vault."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from vaultborn.core.errors import UsageError
 from vaultborn.render import print_item, print_items, print_json
 from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.assignment import Assignment, parse_assignment
 from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.keypair import KeyKind
 from vaultborn.vault.model import Category, Item
 from vaultborn.vault.recipe import parse_recipe
 from vaultborn.vault.secret import Secret
@@ -65,15 +67,25 @@ def create(
     title: Annotated[str, typer.Option("--title", help="The item's title.")],
     vault: Annotated[str, typer.Option("--vault", help="Vault name or id.")],
     category: Annotated[
-        str, typer.Option("--category", help="login, password, api credential or secure note.")
+        str,
+        typer.Option("--category", help="login, password, api credential, secure note or ssh key."),
     ] = "login",
     username: Annotated[str | None, typer.Option("--username", help="The username.")] = None,
     tags: TagsOpt = None,
     generate_password: RecipeOpt = None,
+    key_type: Annotated[
+        str | None,
+        typer.Option(
+            "--ssh-generate-key",
+            metavar="TYPE",
+            help="For an SSH Key item: the key pair generated inside the vault, rsa (RSA 2048, "
+            "RS256; the default) or p256 (ECDSA P-256, ES256).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     assignments: AssignmentsArg = None,
 ) -> None:
-    """Create an item; its password can be generated inside the vault."""
+    """Create an item; its password (or key pair) can be generated inside the vault."""
     parsed = [parse_assignment(a) for a in assignments or ()]
     if username is not None:
         parsed.insert(0, Assignment(label="username", value=Secret(username, label="username")))
@@ -83,8 +95,15 @@ def create(
         tags=_tags(tags) or (),
         assignments=tuple(parsed),
         generate_password=None if generate_password is None else parse_recipe(generate_password),
+        generate_key=_key_kind(Category.parse(category), key_type),
     )
     _show(open_vault(_settings(ctx)).create_item(vault, spec), as_json)
+
+
+def _key_kind(category: Category, text: str | None) -> KeyKind | None:
+    if text is None:
+        return KeyKind.RSA if category is Category.SSH_KEY else None
+    return KeyKind.parse(text)
 
 
 @item_app.command("get")
@@ -142,6 +161,25 @@ def edit(
         generate_password=None if generate_password is None else parse_recipe(generate_password),
     )
     _show(open_vault(_settings(ctx)).edit_item(vault, item, change), as_json)
+
+
+@item_app.command("public-key")
+def public_key(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(help="SSH Key item title or id.")],
+    vault: VaultOpt = None,
+    form: Annotated[
+        str, typer.Option("--format", help="jwk (with its RFC 7638 kid), pem or openssh.")
+    ] = "jwk",
+) -> None:
+    """Print the public half of an SSH Key item's key pair (the private half stays inside)."""
+    if form not in ("jwk", "pem", "openssh"):
+        raise UsageError(f"unknown --format {form!r} (choose jwk, pem or openssh)")
+    key = open_vault(_settings(ctx)).public_key(vault, item)
+    if form == "jwk":
+        print_json(key.jwk())
+    else:
+        typer.echo(key.pem().rstrip("\n") if form == "pem" else key.openssh)
 
 
 def register(app: typer.Typer) -> None:

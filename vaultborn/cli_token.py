@@ -1,6 +1,7 @@
 """``vaultborn token`` and ``vaultborn call``: the agent's side of the M2M chain, by hand.
 
-Both read the client secret from the vault by reference, get a token by client credentials
+Both read the client secret (``--client``) or the client's private key (``--key``, then
+``private_key_jwt``) from the vault by reference, get a token by client credentials
 (``idp.tokens``), and never print the token unless ``token --raw`` asks for it. One command
 shape serves every provider: ``--domain`` names an Auth0 tenant or an OpenID Provider's issuer,
 and ``--kind`` (default: guessed, see ``idp.provider.guess_kind``) says how to talk to it.
@@ -21,7 +22,7 @@ from vaultborn.core.errors import ServiceError, UsageError
 from vaultborn.idp.errors import InvalidToken
 from vaultborn.idp.http import endpoint
 from vaultborn.idp.provider import KINDS, Provider
-from vaultborn.idp.tokens import TokenSource, client_id_for
+from vaultborn.idp.tokens import ClientKey, Credential, TokenSource, client_id_for
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.render import console, print_json
 from vaultborn.runner.wiring import Settings, open_vault
@@ -35,12 +36,22 @@ KIND_ENV = "VAULTBORN_IDP_KIND"
 _AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 ClientOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--client",
         metavar="REF",
         help="op:// reference of the client secret "
         "(e.g. 'op://ACL/Auth0 M2M — my-agent/credential').",
+    ),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="REF",
+        help="Instead of --client: op:// reference of the client's private key (an SSH Key "
+        "item's 'private key', e.g. 'op://ACL/my-agent key/private key'); each token request "
+        "then signs a 60-second client assertion (private_key_jwt).",
     ),
 ]
 AudienceOpt = Annotated[
@@ -76,7 +87,8 @@ ClientIdOpt = Annotated[
     typer.Option(
         "--client-id",
         metavar="ID",
-        help="The client id; default: the 'client_id' or 'username' field of the --client item.",
+        help="The client id; default: the 'client_id' or 'username' field of the --client "
+        "(or --key) item.",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -89,15 +101,25 @@ def _provider(domain: str | None, kind: str | None, http: httpx.Client) -> Provi
     return Provider(given, kind or os.environ.get(KIND_ENV) or "auto", http=http)
 
 
+def _credential(client: str | None, key: str | None) -> Credential:
+    if (client is None) == (key is None):
+        raise UsageError(
+            "give --client REF (the client secret) or --key REF (the client's private key), "
+            "one of them"
+        )
+    if key is not None:
+        return ClientKey(parse_reference(key))
+    return parse_reference(str(client))
+
+
 def _acquire(
     settings: Settings,
     provider: Provider,
-    client: str,
+    ref: Credential,
     audience: str,
     client_id: str | None,
     scope: str | None,
 ) -> Secret:
-    ref = parse_reference(client)
     vault = open_vault(settings)
     cid = client_id or client_id_for(vault, ref)
     source = TokenSource(vault, provider=provider, http=provider.http)
@@ -120,8 +142,9 @@ def _claims(provider: Provider, audience: str, token: Secret) -> tuple[dict[str,
 
 def token_command(
     ctx: typer.Context,
-    client: ClientOpt,
     audience: AudienceOpt,
+    client: ClientOpt = None,
+    key: KeyOpt = None,
     domain: DomainOpt = None,
     kind: KindOpt = None,
     scope: ScopeOpt = None,
@@ -131,15 +154,16 @@ def token_command(
         bool, typer.Option("--raw", help="Also print the access token itself (a secret).")
     ] = False,
 ) -> None:
-    """Get an M2M access token (client secret from the vault) and print its claims.
+    """Get an M2M access token (client secret or key from the vault) and print its claims.
 
     Claims are verified against the IdP's JWKS when it answers, else shown decoded, UNVERIFIED.
 
     The token itself only with --raw (alone: just the token, for scripts).
     """
+    credential = _credential(client, key)
     with httpx.Client(timeout=10.0) as http:
         provider = _provider(domain, kind, http)
-        token = _acquire(ctx.obj, provider, client, audience, client_id, scope)
+        token = _acquire(ctx.obj, provider, credential, audience, client_id, scope)
         if raw and not as_json:
             typer.echo(token.reveal())
             return
@@ -168,15 +192,16 @@ def token_command(
 def call_command(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The protected API to GET.")],
-    client: ClientOpt,
     audience: AudienceOpt,
+    client: ClientOpt = None,
+    key: KeyOpt = None,
     domain: DomainOpt = None,
     kind: KindOpt = None,
     scope: ScopeOpt = None,
     client_id: ClientIdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """GET a protected API with an M2M token (client secret from the vault); print the answer.
+    """GET a protected API with an M2M token (secret or key from the vault); print the answer.
 
     Exits 0 on a 2xx answer, 1 otherwise with the status and the WWW-Authenticate error.
     """
@@ -184,10 +209,11 @@ def call_command(
         where = f"GET {endpoint(url)}"
     except httpx.InvalidURL:
         raise UsageError(f"{url!r} is not a valid URL") from None
+    credential = _credential(client, key)
     try:
         with httpx.Client(timeout=10.0) as http:
             token = _acquire(
-                ctx.obj, _provider(domain, kind, http), client, audience, client_id, scope
+                ctx.obj, _provider(domain, kind, http), credential, audience, client_id, scope
             )
             response = http.get(url, headers={"Authorization": f"Bearer {token.reveal()}"})
     except httpx.InvalidURL:

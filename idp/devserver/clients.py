@@ -2,6 +2,8 @@
 
 A client is declared in the tenant (re-synced at each start, so a rotated secret takes effect on
 restart) or created through the Management API with a secret its caller brought from the vault.
+A client that authenticates by key (``idp.devserver.client_keys``) has no secret: its hash is
+empty, which never verifies.
 Audiences are stored as given, except that this server's Management API is stored as the
 literal ``"management"``: the base URL changes with the port, the grant must not.
 """
@@ -15,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from vaultborn.idp.devserver.db import Database, client_grants, clients
+from vaultborn.idp.devserver.db import Database, client_credentials, client_grants, clients
 from vaultborn.idp.devserver.hashing import CLIENT_COST, dummy_verify, hash_secret, verify_secret
 from vaultborn.idp.devserver.records import ClientRecord, GrantRecord
 from vaultborn.idp.errors import IdPConflict, IdPNotFound
@@ -31,7 +33,7 @@ def new_client_id() -> str:
     return "".join(secrets.choice(_ALPHANUM) for _ in range(32))
 
 
-def _record(row: Any) -> ClientRecord:
+def _record(row: Any, key_credentials: Iterable[str] = ()) -> ClientRecord:
     return ClientRecord(
         client_id=row.client_id,
         name=row.name,
@@ -39,6 +41,20 @@ def _record(row: Any) -> ClientRecord:
         claims=json.loads(row.claims),
         source=row.source,
         created_at=row.created_at,
+        key_credentials=tuple(key_credentials),
+    )
+
+
+def _enabled_credentials(conn: Connection, client_id: str) -> list[str]:
+    return list(
+        conn.execute(
+            select(client_credentials.c.id)
+            .where(
+                client_credentials.c.client_id == client_id,
+                client_credentials.c.enabled.is_(True),
+            )
+            .order_by(client_credentials.c.created_at)
+        ).scalars()
     )
 
 
@@ -61,14 +77,17 @@ class Clients:
         client_id: str,
         *,
         name: str,
-        secret: Secret,
+        secret: Secret | None,
         audiences: Iterable[str],
         scopes: Iterable[str],
         claims: Mapping[str, Any],
         now: float,
     ) -> None:
-        """Create or update a tenant-declared client; its grants become exactly these."""
-        secret_hash = hash_secret(secret, CLIENT_COST)
+        """Create or update a tenant-declared client; its grants become exactly these.
+
+        A client without ``secret`` authenticates by its key only.
+        """
+        secret_hash = hash_secret(secret, CLIENT_COST) if secret is not None else ""
         values = {
             "name": name,
             "app_type": "non_interactive",
@@ -134,13 +153,14 @@ class Clients:
         """The client, or None."""
         with self._db.transaction() as conn:
             row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
-        return None if row is None else _record(row)
+            keys = _enabled_credentials(conn, client_id) if row is not None else []
+        return None if row is None else _record(row, keys)
 
     def authenticate(self, client_id: str, secret: Secret) -> ClientRecord | None:
         """The client if ``secret`` is its secret; None otherwise (in about the same time)."""
         with self._db.transaction() as conn:
             row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
-        if row is None:
+        if row is None or not row.secret_hash:  # unknown, or a client that has a key instead
             dummy_verify(secret)
             return None
         return _record(row) if verify_secret(secret, row.secret_hash) else None

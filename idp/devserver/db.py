@@ -5,7 +5,7 @@ writer) with a busy timeout, and every read-then-write runs under ``BEGIN IMMEDI
 processes cannot both pass a "does it exist?" check and then both insert. The file is created
 0600 (its ``-wal``/``-shm`` companions inherit that mode from it): it holds the signing keys
 and the TOTP seeds, which an IdP must keep to do its job, but never a client secret or a
-password in plaintext, only salted hashes.
+password in plaintext, only salted hashes; of a client's key pair, only the public half.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ from vaultborn.vault.local.fs import ensure_private_dir, ensure_private_file
 __all__ = [
     "Database",
     "authenticators",
+    "client_credentials",
     "client_grants",
     "clients",
     "signing_keys",
     "ticket_authenticators",
     "tickets",
+    "used_assertions",
     "used_codes",
     "users",
 ]
@@ -81,6 +83,31 @@ client_grants = Table(
     Column("audience", String, nullable=False),
     Column("scopes", Text, nullable=False),
     UniqueConstraint("client_id", "audience"),
+)
+client_credentials = Table(
+    # Public keys a client signs its assertions with (Auth0's client credentials); ``enabled``
+    # ones are its private_key_jwt credentials, and then its secret no longer counts.
+    "client_credentials",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("client_id", String, ForeignKey("clients.client_id", ondelete="CASCADE")),
+    Column("name", String, nullable=False, default=""),
+    Column("kid", String, nullable=False),
+    Column("alg", String, nullable=False),
+    Column("jwk", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("expires_at", Float),
+    UniqueConstraint("client_id", "kid"),
+)
+used_assertions = Table(
+    # Each assertion's jti, kept until the assertion expires, so none is accepted twice.
+    "used_assertions",
+    metadata,
+    Column("client_id", String, primary_key=True),
+    Column("jti", String, primary_key=True),
+    Column("expires", Float, nullable=False),
 )
 users = Table(
     "users",

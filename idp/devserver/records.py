@@ -15,6 +15,7 @@ from vaultborn.vault.secret import Secret
 __all__ = [
     "AuthenticatorRecord",
     "ClientRecord",
+    "CredentialRecord",
     "GrantRecord",
     "TicketRecord",
     "UserRecord",
@@ -40,10 +41,13 @@ class ClientRecord:
     source: str
     """``tenant`` (declared in the tenant file) or ``api`` (created by the Management API)."""
     created_at: float
+    key_credentials: tuple[str, ...] = ()
+    """Ids of its enabled public-key credentials: with any, it authenticates by
+    ``private_key_jwt`` only."""
 
     def as_auth0(self) -> dict[str, Any]:
         """The Management API's client object, without any secret."""
-        return {
+        out: dict[str, Any] = {
             "client_id": self.client_id,
             "name": self.name,
             "app_type": self.app_type,
@@ -53,6 +57,44 @@ class ClientRecord:
             "oidc_conformant": True,
             "jwt_configuration": {"alg": "RS256", "lifetime_in_seconds": 36000},
         }
+        if self.key_credentials:
+            # Auth0's shape for a client converted to Private Key JWT.
+            out["token_endpoint_auth_method"] = None
+            credentials = [{"id": c} for c in self.key_credentials]
+            out["client_authentication_methods"] = {"private_key_jwt": {"credentials": credentials}}
+        return out
+
+
+@dataclass(frozen=True)
+class CredentialRecord:
+    """A public key a client may sign client assertions with (RFC 7523)."""
+
+    id: str
+    client_id: str
+    name: str
+    kid: str
+    alg: str
+    jwk: dict[str, Any]
+    """The public JWK (never a private member)."""
+    enabled: bool
+    created_at: float
+    updated_at: float
+    expires_at: float | None = None
+
+    def as_auth0(self) -> dict[str, Any]:
+        """The Management API's client credential object."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "kid": self.kid,
+            "alg": self.alg,
+            "credential_type": "public_key",
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+        if self.expires_at is not None:
+            out["expires_at"] = iso(self.expires_at)
+        return out
 
 
 @dataclass(frozen=True)

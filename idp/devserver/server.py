@@ -9,7 +9,8 @@ connections. The same function serves the tests, the orchestrator's embedded dem
         httpx.get(idp.base_url + ".well-known/jwks.json")
 
 Client secrets are resolved (environment, vault, memory) and hashed into the database before
-the server starts; the ``Secret`` values are not kept. uvicorn's access log is off.
+the server starts; the ``Secret`` values are not kept. Key clients' public keys are read
+(given, or from the vault) and stored as public JWKs. uvicorn's access log is off.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from vaultborn.idp.devserver.app import build_app
 from vaultborn.idp.devserver.context import DevIdPContext
 from vaultborn.idp.devserver.ratelimit import RateLimiter
 from vaultborn.idp.devserver.store import Store
-from vaultborn.idp.devserver.tenant import Tenant, resolve_client_secrets
+from vaultborn.idp.devserver.tenant import Tenant, resolve_client_keys, resolve_client_secrets
 from vaultborn.idp.devserver.tenant_file import load_tenant
 from vaultborn.vault.secret import Secret
 
@@ -155,6 +156,7 @@ def start_dev_idp(
     """
     parsed = load_tenant(tenant)
     secrets = resolve_client_secrets(parsed, env=env, resolve_secret=resolve_secret)
+    keys = resolve_client_keys(parsed, resolve_secret=resolve_secret)
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     store: Store | None = None
@@ -167,7 +169,9 @@ def start_dev_idp(
             clock=clock,
             limiter=RateLimiter(parsed.rate_limit, clock),
         )
-        store.sync_tenant(parsed, secrets, now=clock(), audience_key=context.audience_key)
+        store.sync_tenant(
+            parsed, secrets, now=clock(), audience_key=context.audience_key, keys=keys
+        )
         del secrets
         config = uvicorn.Config(
             build_app(context),

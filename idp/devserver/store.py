@@ -2,6 +2,7 @@
 
 - ``store.keys``: signing keys, JWKS and rotation (``idp.devserver.keys``)
 - ``store.clients``: M2M clients and grants (``idp.devserver.clients``)
+- ``store.client_keys``: clients' public keys and used assertion jtis (``…client_keys``)
 - ``store.users``: users and password checks (``idp.devserver.users``)
 - ``store.mfa``: enrollment tickets, TOTP authenticators, code checks (``idp.devserver.mfa``)
 
@@ -14,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from vaultborn.idp.devserver.client_keys import ClientKeys
 from vaultborn.idp.devserver.clients import Clients
 from vaultborn.idp.devserver.db import Database
 from vaultborn.idp.devserver.keys import KeyRing
 from vaultborn.idp.devserver.mfa import Mfa
 from vaultborn.idp.devserver.tenant import Tenant
 from vaultborn.idp.devserver.users import Users
+from vaultborn.vault.keypair import PublicKey
 from vaultborn.vault.secret import Secret
 
 __all__ = ["Store"]
@@ -36,6 +39,7 @@ class Store:
         self.db = db
         self.keys = KeyRing(db)
         self.clients = Clients(db)
+        self.client_keys = ClientKeys(db)
         self.users = Users(db)
         self.mfa = Mfa(db)
 
@@ -55,15 +59,18 @@ class Store:
         *,
         now: float,
         audience_key: Callable[[str], str],
+        keys: Mapping[str, PublicKey] | None = None,
     ) -> None:
         """Write the tenant's clients (hashing their secrets) and make sure a key exists.
 
         Args:
             tenant: The tenant.
-            secrets: Each client's secret by client id.
+            secrets: Each secret client's secret by client id.
             now: UNIX time now.
             audience_key: Maps an audience to its stored form (``"management"``).
+            keys: Each key client's public key by client id (its only credential).
         """
+        keys = keys or {}
         self.keys.ensure_active(now)
         # A client removed from the tenant file must not keep getting tokens after a restart.
         self.clients.drop_tenant_clients_except(c.client_id for c in tenant.clients)
@@ -71,9 +78,11 @@ class Store:
             self.clients.sync_tenant_client(
                 client.client_id,
                 name=client.name or client.client_id,
-                secret=secrets[client.client_id],
+                secret=secrets.get(client.client_id),
                 audiences=[audience_key(a) for a in client.audiences],
                 scopes=client.scopes,
                 claims=client.claims,
                 now=now,
             )
+            key = keys.get(client.client_id)
+            self.client_keys.replace_tenant_keys(client.client_id, [key] if key else [], now)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vaultborn.core.errors import UsageError
+from vaultborn.idp.devserver.client_keys import parse_public_key
 from vaultborn.idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
+from vaultborn.vault.keypair import PublicKey
 from vaultborn.vault.secret import Secret
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Tenant",
     "TenantClient",
     "demo_tenant",
+    "resolve_client_keys",
     "resolve_client_secrets",
 ]
 
@@ -64,6 +67,16 @@ class TenantClient:
     """The ``op://`` reference of its secret, read from the vault at start."""
     secret: Secret | None = None
     """The secret itself, handed over in memory (never from a file)."""
+    public_key: str | None = None
+    """Instead of a secret: its public key (OpenSSH or PEM); it authenticates by
+    ``private_key_jwt`` only."""
+    public_key_ref: str | None = None
+    """Instead of a secret: the ``op://`` reference of an SSH Key item's ``public key``."""
+
+    @property
+    def has_key(self) -> bool:
+        """Whether the client authenticates by key (and has no secret)."""
+        return self.public_key is not None or self.public_key_ref is not None
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,8 @@ def demo_tenant(
         "read:users", "create:users", "create:guardian_enrollment_tickets",
         "create:authentication_methods", "read:authentication_methods",
         "delete:authentication_methods", "read:clients", "create:clients",
-        "create:client_grants", "update:signing_keys",
+        "create:client_grants", "update:signing_keys", "update:clients",
+        "create:client_credentials", "read:client_credentials", "delete:client_credentials",
     )  # fmt: skip
     mgmt = TenantClient(
         client_id="mgmt",
@@ -147,6 +161,8 @@ def resolve_client_secrets(
     """
     out: dict[str, Secret] = {}
     for c in tenant.clients:
+        if c.has_key:
+            continue
         if c.secret is not None:
             secret, origin = c.secret, "the secret handed over"
         elif c.secret_env is not None:
@@ -169,4 +185,30 @@ def resolve_client_secrets(
                 f"at least {MIN_CLIENT_SECRET_CHARS} are required (generate it in the vault)"
             )
         out[c.client_id] = secret
+    return out
+
+
+def resolve_client_keys(
+    tenant: Tenant, *, resolve_secret: Callable[[str], Secret] | None
+) -> dict[str, PublicKey]:
+    """Each key client's public key, by client id, as given or read from the vault.
+
+    Raises:
+        UsageError: A reference has no resolver, or the text is not a usable public key.
+        VaultbornError: Whatever ``resolve_secret`` raises for a reference it cannot read.
+    """
+    out: dict[str, PublicKey] = {}
+    for c in tenant.clients:
+        text, origin = c.public_key, "public_key"
+        if c.public_key_ref is not None:
+            if resolve_secret is None:
+                raise UsageError(f"client {c.client_id!r}: public_key_ref needs a vault to read it")
+            # A public key is no secret; it only travels in the vault's Secret type.
+            text, origin = resolve_secret(c.public_key_ref).reveal(), c.public_key_ref
+        if text is None:
+            continue
+        try:
+            out[c.client_id] = parse_public_key(text)
+        except UsageError as exc:
+            raise UsageError(f"client {c.client_id!r}: {origin}: {exc}") from None
     return out

@@ -14,12 +14,15 @@
     [[clients]]
     client_id = "agent"
     secret_env = "AGENT_SECRET"     # or secret_ref = "op://…" (resolved from the vault at start)
+                                    # or public_key_ref = "op://…/public key" (private_key_jwt)
     audiences = ["https://api.example.com"]          # "management" means <base URL>api/v2/
     scopes = ["read:whoami"]
     claims = { owner = "ops", agent_type = "ci" }
 
 A client's secret comes from exactly one of ``secret_env``, ``secret_ref`` or (in code only) an
-in-memory ``Secret``. Every validation error is a one-line ``UsageError`` naming the key.
+in-memory ``Secret``; a client with ``public_key_ref`` (an SSH Key item's ``public key`` in the
+vault) has no secret and authenticates by ``private_key_jwt``. Every validation error is a
+one-line ``UsageError`` naming the key.
 """
 
 from __future__ import annotations
@@ -106,8 +109,16 @@ def _client(data: Any, where: str) -> TenantClient:
         raise UsageError(f"tenant: {where}.client_id must be 1–64 of A–Z a–z 0–9 . _ -")
     secret_env = t.get("secret_env", str)
     secret_ref = t.get("secret_ref", str)
-    if (secret_env is None) == (secret_ref is None):
-        raise UsageError(f"tenant: {where} needs exactly one of secret_env or secret_ref")
+    key_ref = t.get("public_key_ref", str)
+    given = [k for k, v in (("secret_env", secret_env), ("secret_ref", secret_ref)) if v] + (
+        ["public_key_ref"] if key_ref else []
+    )
+    if len(given) != 1:
+        raise UsageError(
+            f"tenant: {where} needs exactly one of secret_env, secret_ref or public_key_ref"
+        )
+    if key_ref is not None and not key_ref.startswith("op://"):
+        raise UsageError(f"tenant: {where}.public_key_ref must be an op:// reference")
     if secret_env is not None and not _ENV_NAME.fullmatch(secret_env):
         raise UsageError(f"tenant: {where}.secret_env is not a variable name")
     if secret_ref is not None and not secret_ref.startswith("op://"):
@@ -127,6 +138,7 @@ def _client(data: Any, where: str) -> TenantClient:
         claims=claims,
         secret_env=secret_env,
         secret_ref=secret_ref,
+        public_key_ref=key_ref,
     )
     t.done()
     return client

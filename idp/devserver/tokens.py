@@ -1,18 +1,19 @@
 """``POST /oauth/token``: the client-credentials grant, in Auth0's request and response shapes.
 
-The request is form-encoded or JSON (``client_secret`` in the body, or HTTP Basic with both
-parts form-encoded first, RFC 6749 §2.3.1). The API is named as Auth0 names it with its
-Resource Parameter Compatibility Profile on: ``audience`` first; without one, the RFC 8707
+The request is form-encoded or JSON; the client authenticates with its secret (in the body, or HTTP
+Basic with both parts form-encoded first, RFC 6749 §2.3.1) or with a signed client assertion
+(``private_key_jwt``, RFC 7523): ``idp.devserver.client_auth``. The API is named as Auth0 names it
+with its Resource Parameter Compatibility Profile on: ``audience`` first; without one, the RFC 8707
 ``resource`` parameter, which must then be an absolute URI without a fragment (else 400
 ``invalid_target``). An empty parameter counts as absent (RFC 6749 §3.2).
 
-The answer is ``{access_token, token_type: "Bearer", expires_in, scope}``; the token is an
-RS256 JWT with ``kid`` in its header and the claims ``iss``, ``sub`` (``<client_id>@clients``),
-``aud``, ``azp``, ``gty`` ("client-credentials"), ``scope``, ``iat``, ``exp`` and the client's
-custom claims. Errors are Auth0's: 401 ``access_denied`` "Unauthorized" for an unknown client
-or a wrong secret (the two are indistinguishable, timing included), 403 for an API the client
-has no grant on (named by ``audience`` or ``resource``), 400 for a missing or unsupported grant
-type.
+The answer is ``{access_token, token_type: "Bearer", expires_in, scope}``; the token is an RS256 JWT
+with ``kid`` in its header and the claims ``iss``, ``sub`` (``<client_id>@clients``), ``aud``,
+``azp``, ``gty`` ("client-credentials"), ``scope``, ``iat``, ``exp`` and the client's custom claims.
+Errors are Auth0's: 401 ``access_denied`` "Unauthorized" for an unknown client or a wrong secret
+(the two are indistinguishable, timing included), 401 ``invalid_client`` for a refused assertion,
+403 for an API the client has no grant on (named by ``audience`` or ``resource``), 400 for a missing
+or unsupported grant type.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from vaultborn.idp.devserver.client_auth import authenticate_client
 from vaultborn.idp.devserver.context import DevIdPContext
 from vaultborn.idp.devserver.web import basic_credentials, oauth_error, printable, read_params
-from vaultborn.vault.secret import Secret
 
 __all__ = ["mint", "token_routes"]
 
@@ -73,19 +74,9 @@ def _issue(ctx: DevIdPContext, params: dict[str, Any], basic: tuple[str, str] | 
         return oauth_error(
             400, "unsupported_grant_type", f"Unsupported grant type: {printable(grant_type)}"
         )
-    client_id, raw_secret = params.get("client_id"), params.get("client_secret")
-    if basic is not None:
-        client_id, raw_secret = basic
-    if not isinstance(client_id, str) or not client_id:
-        return oauth_error(400, "invalid_request", "Missing required parameter: client_id")
-    if not isinstance(raw_secret, str) or not raw_secret:
-        return oauth_error(401, "access_denied", "Unauthorized")
-    secret = Secret(raw_secret, label="client secret")
-    params.pop("client_secret", None)
-    client = ctx.store.clients.authenticate(client_id, secret)
-    if client is None:
-        log.info("token refused: bad credentials for client %r", printable(client_id))
-        return oauth_error(401, "access_denied", "Unauthorized")
+    client = authenticate_client(ctx, params, basic)
+    if isinstance(client, Response):
+        return client
     audience = _target(params)
     if isinstance(audience, Response):
         return audience

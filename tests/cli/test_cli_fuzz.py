@@ -109,7 +109,10 @@ recipes: Strategy = (
     )
     | hostile
 )
-categories: Strategy = st.sampled_from(["login", "LOGIN", "password", "api credential", "nope", ""])
+categories: Strategy = st.sampled_from(
+    ["login", "LOGIN", "password", "api credential", "ssh key", "SSH_KEY", "nope", ""]
+)
+key_types: Strategy = st.sampled_from(["rsa", "p256", "ES256", "ed25519", ""])
 run_ids: Strategy = hostile | st.builds("run-{}".format, _text)
 env_assignments: Strategy = st.one_of(
     hostile,
@@ -396,6 +399,7 @@ def _specs(paths: Paths) -> dict[str, Spec]:
     item_opts: dict[str, Strategy | None] = {"--vault": mostly(["v"], hostile), "--json": Flag}
     token_opts: dict[str, Strategy | None] = {
         "--client": references,
+        "--key": references,
         "--audience": hostile,
         "--domain": domains,
         "--client-id": hostile,
@@ -428,9 +432,16 @@ def _specs(paths: Paths) -> dict[str, Spec]:
                 "--username": hostile,
                 "--tags": hostile,
                 "--generate-password": recipes,
+                "--ssh-generate-key": key_types,
                 **item_opts,
             },
             tail=st.lists(assignments, max_size=3),
+        ),
+        "item public-key": Spec(
+            ("item", "public-key"),
+            {"--vault": mostly(["v"], hostile), "--format": mostly(["jwk", "pem"], hostile)},
+            (mostly(["t"], hostile),),
+            with_item=True,
         ),
         "item get": Spec(
             ("item", "get"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import string
+from dataclasses import replace
 
 import pyotp
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.contract.conftest import FIXED_NOW
 from vaultborn.core.errors import UsageError
@@ -16,9 +19,11 @@ from vaultborn.vault.errors import (
     InvalidOtpUri,
     InvalidReference,
     ItemNotFound,
+    KeyGenerationUnsupported,
     VaultNotFound,
 )
 from vaultborn.vault.items import ItemEdit, ItemSpec
+from vaultborn.vault.keypair import KeyKind, jwk_thumbprint, open_private_key
 from vaultborn.vault.model import Category, FieldType, Item
 from vaultborn.vault.protocol import Vault
 from vaultborn.vault.recipe import SYMBOLS, parse_recipe
@@ -197,3 +202,87 @@ def test_bad_input_loses_nothing(vault: Vault) -> None:
 def test_health_is_reported_without_raising(vault: Vault) -> None:
     checks = vault.health()
     assert checks and all(c.ok for c in checks), checks
+
+
+# -- key pairs: born in the vault, only the public half comes out ------------------------------
+
+KEY_TITLE = "Agent key — my-agent"
+
+
+def _key_spec(kind: KeyKind = KeyKind.RSA) -> ItemSpec:
+    return ItemSpec(
+        title=KEY_TITLE,
+        category=Category.SSH_KEY,
+        generate_key=kind,
+        assignments=(parse_assignment("client_id[text]=my-agent"),),
+    )
+
+
+@pytest.mark.parametrize("kind", list(KeyKind))
+def test_a_key_pair_is_generated_inside_the_vault_and_only_its_public_half_shows(
+    vault: Vault, kind: KeyKind
+) -> None:
+    if vault.backend == "op":
+        # credentials.md does not document op's key generation: refused, and nothing made.
+        with pytest.raises(KeyGenerationUnsupported, match="local vault"):
+            vault.create_item("ACL", _key_spec(kind))
+        assert vault.find_items("ACL", title=KEY_TITLE) == []
+        return
+    item = vault.create_item("ACL", _key_spec(kind))
+    assert item.category is Category.SSH_KEY and item.version == 1
+    assert item.field_named("private key").type is FieldType.SSHKEY
+    assert item.field_named("private key").value is None, "create returns the item concealed"
+    public = vault.public_key("ACL", KEY_TITLE)
+    jwk = public.jwk()
+    assert jwk["kid"] == jwk_thumbprint(jwk) and jwk["alg"] == kind.algorithm
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk), "no private member"
+    assert item.field_named("fingerprint").value == public.fingerprint
+    # The private half is readable by reference only, and it is the public half's partner.
+    pem = vault.read(f"op://ACL/{KEY_TITLE}/private key")
+    key, derived = open_private_key(pem)
+    assert derived == public and isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+    assert pem.reveal() not in json.dumps(vault.get_item("ACL", KEY_TITLE).to_json())
+
+
+def test_two_key_items_get_two_keys(vault: Vault) -> None:
+    if vault.backend == "op":
+        pytest.skip("op cannot generate keys here (see the test above)")
+    one = vault.create_item("ACL", _key_spec())
+    two = vault.create_item("ACL", replace(_key_spec(), title="second key"))
+    assert vault.public_key("ACL", one.id).kid != vault.public_key("ACL", two.id).kid
+
+
+def test_a_key_items_key_fields_cannot_be_replaced(vault: Vault) -> None:
+    if vault.backend == "op":
+        pytest.skip("op cannot generate keys here (see the test above)")
+    item = vault.create_item("ACL", _key_spec())
+    before = vault.public_key("ACL", item.id)
+    for assignment in ("public key[text]=ssh-rsa AAAA", "private key=x", "fingerprint[delete]"):
+        with pytest.raises(UsageError, match="generated inside the vault"):
+            vault.edit_item("ACL", item.id, ItemEdit(assignments=(parse_assignment(assignment),)))
+    assert vault.public_key("ACL", item.id) == before
+    assert vault.get_item("ACL", item.id).version == 1
+    relabelled = vault.edit_item("ACL", item.id, ItemEdit(tags=("agent",)))
+    assert relabelled.version == 2 and vault.public_key("ACL", item.id) == before
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ItemSpec(title="no key", category=Category.SSH_KEY),
+        ItemSpec(title="login", category=Category.LOGIN, generate_key=KeyKind.RSA),
+    ],
+    ids=["ssh-key-without-generation", "generation-outside-ssh-key"],
+)
+def test_a_key_is_generated_for_ssh_key_items_only(vault: Vault, spec: ItemSpec) -> None:
+    # A usage mistake for the local vault; the op backend refuses every key request.
+    with pytest.raises((UsageError, KeyGenerationUnsupported)):
+        vault.create_item("ACL", spec)
+    assert vault.find_items("ACL", title=spec.title) == []
+
+
+def test_an_item_without_a_key_pair_has_no_public_key(vault: Vault) -> None:
+    _m2m(vault)
+    with pytest.raises(UsageError, match="not an SSH Key item") as err:
+        vault.public_key("ACL", M2M)
+    assert "\n" not in str(err.value) and "m2m-client-secret" not in str(err.value)

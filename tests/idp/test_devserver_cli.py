@@ -102,7 +102,8 @@ def test_a_bad_tenant_file_names_the_key(tmp_path: Path, cli: Run) -> None:
     result = cli("idp", "serve", "--tenant", str(tenant), "--db", str(tmp_path / "x.db"))
     assert result.code == 2
     assert result.err == (
-        "vaultborn: tenant: clients[0] needs exactly one of secret_env or secret_ref\n"
+        "vaultborn: tenant: clients[0] needs exactly one of secret_env, secret_ref or "
+        "public_key_ref\n"
     )
 
 

@@ -75,7 +75,13 @@ def test_a_tenant_from_a_path_and_optional_keys(tmp_path: Path) -> None:
          "tenant: clients[0].client_id is required"),
         ('protected_audience = "x"\n[[clients]]\nclient_id = "a"\nsecret_env = "A"\n'
          'secret_ref = "op://v/i/f"\naudiences = ["a"]',
-         "tenant: clients[0] needs exactly one of secret_env or secret_ref"),
+         "tenant: clients[0] needs exactly one of secret_env, secret_ref or public_key_ref"),
+        ('protected_audience = "x"\n[[clients]]\nclient_id = "a"\nsecret_env = "A"\n'
+         'public_key_ref = "op://v/k/public key"\naudiences = ["a"]',
+         "tenant: clients[0] needs exactly one of secret_env, secret_ref or public_key_ref"),
+        ('protected_audience = "x"\n[[clients]]\nclient_id = "a"\n'
+         'public_key_ref = "v/k/public key"\naudiences = ["a"]',
+         "tenant: clients[0].public_key_ref must be an op:// reference"),
         ('protected_audience = "x"\n[[clients]]\nclient_id = "a"\nsecret_ref = "v/i/f"\n'
          'audiences = ["a"]', "tenant: clients[0].secret_ref must be an op:// reference"),
         ('protected_audience = "x"\n[[clients]]\nclient_id = "a"\nsecret_env = "A"\n'

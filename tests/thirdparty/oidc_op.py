@@ -89,13 +89,18 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 @dataclass(frozen=True)
 class OPClient:
-    """A registered client: ``client_secret`` for the secret methods, ``private_key`` for JWT."""
+    """A registered client: ``client_secret`` for the secret methods, ``private_key`` for JWT.
+
+    ``public_jwk`` registers a key whose private half the test does not hold (one born in a
+    vault) instead of ``private_key``.
+    """
 
     client_id: str
     auth_method: str
     client_secret: str | None = None
     private_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
     resources: tuple[str, ...] | None = None  # None: every resource server
+    public_jwk: dict[str, str] | None = None
 
     def metadata(self) -> dict[str, Any]:
         """The client's registration, as op.mjs reads it."""
@@ -108,6 +113,8 @@ class OPClient:
         if self.private_key is not None:
             jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
             meta["jwks"] = {"keys": [{**jwk, "kid": f"{self.client_id}-key", "alg": "RS256"}]}
+        if self.public_jwk is not None:
+            meta["jwks"] = {"keys": [self.public_jwk]}
         if self.resources is not None:
             meta["resources"] = list(self.resources)
         return meta

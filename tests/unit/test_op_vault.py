@@ -15,8 +15,9 @@ import pytest
 
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.vault.assignment import parse_assignment
-from vaultborn.vault.errors import AuthorizationTimeout, NotSignedIn
+from vaultborn.vault.errors import AuthorizationTimeout, KeyGenerationUnsupported, NotSignedIn
 from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit
+from vaultborn.vault.keypair import KeyKind
 from vaultborn.vault.model import Category, FieldType, Item
 from vaultborn.vault.op import OpVault
 from vaultborn.vault.op.fake import install_fake_op
@@ -271,3 +272,23 @@ def test_an_edit_keeps_what_the_model_does_not_know() -> None:
     assert by_id["key"] == RAW["fields"][1], "untouched fields go back exactly as op gave them"
     assert by_id["password"]["value"] == "new-secret" and "entropy" not in by_id["password"]
     assert by_id["password"]["type"] == FieldType.CONCEALED
+
+
+def test_a_key_pair_is_refused_before_any_op_call(fake: Fake) -> None:
+    """No key is made here and sent to op: 1Password's key generation is undocumented here."""
+    spec = ItemSpec(title="agent key", category=Category.SSH_KEY, generate_key=KeyKind.RSA)
+    with pytest.raises(KeyGenerationUnsupported, match="cannot generate a key pair"):
+        fake.vault().create_item("ACL", spec)
+    assert fake.calls() == []
+
+
+def test_the_fake_op_follows_only_the_documented_item_create(fake: Fake) -> None:
+    flagged = fake.run("item", "create", "--vault", "ACL", "--category", "SSH Key",
+                       "--title", "k", "--ssh-generate-key", "--format", "json")  # fmt: skip
+    assert flagged.returncode == 1 and "unknown flag: --ssh-generate-key" in flagged.stderr
+    bare = fake.run("item", "create", "--vault", "ACL", "--category", "SSH Key",
+                    "--title", "k", "--format", "json")  # fmt: skip
+    assert bare.returncode == 1 and bare.stderr.startswith("[ERROR] ")
+    assert "generated in the vault" in bare.stderr and bare.stdout == ""
+    listed = fake.run("item", "list", "--vault", "ACL", "--format", "json")
+    assert json.loads(listed.stdout) == []

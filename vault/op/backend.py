@@ -22,12 +22,13 @@ from vaultborn.vault.base import BaseVault
 from vaultborn.vault.errors import (
     AmbiguousReference,
     FieldNotFound,
+    KeyGenerationUnsupported,
     NotFound,
     VaultError,
     VaultNotFound,
 )
 from vaultborn.vault.items import ItemEdit, ItemSpec
-from vaultborn.vault.model import Item, ItemSummary, VaultInfo
+from vaultborn.vault.model import Category, Item, ItemSummary, VaultInfo
 from vaultborn.vault.op import shapes, writes
 from vaultborn.vault.op.runner import OpRunner
 from vaultborn.vault.otp import parse_otpauth_uri, totp_code
@@ -149,7 +150,20 @@ class OpVault(BaseVault):
 
     # -- writes -------------------------------------------------------------------------------
     def create_item(self, vault: str, spec: ItemSpec) -> Item:
-        """``op item create`` with the item as a JSON template on stdin; returns it concealed."""
+        """``op item create`` with the item as a JSON template on stdin; returns it concealed.
+
+        Raises:
+            KeyGenerationUnsupported: ``spec`` asks for a key pair. The op flag that would
+                generate one inside 1Password (``--ssh-generate-key``) is not in the reference
+                this backend is built from (credentials.md §1.4), and a key made here and sent
+                to op would be born outside the vault.
+        """
+        if spec.generate_key is not None or spec.category is Category.SSH_KEY:
+            raise KeyGenerationUnsupported(
+                "the 1Password backend cannot generate a key pair yet (op's key generation is "
+                "not in vaultborn's reference); use the local vault, or make the SSH Key item "
+                "in 1Password and pass its 'private key' reference"
+            )
         if not vault.startswith("-"):
             try:
                 return writes.create(self.op, vault, spec)

@@ -38,6 +38,10 @@ service-account wording ``you must specify a vault with the --vault flag``; ``wh
 tag; ``item create`` output concealed; created items going to the first Private/Personal
 vault when a person gives no ``--vault``; server-assigned ids for template fields.
 
+Not reproduced, because credentials.md does not document it: generating an SSH key
+(``--ssh-generate-key`` is an unknown flag here, and an SSH Key item without a generated key
+is refused), and the fields of an SSH Key item.
+
 Modules: ``fake_cli`` (op's flag syntax), ``fake_commands`` (the commands), ``fake_state``
 (the state file, sign-in, lookups with op's error texts); this one runs a call.
 

@@ -58,7 +58,7 @@ def item_from_op(data: Any, *, reveal: bool) -> Item:
     if category not in _KNOWN_CATEGORIES:
         raise VaultError(
             f"item {data.get('id')} is a {category or 'category-less'} item; vaultborn handles "
-            "Login, Password, API Credential and Secure Note items"
+            "Login, Password, API Credential, Secure Note and SSH Key items"
         )
     data = copy.deepcopy(dict(data))
     foreign: set[str] = set()
