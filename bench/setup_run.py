@@ -146,6 +146,10 @@ class Timed:
     def __exit__(self, *exc_info: object) -> None:
         self._tracker.call(self._component, "__exit__", self._target.__exit__, *exc_info)
 
+    def reading_with(self, vault: Any) -> Timed:
+        """A run's view of a token source (``Deps.for_run``), still timed."""
+        return Timed(self._target.reading_with(vault), self._component, self._tracker)
+
 
 def instrument_steps(tracker: Tracker) -> None:
     """Time every step effect (a browser step's own time is browser time) and the TOTP waits."""

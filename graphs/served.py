@@ -8,8 +8,9 @@ graph declares a JSON-only schema instead, and every node is wrapped so that it 
 ``Runtime`` whose ``context`` is a ``Deps``: ``runtime.override(context=deps)``, the ``Deps``
 coming from ``ServedContext.deps``. The nodes themselves do not change.
 
-The wrapper also names the run whose vault operations are audited (``CURRENT_RUN``, which
-``vaultborn.runner.runs.advance`` sets for the CLI) from the state's ``run_id``.
+The wrapper also binds those ``Deps`` to the state's run (``Deps.for_run``), as
+``vaultborn.runner.runs.advance`` does for the CLI, so the run's vault operations are audited
+under it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any, Generic, TypeVar
 
 from langgraph.runtime import Runtime
 
-from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import SetupState
 
@@ -51,21 +51,19 @@ def serve_node(node: Callable[..., Any], served: ServedContext[Any]) -> Callable
         @functools.wraps(node)
         async def served_async(state: SetupState, runtime: Runtime[Any]) -> Any:
             deps = await asyncio.to_thread(served.deps, runtime.context, state)
-            token = CURRENT_RUN.set(state.get("run_id"))
-            try:
-                return await node(state, runtime.override(context=deps))
-            finally:
-                CURRENT_RUN.reset(token)
+            return await node(state, runtime.override(context=_for_run(deps, state)))
 
         return served_async
 
     @functools.wraps(node)
     def served_sync(state: SetupState, runtime: Runtime[Any]) -> Any:
         deps = served.deps(runtime.context, state)
-        token = CURRENT_RUN.set(state.get("run_id"))
-        try:
-            return node(state, runtime.override(context=deps))
-        finally:
-            CURRENT_RUN.reset(token)
+        return node(state, runtime.override(context=_for_run(deps, state)))
 
     return served_sync
+
+
+def _for_run(deps: Deps, state: SetupState) -> Deps:
+    """``deps`` bound to the state's run (a server's first node may come before its id)."""
+    run_id = state.get("run_id")
+    return deps.for_run(run_id) if run_id else deps

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import threading
 import time
 import weakref
@@ -116,6 +117,7 @@ class TokenSource:
         if (provider is None) == (domain is None):
             raise TypeError("TokenSource takes a provider or a domain (one of them)")
         self.vault = vault
+        self._view = False
         self._own_provider = provider is None
         self.provider = provider or Provider(str(domain), "auth0", http=http, clock=clock)
         self.domain = self.provider.base
@@ -130,8 +132,22 @@ class TokenSource:
             asyncio.AbstractEventLoop, dict[CacheKey, asyncio.Task[Secret]]
         ] = weakref.WeakKeyDictionary()
 
+    def reading_with(self, vault: Vault) -> TokenSource:
+        """This source, reading client secrets and keys through ``vault``.
+
+        The cache, the single-flight locks, the counters and the HTTP clients are shared: a run
+        binds its audited vault here (``Deps.for_run``) and still gets the tokens other runs of
+        the process fetched. Closing the view closes nothing.
+        """
+        view = copy.copy(self)
+        view.vault = vault
+        view._view = True
+        return view
+
     def close(self) -> None:
         """Forget every cached token and close the httpx client if this source made it."""
+        if self._view:
+            return
         with self._guard:
             self._cache.clear()
         self._http.close()

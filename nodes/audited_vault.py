@@ -1,14 +1,14 @@
 """``AuditedVault``: every vault operation of a run lands in the audit log — kind and reference.
 
 It wraps the run's vault (the token source reads client secrets through it too) and appends
-``vault`` events under the run that ``CURRENT_RUN`` names. Only names, ids and references are
-recorded, never a value: ``set_otp`` records the item, not the URI.
+``vault`` events under the run it is bound to (``for_run``: ``Deps.for_run`` binds a run's
+clients when the run is moved on; an unbound one records nothing). Only names, ids and
+references are recorded, never a value: ``set_otp`` records the item, not the URI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
 from typing import Any
 
 from vaultborn.approvals.audit import AuditLog
@@ -19,23 +19,30 @@ from vaultborn.vault.protocol import Health, Vault
 from vaultborn.vault.reference import SecretReference
 from vaultborn.vault.secret import Secret
 
-__all__ = ["CURRENT_RUN", "AuditedVault"]
-
-CURRENT_RUN: ContextVar[str | None] = ContextVar("vaultborn_current_run", default=None)
-"""The run whose graph is executing (set by ``vaultborn.runner.runs.advance``)."""
+__all__ = ["AuditedVault"]
 
 
 class AuditedVault:
-    """A ``Vault`` that records each operation before forwarding it to ``inner``."""
+    """A ``Vault`` that records each operation under ``run_id`` before forwarding it to ``inner``.
 
-    def __init__(self, inner: Vault, audit: AuditLog) -> None:
-        self.inner, self.audit = inner, audit
+    Args:
+        inner: The vault.
+        audit: The audit log.
+        run_id: The run the operations belong to; None records nothing (a runtime's vault
+            before a run is bound to it, e.g. the demo's own set-up).
+    """
+
+    def __init__(self, inner: Vault, audit: AuditLog, run_id: str | None = None) -> None:
+        self.inner, self.audit, self.run_id = inner, audit, run_id
         self.backend = inner.backend
 
+    def for_run(self, run_id: str) -> AuditedVault:
+        """The same vault, its operations recorded under ``run_id``."""
+        return AuditedVault(self.inner, self.audit, run_id)
+
     def _record(self, op: str, subject: str, **detail: Any) -> None:
-        run_id = CURRENT_RUN.get()
-        if run_id is not None:
-            self.audit.append(run_id, "vault", subject, {"op": op, **detail})
+        if self.run_id is not None:
+            self.audit.append(self.run_id, "vault", subject, {"op": op, **detail})
 
     def vaults(self) -> Sequence[VaultInfo]:
         """Forwarded (not audited: names only)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
@@ -17,6 +17,7 @@ from vaultborn.browser.runner import HumanHandler
 from vaultborn.browser.totp_steps import StepLedger
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.idp.tokens import TokenSource
+from vaultborn.nodes.audited_vault import AuditedVault
 from vaultborn.stores.protocol import SecretStore
 from vaultborn.vault.protocol import Vault
 
@@ -47,7 +48,11 @@ class BrowserChoice:
 
 @dataclass(frozen=True)
 class Deps:
-    """Every external system a setup run touches, plus the clock and the approval rules."""
+    """Every external system a setup run touches, plus the clock and the approval rules.
+
+    A process's runtime builds one and shares it between its runs; ``for_run`` gives a run its
+    own view, whose vault operations are audited under that run.
+    """
 
     vault: Vault
     management: Callable[[], Auth0ManagementClient]
@@ -74,3 +79,29 @@ class Deps:
     login_url: str | None = None
     """Where the login drill starts when the plan names none: None is the IdP's ``/login``
     (the embedded dev IdP's page), "" skips the drill."""
+
+    def for_run(self, run_id: str) -> Deps:
+        """These clients for ``run_id``: every vault operation is audited under it.
+
+        The token source's and the management client's reads of their secrets included.
+        """
+        if not isinstance(self.vault, AuditedVault) or self.vault.run_id == run_id:
+            return self
+        vault = self.vault.for_run(run_id)
+        tokens = self.tokens.reading_with(vault)
+        return replace(
+            self, vault=vault, tokens=tokens, management=_with_tokens(self.management, tokens)
+        )
+
+
+def _with_tokens(
+    management: Callable[[], Auth0ManagementClient], tokens: TokenSource
+) -> Callable[[], Auth0ManagementClient]:
+    """``management``'s clients, reading their token's secret through ``tokens``."""
+
+    def client() -> Auth0ManagementClient:
+        made = management()
+        made.tokens = tokens
+        return made
+
+    return client

@@ -18,7 +18,6 @@ from langgraph.types import Command
 
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.agent import AgentState, build_agent_graph
-from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tools import TOOLS, ToolSpec, toolkit_digest
 from vaultborn.runner.runs import RunView, StateDb, snapshot_view
@@ -92,12 +91,10 @@ async def advance_agent(
         payload = Command(resume={view.interrupt_id: answer})
     else:
         payload = None
-    token = CURRENT_RUN.set(run_id)
-    try:
-        async with db.open_async() as saver:
-            graph = build_agent_graph(model, tools=tools, checkpointer=saver)
-            await graph.ainvoke(payload, _config(run_id), context=deps, durability="sync")
-    finally:
-        CURRENT_RUN.reset(token)
+    async with db.open_async() as saver:
+        graph = build_agent_graph(model, tools=tools, checkpointer=saver)
+        await graph.ainvoke(
+            payload, _config(run_id), context=deps.for_run(run_id), durability="sync"
+        )
     with db.open() as viewer:
         return view_agent(viewer, run_id, tools)

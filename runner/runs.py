@@ -17,7 +17,6 @@ from langgraph.types import Command, StateSnapshot
 
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.setup import build_graph
-from vaultborn.nodes.audited_vault import CURRENT_RUN
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import SetupState
 from vaultborn.runner import view_cache
@@ -121,20 +120,17 @@ async def advance(
         # which a checkpoint write mid-transaction may hold) never wait on each other.
         await asyncio.to_thread(board.mark, run_id, "running")
         config: Any = _config(run_id)
-        token = CURRENT_RUN.set(run_id)
-        try:
-            async with AsyncExitStack() as opened:
-                if saver is None:
-                    saver = await opened.enter_async_context(db.open_async())
-                graph = build_graph(saver)
-                async for update in graph.astream(
-                    payload, config, context=deps, durability="sync", stream_mode="updates"
-                ):
-                    for node in update:
-                        if progress is not None and not node.startswith("__"):
-                            progress(run_id, node)
-        finally:
-            CURRENT_RUN.reset(token)
+        run_deps = deps.for_run(run_id)  # the run's vault operations audited under it
+        async with AsyncExitStack() as opened:
+            if saver is None:
+                saver = await opened.enter_async_context(db.open_async())
+            graph = build_graph(saver)
+            async for update in graph.astream(
+                payload, config, context=run_deps, durability="sync", stream_mode="updates"
+            ):
+                for node in update:
+                    if progress is not None and not node.startswith("__"):
+                        progress(run_id, node)
         view = await asyncio.to_thread(_view, db, run_id)
         await asyncio.to_thread(board.mark, run_id, view.status)
         return view
