@@ -44,7 +44,7 @@ from vaultborn.idp.errors import (
     IdPUnavailable,
 )
 
-__all__ = ["AsyncIdPHttp", "IdPHttp", "RetryPolicy", "auth0_error", "base_url", "endpoint"]
+__all__ = ["AsyncIdPHttp", "HttpRetry", "IdPHttp", "auth0_error", "base_url", "endpoint"]
 
 _BY_STATUS: dict[int, type[IdPRequestError]] = {
     401: IdPAuthenticationFailed,
@@ -56,10 +56,10 @@ _MAX_MESSAGE = 200
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class HttpRetry:
     """How hard one logical request tries.
 
-    ``RetryPolicy(attempts=1)`` never retries; ``RetryPolicy(max_rate_limit_wait=0)`` turns
+    ``HttpRetry(attempts=1)`` never retries; ``HttpRetry(max_rate_limit_wait=0)`` turns
     every 429 into ``IdPRateLimited`` at once.
     """
 
@@ -169,7 +169,7 @@ class _Attempts:
         self,
         method: str,
         url: httpx.URL | str,
-        policy: RetryPolicy,
+        policy: HttpRetry,
         clock: Callable[[], float],
         rng: random.Random,
         redact: Iterable[str],
@@ -261,14 +261,14 @@ class IdPHttp:
         self,
         client: httpx.Client | None = None,
         *,
-        policy: RetryPolicy | None = None,
+        policy: HttpRetry | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
         self._owns_client = client is None
         self.client = client if client is not None else httpx.Client(timeout=10.0)
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or HttpRetry()
         self.sleep, self.clock = sleep, clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
 
@@ -328,13 +328,13 @@ class AsyncIdPHttp:
         self,
         client: httpx.AsyncClient,
         *,
-        policy: RetryPolicy | None = None,
+        policy: HttpRetry | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or HttpRetry()
         self.sleep, self.clock = sleep, clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
 

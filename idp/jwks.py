@@ -22,7 +22,7 @@ import jwt
 
 from vaultborn.core.errors import VaultbornError
 from vaultborn.idp.errors import IdPUnavailable
-from vaultborn.idp.http import IdPHttp, RetryPolicy
+from vaultborn.idp.http import HttpRetry, IdPHttp
 
 __all__ = ["CallableJwks", "HttpJwks", "KeySource", "parse_jwks"]
 
@@ -156,7 +156,7 @@ class HttpJwks(_CachedKeys):
         self._own_client = httpx.Client(timeout=5.0) if client is None else None
         self._http = IdPHttp(
             client or self._own_client,
-            policy=RetryPolicy(attempts=2, backoff=0.2, max_rate_limit_wait=0),
+            policy=HttpRetry(attempts=2, backoff=0.2, max_rate_limit_wait=0),
             clock=clock,
         )
         super().__init__(

@@ -32,7 +32,7 @@ import httpx
 
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.idp.errors import DiscoveryFailed, IdPError, IdPNotFound
-from vaultborn.idp.http import IdPHttp, RetryPolicy, base_url
+from vaultborn.idp.http import HttpRetry, IdPHttp, base_url
 from vaultborn.idp.jwks import HttpJwks
 from vaultborn.idp.verify import JwtVerifier
 
@@ -287,7 +287,7 @@ class Provider:
     def _document(self) -> tuple[Mapping[str, Any], str]:
         """The OpenID configuration, else RFC 8414's authorization-server metadata."""
         if self._requests is None:
-            policy = RetryPolicy(attempts=2, backoff=0.2, max_rate_limit_wait=0)
+            policy = HttpRetry(attempts=2, backoff=0.2, max_rate_limit_wait=0)
             self._requests = IdPHttp(self.http, policy=policy, clock=self.clock)
         tried = []
         for url in (self.discovery_url, _rfc8414_url(self.base)):

@@ -34,7 +34,7 @@ import httpx
 from vaultborn.core.errors import UsageError
 from vaultborn.idp.assertion import ASSERTION_TYPE, ClientKey, sign_assertion
 from vaultborn.idp.errors import IdPUnavailable, InvalidToken
-from vaultborn.idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy
+from vaultborn.idp.http import AsyncIdPHttp, HttpRetry, IdPHttp
 from vaultborn.idp.provider import Provider, ProviderMetadata
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.vault.model import FieldType
@@ -111,7 +111,7 @@ class TokenSource:
         async_http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
         refresh_margin: float = 60,
-        policy: RetryPolicy | None = None,
+        policy: HttpRetry | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if (provider is None) == (domain is None):

@@ -24,7 +24,7 @@ from vaultborn.idp.errors import (
     IdPRateLimited,
     IdPUnavailable,
 )
-from vaultborn.idp.http import IdPHttp, RetryPolicy
+from vaultborn.idp.http import HttpRetry, IdPHttp
 from vaultborn.idp.tokens import TokenSource
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.vault.secret import Secret
@@ -83,7 +83,7 @@ def mock(home: Path) -> tuple[Auth0ManagementClient, MockManagement]:
     client = httpx.Client(transport=httpx.MockTransport(server))
     vault = m2m_vault(home, client_id="mgmt")
     tokens = TokenSource(vault, domain=MOCK_DOMAIN, http=client, clock=lambda: NOW)
-    http = IdPHttp(client, policy=RetryPolicy(attempts=1))
+    http = IdPHttp(client, policy=HttpRetry(attempts=1))
     mgmt = Auth0ManagementClient(
         MOCK_DOMAIN, tokens, client_id="mgmt", secret_ref=M2M_REF, http=http
     )
@@ -277,7 +277,7 @@ def test_429_from_the_dev_idp_is_waited_out(home: Path, tmp_path: Path, mgmt_sec
                 tokens,
                 client_id="mgmt",
                 secret_ref=M2M_REF,
-                http=IdPHttp(client, policy=RetryPolicy(max_rate_limit_wait=0), clock=clock),
+                http=IdPHttp(client, policy=HttpRetry(max_rate_limit_wait=0), clock=clock),
             )
             mgmt.users_by_email("nobody@example.com")
             with pytest.raises(IdPRateLimited) as caught:

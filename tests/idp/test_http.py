@@ -21,7 +21,7 @@ from vaultborn.idp.errors import (
     IdPRequestError,
     IdPUnavailable,
 )
-from vaultborn.idp.http import AsyncIdPHttp, IdPHttp, RetryPolicy, base_url
+from vaultborn.idp.http import AsyncIdPHttp, HttpRetry, IdPHttp, base_url
 
 pytestmark = pytest.mark.robustness("fault: IdP HTTP client")
 
@@ -49,7 +49,7 @@ def make(script: Script, **policy: float) -> tuple[IdPHttp, list[float]]:
     sleeps: list[float] = []
     http = IdPHttp(
         httpx.Client(transport=httpx.MockTransport(script)),
-        policy=RetryPolicy(**policy),  # type: ignore[arg-type]
+        policy=HttpRetry(**policy),  # type: ignore[arg-type]
         sleep=sleeps.append,
         clock=lambda: NOW,
         rng=random.Random(7),  # noqa: S311,

@@ -20,7 +20,7 @@ from tests.idp.jwtkit import NOW, Signer, jwks
 from tests.idp.support import M2M_REF, SECRET, CountingVault, m2m_vault
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.idp.errors import DiscoveryFailed, IdPAuthenticationFailed, TokenKeyUnknown
-from vaultborn.idp.http import RetryPolicy
+from vaultborn.idp.http import HttpRetry
 from vaultborn.idp.provider import Provider, guess_kind
 from vaultborn.idp.tokens import TokenSource
 
@@ -113,7 +113,7 @@ def tokens(vault: CountingVault, op: FakeOP, prov: Provider | None = None) -> To
         provider=prov or provider(op),
         http=op.client(),
         clock=Clock(NOW),
-        policy=RetryPolicy(attempts=1),
+        policy=HttpRetry(attempts=1),
     )
 
 

@@ -23,7 +23,7 @@ from tests.idp.support import (
 from vaultborn.core.errors import UsageError
 from vaultborn.idp.devserver.server import RunningDevIdP
 from vaultborn.idp.errors import IdPAuthenticationFailed, IdPForbidden, IdPUnavailable
-from vaultborn.idp.http import RetryPolicy
+from vaultborn.idp.http import HttpRetry
 from vaultborn.idp.tokens import TokenSource, client_id_for
 from vaultborn.idp.verify import HttpJwks, JwtVerifier, unverified_claims
 from vaultborn.vault.assignment import parse_assignment
@@ -61,7 +61,7 @@ def source(
         http=idp.client(),
         async_http=idp.async_client(),
         clock=clock or Clock(),
-        policy=RetryPolicy(attempts=1),
+        policy=HttpRetry(attempts=1),
         **kw,  # type: ignore[arg-type]
     )
 

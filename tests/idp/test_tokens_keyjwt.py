@@ -25,7 +25,7 @@ from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
 from vaultborn.idp.devserver.tenant import Tenant, TenantClient
 from vaultborn.idp.errors import IdPAuthenticationFailed
-from vaultborn.idp.http import RetryPolicy
+from vaultborn.idp.http import HttpRetry
 from vaultborn.idp.provider import Provider
 from vaultborn.idp.tokens import ClientKey, TokenSource, client_id_for
 from vaultborn.vault.assignment import parse_assignment
@@ -224,7 +224,7 @@ def test_a_retried_request_carries_a_new_assertion(home_vault: CountingVault) ->
         provider=provider,
         http=http,
         clock=lambda: NOW,
-        policy=RetryPolicy(attempts=3, backoff=0),
+        policy=HttpRetry(attempts=3, backoff=0),
         sleep=lambda _: None,
     )
     source.token("agent", key, API)
