@@ -110,8 +110,8 @@ def _root(
         str | None,
         typer.Option(
             "--vault-backend",
-            help="local (the embedded vault, default) or op (1Password CLI). "
-            "Env: VAULTBORN_VAULT_BACKEND.",
+            help="local (the embedded vault, default), op (1Password CLI) or op-sdk "
+            "(1Password SDK). Env: VAULTBORN_VAULT_BACKEND.",
         ),
     ] = None,
     home: Annotated[
