@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from vaultborn.core.errors import ConfigurationError, VaultbornError
+from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.base import BaseVault
 from vaultborn.vault.errors import (
     AmbiguousReference,
@@ -30,8 +31,8 @@ from vaultborn.vault.errors import (
     VaultConflict,
     VaultNotFound,
 )
-from vaultborn.vault.items import ItemEdit, ItemSpec, apply_edit, new_item
-from vaultborn.vault.model import Category, Item, ItemSummary, VaultInfo
+from vaultborn.vault.items import OTP_LABEL, ItemEdit, ItemSpec, apply_edit, new_item
+from vaultborn.vault.model import Category, FieldType, Item, ItemSummary, VaultInfo
 from vaultborn.vault.opsdk import shapes
 from vaultborn.vault.opsdk.bridge import LoopThread
 from vaultborn.vault.opsdk.client import Connect, SdkClient, authenticate, sdk_version
@@ -39,7 +40,7 @@ from vaultborn.vault.opsdk.errors import from_exception, from_resolve_error
 from vaultborn.vault.otp import parse_otpauth_uri, totp_code
 from vaultborn.vault.protocol import Health
 from vaultborn.vault.recipe import Recipe
-from vaultborn.vault.reference import SecretReference, parse_reference
+from vaultborn.vault.reference import SecretReference, is_op_id, parse_reference
 from vaultborn.vault.resolve import match_one, resolve_reference
 from vaultborn.vault.secret import Secret
 
@@ -81,6 +82,7 @@ class OpSdkVault(BaseVault):
         self.clock = clock
         self.via = via
         self.calls = 0
+        self._vault_list: list[VaultInfo] | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OpSdkVault:
@@ -106,6 +108,7 @@ class OpSdkVault(BaseVault):
     def close(self) -> None:
         """Let the SDK client go and stop its event loop."""
         self._client = None
+        self._vault_list = None
         self._loop.close()
 
     # -- calling the SDK ------------------------------------------------------------------
@@ -162,8 +165,50 @@ class OpSdkVault(BaseVault):
 
     # -- catalog and primitives -----------------------------------------------------------
     def vaults(self) -> Sequence[VaultInfo]:
-        """``client.vaults.list()``."""
-        return [VaultInfo(str(v.id), str(v.title)) for v in self._sdk(lambda c: c.vaults.list())]
+        """``client.vaults.list()``, kept while the client lives (a missing name asks again)."""
+        if self._vault_list is None:
+            listed = self._sdk(lambda c: c.vaults.list())
+            self._vault_list = [VaultInfo(str(v.id), str(v.title)) for v in listed]
+        return self._vault_list
+
+    def _vaults_named(self, vault: str | None) -> list[VaultInfo]:
+        try:
+            return super()._vaults_named(vault)
+        except VaultNotFound:
+            self._vault_list = None  # made since we listed them, perhaps
+            return super()._vaults_named(vault)
+
+    def _found(self, vault: str | None, item: str) -> tuple[VaultInfo, Any]:
+        """The vault and the SDK's item the names mean: one call when ``item`` is an id."""
+        if vault is not None and is_op_id(item):
+            (info,) = self._vaults_named(vault)
+            try:
+                return info, self._sdk(lambda c: c.items.get(info.id, item))
+            except NotFound:
+                pass  # a title that looks like an id
+        info, summary = super().locate(vault, item)
+        return info, self._sdk(lambda c: c.items.get(info.id, summary.id))
+
+    def locate(self, vault: str | None, item: str) -> tuple[VaultInfo, ItemSummary]:
+        """The vault and item the names mean; the summary is the whole (concealed) item."""
+        info, raw = self._found(vault, item)
+        return info, shapes.item_from_sdk(raw, info, reveal=False)
+
+    def get_item(self, vault: str | None, item: str, *, reveal: bool = False) -> Item:
+        """One item by title or id; secret values only if ``reveal``."""
+        info, raw = self._found(vault, item)
+        return shapes.item_from_sdk(raw, info, reveal=reveal)
+
+    def edit_item(self, vault: str | None, item: str, edit: ItemEdit) -> Item:
+        """Apply ``edit``; an edit that changes nothing makes no ``put``."""
+        info, raw = self._found(vault, item)
+        return self._edit_raw(info, raw, lambda _: edit)
+
+    def set_otp(self, vault: str | None, item: str, uri: str | Secret) -> Item:
+        """Set (or replace) the item's OTP field from a validated otpauth URI."""
+        parse_otpauth_uri(uri)
+        info, raw = self._found(vault, item)
+        return self._edit_raw(info, raw, otp_edit(uri))
 
     def item_summaries(self, vault: VaultInfo) -> Sequence[ItemSummary]:
         """``client.items.list(vault)``; an overview has no version, so it shows 0."""
@@ -175,10 +220,17 @@ class OpSdkVault(BaseVault):
         return shapes.item_from_sdk(raw, vault, reveal=reveal)
 
     def _edit(self, vault: VaultInfo, item_id: str, edit: ItemEdit) -> Item:
+        raw = self._sdk(lambda c: c.items.get(vault.id, item_id))
+        return self._edit_raw(vault, raw, lambda _: edit)
+
+    def _edit_raw(self, vault: VaultInfo, raw: Any, edit_for: Callable[[Item], ItemEdit]) -> Item:
+        """Apply the edit to ``raw`` (just read) and ``put`` it; a conflict reads it again."""
+        item_id = str(raw.id)
         for attempt in range(CONFLICT_RETRIES + 1):
-            raw = self._sdk(lambda c: c.items.get(vault.id, item_id))
+            if attempt:
+                raw = self._sdk(lambda c: c.items.get(vault.id, item_id))
             before = shapes.item_from_sdk(raw, vault, reveal=True)
-            after = apply_edit(before, edit, generate=self._generate)
+            after = apply_edit(before, edit_for(before), generate=self._generate)
             if after is before:
                 return before.concealed()
             changed = shapes.edited(raw, before, after)
@@ -207,7 +259,11 @@ class OpSdkVault(BaseVault):
                 return self._read_ref(parsed)
             except (NotFound, AmbiguousReference, InvalidReference):
                 pass  # lenient names and precise errors come from the resolver
-        canonical, item = resolve_reference(parsed, self)
+        try:
+            canonical, item = resolve_reference(parsed, self)
+        except VaultNotFound:
+            self._vault_list = None  # made since we listed them, perhaps
+            canonical, item = resolve_reference(parsed, self)
         return self._read_canonical(canonical, item)
 
     def find_items(self, vault: str | None = None, *, title: str | None = None,
@@ -237,8 +293,7 @@ class OpSdkVault(BaseVault):
 
     def otp_code(self, vault: str | None, item: str, *, at: float | None = None) -> Secret:
         """The code now (the SDK computes it) or at unix time ``at`` (computed here)."""
-        info, summary = self.locate(vault, item)
-        raw = self._sdk(lambda c: c.items.get(info.id, summary.id))
+        info, raw = self._found(vault, item)
         full = shapes.item_from_sdk(raw, info, reveal=True)
         fld = full.otp_field
         if fld is None or not isinstance(fld.value, Secret):
@@ -278,6 +333,20 @@ def _get_all(vault_id: str, ids: list[str]) -> Callable[[SdkClient], Awaitable[A
         return await client.items.get_all(vault_id, ids)
 
     return get_all
+
+
+def otp_edit(uri: str | Secret) -> Callable[[Item], ItemEdit]:
+    """Set the item's OTP field (its first one, else a new ``one-time password``) to ``uri``."""
+
+    def edit_for(item: Item) -> ItemEdit:
+        existing = item.otp_field
+        label = existing.label if existing else OTP_LABEL
+        section = existing.section.id if existing and existing.section else None
+        value = Secret(uri.reveal() if isinstance(uri, Secret) else uri, label=label)
+        change = Assignment(label=label, value=value, type=FieldType.OTP, section=section)
+        return ItemEdit(assignments=(change,))
+
+    return edit_for
 
 
 def _no_vault(name: str) -> VaultNotFound:
