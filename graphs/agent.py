@@ -83,6 +83,11 @@ class AgentState(TypedDict, total=False):
     """Where the run is."""
     reason: str
     """Why it stopped or was asked again, when it was."""
+    client: str
+    """Host runs (``runner.host_runs``): the MCP client whose tool calls these are."""
+    plan: dict[str, Any]
+    """Host runs: the plan whose vault, IdP and stores serve the tools, so that any process
+    (``vaultborn approve``) can build the run's ``Deps`` and move it on."""
 
 
 def build_agent_graph(
