@@ -67,7 +67,7 @@ def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
     """
     snapshot = _graph_of(saver, run_id).get_state(_config(run_id))
     if not snapshot.values:
-        raise UsageError(f"no setup run {run_id!r} (see 'vaultborn runs')")
+        raise UsageError(f"no run {run_id!r} (see 'vaultborn runs')")
     return snapshot_view(run_id, snapshot)
 
 

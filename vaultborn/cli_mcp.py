@@ -99,7 +99,9 @@ def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None
     from vaultborn.mcp_server import Sessions
     from vaultborn.nodes.steps import STEPS
     from vaultborn.nodes.tools import TOOLS
+    from vaultborn.runner.host_runs import is_host_run
     from vaultborn.runner.host_session import HostSession
+    from vaultborn.runner.runs import view_run
     from vaultborn.runner.runtime import RunOptions, open_runtime
     from vaultborn.runner.state_db import home_of, state_db
     from vaultborn.runner.wiring import open_vault
@@ -109,6 +111,10 @@ def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None
     rules = Policy.from_file(policy_path, known=known) if policy_path else Policy.default()
     run_db = state_db(settings, db)
     prepare_database(run_db.url)
+    if run_id is not None:  # a typo must not start a fresh run under the wrong name
+        with run_db.open() as saver:
+            if not is_host_run(view_run(saver, run_id).values):
+                raise UsageError(f"run {run_id} is not an MCP session's run")
     with ExitStack() as stack:
         audit = AuditLog(run_db.url)
         stack.callback(audit.close)

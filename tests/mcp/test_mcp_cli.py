@@ -40,3 +40,12 @@ def test_without_the_extra_it_says_what_to_install() -> None:
     assert (
         done.stderr == "vaultborn: vaultborn mcp needs the MCP SDK: pip install 'vaultborn[mcp]'\n"
     )
+
+
+def test_run_must_name_an_mcp_sessions_run(cli: Run) -> None:
+    missing = cli("mcp", "--run", "mcp-nope")
+    assert missing.code == 2 and "no run 'mcp-nope'" in missing.err
+    assert cli("setup", "--json").code == 3  # a setup run, waiting at its vault session
+    (run,) = [line.split(":")[0] for line in cli("approvals").out.splitlines()]
+    other = cli("mcp", "--run", run)
+    assert other.code == 2 and other.err == f"vaultborn: run {run} is not an MCP session's run\n"
