@@ -15,7 +15,7 @@ from langgraph.graph.message import add_messages
 # typing_extensions' TypedDict, nested ones included.
 from typing_extensions import TypedDict
 
-from vaultborn.nodes.state import ApprovalRecord, Asked, SessionRecord
+from vaultborn.nodes.state import ApprovalRecord, Asked, PlanData, SessionRecord
 
 __all__ = ["AgentState", "PendingCall"]
 
@@ -54,3 +54,8 @@ class AgentState(TypedDict, total=False):
     """Where the run is."""
     reason: str
     """Why it stopped or was asked again, when it was."""
+    client: str
+    """Host runs (``runner.host_runs``): the MCP client whose tool calls these are."""
+    plan: PlanData
+    """Host runs: the plan whose vault, IdP and stores serve the tools, so that any process
+    (``vaultborn approve``) can build the run's ``Deps`` and move it on."""

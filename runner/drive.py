@@ -17,6 +17,7 @@ from vaultborn.core.errors import ConfigurationError, ServiceError, VaultbornErr
 from vaultborn.graphs.checkpoint import prepare_database
 from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import Deps
+from vaultborn.runner.host_runs import is_host_run, move_host_run
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan
 from vaultborn.runner.runs import RunView, StateDb, advance, view_run
@@ -76,13 +77,19 @@ def drive_run(
             when the run has kept its progress.
         UsageError: The run is held by another process, or does not exist.
     """
-    plan = first["plan"] if first else stored_plan(db, run_id)
+    stored = None if first else _stored_values(db, run_id)
+    plan: Any = first["plan"] if first else stored["plan"]  # type: ignore[index]
+    # An MCP session's run (runner.host_runs) is moved the same way, with its own graph.
+    host = stored is not None and is_host_run(stored)
     prepare_database(db.url)
     # The lease first: a second process learns who holds the run before starting anything.
     with hold_run(db.url, run_id):
         try:
             vault = open_vault(settings.for_plan(plan["vault"]["backend"]))
             with open_runtime(vault, plan, home_of(settings), opts) as deps:
+                if host:
+                    moved = move_host_run(db, deps, run_id, answer=answer, hold=False)
+                    return asyncio.run(moved)
                 return asyncio.run(_drive(db, deps, run_id, first, answer, on_gate))
         except (ServiceError, ConfigurationError) as stopped:
             if _saved(db, run_id):
@@ -110,6 +117,11 @@ async def _drive(
         return view
     finally:
         await deps.browser.pool.close()
+
+
+def _stored_values(db: StateDb, run_id: str) -> dict[str, Any]:
+    with db.open() as saver:
+        return dict(view_run(saver, run_id).values)
 
 
 def _saved(db: StateDb, run_id: str) -> bool:

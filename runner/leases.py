@@ -49,6 +49,7 @@ __all__ = [
     "create_lease_table",
     "hold_run",
     "hold_run_async",
+    "is_held",
     "lease_of",
 ]
 
@@ -116,6 +117,14 @@ def lease_of(url: UrlLike, run_id: str) -> Lease | None:
     finally:
         engine.dispose()
     return None if row is None else Lease(row.run_id, row.host, row.pid, row.since, row.expires)
+
+
+def is_held(url: UrlLike, run_id: str, clock: Callable[[], float] = time.time) -> bool:
+    """Whether a live process (not this one) holds ``run_id`` now: it is being moved on."""
+    lease = lease_of(url, run_id)
+    if lease is None or lease.pid == os.getpid() or lease.expires <= clock():
+        return False
+    return _alive(lease, socket.gethostname())
 
 
 @contextmanager

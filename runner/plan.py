@@ -33,6 +33,7 @@ from vaultborn.runner.plan_default import (
     VaultPlan,
     default_plan,
 )
+from vaultborn.runner.wiring import VAULT_BACKENDS
 from vaultborn.stores.registry import parse_target
 from vaultborn.vault.recipe import parse_recipe
 from vaultborn.vault.reference import SCHEME, parse_reference
@@ -226,7 +227,7 @@ def parse_plan(text: str, source: str = "vaultborn.toml") -> Plan:
         raise UsageError(f"plan {source}: TOML syntax: {type(error).__name__}") from None
     _Table(data, "", _SECTIONS, fail)
     v = _Table(data.get("vault", {}), "vault.", ("backend", "name"), fail)
-    vault = VaultPlan(v.choice("backend", ("local", "op"), "local"), v.text("name", "ACL", _name))
+    vault = VaultPlan(v.choice("backend", VAULT_BACKENDS, "local"), v.text("name", "ACL", _name))
     i = _Table(_required(data, "idp", fail), "idp.", _IDP_KEYS, fail)
     kind = i.choice("kind", KINDS, "auth0")
     idp = _idp_plan(i, kind)

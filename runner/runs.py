@@ -45,15 +45,29 @@ def _config(run_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": run_id}}
 
 
+def _is_agent_run(saver: BaseCheckpointSaver[str], run_id: str) -> bool:
+    """Whether ``run_id`` is an agent (or MCP host) run: its state has a toolkit, not a plan."""
+    latest = saver.get_tuple(_config(run_id))  # type: ignore[arg-type]
+    return latest is not None and "toolkit" in latest.checkpoint.get("channel_values", {})
+
+
+def _graph_of(saver: BaseCheckpointSaver[str], run_id: str) -> Any:
+    if _is_agent_run(saver, run_id):
+        from vaultborn.graphs.agent import build_agent_graph
+
+        return build_agent_graph(None, checkpointer=saver)
+    return build_graph(saver)
+
+
 def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
-    """The run's current view.
+    """The run's current view (a setup run's, or an agent or MCP host run's).
 
     Raises:
         UsageError: There is no run with that id.
     """
-    snapshot = build_graph(saver).get_state(_config(run_id))  # type: ignore[arg-type]
+    snapshot = _graph_of(saver, run_id).get_state(_config(run_id))
     if not snapshot.values:
-        raise UsageError(f"no setup run {run_id!r} (see 'vaultborn runs')")
+        raise UsageError(f"no run {run_id!r} (see 'vaultborn runs')")
     return snapshot_view(run_id, snapshot)
 
 
@@ -172,7 +186,7 @@ def list_runs(saver: BaseCheckpointSaver[str]) -> list[RunView]:
 
 def history(saver: BaseCheckpointSaver[str], run_id: str) -> list[dict[str, Any]]:
     """The run's checkpoint timeline, oldest first: id, time, step, what ran next, status."""
-    graph = build_graph(saver)
+    graph = _graph_of(saver, run_id)
     config: Any = _config(run_id)
     out = []
     for snap in graph.get_state_history(config):

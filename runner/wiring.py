@@ -16,7 +16,8 @@ from vaultborn.vault.protocol import Vault
 
 __all__ = ["VAULT_BACKENDS", "Settings", "open_vault"]
 
-VAULT_BACKENDS = ("local", "op")
+VAULT_BACKENDS = ("local", "op", "op-sdk")
+"""The embedded local vault; 1Password through its CLI; 1Password through its Python SDK."""
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,13 @@ class Settings:
     """Choices that hold for one CLI invocation."""
 
     vault_backend: str = "local"
-    """``local`` (the embedded vault) or ``op`` (1Password through its CLI)."""
+    """``local`` (the embedded vault), ``op`` (1Password's CLI) or ``op-sdk`` (its SDK)."""
     home: Path | None = None
     """The data directory; None means ``$VAULTBORN_HOME`` or ``~/.vaultborn``."""
     backend_chosen: bool = False
     """Whether a flag or ``VAULTBORN_VAULT_BACKEND`` chose the backend (not the default)."""
+    backend_source: str = "the default"
+    """What chose the backend, for ``doctor``: the flag, the variable, a plan or the default."""
 
     @classmethod
     def from_env(
@@ -43,9 +46,16 @@ class Settings:
         backend = (chosen or "local").lower()
         if backend not in VAULT_BACKENDS:
             raise UsageError(
-                f"unknown vault backend {backend!r} (choose {' or '.join(VAULT_BACKENDS)})"
+                f"unknown vault backend {backend!r} (choose {', '.join(VAULT_BACKENDS)})"
             )
-        return cls(vault_backend=backend, home=home, backend_chosen=bool(chosen))
+        source = (
+            "--vault-backend" if vault_backend
+            else "VAULTBORN_VAULT_BACKEND" if chosen
+            else "the default"
+        )  # fmt: skip
+        return cls(
+            vault_backend=backend, home=home, backend_chosen=bool(chosen), backend_source=source
+        )
 
     def for_plan(self, plan_backend: str) -> Settings:
         """These settings with the vault a plan names (its ``vault.backend``).
@@ -58,7 +68,9 @@ class Settings:
                 f"the plan says vault.backend = {plan_backend!r} but --vault-backend (or "
                 f"VAULTBORN_VAULT_BACKEND) says {self.vault_backend!r}; make them agree"
             )
-        return replace(self, vault_backend=plan_backend)
+        if self.backend_chosen:
+            return self
+        return replace(self, vault_backend=plan_backend, backend_source="the plan's vault.backend")
 
     def env(self, base: Mapping[str, str] = os.environ) -> dict[str, str]:
         """The environment the backends read, with this invocation's choices applied."""
@@ -75,6 +87,10 @@ def open_vault(settings: Settings) -> Vault:
         from vaultborn.vault.op import OpVault
 
         return OpVault.from_env(env)
+    if settings.vault_backend == "op-sdk":
+        from vaultborn.vault.opsdk import OpSdkVault
+
+        return OpSdkVault.from_env(env)
     from vaultborn.vault.local import LocalVault
 
     return LocalVault.from_env(env)

@@ -4,6 +4,9 @@ Tests that try a fault or a hostile input carry ``@pytest.mark.robustness("<clas
 end of a run with ``VAULTBORN_ROBUSTNESS_REPORT=<path>`` (``./dev test`` sets it for a full
 run), the outcome of every such case is counted per class and the table written to that path,
 so the document says what the code was last seen to withstand, not what someone remembered.
+
+Under pytest-xdist the cases run in worker processes: the kind travels to the controller in
+the report's ``user_properties`` (which xdist carries), and only the controller writes.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 REPORT_ENV = "VAULTBORN_ROBUSTNESS_REPORT"
+_PROPERTY = "robustness"
 _outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 _descriptions: dict[str, str] = {}
 
@@ -28,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Count each marked case once: its call outcome, or its setup failure/skip."""
-    kind = getattr(report, "robustness_kind", None)
+    kind = dict(report.user_properties).get(_PROPERTY)
     if kind is None:
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
@@ -40,16 +44,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Carry the item's robustness kind onto its reports."""
     report = yield
     marker = item.get_closest_marker("robustness")
-    if marker is not None:
-        report.robustness_kind = marker.args[0]  # type: ignore[attr-defined]
+    if marker is not None and (_PROPERTY, marker.args[0]) not in report.user_properties:
+        report.user_properties.append((_PROPERTY, marker.args[0]))
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the table when asked to."""
     target = os.environ.get(REPORT_ENV)
-    if not target or not _outcomes:
-        return
+    if not target or not _outcomes or hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller counts every worker's reports
     lines = [
         "# Robustness",
         "",

@@ -10,7 +10,7 @@ alone: an edit may not replace them, so the public half always matches the priva
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -23,7 +23,16 @@ from vaultborn.vault.otp import parse_otpauth_uri
 from vaultborn.vault.recipe import Recipe, generate_password
 from vaultborn.vault.secret import Secret
 
-__all__ = ["KEY_FIELDS", "ItemEdit", "ItemSpec", "apply_edit", "new_id", "new_item", "now_iso"]
+__all__ = [
+    "KEY_FIELDS",
+    "Generator",
+    "ItemEdit",
+    "ItemSpec",
+    "apply_edit",
+    "new_id",
+    "new_item",
+    "now_iso",
+]
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 OTP_LABEL = "one-time password"
@@ -33,6 +42,9 @@ KEY_FIELDS = (
     ("fingerprint", "fingerprint", FieldType.STRING),
 )
 """An SSH Key item's key fields: (id, label, type)."""
+
+Generator = Callable[[Recipe], Secret]
+"""Makes a password from a recipe: vaultborn's own, or a vault's (the 1Password SDK's)."""
 
 _TEMPLATES: dict[Category, tuple[tuple[str, FieldType, Purpose | None], ...]] = {
     Category.LOGIN: (
@@ -87,8 +99,14 @@ class ItemEdit:
     generate_password: Recipe | None = None
 
 
-def new_item(spec: ItemSpec, vault: VaultInfo, *, item_id: str | None = None) -> Item:
-    """Build a new item (version 1) from ``spec``."""
+def new_item(
+    spec: ItemSpec,
+    vault: VaultInfo,
+    *,
+    item_id: str | None = None,
+    generate: Generator = generate_password,
+) -> Item:
+    """Build a new item (version 1) from ``spec``; ``generate`` makes its password."""
     if not spec.title.strip():
         raise UsageError("an item needs a title")
     stamp = now_iso()
@@ -107,7 +125,7 @@ def new_item(spec: ItemSpec, vault: VaultInfo, *, item_id: str | None = None) ->
         updated_at=stamp,
         fields=fields,
     )
-    item = _apply(base, spec.assignments, spec.generate_password)
+    item = _apply(base, spec.assignments, spec.generate_password, generate)
     # Built-in fields left empty are not shown by op; keep the item tidy the same way.
     return replace(
         item, fields=tuple(f for f in item.fields if f.value is not None or f.section is not None)
@@ -147,11 +165,11 @@ def _check_key_assignments(assignments: Sequence[Assignment]) -> None:
             )
 
 
-def apply_edit(item: Item, edit: ItemEdit) -> Item:
+def apply_edit(item: Item, edit: ItemEdit, *, generate: Generator = generate_password) -> Item:
     """The item after ``edit``; the version goes up by one only if something changed."""
     if item.category is Category.SSH_KEY:
         _check_key_assignments(edit.assignments)
-    changed = _apply(item, edit.assignments, edit.generate_password)
+    changed = _apply(item, edit.assignments, edit.generate_password, generate)
     if edit.title is not None:
         if not edit.title.strip():
             raise UsageError("an item needs a title")
@@ -163,7 +181,9 @@ def apply_edit(item: Item, edit: ItemEdit) -> Item:
     return replace(changed, version=item.version + 1, updated_at=now_iso())
 
 
-def _apply(item: Item, assignments: Sequence[Assignment], recipe: Recipe | None) -> Item:
+def _apply(
+    item: Item, assignments: Sequence[Assignment], recipe: Recipe | None, generate: Generator
+) -> Item:
     fields, sections = list(item.fields), list(item.sections)
     for a in assignments:
         section = _section(sections, a.section) if a.section else None
@@ -199,7 +219,7 @@ def _apply(item: Item, assignments: Sequence[Assignment], recipe: Recipe | None)
         else:
             fields[index] = new
     if recipe is not None:
-        fields = _with_generated_password(item, fields, recipe)
+        fields = _with_generated_password(item, fields, recipe, generate)
     used = {f.section.id for f in fields if f.section}
     return replace(item, fields=tuple(fields), sections=tuple(s for s in sections if s.id in used))
 
@@ -214,13 +234,15 @@ def _typed_value(a: Assignment, ftype: FieldType) -> str | Secret | None:
     return Secret(raw, label=a.label) if ftype.is_secret else raw
 
 
-def _with_generated_password(item: Item, fields: list[Field], recipe: Recipe) -> list[Field]:
+def _with_generated_password(
+    item: Item, fields: list[Field], recipe: Recipe, generate: Generator
+) -> list[Field]:
     if not item.category.can_generate_password:
         raise UsageError(
             f"a password can be generated for Login and Password items, not "
             f"{item.category.value.replace('_', ' ').title()} items"
         )
-    password = generate_password(recipe)
+    password = generate(recipe)
     for i, f in enumerate(fields):
         if f.purpose is Purpose.PASSWORD:
             fields[i] = replace(f, value=password, generated=True)

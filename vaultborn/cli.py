@@ -37,6 +37,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vaultborn.cli_setup:register_setup_commands", (*_SETUP_COMMANDS, "show", "audit")),
     ("vaultborn.cli_look:register_look_commands", ("approvals", "runs")),
     ("vaultborn.cli_scale:register_scale_commands", ("db", "worker")),
+    ("vaultborn.cli_mcp:register_mcp_command", ("mcp",)),
 )
 _CORE = ("read", "resolve", "otp", "doctor")
 _GLOBAL_WITH_VALUE = ("--vault-backend", "--home")
@@ -110,8 +111,8 @@ def _root(
         str | None,
         typer.Option(
             "--vault-backend",
-            help="local (the embedded vault, default) or op (1Password CLI). "
-            "Env: VAULTBORN_VAULT_BACKEND.",
+            help="local (the embedded vault, default), op (1Password CLI) or op-sdk "
+            "(1Password SDK). Env: VAULTBORN_VAULT_BACKEND.",
         ),
     ] = None,
     home: Annotated[

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from vaultborn.approvals.audit import AuditLog
@@ -38,6 +39,7 @@ from vaultborn.render import console, print_json
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.drive import drive_run, first_state
 from vaultborn.runner.fleet import DEFAULT_LIMIT, account_of, plan_fleet, plans_in, run_fleet
+from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan, load_plan
 from vaultborn.runner.plan_check import check_plan, projected_actions
@@ -54,7 +56,7 @@ from vaultborn.runner.runtime_cache import RuntimeCache
 from vaultborn.runner.state_db import home_of, state_db
 from vaultborn.runner.wiring import Settings, open_vault
 
-__all__ = ["register_setup_commands"]
+__all__ = ["approval_ttl", "plan_for", "register_setup_commands"]
 
 EXIT_WAITING = 3
 TTL_ENV = "VAULTBORN_APPROVAL_TTL"
@@ -111,7 +113,7 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
         terminal_handoff(sys.stdin, sys.stderr) if choices.headed and choices.interactive else None
     )
     return RunOptions(
-        approval_ttl=_ttl(),
+        approval_ttl=approval_ttl(),
         policy=policy,
         audit=audit,
         auto_approver=_me() if choices.auto_approve else None,
@@ -121,7 +123,8 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
     )
 
 
-def _ttl() -> float:
+def approval_ttl() -> float:
+    """Seconds an approval request stays answerable (``$VAULTBORN_APPROVAL_TTL``, 3600)."""
     text = os.environ.get(TTL_ENV) or "3600"
     try:
         ttl = float(text)
@@ -172,6 +175,11 @@ def _finish(view: RunView, as_json: bool) -> None:
         console.print(f"{view.run_id}: {view.status}{reason}", markup=False)
     if view.status == "waiting":
         raise typer.Exit(EXIT_WAITING)
+    if view.status == "done" and is_host_run(view.values):
+        console.print(
+            f"  the MCP client {view.values['client']} gets the result when it asks again",
+            markup=False,
+        )
     if view.status in ("rejected", "failed"):
         raise typer.Exit(1)
 
@@ -219,7 +227,7 @@ def setup(
             raise UsageError("--run continues one run: it takes no --plan, --plan-dir or --queue")
         _finish(_drive(ctx.obj, choices, run, None), as_json)
         return
-    plans = [_load_plan(path, ctx.obj) for path in paths] if paths else [_load_plan(None, ctx.obj)]
+    plans = [plan_for(path, ctx.obj) for path in paths] if paths else [plan_for(None, ctx.obj)]
     run_db = state_db(ctx.obj, choices.db)
     with run_db.open():  # a damaged or locked database says so before a lease is written
         pass
@@ -232,7 +240,7 @@ def setup(
 
 
 def _first_state(plan: Plan, run_id: str) -> SetupState:
-    return first_state(plan, run_id, _ttl())
+    return first_state(plan, run_id, approval_ttl())
 
 
 def _run_one(
@@ -282,7 +290,7 @@ def _queue_runs(plans: list[Plan], run_db: StateDb, as_json: bool) -> None:
         console.print(f"{item.run_id} {item.source}: queued for a worker", markup=False)
 
 
-def _load_plan(path: Path | None, settings: Settings) -> Plan:
+def plan_for(path: Path | None, settings: Settings) -> Plan:
     """The plan at ``path``; the embedded defaults use the vault the invocation chose."""
     loaded = load_plan(path)
     if path is None:
@@ -296,7 +304,7 @@ def plan_command(ctx: typer.Context, plan: PlanOpt = None, as_json: JsonOpt = Fa
     Changes nothing: references are resolved without reading a value, the IdP is asked for its
     discovery document, AWS configuration and Chromium are looked for.
     """
-    loaded = _load_plan(plan, ctx.obj)
+    loaded = plan_for(plan, ctx.obj)
     actions = projected_actions(loaded)
     vault = open_vault(ctx.obj.for_plan(loaded.vault.backend))
     checks = check_plan(loaded, vault, dict(os.environ), Path.home())
@@ -412,6 +420,11 @@ def _decide(settings: Settings, run: str | None, decision: dict[str, Any], diges
     if view.status != "waiting" or view.waiting is None:
         raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
     waiting = view.waiting
+    if queue and is_host_run(view.values):
+        raise UsageError(
+            f"run {run} is an MCP session's run: answer it without --queue (this command "
+            "moves it on)"
+        )
     if waiting.get("kind") == "human_step":
         answer: dict[str, Any] = {"done": decision["decision"] == "approve", "by": _me()}
     else:
@@ -460,7 +473,7 @@ def show(
         events = [e.as_dict() for e in audit.events(run_id=run)]
     finally:
         audit.close()
-    state = {k: v for k, v in view.values.items() if k != "plan"}
+    state = {k: _plain(v) for k, v in view.values.items() if k != "plan"}
     if as_json:
         extra = {"history": timeline} if with_history else {}
         print_json({**view.as_dict(), "state": state, "audit": events, **extra})
@@ -475,6 +488,20 @@ def show(
         console.print(
             f"  checkpoint {point['step']}: {point['checkpoint_id']} → {step}", markup=False
         )
+
+
+def _plain(value: Any) -> Any:
+    """An agent run's messages as JSON data (type, content, tool calls); other values as is."""
+    if isinstance(value, list) and value and all(isinstance(m, BaseMessage) for m in value):
+        shown = []
+        for m in value:
+            entry = {"type": m.type, "content": m.content}
+            for key in ("tool_calls", "tool_call_id", "status"):
+                if getattr(m, key, None):
+                    entry[key] = getattr(m, key)
+            shown.append(entry)
+        return shown
+    return value
 
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)

@@ -56,11 +56,26 @@ def _dependencies(settings: Settings) -> Iterator[Check]:
         )
 
 
+_BACKEND_NOTES = {
+    "local": "the embedded vault, no account needed",
+    "op": "1Password through its CLI, one op process per call",
+    "op-sdk": "1Password through its Python SDK, one client per process",
+}
+
+
 def _vault(settings: Settings) -> Iterator[Check]:
+    """Which backend, what chose it and what it is; then the backend's own checks."""
     vault = open_vault(settings)
-    yield Check("vault backend", "ok", settings.vault_backend)
-    for health in vault.health():
-        yield Check(health.name, "ok" if health.ok else "fail", health.detail)
+    backend = settings.vault_backend
+    why = f"chosen by {settings.backend_source}; {_BACKEND_NOTES[backend]}"
+    yield Check("vault backend", "ok", f"{backend} ({why})")
+    try:
+        for health in vault.health():
+            yield Check(health.name, "ok" if health.ok else "fail", health.detail)
+    finally:
+        close = getattr(vault, "close", None)  # the local vault and the SDK client hold resources
+        if callable(close):
+            close()
 
 
 def _files(settings: Settings) -> Iterator[Check]:

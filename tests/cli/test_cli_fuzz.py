@@ -311,6 +311,7 @@ def guards(
     import vaultborn.cli_idp
     import vaultborn.cli_setup
     import vaultborn.cli_stores
+    import vaultborn.runner.drive
 
     found = Guards()
     real_getaddrinfo = socket.getaddrinfo
@@ -332,7 +333,9 @@ def guards(
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(vaultborn.cli_setup, "_session", found.trip("a setup run would start"))
+    monkeypatch.setattr(
+        vaultborn.runner.drive, "open_runtime", found.trip("a setup run would start")
+    )
     monkeypatch.setattr(vaultborn.cli_idp, "_announce", found.trip("the dev IdP would serve"))
     monkeypatch.setattr(vaultborn.cli_stores, "run_with_secrets", found.trip("CMD would run"))
     monkeypatch.setattr(

@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
-HEAVY = ("langgraph", "langchain_core", "playwright", "boto3", "moto", "sqlalchemy", "httpx")
+HEAVY = (
+    "langgraph", "langchain_core", "playwright", "boto3", "moto", "sqlalchemy", "httpx", "mcp",
+    "onepassword",
+)  # fmt: skip
 
 PROBE = f"""
 import json, sys
@@ -43,6 +46,7 @@ def _loaded(*argv: str) -> tuple[int, set[str]]:
         (("seed", "--help"), set()),
         (("token", "--help"), {"httpx"}),
         (("enroll", "--help"), {"playwright"}),
+        (("mcp", "--help"), set()),
     ],
 )
 def test_a_command_imports_only_what_it_uses(argv: tuple[str, ...], allowed: set[str]) -> None:

@@ -15,7 +15,7 @@ def test_doctor_reports_each_check(cli: Run) -> None:
     assert {"python", "langgraph", "langgraph-checkpoint", "vault backend", "chromium"} <= set(
         checks
     )
-    assert checks["vault backend"]["detail"] == "local"
+    assert checks["vault backend"]["detail"].startswith("local (chosen by the default;")
     failing = [c for c in checks.values() if c["status"] == "fail"]
     assert result.code == (1 if failing else 0), failing
 
@@ -66,3 +66,43 @@ def test_doctor_fails_an_unmigrated_postgres_run_database(
     assert after["run database"] == {
         "name": "run database", "status": "ok", "detail": f"{url} (reachable, migrated)",
     }  # fmt: skip
+
+
+def test_doctor_says_which_vault_backend_and_why(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAULTBORN_TEST_OP_SDK_FAKE", str(tmp_path / "sdk.json"))
+    monkeypatch.setenv("OP_SERVICE_ACCOUNT_TOKEN", "ops_CANARY-doctor-token")
+    result = cli("--vault-backend", "op-sdk", "doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.out)}
+    assert checks["vault backend"]["detail"] == (
+        "op-sdk (chosen by --vault-backend; 1Password through its Python SDK, "
+        "one client per process)"
+    )
+    assert checks["1Password SDK"]["status"] == "ok"
+    assert "onepassword-sdk 0.4" in checks["1Password SDK"]["detail"]
+    sign_in = checks["1Password sign-in"]
+    assert sign_in["status"] == "ok" and "OP_SERVICE_ACCOUNT_TOKEN" in sign_in["detail"]
+    assert "ops_CANARY" not in result.out + result.err
+
+    monkeypatch.setenv("VAULTBORN_VAULT_BACKEND", "op-sdk")
+    monkeypatch.delenv("OP_SERVICE_ACCOUNT_TOKEN")
+    result = cli("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.out)}
+    assert checks["vault backend"]["detail"].startswith("op-sdk (chosen by VAULTBORN_VAULT_BACKEND")
+    assert checks["1Password sign-in"]["status"] == "fail" and result.code == 1
+    assert "OP_SERVICE_ACCOUNT_TOKEN" in checks["1Password sign-in"]["detail"]
+
+
+def test_the_op_sdk_backend_serves_the_item_commands(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAULTBORN_TEST_OP_SDK_FAKE", str(tmp_path / "sdk.json"))
+    monkeypatch.setenv("OP_SERVICE_ACCOUNT_TOKEN", "ops_doctor")
+    made = cli("--vault-backend", "op-sdk", "item", "create", "--vault", "ACL", "--title", "Svc",
+               "--category", "password", "--generate-password=letters,digits,20")  # fmt: skip
+    assert made.code == 0, made.err
+    read = cli("--vault-backend", "op-sdk", "read", "op://ACL/Svc/password")
+    assert read.code == 0 and len(read.out.strip()) == 20
+    missing = cli("--vault-backend", "op-sdk", "read", "op://ACL/Nope/password")
+    assert missing.code == 1 and missing.err.count("\n") == 1 and "Nope" in missing.err

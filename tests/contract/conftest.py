@@ -1,4 +1,6 @@
-"""One vault contract, every backend: the embedded local vault and 1Password via a fake op."""
+"""One vault contract, every backend: the embedded local vault, 1Password via a fake op, and
+1Password via its SDK with the client faked at its documented interface (``vault.opsdk.fake``).
+"""
 
 from __future__ import annotations
 
@@ -27,9 +29,9 @@ def fake_op(tmp_path: Path) -> Iterator[dict[str, Path]]:
     yield paths
 
 
-@pytest.fixture(params=["local", "op"])
+@pytest.fixture(params=["local", "op", "op-sdk"])
 def vault(request: pytest.FixtureRequest, home: Path, tmp_path: Path) -> Iterator[Vault]:
-    """Each backend in turn, empty but for the vaults ACL (and Private for op)."""
+    """Each backend in turn, empty but for the vaults ACL (and Private for op and op-sdk)."""
     if request.param == "local":
         from vaultborn.vault.local import LocalVault
 
@@ -37,6 +39,17 @@ def vault(request: pytest.FixtureRequest, home: Path, tmp_path: Path) -> Iterato
         local.create_vault("ACL")
         yield local
         local.close()
+    elif request.param == "op-sdk":
+        from vaultborn.vault.opsdk.backend import OpSdkVault
+        from vaultborn.vault.opsdk.fake import FakeOnePassword
+        from vaultborn.vault.secret import Secret
+
+        service = FakeOnePassword(["ACL", "Private"])
+        sdk = OpSdkVault(
+            service.connect(Secret("ops_contract")), timeout=20, clock=lambda: FIXED_NOW
+        )
+        yield sdk
+        sdk.close()
     else:
         paths = request.getfixturevalue("fake_op")
         from vaultborn.vault.op import OpVault

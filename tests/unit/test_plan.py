@@ -118,6 +118,17 @@ def test_defaults_fill_what_a_minimal_plan_leaves_out() -> None:
     assert plan.seeds == ()
 
 
+@pytest.mark.parametrize("backend", ["local", "op", "op-sdk"])
+def test_each_vault_backend_can_be_named_by_a_plan(backend: str) -> None:
+    from vaultborn.runner.wiring import Settings
+
+    plan = parse_plan(render({**MINIMAL, "vault": {"backend": backend}}), "p.toml")
+    chosen = Settings.from_env({}).for_plan(plan.vault.backend)
+    assert (chosen.vault_backend, chosen.backend_source) == (backend, "the plan's vault.backend")
+    flagged = Settings.from_env({}, vault_backend=backend).for_plan(backend)
+    assert flagged.backend_source == "--vault-backend"
+
+
 def test_the_default_plan_round_trips() -> None:
     default = default_plan()
     assert default.source == EMBEDDED_SOURCE and default.embedded_idp
@@ -194,7 +205,7 @@ BAD = [
     ("idp", "management_secret", "op://A/I/f?attribute=otp", "asks for a one-time code"),
     ("idp", "management_client_id", "has space", "idp.management_client_id: expected a client"),
     ("idp", "connection", 3, "idp.connection: expected a string, got 3"),
-    ("vault", "backend", "vaultwarden", "vault.backend: expected local or op, got 'vaultwarden'"),
+    ("vault", "backend", "vaultwarden", "expected local or op or op-sdk, got 'vaultwarden'"),
     ("vault", "name", "A/B", "vault.name: a vault or item name cannot contain '/'"),
     ("vault", "nmae", "ACL", "unknown key vault.nmae (did you mean name?)"),
     ("vault", "name", " ACL", "vault.name: has surrounding spaces"),
