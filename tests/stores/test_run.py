@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Run
 from tests.stores.conftest import REF, make_item
+from vaultborn.core.files import MAX_FILE_BYTES
 from vaultborn.stores.masking import MASK
 
 VALUE = "s3cr3t-Value-0123456789"
@@ -124,6 +125,19 @@ def test_env_file_mistakes_name_file_and_line_never_the_value(
     assert result.code == 2, result
     assert result.err.startswith("vaultborn: ") and result.err.count("\n") == 1, result.err
     assert says in result.err and "hunter2" not in result.err
+
+
+@pytest.mark.robustness("hostile input: devices and huge files named as plan, env or tenant files")
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("/dev/zero", "not a regular file"), ("big.env", "larger than the 1 MiB limit")],
+)
+def test_an_env_file_is_read_with_a_bound(cli: Run, tmp_path: Path, name: str, reason: str) -> None:
+    (tmp_path / "big.env").write_bytes(b"# a comment\n" * (MAX_FILE_BYTES // 12 + 1))
+    path = tmp_path / name
+    result = cli("run", "--env-file", str(path), "--", "true")
+    assert result.code == 2
+    assert result.err == f"vaultborn: env file {path} cannot be read ({reason})\n"
 
 
 def test_env_flag_with_a_value_is_refused_without_echoing_it(cli: Run) -> None:

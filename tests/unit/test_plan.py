@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaultborn.core.errors import UsageError
+from vaultborn.core.files import MAX_FILE_BYTES
 from vaultborn.runner.plan import (
     DEMO_PREREQUISITES,
     EMBEDDED_SOURCE,
@@ -301,6 +302,25 @@ def test_load_plan_reads_files_and_refuses_unreadable_ones(tmp_path: Path) -> No
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(UsageError, match="not UTF-8"):
         load_plan(binary)
+
+
+@pytest.mark.robustness("hostile input: devices and huge files named as plan, env or tenant files")
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("/dev/zero", "not a regular file"), ("big.toml", "larger than the 1 MiB limit")],
+)
+def test_load_plan_reads_a_bounded_regular_file(tmp_path: Path, name: str, reason: str) -> None:
+    (tmp_path / "big.toml").write_bytes(b"# a comment\n" * (MAX_FILE_BYTES // 12 + 1))
+    path = tmp_path / name
+    with pytest.raises(UsageError) as caught:
+        load_plan(path)
+    assert str(caught.value) == f"plan {path}: cannot read it: {reason}"
+
+
+def test_load_plan_keeps_universal_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "vaultborn.toml"
+    path.write_bytes(EXAMPLE.replace("\n", "\r").encode())
+    assert load_plan(path) == parse_plan(EXAMPLE, str(path))
 
 
 @settings(max_examples=300, deadline=None)
