@@ -195,7 +195,7 @@ def _url(text: str) -> str:
 
 
 def _email(text: str) -> str:
-    if not _EMAIL.fullmatch(text):
+    if not _EMAIL.fullmatch(text) or not text.isprintable():  # bidi, zero-width, NUL
         raise UsageError(f"expected an e-mail address like admin@example.com, got {text!r}")
     return text
 
