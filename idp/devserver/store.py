@@ -4,6 +4,7 @@
 - ``store.clients``: M2M clients and grants (``idp.devserver.clients``)
 - ``store.users``: users and password checks (``idp.devserver.users``)
 - ``store.mfa``: enrollment tickets, TOTP authenticators, code checks (``idp.devserver.mfa``)
+- ``store.failures``: failed passwords and codes, the lockout (``idp.devserver.failures``)
 
 Everything persists, so a restarted server (or a second process on the same file) sees the
 same users and keys, and tokens issued before a restart still verify.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from vaultborn.idp.devserver.clients import Clients
 from vaultborn.idp.devserver.db import Database
+from vaultborn.idp.devserver.failures import Failures
 from vaultborn.idp.devserver.keys import KeyRing
 from vaultborn.idp.devserver.mfa import Mfa
 from vaultborn.idp.devserver.tenant import Tenant
@@ -38,6 +40,7 @@ class Store:
         self.clients = Clients(db)
         self.users = Users(db)
         self.mfa = Mfa(db)
+        self.failures = Failures(db)
 
     @classmethod
     def open(cls, path: Path) -> Store:
