@@ -4,6 +4,8 @@ The child gets the resolved values in its environment. By default its stdout and
 through a ``Masker``, so a value the child prints shows as ``<concealed by vaultborn>``; with
 masking off the child inherits our terminal. SIGINT and SIGTERM are forwarded to the child,
 and its exit status becomes ours (128+N when a signal N killed it, as shells report it).
+Core dumps are off in both processes (``core.hardening``): the child inherits a core limit of 0
+that it cannot raise.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import IO
 
+from vaultborn.core import hardening
 from vaultborn.core.errors import UsageError
 from vaultborn.stores.masking import Masker
 from vaultborn.vault.secret import Secret
@@ -54,6 +57,8 @@ def run_with_secrets(
         masking: Mask every injected value in the child's output.
         base_env: The environment the child starts from.
     """
+    # The child's environment holds the values by design: neither it nor we may dump a core.
+    hardening.disable_core_dumps()
     env = dict(base_env)
     env.update({name: secret.reveal() for name, secret in injected.items()})
     values = [secret.reveal().encode() for secret in injected.values()]

@@ -9,7 +9,8 @@ connections. The same function serves the tests, the orchestrator's embedded dem
         httpx.get(idp.base_url + ".well-known/jwks.json")
 
 Client secrets are resolved (environment, vault, memory) and hashed into the database before
-the server starts; the ``Secret`` values are not kept. uvicorn's access log is off.
+the server starts; the ``Secret`` values are not kept. uvicorn's access log is off. Core dumps
+of the process are turned off first (``core.hardening``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from types import TracebackType
 
 import uvicorn
 
+from vaultborn.core import hardening
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.devserver.app import build_app
 from vaultborn.idp.devserver.context import DevIdPContext
@@ -153,6 +155,7 @@ def start_dev_idp(
         UsageError: The tenant is invalid or a client's secret is missing.
         ConfigurationError: The address cannot be bound or the server did not start.
     """
+    hardening.disable_core_dumps()  # client secrets pass through this process
     parsed = load_tenant(tenant)
     secrets = resolve_client_secrets(parsed, env=env, resolve_secret=resolve_secret)
     sock = _bind(host, port)

@@ -151,3 +151,46 @@ def test_nothing_to_inject_and_missing_env_file(cli: Run, tmp_path: Path) -> Non
     assert "nothing to inject" in cli("run", "--", "true").err
     missing = cli("run", "--env-file", str(tmp_path / "nope.env"), "--", "true")
     assert missing.code == 2 and "does not exist" in missing.err
+
+
+def _cores_land_in_the_cwd() -> bool:
+    try:
+        pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    except OSError:
+        return False
+    return bool(pattern) and not pattern.startswith("|") and "/" not in pattern
+
+
+@pytest.mark.robustness("at rest: core dumps")
+@pytest.mark.skipif(not _cores_land_in_the_cwd(), reason="cores go to a handler, not the cwd")
+@pytest.mark.parametrize(
+    ("crash", "code"),
+    [
+        ("import os, signal; os.kill(os.getppid(), signal.SIGABRT)", -signal.SIGABRT),
+        ("import os; os.abort()", 128 + signal.SIGABRT),
+    ],
+    ids=["vaultborn-crashes", "its-command-crashes"],
+)
+def test_a_crash_leaves_no_core_file(cli: Run, tmp_path: Path, crash: str, code: int) -> None:
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_CORE)[1] == 0:
+        pytest.skip("core dumps are off for this test process already (hard limit 0)")
+    make_item(cli, VALUE)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    # vaultborn starts with core dumps on, as from a shell after `ulimit -c unlimited`; the value
+    # is in its memory and in its command's environment when one of them crashes.
+    cores_on = (
+        "import os, resource, sys\n"
+        "_, hard = resource.getrlimit(resource.RLIMIT_CORE)\n"
+        "resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))\n"
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", cores_on, "-m", "vaultborn", "run", "--env", f"K={REF}",
+         *_py(crash)],
+        cwd=work, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == code, run.stderr
+    assert sorted(p.name for p in work.iterdir()) == []
