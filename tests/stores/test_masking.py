@@ -12,6 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from vaultborn.stores.masking import MASK, MIN_ENCODED_LENGTH, Masker, forms_of
+from vaultborn.stores.streams import MaskedStreams
 
 pytestmark = pytest.mark.robustness("secret canaries: masked output of run")
 
@@ -193,3 +194,31 @@ def test_releases_never_let_a_form_out_whole(
         assert form not in out
     if not any(releases[: len(chunks)]):
         assert out == _run(values, [data])  # without releases, cutting changes nothing
+
+
+@given(
+    values=st.lists(_DIGITS, min_size=1, max_size=2),
+    writes=st.lists(
+        st.tuples(st.integers(0, 1), st.text(alphabet="0123 ", max_size=12).map(str.encode)),
+        max_size=12,
+    ),
+    releases=st.lists(st.booleans(), max_size=12),
+)
+def test_a_value_split_across_stdout_and_stderr_is_masked(
+    values: list[bytes], writes: list[tuple[int, bytes]], releases: list[bool]
+) -> None:
+    written: list[tuple[int, bytes]] = []
+    streams = MaskedStreams(
+        [lambda b: written.append((0, b)), lambda b: written.append((1, b))], values
+    )
+    maskers = [streams.masker(), streams.masker()]
+    for (origin, chunk), release in zip(writes, [*releases, *[False] * len(writes)], strict=False):
+        streams.send(origin, maskers[origin].feed_pieces(chunk, origin))
+        if release:
+            streams.send(origin, maskers[origin].release_pieces())
+    for origin in (0, 1):
+        streams.send(origin, maskers[origin].flush_pieces(), last=True)
+    seen = [b"".join(b for o, b in written if o == origin) for origin in (0, 1)]
+    interleaved = b"".join(b for _, b in written)
+    for form in _forms(values):
+        assert form not in seen[0] and form not in seen[1] and form not in interleaved
