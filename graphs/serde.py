@@ -3,6 +3,11 @@
 LangGraph's ``EncryptedSerializer`` loads a blob without a cipher suffix as plaintext, with no
 integrity check (langgraph#8938), so a row written into the database by someone else would be
 trusted. This one refuses any blob that is not sealed with its key.
+
+It is a ``JsonPlusSerializer`` (sealing what that one writes, opening before that one reads)
+rather than a wrapper around one: LangGraph narrows a checkpointer's msgpack allowlist to a
+graph's own types only for serializers of that class (``with_msgpack_allowlist``), and for any
+other it logs "does not support msgpack allowlist" and enforces none.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from vaultborn.core.errors import ConfigurationError
@@ -27,23 +31,25 @@ class CheckpointTampered(ConfigurationError):
     """A checkpoint blob is not sealed with this key (plaintext, edited, or another key)."""
 
 
-class SealedSerializer(SerializerProtocol):
-    """Seal every blob of ``inner`` with AES-256-GCM under ``key``.
+class SealedSerializer(JsonPlusSerializer):
+    """LangGraph's msgpack serializer, every blob sealed with AES-256-GCM under ``key``.
+
+    ``with_msgpack_allowlist`` (inherited) returns a copy with the same key and the merged
+    allowlist, so LangGraph's strict allowlist applies to sealed checkpoints too.
 
     Args:
         key: 32 bytes.
-        inner: The serializer whose output is sealed (LangGraph's msgpack one by default).
     """
 
-    def __init__(self, key: bytes, inner: SerializerProtocol | None = None) -> None:
+    def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise ConfigurationError("the checkpoint key must be 32 bytes")
+        super().__init__()
         self._aead = AESGCM(key)
-        self._inner = inner or JsonPlusSerializer()
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Serialize, then seal; the type tag says it is sealed."""
-        kind, data = self._inner.dumps_typed(obj)
+        kind, data = super().dumps_typed(obj)
         nonce = os.urandom(_NONCE)
         return kind + SEALED_SUFFIX, nonce + self._aead.encrypt(nonce, data, kind.encode())
 
@@ -65,7 +71,7 @@ class SealedSerializer(SerializerProtocol):
             raise CheckpointTampered(
                 "a checkpoint blob does not open with this key (edited, or another key)"
             ) from None
-        return self._inner.loads_typed((kind, opened))
+        return super().loads_typed((kind, opened))
 
 
 class PlainSerializer(JsonPlusSerializer):

@@ -44,6 +44,9 @@ __all__ = [
 
 DEFAULT_LIMIT = 4
 """Runs moving at once unless ``--concurrency`` says otherwise."""
+MAX_LIMIT = 256
+"""The most ``--concurrency`` takes: the executor stops growing there (``enough_threads``), and
+far before it one process runs out of database connections and browser memory."""
 
 
 def account_of(plan: PlanData) -> tuple[str, str]:

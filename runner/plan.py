@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vaultborn.core.errors import UsageError
+from vaultborn.core.files import read_small_file
 from vaultborn.idp.provider import KINDS
 from vaultborn.runner.plan_default import (
     DEFAULT_AUDIENCE,
@@ -195,7 +196,7 @@ def _url(text: str) -> str:
 
 
 def _email(text: str) -> str:
-    if not _EMAIL.fullmatch(text):
+    if not _EMAIL.fullmatch(text) or not text.isprintable():  # bidi, zero-width, NUL
         raise UsageError(f"expected an e-mail address like admin@example.com, got {text!r}")
     return text
 
@@ -338,9 +339,10 @@ def load_plan(path: Path | None) -> Plan:
     if path is None:
         return default_plan()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_file(path).decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"plan {path}: not UTF-8 text") from None
     except OSError as error:
         raise UsageError(f"plan {path}: cannot read it: {error.strerror or error}") from None
-    return parse_plan(text, str(path))
+    # Universal newlines, as read_text() gave them.
+    return parse_plan(text.replace("\r\n", "\n").replace("\r", "\n"), str(path))

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vaultborn.core.errors import UsageError
+from vaultborn.core.files import read_small_file
 from vaultborn.stores.errors import InvalidEnvFile
 from vaultborn.vault.errors import InvalidReference
 from vaultborn.vault.reference import SecretReference, parse_reference
@@ -79,10 +80,13 @@ def parse_env_file(path: Path) -> dict[str, SecretReference]:
     shown = str(path) if str(path).isprintable() else repr(str(path))
     try:
         # Bytes, not read_text(): universal newlines would end a line at a lone \r too.
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_small_file(path).decode("utf-8-sig")
     except FileNotFoundError:
         raise UsageError(f"env file {shown} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"env file {shown} cannot be read ({type(exc).__name__})") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"env file {shown} cannot be read ({reason})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"env file {shown} cannot be read (not UTF-8 text)") from None
     # Not splitlines(): it also splits at \f, \v, \x1c-\x1e, \x85, U+2028 and U+2029.
     return parse_env_lines(text.split("\n"), shown)

@@ -1,9 +1,13 @@
 """The process environment as a runtime store: ``vaultborn run -- CMD``.
 
 The child gets the resolved values in its environment. By default its stdout and stderr pass
-through a ``Masker``, so a value the child prints shows as ``<concealed by vaultborn>``; with
-masking off the child inherits our terminal. SIGINT and SIGTERM are forwarded to the child,
-and its exit status becomes ours (128+N when a signal N killed it, as shells report it).
+through maskers (``stores.streams``), so a value the child prints, or an encoding of it, shows
+as ``<concealed by vaultborn>``; with masking off the child inherits our terminal. SIGINT and
+SIGTERM are forwarded to the child, and its exit status becomes ours (128+N when a signal N
+killed it, as shells report it). When our stdout or stderr goes away (``| head -1``), the child
+gets SIGPIPE at its next write there; we still wait for it, then exit with 141 (128+SIGPIPE),
+the status a shell reports for ``cat`` or ``op run`` in that pipeline. Core dumps are off in
+both processes (``core.hardening``): the child inherits a core limit of 0 it cannot raise.
 """
 
 from __future__ import annotations
@@ -12,22 +16,20 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import IO
 
-from vaultborn.core.errors import UsageError
-from vaultborn.stores.masking import Masker
+from vaultborn.core import hardening
+from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.stores.streams import MaskedStreams, Sink, pump
 from vaultborn.vault.secret import Secret
 
-__all__ = ["FORWARDED_SIGNALS", "Sink", "exit_status", "run_with_secrets"]
+__all__ = ["BROKEN_PIPE_STATUS", "FORWARDED_SIGNALS", "Sink", "exit_status", "run_with_secrets"]
 
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_CHUNK = 65536
-
-Sink = Callable[[bytes], None]
-"""Where a masked output stream goes (our stdout or stderr)."""
+BROKEN_PIPE_STATUS = 128 + getattr(signal, "SIGPIPE", 13)
+"""Our exit status when our stdout or stderr was closed under us: 141, as for death by SIGPIPE."""
 
 
 def exit_status(returncode: int) -> int:
@@ -54,6 +56,8 @@ def run_with_secrets(
         masking: Mask every injected value in the child's output.
         base_env: The environment the child starts from.
     """
+    # The child's environment holds the values by design: neither it nor we may dump a core.
+    hardening.disable_core_dumps()
     env = dict(base_env)
     env.update({name: secret.reveal() for name, secret in injected.items()})
     values = [secret.reveal().encode() for secret in injected.values()]
@@ -64,28 +68,30 @@ def run_with_secrets(
         raise UsageError(f"command not found: {argv[0]}") from None
     except PermissionError:
         raise UsageError(f"command is not executable: {argv[0]}") from None
+    streams = MaskedStreams([stdout, stderr], values)
     pumps = []
     if masking:
-        for stream, sink in ((child.stdout, stdout), (child.stderr, stderr)):
+        for origin, stream in enumerate((child.stdout, child.stderr)):
             assert stream is not None  # noqa: S101 (PIPE was asked for)
-            pump = threading.Thread(target=_pump, args=(stream, sink, Masker(values)), daemon=True)
-            pump.start()
-            pumps.append(pump)
+            thread = threading.Thread(target=pump, args=(stream, origin, streams), daemon=True)
+            thread.start()
+            pumps.append(thread)
     with _forwarding(child):
         returncode = child.wait()
-    for pump in pumps:
-        pump.join()
-    return exit_status(returncode)
+    for thread in pumps:
+        thread.join()
+    return _status(exit_status(returncode), streams.errors)
 
 
-def _pump(stream: IO[bytes], sink: Sink, masker: Masker) -> None:
-    with stream:
-        read = getattr(stream, "read1", stream.read)
-        while chunk := read(_CHUNK):
-            if out := masker.feed(chunk):
-                sink(out)
-    if rest := masker.flush():
-        sink(rest)
+def _status(child_status: int, errors: Mapping[int, OSError]) -> int:
+    """Ours: the child's, unless our stdout or stderr was closed under us."""
+    if not errors:
+        return child_status
+    if all(isinstance(exc, BrokenPipeError) for exc in errors.values()):
+        return BROKEN_PIPE_STATUS
+    origin, exc = next((o, e) for o, e in errors.items() if not isinstance(e, BrokenPipeError))
+    name = ("stdout", "stderr")[origin]
+    raise VaultbornError(f"cannot write the command's output to {name}: {exc.strerror or exc}")
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from hypothesis import settings
 
 import vaultborn  # noqa: F401  (strict msgpack on before any test module imports LangGraph)
 from tests.pgserver import PgServer, find_bindir, fresh_database, postgres_server
+from vaultborn.core import hardening
 
 # CI replays the same examples every run, so a landing never depends on luck; developers'
 # runs stay random and keep finding new cases.
@@ -23,6 +24,19 @@ pytest_plugins = ["tests.robustness"]
 
 # Variables that could point a test at a real vault, account or home directory.
 _SCRUBBED_PREFIXES = ("VAULTBORN_", "OP_", "FAKE_OP_", "AWS_")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def core_dumps_left_to_subprocesses() -> Iterator[None]:
+    """Keep this process's core limit: the CLI and the dev IdP run in it, and turn dumps off.
+
+    Its hard limit would drop to 0 for every subprocess started afterwards, and the tests of
+    ``core.hardening`` (which start real processes with dumps on) could no longer tell a process
+    that turns them off from one that inherited the limit.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hardening, "disable_core_dumps", lambda: None)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 Exit codes: 0 done, 1 error, 2 usage, 3 waiting for a human (arrives with the setup graph).
 A user mistake prints one line to stderr, never a traceback; ``VAULTBORN_DEBUG=1`` shows the
-traceback of an unexpected error.
+traceback of an unexpected error. Core dumps are off from the first line (``core.hardening``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from vaultborn import __version__
+from vaultborn.core import hardening
 from vaultborn.core.errors import VaultbornError
 from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.reference import parse_reference
@@ -232,6 +233,7 @@ def normalize_argv(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    hardening.disable_core_dumps()  # before any command reads a value that a crash could dump
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:
         app = build_app(_command_of(args))

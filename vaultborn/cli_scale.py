@@ -19,6 +19,7 @@ from vaultborn.cli_setup import (
 )
 from vaultborn.graphs.checkpoint import database_url
 from vaultborn.render import console, print_json
+from vaultborn.runner.fleet import MAX_LIMIT
 from vaultborn.runner.migrate import migrate
 from vaultborn.runner.runtime_cache import RuntimeCache
 from vaultborn.runner.state_db import home_of, state_db
@@ -51,7 +52,8 @@ def db_migrate(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -
 def worker(
     ctx: typer.Context,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", help="Runs this worker moves at once.")
+        int,
+        typer.Option("--concurrency", help="Runs this worker moves at once.", min=1, max=MAX_LIMIT),
     ] = 4,
     lease_seconds: Annotated[
         float,

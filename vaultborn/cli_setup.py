@@ -38,7 +38,14 @@ from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.drive import drive_run, first_state
-from vaultborn.runner.fleet import DEFAULT_LIMIT, account_of, plan_fleet, plans_in, run_fleet
+from vaultborn.runner.fleet import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    account_of,
+    plan_fleet,
+    plans_in,
+    run_fleet,
+)
 from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan, load_plan
@@ -200,7 +207,10 @@ def setup(
         typer.Option("--plan-dir", help="Run every *.toml plan in this folder, concurrently."),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", help="With several plans: runs moving at once.")
+        int,
+        typer.Option(
+            "--concurrency", help="With several plans: runs moving at once.", min=1, max=MAX_LIMIT
+        ),
     ] = DEFAULT_LIMIT,
     queue: Annotated[
         bool,

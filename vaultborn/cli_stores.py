@@ -82,7 +82,9 @@ def run_command(
 ) -> None:
     """Run CMD with vault values in its environment, masked in its stdout and stderr.
 
-    SIGINT and SIGTERM go to CMD; the exit code is CMD's (128+N if signal N killed it).
+    A value is masked as it is and, from 8 bytes on, also in hex, base64 and percent-encoding
+    and reversed. SIGINT and SIGTERM go to CMD; the exit code is CMD's (128+N if signal N killed
+    it), or 141 when our stdout or stderr is closed under us (CMD then gets SIGPIPE).
     """
     refs: dict[str, SecretReference] = parse_env_file(env_file) if env_file else {}
     for text in env or ():

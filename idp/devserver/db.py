@@ -6,6 +6,7 @@ processes cannot both pass a "does it exist?" check and then both insert. The fi
 0600 (its ``-wal``/``-shm`` companions inherit that mode from it): it holds the signing keys
 and the TOTP seeds, which an IdP must keep to do its job, but never a client secret or a
 password in plaintext, only salted hashes; of a client's key pair, only the public half.
+Failed attempts (the lockout) live here too, so a restart does not forget them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "client_credentials",
     "client_grants",
     "clients",
+    "failures",
     "signing_keys",
     "ticket_authenticators",
     "tickets",
@@ -170,6 +172,15 @@ used_codes = Table(
     Column("timestep", Integer, primary_key=True),
     Column("user_id", String, nullable=False),
     Column("used_at", Float, nullable=False),
+)
+
+failures = Table(
+    # Failed passwords and codes within the lockout window (idp.devserver.failures).
+    "failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String, nullable=False, index=True),
+    Column("at", Float, nullable=False, index=True),
 )
 
 

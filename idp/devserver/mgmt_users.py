@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import quote
 
 from starlette.responses import JSONResponse, Response
@@ -42,6 +43,17 @@ _PROFILE_KEYS = ("name", "nickname", "given_name", "family_name", "picture")
 _METADATA_KEYS = ("user_metadata", "app_metadata")
 
 
+def _plausible_email(email: str) -> bool:
+    """An ``@`` inside, and no space, control, format (bidi, zero-width) or unassigned character.
+
+    Auth0 refuses those: an address that shows as another on a screen (U+202E turns
+    ``moc.elpmaxe@`` around) or that hides a NUL must not become an account.
+    """
+    return "@" in email[1:-1] and not any(
+        c.isspace() or unicodedata.category(c).startswith("C") for c in email
+    )
+
+
 def _user(ctx: DevIdPContext, user_id: str) -> UserRecord:
     user = ctx.store.users.get(user_id)
     if user is None:
@@ -57,7 +69,7 @@ def create_user(ctx: DevIdPContext, call: ApiCall) -> Response:
     password = Secret(required(body, "password"), label="user password")
     if connection not in ctx.tenant.connections:
         raise bad_request("The connection does not exist.", "inexistent_connection")
-    if "@" not in email.strip()[1:-1] or any(c.isspace() for c in email.strip()):
+    if not _plausible_email(email.strip()):
         raise bad_request(
             "Payload validation error: 'Object didn't pass validation for format "
             "email' on property email."

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from vaultborn.idp.devserver.context import DevIdPContext
 from vaultborn.idp.devserver.pages_enroll import TICKET_PATH, EnrollmentPages
-from vaultborn.idp.devserver.pages_guard import HUMAN_PATH, Failures, HumanCheck, LoginStates
+from vaultborn.idp.devserver.pages_guard import HUMAN_PATH, HumanCheck, LoginStates
 from vaultborn.idp.devserver.pages_login import CHALLENGE_PATH, LOGIN_PATH, LoginPages
 
 __all__ = ["page_routes"]
@@ -26,7 +26,7 @@ __all__ = ["page_routes"]
 
 def page_routes(ctx: DevIdPContext) -> list[BaseRoute]:
     """The HTML routes over ``ctx``; each call draws a new human-check key."""
-    human, failures = HumanCheck(ctx), Failures()
+    human, failures = HumanCheck(ctx), ctx.store.failures
     enroll = EnrollmentPages(ctx, human, failures)
     login = LoginPages(ctx, human, failures, LoginStates())
     return [

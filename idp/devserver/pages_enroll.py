@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vaultborn.idp.devserver.context import DevIdPContext
-from vaultborn.idp.devserver.pages_guard import Failures, HumanCheck
+from vaultborn.idp.devserver.failures import Failures
+from vaultborn.idp.devserver.pages_guard import HumanCheck
 from vaultborn.idp.devserver.pages_html import code_form, error_alert, esc, page, respond
 from vaultborn.idp.devserver.records import AuthenticatorRecord
 from vaultborn.idp.devserver.web import read_params
@@ -130,7 +131,7 @@ class EnrollmentPages:
         if isinstance(found, Response):
             return found
         now, key = self._ctx.clock(), Failures.key("ticket", ticket_id)
-        if self._failures.blocked(key, now):
+        if await run_in_threadpool(self._failures.blocked, key, now):
             return self._screen(found, manual=manual, error=TOO_MANY, status=429)
         code = re.sub(r"\s", "", str(params.get("code", "")))
         if not _CODE.fullmatch(code):
@@ -149,7 +150,7 @@ class EnrollmentPages:
         again = await self._load(ticket_id)  # it may have expired or been used meanwhile
         if isinstance(again, Response):
             return again
-        self._failures.record(key, now)
+        await run_in_threadpool(self._failures.record, key, now)
         return self._screen(found, manual=manual, error=INVALID_CODE, status=400)
 
     async def _load(self, ticket_id: str) -> _Enrollment | Response:

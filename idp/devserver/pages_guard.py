@@ -1,12 +1,12 @@
-"""What guards the dev IdP's pages: the "verify you are human" step, failure limits, login state.
+"""What guards the dev IdP's pages: the "verify you are human" step and the login state.
+
+The failure limits (the lockout) are in the database: ``idp.devserver.failures``.
 
 - ``HumanCheck``: when the tenant sets ``require_human_check``, the enrollment and login
   pages answer with a "Verify you are human" screen (``data-screen="human-check"``) until a
   person ticks its box. The POST sets a cookie signed with a key this server drew at start
   (HMAC-SHA256 over its expiry; HttpOnly, SameSite=Lax). There is no real CAPTCHA: the
   screen is a marker at which browser drivers must hand the page to a person.
-- ``Failures``: wrong passwords and codes per ticket, e-mail or user, in a sliding window;
-  past ``MAX_FAILURES`` the pages refuse with Auth0's "too many failures" text (429).
 - ``LoginStates``: the step between a correct password and the one-time code, kept in this
   process's memory under a random token that travels in a hidden field; it names the user
   (never the password), expires after ``LOGIN_STATE_SECONDS`` and serves one login.
@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections import deque
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -33,8 +32,6 @@ __all__ = [
     "HUMAN_COOKIE",
     "HUMAN_PATH",
     "LOGIN_STATE_SECONDS",
-    "MAX_FAILURES",
-    "Failures",
     "HumanCheck",
     "LoginState",
     "LoginStates",
@@ -44,9 +41,6 @@ HUMAN_COOKIE = "vb_human"
 HUMAN_PATH = "/verify-human"
 HUMAN_SECONDS = 3600
 """How long a passed human check lasts."""
-MAX_FAILURES = 5
-FAILURE_WINDOW = 300.0
-"""Seconds over which failures are counted."""
 LOGIN_STATE_SECONDS = 300.0
 _MAX_ENTRIES = 10_000
 # Where a passed check may send the browser back to: these pages, these query parameters.
@@ -130,36 +124,6 @@ class HumanCheck:
             secure=self._ctx.base_url.startswith("https:"),
         )
         return response
-
-
-class Failures:
-    """Failed attempts per key (a ticket, an e-mail, a user) within ``FAILURE_WINDOW``."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(kind: str, value: str) -> str:
-        """A key that does not hold ``value`` itself (ticket ids are bearer credentials)."""
-        return kind + ":" + hashlib.sha256(value.encode()).hexdigest()
-
-    def blocked(self, key: str, now: float) -> bool:
-        """Whether ``key`` has had ``MAX_FAILURES`` failures within the window."""
-        with self._lock:
-            times = self._seen.get(key)
-            while times and times[0] <= now - FAILURE_WINDOW:
-                times.popleft()
-            return times is not None and len(times) >= MAX_FAILURES
-
-    def record(self, key: str, now: float) -> None:
-        """Count one failure for ``key``."""
-        with self._lock:
-            if len(self._seen) >= _MAX_ENTRIES:
-                stale = [k for k, t in self._seen.items() if not t or t[-1] <= now - FAILURE_WINDOW]
-                for k in stale:
-                    del self._seen[k]
-            self._seen.setdefault(key, deque(maxlen=MAX_FAILURES)).append(now)
 
 
 @dataclass(frozen=True)

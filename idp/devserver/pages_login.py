@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.failures import Failures
 from vaultborn.idp.devserver.pages_enroll import CODE_FORMAT, INVALID_CODE, TOO_MANY
-from vaultborn.idp.devserver.pages_guard import Failures, HumanCheck, LoginStates
+from vaultborn.idp.devserver.pages_guard import HumanCheck, LoginStates
 from vaultborn.idp.devserver.pages_html import code_form, error_alert, esc, page, respond
 from vaultborn.idp.devserver.users import MAX_PASSWORD_CHARS
 from vaultborn.idp.devserver.web import read_params
@@ -71,7 +72,7 @@ class LoginPages:
         email = str(params.get("username") or params.get("email") or "").strip()
         password = str(params.get("password", ""))
         now, key = self._ctx.clock(), Failures.key("password", email.lower())
-        if self._failures.blocked(key, now):
+        if await run_in_threadpool(self._failures.blocked, key, now):
             return self._login(email, error=TOO_MANY_LOGINS, status=429)
         plausible = 0 < len(email) <= _MAX_EMAIL_CHARS and 0 < len(password) <= MAX_PASSWORD_CHARS
         user = (
@@ -85,7 +86,7 @@ class LoginPages:
             else None
         )
         if user is None:
-            self._failures.record(key, now)
+            await run_in_threadpool(self._failures.record, key, now)
             return self._login(email, error=WRONG_CREDENTIALS, status=400)
         if not user.mfa_enrolled:
             return self._success(user.email)
@@ -101,7 +102,7 @@ class LoginPages:
         if state is None:
             return self._login(error=SESSION_EXPIRED, status=400)
         key = Failures.key("otp", state.user_id)
-        if self._failures.blocked(key, now):
+        if await run_in_threadpool(self._failures.blocked, key, now):
             return self._challenge(token, error=TOO_MANY, status=429)
         code = re.sub(r"\s", "", str(params.get("code", "")))
         if not _CODE.fullmatch(code):
@@ -113,7 +114,7 @@ class LoginPages:
             now=now,
         )
         if accepted is None:
-            self._failures.record(key, now)
+            await run_in_threadpool(self._failures.record, key, now)
             return self._challenge(token, error=INVALID_CODE, status=400)
         self._states.finish(token)
         return self._success(state.email)

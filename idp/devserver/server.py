@@ -10,7 +10,8 @@ connections. The same function serves the tests, the orchestrator's embedded dem
 
 Client secrets are resolved (environment, vault, memory) and hashed into the database before
 the server starts; the ``Secret`` values are not kept. Key clients' public keys are read
-(given, or from the vault) and stored as public JWKs. uvicorn's access log is off.
+(given, or from the vault) and stored as public JWKs. uvicorn's access log is off. Core dumps of
+the process are turned off first (``core.hardening``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from types import TracebackType
 
 import uvicorn
 
+from vaultborn.core import hardening
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.devserver.app import build_app
 from vaultborn.idp.devserver.context import DevIdPContext
@@ -154,6 +156,7 @@ def start_dev_idp(
         UsageError: The tenant is invalid or a client's secret is missing.
         ConfigurationError: The address cannot be bound or the server did not start.
     """
+    hardening.disable_core_dumps()  # client secrets pass through this process
     parsed = load_tenant(tenant)
     secrets = resolve_client_secrets(parsed, env=env, resolve_secret=resolve_secret)
     keys = resolve_client_keys(parsed, resolve_secret=resolve_secret)

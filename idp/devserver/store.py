@@ -5,6 +5,7 @@
 - ``store.client_keys``: clients' public keys and used assertion jtis (``…client_keys``)
 - ``store.users``: users and password checks (``idp.devserver.users``)
 - ``store.mfa``: enrollment tickets, TOTP authenticators, code checks (``idp.devserver.mfa``)
+- ``store.failures``: failed passwords and codes, the lockout (``idp.devserver.failures``)
 
 Everything persists, so a restarted server (or a second process on the same file) sees the
 same users and keys, and tokens issued before a restart still verify.
@@ -18,6 +19,7 @@ from pathlib import Path
 from vaultborn.idp.devserver.client_keys import ClientKeys
 from vaultborn.idp.devserver.clients import Clients
 from vaultborn.idp.devserver.db import Database
+from vaultborn.idp.devserver.failures import Failures
 from vaultborn.idp.devserver.keys import KeyRing
 from vaultborn.idp.devserver.mfa import Mfa
 from vaultborn.idp.devserver.tenant import Tenant
@@ -42,6 +44,7 @@ class Store:
         self.client_keys = ClientKeys(db)
         self.users = Users(db)
         self.mfa = Mfa(db)
+        self.failures = Failures(db)
 
     @classmethod
     def open(cls, path: Path) -> Store:

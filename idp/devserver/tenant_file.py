@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultborn.core.errors import UsageError
+from vaultborn.core.files import read_small_file
 from vaultborn.idp.devserver.tenant import (
     DEFAULT_CONNECTION,
     RESERVED_CLAIMS,
@@ -197,7 +198,9 @@ def load_tenant(source: Tenant | Path | str) -> Tenant:
         return source
     if isinstance(source, Path):
         try:
-            text = source.read_text(encoding="utf-8")
+            data = read_small_file(source)
+            # Universal newlines, as read_text() gave them.
+            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
             raise UsageError(f"tenant: cannot read {source}: {reason}") from None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -130,3 +132,35 @@ def test_the_setup_graph_is_compiled_once_and_bound_to_each_checkpointer(tmp_pat
     assert ("vaultborn.approvals.policy", "Policy") in {
         tuple(m[:2]) for m in fresh._allowed_msgpack_modules
     }
+
+
+@dataclass
+class Stranger:
+    """A type no graph state declares."""
+
+    x: int
+
+
+def test_sealed_checkpoints_take_the_graphs_allowlist_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from vaultborn.graphs import setup
+
+    with (
+        caplog.at_level(logging.WARNING),
+        open_checkpointer(database_url(tmp_path), key=os.urandom(32)) as saver,
+    ):
+        serde = setup.build_graph(saver).checkpointer.serde  # type: ignore[union-attr]
+    assert not [r.getMessage() for r in caplog.records if "allowlist" in r.getMessage()]
+    assert isinstance(serde, SealedSerializer)
+    assert ("vaultborn.approvals.policy", "Policy") in {
+        tuple(m[:2]) for m in serde._allowed_msgpack_modules
+    }
+    sealed = serde.dumps_typed(Stranger(1))
+    assert sealed[0].endswith("+aesgcm")
+    with caplog.at_level(logging.WARNING):
+        assert serde.loads_typed(sealed) == {"x": 1}  # refused as a type: its fields only
+    assert "Blocked deserialization" in caplog.text
+    allowing = serde.with_msgpack_allowlist([(__name__, "Stranger")])
+    assert isinstance(allowing, SealedSerializer)
+    assert allowing.loads_typed(sealed) == Stranger(1)  # the same key, a wider allowlist

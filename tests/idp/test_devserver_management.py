@@ -99,6 +99,35 @@ def test_invalid_user_bodies_are_400(
     assert PASSWORD not in response.text
 
 
+@pytest.mark.robustness("hostile input: Management API bodies")
+@pytest.mark.parametrize(
+    "email",
+    [
+        "nul\x00@example.com",
+        "admin@example.com\x00.evil",
+        "\u202emoc.elpmaxe@nimda",  # right-to-left override: shows as admin@example.com
+        "ad\u2066min@example.com",  # left-to-right isolate
+        "ad\u200bmin@example.com",  # zero-width space
+        "ad\u200dmin@example.com",  # zero-width joiner
+        "\ufeffadmin@example.com",  # zero-width no-break space (BOM)
+        "ad\u00admin@example.com",  # soft hyphen
+        "a b@example.com",
+    ],
+    ids=["nul", "nul-inside", "rlo", "lri", "zwsp", "zwj", "bom", "shy", "space"],
+)
+def test_emails_with_hidden_characters_are_400(http: httpx.Client, mgmt: str, email: str) -> None:
+    body = {"email": email, "password": PASSWORD, "connection": CONNECTION}
+    response = http.post("api/v2/users", json=body, headers=bearer(mgmt))
+    error = _error(response, 400)
+    assert error["errorCode"] == "invalid_body"
+    assert error["message"] == (
+        "Payload validation error: 'Object didn't pass validation for format email' "
+        "on property email."
+    )
+    found = http.get("api/v2/users-by-email", params={"email": email}, headers=bearer(mgmt))
+    assert found.status_code == 200 and found.json() == []
+
+
 def test_users_by_email_is_an_exact_match(http: httpx.Client, mgmt: str) -> None:
     email = _email()
     user = create_user(http, mgmt, email)

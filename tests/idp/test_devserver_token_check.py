@@ -5,21 +5,24 @@ Its independence from the client's verifier: ``test_devserver_independence``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.idp.devkit import API, Clock
+from tests.idp.devkit import API, ENV, Clock, agent_token, bearer, mgmt_token
 from tests.idp.jwtkit import b64, b64json, hs256_with, unsigned
 from vaultborn.idp.devserver.context import DevIdPContext
 from vaultborn.idp.devserver.ratelimit import RateLimiter
+from vaultborn.idp.devserver.server import start_dev_idp
 from vaultborn.idp.devserver.store import Store
 from vaultborn.idp.devserver.tenant import demo_tenant
 from vaultborn.idp.devserver.token_check import LEEWAY, check_token
@@ -255,6 +258,37 @@ def test_a_retired_key_counts_for_the_grace_period_only(ctx: DevIdPContext, cloc
         check_token(ctx, old, API)
     assert check_token(ctx, new, API)
     assert [k["kid"] for k in ctx.jwks()["keys"]] == [jwt.get_unverified_header(new)["kid"]]
+
+
+@pytest.mark.robustness("hostile input: tokens at the dev IdP's own check")
+def test_over_http_a_retired_key_stops_verifying_the_moment_its_grace_ends(
+    tmp_path: Path,
+) -> None:
+    # No key cache anywhere in the server: the JWKS, the protected API and the Management API
+    # drop the retired key at the same instant, however recently they last used it.
+    clock = Clock(NOW)
+    tenant = dataclasses.replace(demo_tenant(), key_grace_seconds=600)
+    with (
+        start_dev_idp(tenant, db=tmp_path / "idp.db", env=ENV, clock=clock) as idp,
+        httpx.Client(base_url=idp.base_url, timeout=10) as http,
+    ):
+        idp.set_rate_limit(1_000_000, 1.0)  # the clock barely moves: one window for all
+        agent, mgmt = agent_token(idp), mgmt_token(idp)
+        kid = jwt.get_unverified_header(agent)["kid"]
+
+        def answers() -> tuple[int, int, bool]:
+            whoami = http.get("api/protected/whoami", headers=bearer(agent))
+            users = http.get("api/v2/users-by-email?email=a@example.com", headers=bearer(mgmt))
+            published = [k["kid"] for k in http.get(".well-known/jwks.json").json()["keys"]]
+            return whoami.status_code, users.status_code, kid in published
+
+        clock.advance(10)
+        idp.rotate_keys()
+        assert answers() == (200, 200, True)
+        clock.advance(600)  # the last instant of the grace
+        assert answers() == (200, 200, True)
+        clock.advance(0.001)
+        assert answers() == (401, 401, False)
 
 
 def test_a_key_from_another_database_is_unknown(ctx: DevIdPContext, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.idp.devkit import ENV, PASSWORD
 from vaultborn.core.errors import UsageError
+from vaultborn.core.files import MAX_FILE_BYTES
 from vaultborn.idp.devserver.hashing import CLIENT_COST, PASSWORD_COST, hash_secret, verify_secret
 from vaultborn.idp.devserver.mfa import PERIOD, new_seed
 from vaultborn.idp.devserver.records import iso
@@ -108,6 +109,19 @@ def test_tenant_errors_name_the_key(text: str, message: str) -> None:
 def test_an_unreadable_tenant_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read"):
         load_tenant(tmp_path / "missing.toml")
+
+
+@pytest.mark.robustness("hostile input: devices and huge files named as plan, env or tenant files")
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("/dev/zero", "not a regular file"), ("big.toml", "larger than the 1 MiB limit")],
+)
+def test_a_tenant_file_is_read_with_a_bound(tmp_path: Path, name: str, reason: str) -> None:
+    (tmp_path / "big.toml").write_bytes(b"# a comment\n" * (MAX_FILE_BYTES // 12 + 1))
+    path = tmp_path / name
+    with pytest.raises(UsageError) as caught:
+        load_tenant(path)
+    assert str(caught.value) == f"tenant: cannot read {path}: {reason}"
 
 
 def test_secrets_come_from_memory_env_or_the_vault() -> None:

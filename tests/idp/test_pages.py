@@ -406,6 +406,39 @@ def test_a_login_state_expires(idp: Idp) -> None:
     assert 'data-error-code="transaction-not-found"' in response.text
 
 
+@pytest.mark.robustness("hostile input: guessing codes across a restart")
+def test_a_lockout_survives_a_restart_on_the_same_database(tmp_path: Path) -> None:
+    clock = Clock(START)
+
+    def serve() -> RunningDevIdP:
+        return start_dev_idp(demo_tenant(), db=tmp_path / "devidp.db", env=ENV, clock=clock)
+
+    with serve() as server, httpx.Client(base_url=server.base_url, timeout=10) as http:
+        idp = Idp(server, clock, http)
+        user = enrolled_user(idp)
+        ticket_id, url = idp.ticket(idp.user()["user_id"])
+        seed = secret_of(http.get(url + "&screen=code"))
+        state = state_of(log_in(idp, user["email"]))
+        right = {idp.code(key, steps) for key in (SEED, seed) for steps in (-1, 0, 1)}
+        wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in right)
+        for _ in range(5):
+            assert http.post("login/otp", data={"state": state, "code": wrong}).status_code == 400
+            assert submit(idp, ticket_id, wrong).status_code == 400
+        locked = http.post("login/otp", data={"state": state, "code": idp.code(SEED)})
+        assert locked.status_code == 429
+    with serve() as server, httpx.Client(base_url=server.base_url, timeout=10) as http:
+        idp = Idp(server, clock, http)
+        state = state_of(log_in(idp, user["email"]))
+        assert (
+            http.post("login/otp", data={"state": state, "code": idp.code(SEED)}).status_code == 429
+        )
+        assert submit(idp, ticket_id, idp.code(seed)).status_code == 429
+        clock.advance(301)
+        state = state_of(log_in(idp, user["email"]))  # the old login state has expired too
+        assert http.post("login/otp", data={"state": state, "code": idp.code(SEED)}).is_success
+        assert submit(idp, ticket_id, idp.code(seed)).is_success
+
+
 # --- human check ----------------------------------------------------------------------------
 
 

@@ -30,6 +30,9 @@ from vaultborn.runner.worker import Worker, WorkerConfig
 
 pytestmark = pytest.mark.robustness("scale: database URLs, board, worker choices, CLI input")
 
+_AT_LEAST_ONE = "Invalid value for '--concurrency': Input should be greater than or equal to 1"
+_AT_MOST_MAX = "Invalid value for '--concurrency': Input should be less than or equal to 256"
+
 
 @pytest.mark.parametrize(
     ("url", "kind"),
@@ -173,7 +176,10 @@ def test_a_queued_start_of_a_run_that_already_started_becomes_a_resume(home: Pat
         (["--plan-dir", "EMPTY"], "no *.toml plans in it"),
         (["--plan-dir", "TWINS"], "both set up agent-01@example.com: one run per account"),
         (["--run", "run-1", "--plan-dir", "PLANS"], "--run continues one run"),
-        (["--plan-dir", "PLANS", "--concurrency", "0"], "--concurrency must be at least 1"),
+        (["--plan-dir", "PLANS", "--concurrency", "0"], _AT_LEAST_ONE),
+        (["--plan-dir", "PLANS", "--queue", "--concurrency", "0"], _AT_LEAST_ONE),
+        (["--plan", "PLANS/agent-01.toml", "--concurrency", "-3"], _AT_LEAST_ONE),
+        (["--plan-dir", "PLANS", "--concurrency", "100000"], _AT_MOST_MAX),
     ],
 )
 def test_setup_of_several_plans_refuses_bad_input_in_one_line(
@@ -185,7 +191,8 @@ def test_setup_of_several_plans_refuses_bad_input_in_one_line(
     twins.mkdir()
     for name in ("a.toml", "b.toml"):
         (twins / name).write_text(demo_plan_text(1), encoding="utf-8")
-    named = [str(tmp_path / a) if a in ("EMPTY", "TWINS", "PLANS") else a for a in args]
+    folders = ("EMPTY", "TWINS", "PLANS")
+    named = [str(tmp_path / a) if a.split("/")[0] in folders else a for a in args]
     result = cli("setup", "--auto-approve", *named)
     assert result.code == 2, result.err
     assert message in result.err
@@ -195,7 +202,8 @@ def test_setup_of_several_plans_refuses_bad_input_in_one_line(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--concurrency", "0"], "--concurrency must be at least 1"),
+        (["--concurrency", "0"], _AT_LEAST_ONE),
+        (["--concurrency", "100000"], _AT_MOST_MAX),
         (["--lease-seconds", "1"], "--lease-seconds must be at least 3"),
         (["--poll", "0"], "--poll must be between 0 and 3600"),
     ],

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaultborn.core.errors import UsageError
+from vaultborn.core.files import MAX_FILE_BYTES
 from vaultborn.runner.plan import (
     DEMO_PREREQUISITES,
     EMBEDDED_SOURCE,
@@ -211,6 +212,10 @@ BAD = [
     ("vault", "name", " ACL", "vault.name: has surrounding spaces"),
     ("vault", "name", "A\u0007", "vault.name: has surrounding spaces or control chars"),
     ("break_glass", "email", "admin", "break_glass.email: expected an e-mail address"),
+    ("break_glass", "email", "a\x00@example.com", "break_glass.email: has surrounding spaces or"),
+    ("break_glass", "email", "ad\u202emin@example.com", "got 'ad\\u202emin@example.com'"),
+    ("break_glass", "email", "ad\u200bmin@example.com", "break_glass.email: expected an e-mail"),
+    ("break_glass", "email", "ad\u2066min@example.com", "break_glass.email: expected an e-mail"),
     ("break_glass", "email", ..., "break_glass.email: missing"),
     ("break_glass", "password_recipe", "letters,99", "break_glass.password_recipe: password re"),
     ("break_glass", "password_recipe", "emoji", "break_glass.password_recipe: password recipe"),
@@ -312,6 +317,25 @@ def test_load_plan_reads_files_and_refuses_unreadable_ones(tmp_path: Path) -> No
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(UsageError, match="not UTF-8"):
         load_plan(binary)
+
+
+@pytest.mark.robustness("hostile input: devices and huge files named as plan, env or tenant files")
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("/dev/zero", "not a regular file"), ("big.toml", "larger than the 1 MiB limit")],
+)
+def test_load_plan_reads_a_bounded_regular_file(tmp_path: Path, name: str, reason: str) -> None:
+    (tmp_path / "big.toml").write_bytes(b"# a comment\n" * (MAX_FILE_BYTES // 12 + 1))
+    path = tmp_path / name
+    with pytest.raises(UsageError) as caught:
+        load_plan(path)
+    assert str(caught.value) == f"plan {path}: cannot read it: {reason}"
+
+
+def test_load_plan_keeps_universal_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "vaultborn.toml"
+    path.write_bytes(EXAMPLE.replace("\n", "\r").encode())
+    assert load_plan(path) == parse_plan(EXAMPLE, str(path))
 
 
 @settings(max_examples=300, deadline=None)
