@@ -308,9 +308,9 @@ def guards(
 ) -> Iterator[tuple[Guards, Paths, Run]]:
     """Hermetic ground for the fuzz; yields the guards, the path fixtures and ``cli``."""
     import vaultborn.browser.session
-    import vaultborn.cli_idp
-    import vaultborn.cli_setup
-    import vaultborn.cli_stores
+    import vaultborn.cli.driving
+    import vaultborn.cli.idp
+    import vaultborn.cli.stores
     import vaultborn.runner.drive
 
     found = Guards()
@@ -336,8 +336,8 @@ def guards(
     monkeypatch.setattr(
         vaultborn.runner.drive, "open_runtime", found.trip("a setup run would start")
     )
-    monkeypatch.setattr(vaultborn.cli_idp, "_announce", found.trip("the dev IdP would serve"))
-    monkeypatch.setattr(vaultborn.cli_stores, "run_with_secrets", found.trip("CMD would run"))
+    monkeypatch.setattr(vaultborn.cli.idp, "_announce", found.trip("the dev IdP would serve"))
+    monkeypatch.setattr(vaultborn.cli.stores, "run_with_secrets", found.trip("CMD would run"))
     monkeypatch.setattr(
         vaultborn.browser.session, "async_playwright", found.trip("a browser would start")
     )

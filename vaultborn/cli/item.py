@@ -184,4 +184,4 @@ def public_key(
 
 def register(app: typer.Typer) -> None:
     """Add ``item`` to the main ``vaultborn`` app."""
-    app.add_typer(item_app, name="item")
+    app.add_typer(item_app, name="item", rich_help_panel="Vault")

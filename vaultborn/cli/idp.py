@@ -188,4 +188,4 @@ def rotate_keys(
 
 def register(app: typer.Typer) -> None:
     """Add ``idp`` to the main ``vaultborn`` app."""
-    app.add_typer(idp_app, name="idp")
+    app.add_typer(idp_app, name="idp", rich_help_panel="Servers")

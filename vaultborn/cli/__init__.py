@@ -20,27 +20,27 @@ import typer
 from vaultborn import __version__
 from vaultborn.core import hardening
 from vaultborn.core.errors import VaultbornError
-from vaultborn.runner.wiring import Settings, open_vault
-from vaultborn.vault.reference import parse_reference
+from vaultborn.runner.wiring import Settings
 
 __all__ = ["build_app", "main"]
 
-# Where each command lives, in the order ``--help`` lists them. A command loads only its own
-# module (``vaultborn read`` never imports LangGraph, Playwright or boto3); ``--help`` and
-# unknown commands load them all.
-_SETUP_COMMANDS = ("setup", "plan", "resume", "approve", "reject", "edit")
+# Where each command lives, by what a person does (the help's panels follow the same split). A
+# command loads only its own module (``vaultborn read`` never imports LangGraph, Playwright or
+# boto3); ``--help`` and unknown commands load them all.
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("vaultborn.cli_item:register", ("item",)),
-    ("vaultborn.cli_idp:register", ("idp",)),
-    ("vaultborn.cli_token:register_token_commands", ("token", "call")),
-    ("vaultborn.cli_stores:register_store_commands", ("seed", "run")),
-    ("vaultborn.cli_enroll:register_enroll_command", ("enroll",)),
-    ("vaultborn.cli_setup:register_setup_commands", (*_SETUP_COMMANDS, "show", "audit")),
-    ("vaultborn.cli_look:register_look_commands", ("approvals", "runs")),
-    ("vaultborn.cli_scale:register_scale_commands", ("db", "worker")),
-    ("vaultborn.cli_mcp:register_mcp_command", ("mcp",)),
+    ("vaultborn.cli.run:register", ("setup", "plan", "resume", "worker")),
+    ("vaultborn.cli.enroll:register_enroll_command", ("enroll",)),
+    ("vaultborn.cli.decide:register", ("approve", "reject", "edit")),
+    ("vaultborn.cli.look:register_look_commands", ("approvals", "runs", "doctor")),
+    ("vaultborn.cli.inspect:register", ("show", "audit")),
+    ("vaultborn.cli.vault:register", ("read", "resolve", "otp")),
+    ("vaultborn.cli.item:register", ("item",)),
+    ("vaultborn.cli.stores:register_store_commands", ("seed", "run")),
+    ("vaultborn.cli.agent:register_token_commands", ("token", "call")),
+    ("vaultborn.cli.idp:register", ("idp",)),
+    ("vaultborn.cli.mcp:register_mcp_command", ("mcp",)),
+    ("vaultborn.cli.db:register", ("db",)),
 )
-_CORE = ("read", "resolve", "otp", "doctor")
 _GLOBAL_WITH_VALUE = ("--vault-backend", "--home")
 
 
@@ -62,9 +62,6 @@ def build_app(command: str | None = None) -> typer.Typer:
             module, _, function = target.partition(":")
             register: Callable[[typer.Typer], None] = getattr(import_module(module), function)
             register(app)
-    for name in _CORE:
-        if command is None or command == name:
-            app.command(name)(_CORE_COMMANDS[name])
     return app
 
 
@@ -84,7 +81,7 @@ def _command_of(args: Sequence[str]) -> str | None:
             return ""  # the version needs no command at all
         if word.startswith("-"):
             continue
-        known = word in _CORE or any(word in names for _, names in _GROUPS)
+        known = any(word in names for _, names in _GROUPS)
         return word if known else None
     return None
 
@@ -96,8 +93,6 @@ def __getattr__(name: str) -> Any:
 
 
 DEFAULT_RECIPE_TEXT = "letters,digits,symbols,32"
-LAST_UNIX_TIME = 253402300799
-"""9999-12-31T23:59:59Z, the last moment a TOTP code can be computed for."""
 
 
 def _version(value: bool) -> None:
@@ -126,91 +121,6 @@ def _root(
     ] = None,
 ) -> None:
     ctx.obj = Settings.from_env(vault_backend=vault_backend, home=home)
-
-
-def read(
-    ctx: typer.Context,
-    reference: Annotated[
-        str, typer.Argument(help="op://vault/item/[section/]field[?attribute=otp]")
-    ],
-    no_newline: Annotated[
-        bool, typer.Option("--no-newline", "-n", help="Do not print a newline after the value.")
-    ] = False,
-) -> None:
-    """Print the value a secret reference points at (the one place a value is printed)."""
-    value = open_vault(ctx.obj).read(parse_reference(reference))
-    sys.stdout.write(value.reveal() + ("" if no_newline else "\n"))
-
-
-def resolve(
-    ctx: typer.Context,
-    reference: Annotated[str, typer.Argument(help="A secret reference, by names or ids.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Print the canonical, id-based form of a reference (no value is read)."""
-    canonical = open_vault(ctx.obj).resolve(parse_reference(reference))
-    if as_json:
-        from vaultborn.render import print_json
-
-        print_json({"reference": reference, "canonical": str(canonical)})
-    else:
-        typer.echo(str(canonical))
-
-
-def otp(
-    ctx: typer.Context,
-    target: Annotated[
-        str, typer.Argument(metavar="ITEM_OR_REF", help="Item title/id or op:// ref.")
-    ],
-    vault: Annotated[str | None, typer.Option("--vault", help="Vault name or id.")] = None,
-    at: Annotated[
-        float | None,
-        typer.Option(
-            "--at",
-            metavar="UNIX_TIME",
-            help="The code at this time.",
-            min=0,
-            max=LAST_UNIX_TIME,  # TOTP counts from the epoch; datetime ends with year 9999
-        ),
-    ] = None,
-) -> None:
-    """Print the one-time code of an item's OTP field, now or --at a given time."""
-    store = open_vault(ctx.obj)
-    if target.startswith("op://"):
-        ref = parse_reference(target)
-        canonical = store.resolve(ref.with_attribute("otp"))
-        code = store.otp_code(canonical.vault, canonical.item, at=at)
-    else:
-        code = store.otp_code(vault, target, at=at)
-    typer.echo(code.reveal())
-
-
-def doctor(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Check that this machine is ready: Python, security floors, the vault, Chromium."""
-    from vaultborn.doctor import run_checks
-    from vaultborn.render import console, print_json
-
-    checks = run_checks(ctx.obj)
-    if as_json:
-        print_json([c.as_dict() for c in checks])
-    else:
-        marks = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
-        for c in checks:
-            console.print(f"{marks[c.status]} {c.name}: ", end="")
-            console.print(c.detail, markup=False)
-    if any(c.status == "fail" for c in checks):
-        raise typer.Exit(1)
-
-
-_CORE_COMMANDS: dict[str, Callable[..., None]] = {
-    "read": read,
-    "resolve": resolve,
-    "otp": otp,
-    "doctor": doctor,
-}
 
 
 def normalize_argv(argv: Sequence[str]) -> list[str]:

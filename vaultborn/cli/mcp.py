@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vaultborn.cli_options import DbOpt
+from vaultborn.cli.options import DbOpt
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.runner.wiring import Settings
 
@@ -36,7 +36,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 def register_mcp_command(app: typer.Typer) -> None:
     """Add ``mcp`` to ``app``."""
-    app.command("mcp")(mcp_command)
+    app.command("mcp", rich_help_panel="Servers")(mcp_command)
 
 
 def mcp_command(
@@ -94,7 +94,7 @@ def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None
     """The server's sessions, over the plan's systems (started for the block)."""
     from vaultborn.approvals.audit import AuditLog
     from vaultborn.approvals.policy import Policy
-    from vaultborn.cli_setup import approval_ttl, plan_for
+    from vaultborn.cli.driving import approval_ttl, plan_for
     from vaultborn.graphs.checkpoint import prepare_database
     from vaultborn.mcp_server import Sessions
     from vaultborn.nodes.steps import STEPS

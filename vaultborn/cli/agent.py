@@ -252,5 +252,5 @@ def _json_text(value: Any) -> str:
 
 def register_token_commands(app: typer.Typer) -> None:
     """Add ``token`` and ``call`` to the main ``vaultborn`` app."""
-    app.command("token")(token_command)
-    app.command("call")(call_command)
+    app.command("token", rich_help_panel="Agent side")(token_command)
+    app.command("call", rich_help_panel="Agent side")(call_command)

@@ -43,7 +43,7 @@ MAX_TIMEOUT = 3600.0
 
 def register_enroll_command(app: typer.Typer) -> None:
     """Add ``enroll`` to ``app``."""
-    app.command()(enroll)
+    app.command(rich_help_panel="Set up")(enroll)
 
 
 def enroll(

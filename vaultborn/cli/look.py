@@ -1,4 +1,4 @@
-"""``vaultborn runs`` and ``approvals``: looking at runs, as quick to start as ``op``.
+"""``vaultborn runs``, ``approvals`` and ``doctor``: looking, as quick to start as ``op``.
 
 They read the views that moving a run keeps (``vaultborn.runner.view_cache``), so they load neither
 LangGraph nor SQLAlchemy unless a view has to be worked out again.
@@ -6,9 +6,11 @@ LangGraph nor SQLAlchemy unless a view has to be worked out again.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from vaultborn.cli_options import DbOpt, JsonOpt
+from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.prompts import describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runner.state_db import state_db
@@ -17,10 +19,14 @@ from vaultborn.runner.view_cache import queued_runs, started_runs
 __all__ = ["register_look_commands"]
 
 
+PANEL = "Look"
+
+
 def register_look_commands(app: typer.Typer) -> None:
-    """Add ``approvals`` and ``runs`` to ``app``."""
-    app.command()(approvals)
-    app.command()(runs)
+    """Add ``approvals``, ``runs`` and ``doctor`` to ``app``."""
+    app.command(rich_help_panel=PANEL)(approvals)
+    app.command(rich_help_panel=PANEL)(runs)
+    app.command(rich_help_panel=PANEL)(doctor)
 
 
 def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
@@ -48,3 +54,23 @@ def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None
     for v in found:
         step = ",".join(v.next) or "-"
         console.print(f"{v.run_id}  {v.status:<8}  next: {step}", markup=False)
+
+
+def doctor(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check that this machine is ready: Python, security floors, the vault, Chromium."""
+    from vaultborn.doctor import run_checks
+    from vaultborn.render import console, print_json
+
+    checks = run_checks(ctx.obj)
+    if as_json:
+        print_json([c.as_dict() for c in checks])
+    else:
+        marks = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+        for c in checks:
+            console.print(f"{marks[c.status]} {c.name}: ", end="")
+            console.print(c.detail, markup=False)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)

@@ -125,5 +125,5 @@ def _binary_sink(stream: TextIO) -> Sink:
 
 def register_store_commands(app: typer.Typer) -> None:
     """Add ``seed`` and ``run`` to the main ``vaultborn`` app."""
-    app.command("seed")(seed_command)
-    app.command("run")(run_command)
+    app.command("seed", rich_help_panel="Agent side")(seed_command)
+    app.command("run", rich_help_panel="Agent side")(run_command)

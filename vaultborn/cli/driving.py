@@ -1,0 +1,191 @@
+"""Driving a run from the command line.
+
+The options every run command shares, this invocation's run options, prompting at a gate, and
+how a command ends (exit 3: waiting).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vaultborn.approvals.audit import AuditLog
+from vaultborn.approvals.policy import Policy
+from vaultborn.browser.handoff import terminal_handoff
+from vaultborn.browser.pool import BrowserPool
+from vaultborn.core.errors import UsageError
+from vaultborn.graphs.state import SetupState
+from vaultborn.nodes.deps import BrowserChoice
+from vaultborn.nodes.steps import STEPS
+from vaultborn.prompts import ask_human, ask_session, describe_waiting
+from vaultborn.render import console, print_json
+from vaultborn.runner.drive import drive_run
+from vaultborn.runner.host_runs import is_host_run
+from vaultborn.runner.plan import Plan, load_plan
+from vaultborn.runner.runs import (
+    RunView,
+)
+from vaultborn.runner.runtime import RunOptions
+from vaultborn.runner.state_db import state_db
+from vaultborn.runner.wiring import Settings
+
+__all__ = [
+    "EXIT_WAITING",
+    "TTL_ENV",
+    "AutoOpt",
+    "Choices",
+    "HeadedOpt",
+    "PlanOpt",
+    "PolicyOpt",
+    "approval_ttl",
+    "ask_at_gate",
+    "current_user",
+    "drive",
+    "finish",
+    "is_interactive",
+    "plan_for",
+    "run_options",
+]
+
+
+EXIT_WAITING = 3
+
+TTL_ENV = "VAULTBORN_APPROVAL_TTL"
+"""Seconds an approval request stays answerable (default 3600)."""
+
+PlanOpt = Annotated[
+    Path | None, typer.Option("--plan", help="The setup plan (TOML); default: the embedded demo.")
+]
+
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option("--policy", help="Approval policy (TOML); default: ask before every effect."),
+]
+
+AutoOpt = Annotated[
+    bool,
+    typer.Option(
+        "--auto-approve", help="Approve what the policy would ask; recorded with your user name."
+    ),
+]
+
+HeadedOpt = Annotated[bool, typer.Option("--headed", help="Show the browser window.")]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What this invocation chose: plan, policy, approver, browser, terminal, database."""
+
+    plan: Path | None = None
+    policy: Path | None = None
+    auto_approve: bool = False
+    headed: bool = False
+    interactive: bool = False
+    db: str | None = None
+
+
+def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOptions:
+    """Policy, audit log, approver and browser of this invocation (closed with ``stack``)."""
+    # Only the steps' names (and vault_session): a misspelt action would silently fall back to
+    # the default rule, and a "deny" would not deny.
+    policy = (
+        Policy.from_file(choices.policy, known=STEPS.keys()) if choices.policy else Policy.default()
+    )
+    audit = AuditLog(state_db(settings, choices.db).url)
+    stack.callback(audit.close)
+    on_human = (
+        terminal_handoff(sys.stdin, sys.stderr) if choices.headed and choices.interactive else None
+    )
+    return RunOptions(
+        approval_ttl=approval_ttl(),
+        policy=policy,
+        audit=audit,
+        auto_approver=current_user() if choices.auto_approve else None,
+        browser=BrowserChoice(
+            headed=choices.headed, on_human=on_human, pool=BrowserPool(headed=choices.headed)
+        ),
+    )
+
+
+def approval_ttl() -> float:
+    """Seconds an approval request stays answerable (``$VAULTBORN_APPROVAL_TTL``, 3600)."""
+    text = os.environ.get(TTL_ENV) or "3600"
+    try:
+        ttl = float(text)
+    except ValueError:
+        ttl = -1.0
+    if not ttl > 0:
+        raise UsageError(f"{TTL_ENV} must be a positive number of seconds, got {text!r}")
+    return ttl
+
+
+def current_user() -> str:
+    """The OS account running this command (recorded as the approver)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown-user"
+
+
+def drive(settings: Settings, choices: Choices, run_id: str, first: SetupState | None,
+           answer: object = None) -> RunView:  # fmt: skip
+    """Advance the run; in a terminal, keep asking at each gate until done or declined."""
+    with ExitStack() as stack:
+        opts = run_options(settings, choices, stack)
+        return drive_run(
+            state_db(settings, choices.db), settings, opts, run_id, first=first, answer=answer,
+            on_gate=ask_at_gate if choices.interactive else None,
+        )  # fmt: skip
+
+
+def ask_at_gate(waiting: dict[str, Any]) -> object:
+    """Ask the person at the terminal for an answer to what waits (None: quit for now)."""
+    kind = waiting.get("kind")
+    if kind == "human_step":
+        return ask_human(waiting, current_user())
+    return ask_session(waiting, current_user())
+
+
+def finish(view: RunView, as_json: bool) -> None:
+    """Print where the run stands (JSON or a line) and end with its exit code (3: waiting)."""
+    if as_json:
+        print_json(view.as_dict())
+    elif view.status == "waiting" and view.waiting is not None:
+        console.print(f"{view.run_id}: waiting — {describe_waiting(view.waiting)}", markup=False)
+        console.print(
+            f"  approve: vaultborn approve {view.run_id}   reject: vaultborn reject "
+            f"{view.run_id} --reason TEXT",
+            markup=False,
+        )
+    else:
+        reason = f" ({view.reason})" if view.reason else ""
+        console.print(f"{view.run_id}: {view.status}{reason}", markup=False)
+    if view.status == "waiting":
+        raise typer.Exit(EXIT_WAITING)
+    if view.status == "done" and is_host_run(view.values):
+        console.print(
+            f"  the MCP client {view.values['client']} gets the result when it asks again",
+            markup=False,
+        )
+    if view.status in ("rejected", "failed"):
+        raise typer.Exit(1)
+
+
+def plan_for(path: Path | None, settings: Settings) -> Plan:
+    """The plan at ``path``; the embedded defaults use the vault the invocation chose."""
+    loaded = load_plan(path)
+    if path is None:
+        loaded = replace(loaded, vault=replace(loaded.vault, backend=settings.vault_backend))
+    return loaded
+
+
+def is_interactive(as_json: bool) -> bool:
+    """Whether a person can be asked here: a terminal on both ends, and no ``--json``."""
+    return not as_json and sys.stdin.isatty() and sys.stdout.isatty()
