@@ -29,7 +29,7 @@ from vaultborn.approvals.request import Approved, Edited, Rejected
 from vaultborn.core.errors import TransientError, VaultbornError
 from vaultborn.nodes.agent_state import AgentState
 from vaultborn.nodes.deps import Deps
-from vaultborn.nodes.gating import REFUSED, ApprovalMissing, ask_pending
+from vaultborn.nodes.gating import REFUSED, ApprovalMissing, ask_pending, require_audited
 from vaultborn.nodes.session import ask_session
 from vaultborn.nodes.state import ApprovalRecord, SessionUpdate
 from vaultborn.nodes.tools import ToolRefused, ToolSpec, checked_args
@@ -163,6 +163,7 @@ def run_call(tools: Mapping[str, ToolSpec]) -> Any:
         approved = state.get("approvals", {}).get(call["id"])
         if approved is None or approved["digest"] != action.digest:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
+        await require_audited(deps, state["run_id"], key, action.digest)
         try:
             result = await tools[action.name].invoke(action.args, deps)
         except GraphBubbleUp:  # an interrupt inside the tool: the run must stop there

@@ -9,7 +9,10 @@
 - ``gate``: only the interrupt and the strict parsing of its answer (invariant 3: nothing else
   happens before an interrupt in the same node).
 - ``effect``: refuses to run unless the state holds a decision for the digest of the exact
-  action it is about to perform, then runs the idempotent effect and audits it.
+  action it is about to perform, and the audit log holds that decision too (``require_audited``),
+  then runs the idempotent effect and audits it. The state alone is not enough: a decision
+  written into a checkpoint by someone with the database but not the audit key is not in the
+  keyed chain.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "effect_node",
     "gate_node",
     "propose_node",
+    "require_audited",
     "settled",
 ]
 
@@ -193,6 +197,7 @@ def effect_node(step: GatedStep) -> Any:
         approved = state.get("approvals", {}).get(key)
         if approved is None or approved["digest"] != action.digest:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
+        await require_audited(deps, state["run_id"], key, action.digest)
         if step.prepare is not None:
             step.prepare(state.copy(), deps)
         result = await run_effect(step, dict(action.args), deps)
@@ -205,6 +210,24 @@ def effect_node(step: GatedStep) -> Any:
 
     effect.__name__ = step.name
     return effect
+
+
+async def require_audited(deps: Deps, run_id: str, key: str, digest: str) -> None:
+    """Refuse an effect whose approval is in the state but not in the audit log.
+
+    One indexed read per effect (in a thread: the loop is shared by other runs). A refusal is
+    audited, with the digest the state claimed was approved.
+
+    Raises:
+        ApprovalMissing: The log holds no approval of ``digest`` for ``key`` that checks.
+    """
+    if not await asyncio.to_thread(deps.audit.has_decision, run_id, key, digest):
+        why = {"why": "the approval is not in the audit log", "digest": digest}
+        await asyncio.to_thread(deps.audit.append, run_id, "refused", key, why)
+        raise ApprovalMissing(
+            f"{key}: the approval in the run's state is not in the audit log (a checkpoint "
+            "written outside vaultborn?); refused"
+        )
 
 
 def _record(decision: Approved) -> ApprovalRecord:

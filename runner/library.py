@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError
@@ -32,7 +31,7 @@ from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan, load_plan
 from vaultborn.runner.runs import RunView, new_run_id
 from vaultborn.runner.runtime import RunOptions
-from vaultborn.runner.state_db import state_db
+from vaultborn.runner.state_db import keys_home, state_db
 from vaultborn.runner.wiring import Settings
 from vaultborn.vault.protocol import Vault
 
@@ -75,9 +74,13 @@ def run_setup(
     if run_id is not None and plan is not None:
         raise UsageError("run_setup continues run_id or starts plan, not both")
     settings = Settings.from_env(vault_backend=vault_backend, home=home)
-    db = state_db(settings, database)
+    loaded, make = None, None
+    if run_id is None:  # a new run: its database gets keys (in the plan's vault) if it has none
+        loaded = plan if isinstance(plan, Plan) else _load(plan, settings)
+        make = keys_home(settings, loaded.vault.backend, loaded.vault.name)
+    db = state_db(settings, database, make_keys_in=make)
     prepare_database(db.url)  # a new home gets its state database (0600) before the audit log
-    audit = AuditLog(db.url)
+    audit = db.audit_log()
     try:
         opts = RunOptions(
             policy=policy or Policy.default(),
@@ -87,7 +90,8 @@ def run_setup(
         )
         if run_id is not None:
             return drive_run(db, settings, opts, run_id, on_gate=on_gate)
-        loaded = plan if isinstance(plan, Plan) else _load(plan, settings)
+        if loaded is None:  # pragma: no cover - loaded above for a new run
+            raise UsageError("run_setup needs a plan or a run id")
         domain, email = account_of(loaded.to_dict())
         # As the CLI: two setups of one account never run at once, nor start beside an
         # unfinished one.

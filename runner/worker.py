@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import SetupState
 from vaultborn.runner.board import Queued, RunBoard
 from vaultborn.runner.fleet import enough_threads
@@ -207,6 +208,7 @@ class Worker:
         )
         if queued is not None:
             await asyncio.to_thread(board.done_with, queued)
+        await asyncio.to_thread(self._anchor, deps)
         self._failures.pop(run_id, None)
         self.report.moved += 1
         self.report.statuses[after.status] = self.report.statuses.get(after.status, 0) + 1
@@ -214,6 +216,13 @@ class Worker:
         self.log(f"{run_id}: {after.status}{reason}")
         if after.status == "failed":
             self._failed(run_id, after.reason or "stopped")
+
+    def _anchor(self, deps: Deps) -> None:
+        """Keep the audit head in the vault too (at most once a minute: see ``VaultAnchor``)."""
+        try:
+            deps.audit.anchor()
+        except VaultbornError as error:
+            self.log(f"audit: {error}")
 
     def _work(
         self, run_id: str, queued: Queued | None, view: RunView | None, board: RunBoard

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.rundb import audit_log_of
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.vault.local import LocalVault
 
@@ -66,7 +67,7 @@ def test_an_answer_for_another_digest_is_refused_and_audited(cli: Run, home: Pat
     right = cli("approve", run_id, "--digest", waiting["digest"], "--json")
     assert right.code == 3
     assert _json(right.out)["waiting"]["action"]["name"] == "create_user"
-    audit = AuditLog(f"sqlite:///{home / 'state.db'}")
+    audit = audit_log_of(home)
     try:
         kinds = [(e.kind, e.subject) for e in audit.events(run_id)]
         assert ("refused", "create_item") in kinds
@@ -151,7 +152,11 @@ def test_sealed_checkpoints_need_their_key(
     assert timeline[-1]["waiting"]
     assert b"Auth0 \\u2014 admin@example.com" not in (home / "state.db").read_bytes()
     assert "Auth0 — admin@example.com".encode() not in (home / "state.db").read_bytes()
-    monkeypatch.delenv("VAULTBORN_CHECKPOINT_KEY")
+    monkeypatch.delenv("VAULTBORN_CHECKPOINT_KEY")  # the run database's own keys: not these
+    other = cli("runs")
+    assert other.code == 1
+    assert "does not open with this key" in other.err and other.err.count("\n") == 1
+    monkeypatch.setenv("VAULTBORN_CHECKPOINT_KEY", "off")
     unsealed = cli("runs")
     assert unsealed.code == 1
     assert "checkpoints are sealed" in unsealed.err

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 
-from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
 from vaultborn.browser.handoff import terminal_handoff
 from vaultborn.browser.pool import BrowserPool
@@ -98,7 +97,7 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
     policy = (
         Policy.from_file(choices.policy, known=STEPS.keys()) if choices.policy else Policy.default()
     )
-    audit = AuditLog(state_db(settings, choices.db).url)
+    audit = state_db(settings, choices.db).audit_log()
     stack.callback(audit.close)
     on_human = (
         terminal_handoff(sys.stdin, sys.stderr) if choices.headed and choices.interactive else None
