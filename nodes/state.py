@@ -203,6 +203,8 @@ class Asked(TypedDict, total=False):
     action: ActionPayload
     digest: str
     """The digest of the action asked about."""
+    request_id: str
+    """The request's id, fixed when it is proposed: an answer must name it (and the run)."""
     requested_at: float
     """When it was first asked (a re-run keeps it: the expiry comes from here)."""
     ttl_seconds: float
