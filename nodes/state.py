@@ -46,7 +46,7 @@ __all__ = [
     "VerifyRecord",
 ]
 
-RunStatus = Literal["running", "waiting", "done", "rejected", "failed"]
+RunStatus = Literal["running", "waiting", "done", "rejected", "failed", "cancelled"]
 
 
 # -- the plan, as ``Plan.to_dict()`` makes it (``dataclasses.asdict``: every field, None kept) --
@@ -281,6 +281,7 @@ class SetupState(TypedDict, total=False):
     human: HumanRecord
     """A hand-off waiting for a person: ``url`` (no query), ``instructions``."""
     status: RunStatus
-    """Where the run is."""
+    """Where the run is (``cancelled``: ended by ``vaultborn cancel``; what it made stays
+    recorded above)."""
     reason: str
-    """Why it stopped (rejection reason, error message), when it did."""
+    """Why it stopped (rejection or cancel reason, error message), when it did."""

@@ -194,7 +194,7 @@ class Worker:
         start, answer = await asyncio.to_thread(self._work, run_id, queued, view, board)
         if view is None and start is None:
             return  # nothing to start and nothing saved: a stale board row
-        if view is not None and view.status in ("done", "rejected") and start is None:
+        if view is not None and view.status in ("done", "rejected", "cancelled") and start is None:
             await asyncio.to_thread(board.mark, run_id, view.status)
             return
         if view is not None and view.status == "waiting" and answer is None:

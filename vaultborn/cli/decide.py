@@ -1,4 +1,7 @@
-"""Deciding: ``approve``, ``reject`` and ``edit`` answer what a run waits for, from any process.
+"""Deciding: ``approve``, ``reject``, ``edit`` answer a waiting run; ``cancel`` ends a run.
+
+``approve``, ``reject`` and ``edit`` answer what a run waits for, from any process; ``cancel``
+ends a run that is not over, wherever it stopped.
 
 Every answer is bound to what the command read as waiting: the run, the request's id and the
 action's digest (``approvals.request.answer_for``); the approver is this process's OS account
@@ -22,9 +25,11 @@ from vaultborn.cli.driving import (
 )
 from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.core.errors import UsageError
+from vaultborn.graphs.checkpoint import prepare_database
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.render import console, print_json
 from vaultborn.runner.board import RunBoard
+from vaultborn.runner.cancel import cancel_run
 from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.identity import os_identity
 from vaultborn.runner.runs import (
@@ -42,10 +47,11 @@ PANEL = "Decide"
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``approve``, ``reject`` and ``edit`` to ``app``."""
+    """Add ``approve``, ``reject``, ``edit`` and ``cancel`` to ``app``."""
     app.command(rich_help_panel=PANEL)(approve)
     app.command(rich_help_panel=PANEL)(reject)
     app.command(rich_help_panel=PANEL)(edit)
+    app.command(rich_help_panel=PANEL)(cancel)
 
 
 DigestOpt = Annotated[
@@ -114,6 +120,34 @@ def reject(
     """Reject what the run waits for; the run ends cleanly and says why."""
     answer = {"decision": "reject", "reason": reason}
     _decide(ctx.obj, run, answer, None, db, as_json, queue=queue)
+
+
+def cancel(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(metavar="RUN", help="The run id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded; required).")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """End a run that is not over (waiting, failed, or stuck); nothing it made is undone.
+
+    The run ends 'cancelled', audited with who and why; a new setup for its account may start.
+    What it made (item, user, seeded targets) is listed, and stays in 'vaultborn show RUN'.
+    """
+    run_db = state_db(ctx.obj, db)
+    prepare_database(run_db.url)
+    audit = AuditLog(run_db.url)
+    try:
+        done = cancel_run(run_db, run, by=current_user(), reason=reason, identity=os_identity(),
+                          audit=audit)  # fmt: skip
+    finally:
+        audit.close()
+    if as_json:
+        print_json(done.as_dict())
+        return
+    console.print(f"{run}: cancelled ({done.view.reason})", markup=False)
+    for made in done.made:
+        console.print(f"  it made {made}: it stays; take it down if it must go", markup=False)
 
 
 def _decide(settings: Settings, run: str | None, decision: dict[str, Any], digest: str | None,

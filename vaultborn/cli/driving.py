@@ -182,7 +182,7 @@ def finish(view: RunView, as_json: bool) -> None:
             f"  the MCP client {view.values['client']} gets the result when it asks again",
             markup=False,
         )
-    if view.status in ("rejected", "failed"):
+    if view.status in ("rejected", "failed", "cancelled"):
         raise typer.Exit(1)
 
 
