@@ -170,12 +170,24 @@ def _checked(run_id: str, kind: str, subject: str, detail: Mapping[str, Any]) ->
         _refuse(key, "detail key")
         if not isinstance(key, str):
             raise TypeError("audit detail keys must be text")
+        if isinstance(value, Mapping):  # one level: an ``identity`` of named facts
+            for inner, item in value.items():
+                _refuse(inner, f"detail {key} key")
+                if not isinstance(inner, str) or not is_scalar(item):
+                    raise TypeError(f"audit detail {key}: holds only text keys and plain values")
+                _refuse(item, f"detail {key}.{inner}")
+            continue
         items = value if isinstance(value, list | tuple) else [value]
         for item in items:
             _refuse(item, f"detail {key}")
             if not is_scalar(item):
                 raise TypeError(f"audit detail {key}: {type(item).__name__} is not plain data")
-    return canonical_json({k: list(v) if isinstance(v, tuple) else v for k, v in detail.items()})
+    return canonical_json(
+        {
+            k: list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, Mapping) else v
+            for k, v in detail.items()
+        }
+    )
 
 
 def _translated(action: str) -> AbstractContextManager[None]:
@@ -288,7 +300,8 @@ class AuditLog:
             run_id: The run.
             kind: What sort of event (``decision``, ``effect`` …).
             subject: What it is about.
-            detail: Text, numbers, true/false, null, or lists of them, by name.
+            detail: Text, numbers, true/false, null, lists of them, or (one level) objects
+                of them, by name.
 
         Raises:
             TypeError: A ``Secret``, an otpauth URI, or something that is not plain data.

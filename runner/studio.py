@@ -9,7 +9,8 @@ the embedded dev IdP and an in-process AWS emulator when the plan names none, th
 policy (every side effect asked), headless Chromium, and the audit log in the state database of
 ``$VAULTBORN_HOME`` (``vaultborn audit verify`` checks it). Nothing is auto-approved: each gate
 is an interrupt that Studio resumes with the JSON answer the CLI would send —
-``{"decision": "approve", "digest": <the waiting digest>, "approver": NAME, "reason": ""}``, or
+``{"decision": "approve", "digest": <the waiting digest>, "run_id": <the waiting run_id>,
+"request_id": <the waiting request_id>, "approver": NAME, "reason": ""}``, or
 ``{"done": true, "by": NAME}`` for a hand-off. ``python -m vaultborn.runner.studio`` prints a run's
 start input for the default plan.
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from vaultborn.approvals.audit import AuditEvent, AuditLog
 from vaultborn.approvals.policy import Policy
+from vaultborn.approvals.request import answer_for
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import prepare_database
@@ -238,20 +239,17 @@ class DemoSession:
             decision: ``approve``, ``reject`` (needs ``reason``) or ``edit`` (needs ``args``).
             reason: Why (recorded in the audit log).
             args: For an edit: the argument values to change.
-            digest: The digest reviewed; None answers the waiting request's own.
+            digest: The digest reviewed; None answers the waiting request's own (an empty
+                one is refused).
             run_id: The run; None is the one this session moved last.
         """
         run_id = self._run(run_id)
         waiting = self.current(run_id).waiting
         if waiting is None:
             raise UsageError(f"run {run_id} waits for nothing")
-        if waiting.get("kind") == "human_step":
-            reply: dict[str, Any] = {"done": decision == "approve", "by": self.approver}
-        else:
-            reply = {"decision": decision, "reason": reason, "approver": self.approver,
-                     "digest": digest or waiting["digest"]}  # fmt: skip
-            if args is not None:
-                reply["args"] = dict(args)
+        # Bound to what waits (run, request, digest); an empty digest is refused, not filled.
+        reply = answer_for(waiting, decision, approver=self.approver, reason=reason,
+                           digest=digest, args=args)  # fmt: skip
         return await self._advance(run_id, answer=reply)
 
     async def approve(self, reason: str = "", *, run_id: str | None = None) -> RunView:

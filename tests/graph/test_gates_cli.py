@@ -107,11 +107,16 @@ def test_an_expired_request_is_asked_again(cli: Run, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "600")
 
     late = cli("approve", run_id, "--json")
-    assert late.code == 3
-    view = _json(late.out)
+    # Refused out loud, saying why and when (not a silent "waiting" with exit 3).
+    assert late.code == 2, late
+    assert late.err.count("\n") == 1
+    assert "the request for vault session expired at " in late.err
+    assert "before this answer came (the run asks again)" in late.err
+    view = _json(cli("show", run_id, "--json").out)
     assert view["waiting"]["kind"] == "vault_session"
     assert view["waiting"]["expires_at"] > asked["expires_at"]
-    assert "expired; asked again" in view["reason"]
+    assert view["waiting"]["request_id"] != asked["request_id"]
+    assert view["reason"].startswith("refused: the request for vault session expired")
     assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
         "create_item"
     )
@@ -127,9 +132,12 @@ def test_a_step_keeps_the_expiry_it_was_asked_with(
     time.sleep(1.2)
     monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "600")
 
-    late = _json(cli("approve", run_id, "--json").out)
+    refused = cli("approve", run_id, "--json")
+    assert refused.code == 2
+    assert "the request for create_item expired at" in refused.err
+    late = _json(cli("show", run_id, "--json").out)
     assert late["waiting"]["action"]["name"] == "create_item"
-    assert "the approval of create_item expired; asked again" in late["reason"]
+    assert late["reason"].startswith("refused: the request for create_item expired")
     assert late["waiting"]["expires_at"] - late["waiting"]["requested_at"] == 600
     assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
         "create_user"
