@@ -103,7 +103,8 @@ def approve_all(approver: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """An ``on_gate`` that approves every request as ``approver`` and finishes hand-offs.
 
     The answer names the digest of what it saw, as a person's would: an action that changed
-    meanwhile is not approved by it.
+    meanwhile is not approved by it. Where the first gate offers the whole plan, it approves
+    the plan: one answer, each action bound to the digest the plan lists.
     """
     if not approver.strip():
         raise UsageError("approve_all needs the approver's name")
@@ -111,7 +112,8 @@ def approve_all(approver: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def answer(waiting: dict[str, Any]) -> dict[str, Any]:
         if waiting.get("kind") == "human_step":
             return {"done": True, "by": approver}
-        return {"decision": "approve", "digest": waiting["digest"], "approver": approver,
+        digest = (waiting.get("plan") or waiting)["digest"]
+        return {"decision": "approve", "digest": digest, "approver": approver,
                 "reason": "approved by the embedding program"}  # fmt: skip
 
     return answer

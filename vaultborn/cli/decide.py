@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
-from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from vaultborn.cli.driving import (
-    Choices,
-    current_user,
-    drive,
-    finish,
-)
+from vaultborn.cli.driving import Choices, current_user, finish, run_options
 from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.core.errors import UsageError
-from vaultborn.nodes.gating import REFUSED
 from vaultborn.render import console, print_json
-from vaultborn.runner.board import RunBoard
-from vaultborn.runner.host_runs import is_host_run
-from vaultborn.runner.runs import (
-    RunView,
-    list_runs,
-    view_run,
-)
+from vaultborn.runner.answering import answer_run
 from vaultborn.runner.state_db import state_db
 from vaultborn.runner.wiring import Settings
 
@@ -61,13 +49,19 @@ def approve(
     run: WaitingRunArg = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     digest: DigestOpt = None,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="At the first gate: approve the session and every action of the plan."
+        ),
+    ] = False,
     queue: QueueOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Approve what the run waits for, then let it go on to the next gate."""
     answer = {"decision": "approve", "reason": reason}
-    _decide(ctx.obj, run, answer, digest, db, as_json, queue=queue)
+    _decide(ctx.obj, run, answer, digest, db, as_json, queue=queue, plan=plan)
 
 
 def edit(
@@ -107,43 +101,17 @@ def reject(
 
 
 def _decide(settings: Settings, run: str | None, decision: dict[str, Any], digest: str | None,
-            db: str | None, as_json: bool, *, queue: bool = False) -> None:  # fmt: skip
-    choices = Choices(db=db, interactive=False)
-    with state_db(settings, db).open() as saver:
-        view = view_run(saver, run) if run is not None else _the_waiting_run(saver)
-    run = view.run_id
-    if view.status != "waiting" or view.waiting is None:
-        raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
-    waiting = view.waiting
-    if queue and is_host_run(view.values):
-        raise UsageError(
-            f"run {run} is an MCP session's run: answer it without --queue (this command "
-            "moves it on)"
-        )
-    if waiting.get("kind") == "human_step":
-        answer: dict[str, Any] = {"done": decision["decision"] == "approve", "by": current_user()}
+            db: str | None, as_json: bool, *, queue: bool = False,
+            plan: bool = False) -> None:  # fmt: skip
+    with ExitStack() as stack:
+        opts = run_options(settings, Choices(db=db, interactive=False), stack)
+        answered = answer_run(
+            state_db(settings, db), settings, opts, run, decision, approver=current_user(),
+            digest=digest, plan=plan, queue=queue,
+        )  # fmt: skip
+    if answered.view is not None:
+        finish(answered.view, as_json)
+    elif as_json:
+        print_json({"run_id": answered.run_id, "status": "queued", "answer": answered.answer})
     else:
-        answer = {**decision, "digest": digest or waiting["digest"], "approver": current_user()}
-    if queue:
-        with RunBoard(state_db(settings, db).url) as board:
-            board.queue_answer(run, view.interrupt_id, answer)
-        if as_json:
-            print_json({"run_id": run, "status": "queued", "answer": answer})
-        else:
-            console.print(f"{run}: answer queued; a worker moves the run on", markup=False)
-        return
-    after = drive(settings, choices, run, None, answer=answer)
-    if after.reason.startswith(REFUSED):
-        raise UsageError(f"{after.reason.removeprefix(REFUSED)} (the run asks again)")
-    finish(after, as_json)
-
-
-def _the_waiting_run(saver: BaseCheckpointSaver[str]) -> RunView:
-    """The one run that waits for an answer, when the command names none."""
-    waiting = [v for v in list_runs(saver) if v.status == "waiting"]
-    if not waiting:
-        raise UsageError("no run waits for a decision (see 'vaultborn runs')")
-    if len(waiting) > 1:
-        names = ", ".join(v.run_id for v in waiting)
-        raise UsageError(f"several runs wait ({names}); name the one to answer")
-    return waiting[0]
+        console.print(f"{answered.run_id}: answer queued; a worker moves the run on", markup=False)
