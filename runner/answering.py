@@ -10,7 +10,7 @@ touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +81,7 @@ def answer_for(
 def answer_run(
     db: StateDb,
     settings: Settings,
-    opts: RunOptions,
+    options: Callable[[], RunOptions],
     run: str | None,
     decision: Mapping[str, Any],
     *,
@@ -96,7 +96,8 @@ def answer_run(
     Args:
         db: The run database.
         settings: Backends and home, as the run is driven with.
-        opts: Policy, audit log, browser of this process.
+        options: Policy, audit log, browser of this process (made only when the run is
+            moved on or a refusal audited: a mistake about the run touches nothing).
         run: The run id, or None for the only waiting run.
         decision: ``decision`` (approve, reject, edit), ``reason``, and ``args`` for an edit.
         approver: Who answers (recorded).
@@ -114,10 +115,10 @@ def answer_run(
     run_id = view.run_id
     if view.status != "waiting" or view.waiting is None:
         if interrupt_id is not None:
-            _stale(opts, run_id, f"the run is {view.status}")
+            _stale(options(), run_id, f"the run is {view.status}")
         raise UsageError(f"run {run_id} is not waiting for a decision (it is {view.status})")
     if interrupt_id is not None and interrupt_id != view.interrupt_id:
-        _stale(opts, run_id, "it waits at a later interrupt")
+        _stale(options(), run_id, "it waits at a later interrupt")
     if queue and is_host_run(view.values):
         raise UsageError(
             f"run {run_id} is an MCP session's run: answer it without --queue (this command "
@@ -128,7 +129,7 @@ def answer_run(
         with RunBoard(db.url) as board:
             board.queue_answer(run_id, view.interrupt_id, answer)
         return Answered(run_id, answer)
-    after = drive_run(db, settings, opts, run_id, answer=answer)
+    after = drive_run(db, settings, options(), run_id, answer=answer)
     if after.reason.startswith(REFUSED):
         raise UsageError(f"{after.reason.removeprefix(REFUSED)} (the run asks again)")
     return Answered(run_id, answer, after)

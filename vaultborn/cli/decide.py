@@ -104,10 +104,10 @@ def _decide(settings: Settings, run: str | None, decision: dict[str, Any], diges
             db: str | None, as_json: bool, *, queue: bool = False,
             plan: bool = False) -> None:  # fmt: skip
     with ExitStack() as stack:
-        opts = run_options(settings, Choices(db=db, interactive=False), stack)
         answered = answer_run(
-            state_db(settings, db), settings, opts, run, decision, approver=current_user(),
-            digest=digest, plan=plan, queue=queue,
+            state_db(settings, db), settings,
+            lambda: run_options(settings, Choices(db=db, interactive=False), stack), run,
+            decision, approver=current_user(), digest=digest, plan=plan, queue=queue,
         )  # fmt: skip
     if answered.view is not None:
         finish(answered.view, as_json)
