@@ -31,6 +31,7 @@ __all__ = [
     "HumanRecord",
     "IdpData",
     "ItemRecord",
+    "NotifyData",
     "PendingRequest",
     "PlanApprovalRecord",
     "PlanData",
@@ -101,6 +102,13 @@ SeedData = TypedDict("SeedData", {"from": str, "to": str})
 """One ``[[seed]]``: the ``op://`` reference read (``from``) and the target URI (``to``)."""
 
 
+class NotifyData(TypedDict):
+    """``[notify]``: where to tell people that something waits."""
+
+    webhook: str
+    """The ``op://`` reference of the webhook's URL (a Slack URL is a credential)."""
+
+
 class PlanData(TypedDict):
     """The plan as the graph carries it: the TOML's shape, references and plain values."""
 
@@ -109,6 +117,8 @@ class PlanData(TypedDict):
     break_glass: BreakGlassData
     agent: AgentData
     seed: list[SeedData]
+    notify: NotRequired[NotifyData]
+    """Present only when the plan has a ``[notify]`` table (so other plans keep their digest)."""
 
 
 # -- what the steps record ---------------------------------------------------------------------
