@@ -254,6 +254,26 @@ def test_forged_stale_and_cross_run_answers_are_refused_and_audited(
     assert _json(cli("show", other_run, "--json").out)["waiting"]["kind"] == "vault_session"
 
 
+def test_an_expired_request_answered_in_the_inbox_is_refused_and_asked_again(
+    cli: Run, home: Path, pages: Pages, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "1")
+    run_id = _json(cli("setup", "--json").out)["run_id"]
+
+    async def action(page: Page) -> str:
+        await page.goto(inbox.running.url)
+        await page.goto(inbox.page_of(run_id))
+        await asyncio.sleep(1.2)  # past the request's expiry (1 s)
+        await page.click("button[value=plan]")
+        return await page.inner_text("#item")
+
+    shown = _browse(pages, inbox, action)
+    assert "the vault session request expired; asked again" in shown
+    assert _json(cli("show", run_id, "--json").out)["waiting"]["kind"] == "vault_session"
+    refused = [e.detail for e in _audit(home, run_id) if e.kind == "refused"]
+    assert refused == [{"why": "expired"}]
+
+
 def default_plan_text(email: str) -> str:
     """The embedded demo's plan for another account."""
     return (
