@@ -19,9 +19,12 @@ may surround it: LangGraph's ``GraphInterrupt`` must reach the runtime. Catch ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from langgraph.types import interrupt
 
 from vaultborn.approvals.action import Action, require_text
+from vaultborn.approvals.plan_approval import PlanApproval, PlanRequest
 from vaultborn.approvals.policy import Policy, Rule
 from vaultborn.approvals.request import (
     ApprovalRequest,
@@ -38,7 +41,7 @@ from vaultborn.approvals.request import (
 )
 
 __all__ = ["AUTO_APPROVE", "POLICY", "decide_without_asking", "request_approval",
-           "request_human_step", "request_vault_session"]  # fmt: skip
+           "request_human_step", "request_plan_session", "request_vault_session"]  # fmt: skip
 
 POLICY = "policy"
 """The approver recorded when the policy allows or denies without asking."""
@@ -152,16 +155,7 @@ def request_vault_session(
         TypeError, ValueError: ``ttl_seconds`` or ``requested_at`` is not a usable number.
     """
     _checked(ttl_seconds, auto_approver)
-    request = VaultSessionRequest(
-        run_id=run_id,
-        backend=backend,
-        vaults=vaults,
-        plan_digest=plan_digest,
-        summary=f"let this run use the {backend} vault ({', '.join(vaults)}) for the plan "
-        f"{plan_digest[:15]}…",
-        requested_at=requested_at,
-        expires_at=requested_at + ttl_seconds,
-    )
+    request = _session_request(run_id, backend, vaults, plan_digest, requested_at, ttl_seconds)
     return _decide(
         policy.rule_for_session(),
         request,
@@ -169,6 +163,78 @@ def request_vault_session(
         now=now,
         auto_approver=auto_approver,
     )
+
+
+def _session_request(
+    run_id: str,
+    backend: str,
+    vaults: tuple[str, ...],
+    plan_digest: str,
+    requested_at: float,
+    ttl_seconds: float,
+) -> VaultSessionRequest:
+    summary = (
+        f"let this run use the {backend} vault ({', '.join(vaults)}) for the plan "
+        f"{plan_digest[:15]}…"
+    )
+    return VaultSessionRequest(
+        run_id, backend, vaults, plan_digest, summary, requested_at, requested_at + ttl_seconds
+    )
+
+
+def request_plan_session(
+    *,
+    run_id: str,
+    backend: str,
+    vaults: tuple[str, ...],
+    plan_digest: str,
+    actions: Sequence[tuple[str, Action]],
+    policy: Policy,
+    requested_at: float,
+    now: float,
+    ttl_seconds: float = 3600.0,
+    auto_approver: str | None = None,
+) -> tuple[Decision, PlanApproval | None]:
+    """The vault session, offered with the whole plan: one answer may approve all of it.
+
+    Decided as ``request_vault_session`` when nobody needs to be asked (then nothing but the
+    session is approved). Otherwise the interrupt shows the session and, under ``plan``, every
+    action with its digest (``PlanRequest``): an answer carrying the plan's digest approves
+    the session and the plan (the ``PlanApproval`` returned beside the decision), one carrying
+    the session's digest approves the session only, and a rejection of either ends the run.
+
+    Args:
+        run_id: The run that asks.
+        backend: The vault backend's name.
+        vaults: The vaults the run will use.
+        plan_digest: The digest of the plan the run carries out.
+        actions: ``(gate key, Action)`` of every step the run will take, in order.
+        policy: The rules (its ``vault_session`` rule decides the session).
+        requested_at: When the request was first made, as kept in the graph state.
+        now: The clock now; the answer must come before ``requested_at + ttl_seconds``.
+        ttl_seconds: How long an answer is taken (and how long the plan approval covers).
+        auto_approver: Who approves without a person (``--auto-approve``).
+
+    Raises:
+        ApprovalError: The person's answer was refused (see ``parse_decision``).
+    """
+    _checked(ttl_seconds, auto_approver)
+    session = _session_request(run_id, backend, vaults, plan_digest, requested_at, ttl_seconds)
+    # One request shown once: the plan answer and the session-only answer name the same id.
+    offer = PlanRequest(
+        run_id, backend, vaults, plan_digest, session.summary, requested_at, session.expires_at,
+        session.request_id, actions=tuple(actions),
+    )  # fmt: skip
+    decided = _without_asking(
+        policy.rule_for_session(), offer.session_digest, "the vault session", now, auto_approver
+    )
+    if decided is not None:
+        return decided, None
+    value = interrupt(offer.to_payload())
+    if isinstance(value, Mapping) and value.get("digest") == offer.digest:
+        decision = parse_decision(value, offer, now=now)
+        return decision, offer.approval(decision) if isinstance(decision, Approved) else None
+    return parse_decision(value, session, now=now), None
 
 
 def request_human_step(*, run_id: str, url: str, instructions: str) -> HumanAck:

@@ -37,7 +37,8 @@ from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.idp.errors import IdPAuthenticationFailed, IdPForbidden, IdPNotFound
 from vaultborn.nodes.deps import Deps
-from vaultborn.nodes.state import EnrollmentRecord, HandOff, ItemRecord, PlanData, UserRecord
+from vaultborn.nodes.idp_user import password_ref
+from vaultborn.nodes.state import EnrollmentRecord, HandOff, PlanData
 from vaultborn.vault.model import FieldType
 from vaultborn.vault.otp import OtpParameters, build_otpauth_uri
 from vaultborn.vault.secret import Secret
@@ -50,17 +51,21 @@ FLOWS_PER_TICKET = 2
 """Browser flows run on one enrollment ticket before a transient failure leaves the node."""
 
 
-def enroll_args(plan: PlanData, item: ItemRecord, user: UserRecord) -> dict[str, Any]:
-    """The arguments of the ``enroll_totp`` action (an application's page and login, if any)."""
+def enroll_args(plan: PlanData) -> dict[str, Any]:
+    """The arguments of the ``enroll_totp`` action (an application's page and login, if any).
+
+    The user by e-mail and the item by the plan's names: what the plan already says, so the
+    plan's digest of this action is the run's (the IdP's user id is looked up when enrolling).
+    """
     args: dict[str, Any] = {
         "strategy": plan["break_glass"]["enrollment"],
-        "user_id": user["user_id"],
-        "vault": item["vault_id"],
-        "item": item["item_id"],
+        "email": plan["break_glass"]["email"],
+        "vault": plan["vault"]["name"],
+        "item": plan["break_glass"]["item"],
     }
     enroll_url = plan["break_glass"].get("enroll_url")
     if enroll_url:
-        args.update(enroll_url=enroll_url, password=item["password_ref"])
+        args.update(enroll_url=enroll_url, password=password_ref(plan))
     return args
 
 
@@ -81,7 +86,7 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord
     if in_app:
         ticket_url = args["enroll_url"]
         credentials = Credentials(
-            username=args["user_id"], password=VaultPassword(deps.vault, args["password"]).read
+            username=args["email"], password=VaultPassword(deps.vault, args["password"]).read
         )
     else:
         # The IdP and vault clients block: off the event loop, which other runs share.
@@ -132,18 +137,31 @@ def _without_browser(
 ) -> tuple[EnrollmentRecord | None, str]:
     """Done already, or enrolled through the API: the result; else a ticket for the browser."""
     with deps.management() as mgmt:
-        methods = mgmt.authentication_methods(args["user_id"])
-        if _confirmed(methods, args, target):
+        user_id = _user_id(mgmt, args["email"])
+        methods = mgmt.authentication_methods(user_id)
+        if _confirmed(methods, user_id, target):
             return {"status": "confirmed", "strategy": args["strategy"], "source": "existing"}, ""
         if args["strategy"] == "api":
             seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
             target.vault.set_otp(target.vault_name, target.item, _uri(seed, args))
             deps.fault("enroll_totp:before")
-            mgmt.add_totp_authentication_method(args["user_id"], seed)
+            mgmt.add_totp_authentication_method(user_id, seed)
             deps.fault("enroll_totp:after")
             return {"status": "confirmed", "strategy": "api", "source": "vault"}, ""
-        _remove_pending(mgmt, args["user_id"], methods)
-        return None, str(mgmt.create_enrollment_ticket(args["user_id"])["ticket_url"])
+        _remove_pending(mgmt, user_id, methods)
+        return None, str(mgmt.create_enrollment_ticket(user_id)["ticket_url"])
+
+
+def _user_id(mgmt: Auth0ManagementClient, email: str) -> str:
+    """The IdP's id of the user with ``email`` (the ``create_user`` step made it).
+
+    Raises:
+        IdPNotFound: There is no such user (deleted since the step made it).
+    """
+    found = mgmt.users_by_email(email)
+    if not found:
+        raise IdPNotFound(f"the IdP has no user {email}; was it deleted since?", status=404)
+    return found[0]["user_id"]
 
 
 def _remove_pending(
@@ -169,12 +187,11 @@ def _remove_pending(
 
 def _confirmed_now(args: dict[str, Any], deps: Deps, target: VaultTotpTarget) -> bool:
     with deps.management() as mgmt:
-        return _confirmed(mgmt.authentication_methods(args["user_id"]), args, target)
+        user_id = _user_id(mgmt, args["email"])
+        return _confirmed(mgmt.authentication_methods(user_id), user_id, target)
 
 
-def _confirmed(
-    methods: list[dict[str, Any]], args: dict[str, Any], target: VaultTotpTarget
-) -> bool:
+def _confirmed(methods: list[dict[str, Any]], user_id: str, target: VaultTotpTarget) -> bool:
     """Whether the user has a confirmed TOTP (its seed must be in the vault).
 
     Raises:
@@ -183,7 +200,7 @@ def _confirmed(
     confirmed = [m for m in methods if m.get("type") == "totp" and m.get("confirmed")]
     if confirmed and not _vault_has_otp(target):
         raise ConfigurationError(
-            f"user {args['user_id']} has a confirmed TOTP authenticator whose seed is "
+            f"user {user_id} has a confirmed TOTP authenticator whose seed is "
             "not in the vault; reset the user's MFA, then resume"
         )
     return bool(confirmed)
@@ -195,4 +212,4 @@ def _vault_has_otp(target: VaultTotpTarget) -> bool:
 
 
 def _uri(seed: Secret, args: dict[str, Any]) -> Secret:
-    return build_otpauth_uri(OtpParameters(seed=seed, issuer="vaultborn", account=args["user_id"]))
+    return build_otpauth_uri(OtpParameters(seed=seed, issuer="vaultborn", account=args["email"]))

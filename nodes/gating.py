@@ -5,7 +5,8 @@
   the expiry must come from the state, not from the clock at re-run. When nobody needs to be
   asked (the policy allows or denies, or ``--auto-approve``), it records that decision itself
   and the graph goes straight on: a gate, its checkpoint and its audit read are only paid for
-  where a person answers.
+  where a person answers. An approved plan (``approvals.plan_approval``) covers the action
+  when its digest is the one approved; any other action falls through to the gate.
 - ``gate``: only the interrupt and the strict parsing of its answer (invariant 3: nothing else
   happens before an interrupt in the same node). An answer must name the run, the request
   (``request_id``, fixed when proposed) and the action's digest.
@@ -28,6 +29,7 @@ from langgraph.runtime import Runtime
 from vaultborn.approvals.action import Action
 from vaultborn.approvals.errors import ApprovalError, ApprovalExpired
 from vaultborn.approvals.gate import decide_without_asking, request_approval
+from vaultborn.approvals.plan_approval import PlanApproval
 from vaultborn.approvals.request import (
     Approved,
     Decision,
@@ -118,6 +120,9 @@ def propose_node(step: GatedStep) -> Any:
         if pending.get("digest") == action.digest:
             return {}  # asked already (a re-run): keep the first request time
         key = step.gate_key(state)
+        covered = _covered(state, key, action, deps)
+        if covered is not None:
+            return covered
         decided = decide_without_asking(
             action, policy=deps.policy, now=deps.clock(), auto_approver=deps.auto_approver
         )
@@ -140,6 +145,21 @@ def propose_node(step: GatedStep) -> Any:
 
     propose.__name__ = f"propose_{step.name}"
     return propose
+
+
+def _covered(state: SetupState, key: str, action: Action, deps: Deps) -> SetupState | None:
+    """The state update of ``action`` approved by the run's plan approval, if that covers it."""
+    record = state.get("plan_approval")
+    if not record:
+        return None
+    plan = PlanApproval.from_record(record)
+    approved = plan.covers(key, action, deps.policy, deps.clock())
+    if approved is None:
+        return None
+    _audit_decision(deps, state["run_id"], key, approved, {"covered_by": plan.digest})
+    update = settled(approved, key, state)
+    update["approvals"][key]["covered_by"] = plan.digest
+    return {"status": "running", **update}
 
 
 def ask_pending(
@@ -263,9 +283,10 @@ def effect_node(step: GatedStep) -> Any:
         result = await run_effect(step, dict(action.args), deps)
         if hands_off(result):
             return {"human": result["human"], "status": "waiting"}
-        await asyncio.to_thread(
-            deps.audit.append, state["run_id"], "effect", key, _audit_detail(result)
-        )
+        # Which approval let it run: the plan approval that covered it, or its own gate's.
+        detail = {**_audit_detail(result), "approver": approved["approver"],
+                  "approval": approved.get("covered_by", approved["digest"])}  # fmt: skip
+        await asyncio.to_thread(deps.audit.append, state["run_id"], "effect", key, detail)
         return {**step.recorded(state, result), "human": {}}
 
     effect.__name__ = step.name

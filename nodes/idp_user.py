@@ -16,24 +16,34 @@ from vaultborn.browser.enroll import VaultPassword, sign_up
 from vaultborn.browser.runner import Credentials, FlowOptions
 from vaultborn.idp.errors import IdPConflict
 from vaultborn.nodes.deps import Deps
-from vaultborn.nodes.state import ItemRecord, PlanData, UserRecord
+from vaultborn.nodes.state import PlanData, UserRecord
 
-__all__ = ["create_idp_user", "user_args"]
+__all__ = ["create_idp_user", "password_ref", "user_args"]
 
 
-def user_args(plan: PlanData, item: ItemRecord) -> dict[str, Any]:
+def password_ref(plan: PlanData) -> str:
+    """The break-glass password's reference by the plan's names (vault and item title).
+
+    Actions name the item by the plan's names, not by the ids the vault gives it when it is
+    made: so ``vaultborn plan`` computes the very actions (and digests) the run will ask about.
+    The item step refuses a second item of that title, so the name means one item.
+    """
+    return f"op://{plan['vault']['name']}/{plan['break_glass']['item']}/password"
+
+
+def user_args(plan: PlanData) -> dict[str, Any]:
     """The arguments of the ``create_user`` action: the password by reference only."""
     bg = plan["break_glass"]
     if plan["idp"].get("kind", "auth0") == "oidc":
         return {
             "email": bg["email"],
             "signup_url": bg["signup_url"],
-            "password": item["password_ref"],
+            "password": password_ref(plan),
         }
     return {
         "email": bg["email"],
         "connection": plan["idp"]["connection"],
-        "password": item["password_ref"],
+        "password": password_ref(plan),
     }
 
 

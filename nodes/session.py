@@ -1,30 +1,82 @@
-"""The vault-session approval ("Touch ID once") and the hand-off to a person."""
+"""The vault-session approval ("Touch ID once") and the hand-off to a person.
+
+A setup run's session is asked with its whole plan beside it (``approvals.plan_approval``):
+one answer may approve the session and every planned action. A run started with a plan
+approval already (``setup --approval``) has its session covered by it, when it names this
+run, vault and plan.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
+from vaultborn.approvals.action import Action
 from vaultborn.approvals.errors import ApprovalError, ApprovalExpired
-from vaultborn.approvals.gate import request_human_step, request_vault_session
-from vaultborn.approvals.request import Approved, derived_request_id, session_digest
+from vaultborn.approvals.gate import (
+    request_human_step,
+    request_plan_session,
+    request_vault_session,
+)
+from vaultborn.approvals.plan_approval import PLAN, PlanApproval
+from vaultborn.approvals.request import Approved, Decision, derived_request_id, session_digest
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.gating import REFUSED, asked_window, audited_identity
-from vaultborn.nodes.state import SessionAsk, SessionUpdate, SetupState
+from vaultborn.nodes.plan_actions import planned_actions
+from vaultborn.nodes.state import PlanApprovalRecord, SessionAsk, SessionUpdate, SetupState
 
-__all__ = ["ask_session", "human_step", "session_gate"]
+__all__ = ["ask_session", "audit_plan_approval", "human_step", "session_gate"]
 
 
 def session_gate(state: SetupState, runtime: Runtime[Deps]) -> SessionUpdate:
-    """Ask once for the vault session that every later read uses."""
+    """Ask once for the vault session that every later read uses, offering the whole plan."""
+    deps = runtime.context
+    vaults = (state["plan"]["vault"]["name"],)
+    covered = _covered_session(state, deps, vaults)
+    if covered is not None:
+        return covered
     return ask_session(
         state,
-        runtime.context,
-        vaults=(state["plan"]["vault"]["name"],),
+        deps,
+        vaults=vaults,
         digest=state["plan_digest"],
         detail={"plan": state["plan_digest"]},
+        offer=planned_actions(state["plan"]),
     )
+
+
+def _covered_session(
+    state: SetupState, deps: Deps, vaults: tuple[str, ...]
+) -> SessionUpdate | None:
+    """The session approved by the plan approval the run started with, if it covers it."""
+    record = state.get("plan_approval")
+    if not record or state.get("session"):
+        return None
+    plan = PlanApproval.from_record(record)
+    digest = session_digest(state["run_id"], deps.vault.backend, vaults, state["plan_digest"])
+    approved = plan.covers_session(digest, deps.policy, deps.clock())
+    if approved is None:
+        return None
+    audit_plan_approval(deps, state["run_id"], plan)
+    deps.audit.append(
+        state["run_id"], "decision", "vault_session",
+        {"decision": "approved", "plan": state["plan_digest"], "approver": approved.approver,
+         "covered_by": plan.digest, "identity": audited_identity(deps)},
+    )  # fmt: skip
+    return {"session": {"approver": approved.approver, "at": approved.at}, "reason": ""}
+
+
+def audit_plan_approval(deps: Deps, run_id: str, plan: PlanApproval) -> None:
+    """Record that ``plan`` was approved: by whom, for which plan, covering what, until when."""
+    deps.audit.append(
+        run_id, "decision", PLAN,
+        {"decision": "approved", "digest": plan.digest, "plan": plan.plan_digest,
+         "approver": plan.approver, "expires_at": plan.expires_at,
+         "actions": sorted(plan.actions), "session": bool(plan.session),
+         "identity": audited_identity(deps)},
+    )  # fmt: skip
 
 
 def ask_session(
@@ -34,6 +86,7 @@ def ask_session(
     vaults: tuple[str, ...],
     digest: str,
     detail: dict[str, Any],
+    offer: Sequence[tuple[str, Action]] | None = None,
 ) -> SessionUpdate:
     """The vault session, asked once per thread: the state update of the answer (audited).
 
@@ -46,6 +99,8 @@ def ask_session(
         vaults: The vaults the session opens.
         digest: What the session is for (the plan's or the toolkit's digest).
         detail: What the audited decision names it by.
+        offer: The plan's actions (gate key, action), offered for one approval with the
+            session; None asks for the session alone.
 
     Raises:
         StuckRun: The state keeps a time or TTL no answer can get past.
@@ -54,28 +109,32 @@ def ask_session(
         return {}
     run_id, ttl = state["run_id"], state.get("session_ttl", deps.approval_ttl)
     asked_window(run_id, "the vault session", state.get("started_at"), ttl)
-    # The request's id, as the request derives it: the same on every re-run of this node.
+    # The request's id, as the request derives it: the same on every re-run of this node (and
+    # the same for the plan offered with it: one request shown once).
     request_id = derived_request_id(
         run_id, session_digest(run_id, deps.vault.backend, vaults, digest), state["started_at"]
     )
+    plan: PlanApproval | None = None
     refused: ApprovalError
     try:
-        decision = request_vault_session(
-            run_id=run_id,
-            backend=deps.vault.backend,
-            vaults=vaults,
-            plan_digest=digest,
-            policy=deps.policy,
-            requested_at=state["started_at"],
-            now=deps.clock(),
-            ttl_seconds=ttl,
-            auto_approver=deps.auto_approver,
-        )
+        decision: Decision
+        asked: dict[str, Any] = {
+            "run_id": run_id, "backend": deps.vault.backend, "vaults": vaults,
+            "plan_digest": digest, "policy": deps.policy, "requested_at": state["started_at"],
+            "now": deps.clock(), "ttl_seconds": ttl, "auto_approver": deps.auto_approver,
+        }  # fmt: skip
+        if offer is None:
+            decision = request_vault_session(**asked)
+        else:
+            decision, plan = request_plan_session(**asked, actions=offer)
     except ApprovalExpired as expired:
         why, refused = "expired", expired
     except ApprovalError as other:
         why, refused = str(other), other
     else:
+        if plan is not None:
+            audit_plan_approval(deps, run_id, plan)
+            detail = {**detail, "covered_by": plan.digest}
         deps.audit.append(
             run_id,
             "decision",
@@ -83,9 +142,15 @@ def ask_session(
             {"decision": type(decision).__name__.lower(), **detail, "approver": decision.approver,
              "request_id": request_id, "identity": audited_identity(deps)},
         )  # fmt: skip
-        if isinstance(decision, Approved):
-            return {"session": {"approver": decision.approver, "at": decision.at}, "reason": ""}
-        return {"status": "rejected", "reason": f"vault session rejected: {decision.reason}"}
+        if not isinstance(decision, Approved):
+            return {"status": "rejected", "reason": f"vault session rejected: {decision.reason}"}
+        update: SessionUpdate = {
+            "session": {"approver": decision.approver, "at": decision.at},
+            "reason": "",
+        }
+        if plan is not None:
+            update["plan_approval"] = cast(PlanApprovalRecord, plan.to_record())
+        return update
     deps.audit.append(
         run_id, "refused", "vault_session",
         {"why": why, "request_id": request_id, "identity": audited_identity(deps)},

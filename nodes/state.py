@@ -31,7 +31,9 @@ __all__ = [
     "HumanRecord",
     "IdpData",
     "ItemRecord",
+    "NotifyData",
     "PendingRequest",
+    "PlanApprovalRecord",
     "PlanData",
     "RunStatus",
     "SeedData",
@@ -100,6 +102,13 @@ SeedData = TypedDict("SeedData", {"from": str, "to": str})
 """One ``[[seed]]``: the ``op://`` reference read (``from``) and the target URI (``to``)."""
 
 
+class NotifyData(TypedDict):
+    """``[notify]``: where to tell people that something waits."""
+
+    webhook: str
+    """The ``op://`` reference of the webhook's URL (a Slack URL is a credential)."""
+
+
 class PlanData(TypedDict):
     """The plan as the graph carries it: the TOML's shape, references and plain values."""
 
@@ -108,6 +117,8 @@ class PlanData(TypedDict):
     break_glass: BreakGlassData
     agent: AgentData
     seed: list[SeedData]
+    notify: NotRequired[NotifyData]
+    """Present only when the plan has a ``[notify]`` table (so other plans keep their digest)."""
 
 
 # -- what the steps record ---------------------------------------------------------------------
@@ -218,6 +229,22 @@ class PendingRequest(Asked, total=False):
     """The gate key: the step's name, ``seed[i]`` for a repeat."""
 
 
+class PlanApprovalRecord(TypedDict):
+    """One approval of a whole plan (``approvals.plan_approval.PlanApproval.to_record``)."""
+
+    digest: str
+    """The approval's own digest: the session's and every action's digest."""
+    plan_digest: str
+    session: str
+    """The vault session's digest it covers ("" for none)."""
+    actions: dict[str, str]
+    """Per gate key: the digest of the action it covers."""
+    expires_at: float
+    """From then on it covers nothing: each step is asked on its own."""
+    approver: str
+    at: float
+
+
 class SessionAsk(TypedDict, total=False):
     """What the vault-session request reads of a run's state (a setup's or an agent's)."""
 
@@ -236,6 +263,8 @@ class SessionUpdate(TypedDict, total=False):
     session_ttl: float
     reason: str
     status: Literal["rejected"]
+    plan_approval: PlanApprovalRecord
+    """The plan approved with the session (a setup run's first gate only)."""
 
 
 class ApprovalRecord(TypedDict):
@@ -245,6 +274,8 @@ class ApprovalRecord(TypedDict):
     """The digest of the exact action approved."""
     approver: str
     at: float
+    covered_by: NotRequired[str]
+    """The digest of the plan approval that covered it (absent: answered at its own gate)."""
 
 
 class SetupState(TypedDict, total=False):
@@ -266,6 +297,8 @@ class SetupState(TypedDict, total=False):
     """The approval request waiting at the current gate (interrupt payload), if any."""
     approvals: dict[str, ApprovalRecord]
     """Per gate key: ``digest``, ``approver``, ``at`` of the decision that allows the effect."""
+    plan_approval: PlanApprovalRecord
+    """One approval of the whole plan (given at the first gate, or by ``setup --approval``)."""
     edits: dict[str, dict[str, Any]]
     """Per gate key: argument changes a person made (asked again with a new digest)."""
     item: ItemRecord

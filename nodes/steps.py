@@ -22,7 +22,7 @@ from typing_extensions import TypeIs
 
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.enrollment import enroll_args, enroll_totp_step
-from vaultborn.nodes.idp_user import create_idp_user, user_args
+from vaultborn.nodes.idp_user import create_idp_user, password_ref, user_args
 from vaultborn.nodes.seeding import seed_args, seed_target
 from vaultborn.nodes.state import HandOff, PlanData, SetupState, StepRecord
 from vaultborn.nodes.step_vault import StepVault
@@ -166,21 +166,37 @@ async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> StepO
 
 
 def _verify_args(state: SetupState) -> dict[str, Any]:
-    agent, item, user = state["plan"]["agent"], state["item"], state["user"]
+    plan = state["plan"]
+    agent, bg = plan["agent"], plan["break_glass"]
+    login_url = bg.get("login_url") or ""
     return {
         "client_id": agent["client_id"],
         "secret": agent["secret"],
         "audience": agent["audience"],
-        "email": user["email"],
-        "vault": item["vault_id"],
-        "item": item["item_id"],
-        "password": item["password_ref"],
+        "email": bg["email"],
+        "vault": plan["vault"]["name"],
+        "item": bg["item"],
+        "password": password_ref(plan),
         # Part of what is approved: the agent's token goes to this API, the password to
         # this login page.
         "protected_api": agent.get("protected_api") or "",
-        "login_url": state["plan"]["break_glass"].get("login_url") or "",
+        "login_url": login_url,
+        # The embedded dev IdP has a login page of its own; a tenant of yours is drilled only
+        # on the page its plan names.
+        "login_drill": bool(login_url) or not plan["idp"].get("domain"),
         **({"scope": agent["scope"]} if agent.get("scope") else {}),
     }
+
+
+def _verify_summary(a: dict[str, Any]) -> str:
+    api = a["protected_api"] or "the protected API"
+    if a.get("login_url"):
+        drill = f", and a break-glass login drill at {a['login_url']}"
+    elif a.get("login_drill"):
+        drill = ", and a break-glass login drill on the IdP's login page"
+    else:
+        drill = "; no login drill (the plan names no break_glass.login_url)"
+    return f"Verify: token for {a['client_id']} → {api}{drill}"
 
 
 STEPS: dict[str, GatedStep] = {
@@ -199,7 +215,7 @@ STEPS: dict[str, GatedStep] = {
         name="create_user",
         effects=("idp.create_user",),
         state_key="user",
-        args=lambda s: user_args(s["plan"], s["item"]),
+        args=lambda s: user_args(s["plan"]),
         summary=lambda a: (
             f"Sign up {a['email']} at {a['signup_url']} with the password {a['password']}"
             if "signup_url" in a
@@ -212,9 +228,9 @@ STEPS: dict[str, GatedStep] = {
         name="enroll_totp",
         effects=("idp.enroll_totp", "vault.set_otp"),
         state_key="enrollment",
-        args=lambda s: enroll_args(s["plan"], s["item"], s["user"]),
+        args=lambda s: enroll_args(s["plan"]),
         summary=lambda a: (
-            f"Enroll TOTP for {a['user_id']} ({a['strategy']}"
+            f"Enroll TOTP for {a['email']} ({a['strategy']}"
             + (
                 f" at {a['enroll_url']}, logged in with {a['password']}"
                 if "enroll_url" in a
@@ -238,9 +254,7 @@ STEPS: dict[str, GatedStep] = {
         effects=(),
         state_key="verify",
         args=_verify_args,
-        summary=lambda a: (
-            f"Verify: token for {a['client_id']} → protected API, and a break-glass login drill"
-        ),
+        summary=_verify_summary,
         effect=verify_chain,
         prepare=remember_enrollment_codes,
     ),

@@ -36,6 +36,8 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
     )
     if not login_url:
         return {**checks, "login_drill": "skipped: no break_glass.login_url in the plan"}
+    if not args.get("login_drill", True):
+        return {**checks, "login_drill": "skipped: the approved action has none"}
     options = FlowOptions(
         on_human=deps.browser.on_human,
         timeout=deps.browser.timeout,

@@ -161,8 +161,13 @@ def answer_of(values: Mapping[str, Any], call_id: str) -> tuple[str, Any, bool] 
     return None
 
 
-def waiting_text(view: RunView) -> str:
-    """What the host is told while a person decides: what waits, and the commands."""
+def waiting_text(view: RunView, inbox: str | None = None) -> str:
+    """What the host is told while a person decides: what waits, and where it is answered.
+
+    Args:
+        view: The run.
+        inbox: The address of an approval inbox serving now (``vaultborn inbox``), if any.
+    """
     waiting = view.waiting or {}
     run = view.run_id
     if waiting.get("kind") == "vault_session":
@@ -170,11 +175,17 @@ def waiting_text(view: RunView) -> str:
     else:
         action = waiting.get("action", {})
         what = f"{action.get('name')}: {action.get('summary', '')}"
+    where = (
+        f"A person answers in the approval inbox at {inbox}runs/{run} (or with `vaultborn "
+        f"approve {run}`)"
+        if inbox
+        else f"A person answers with `vaultborn approve {run}`, `vaultborn reject {run} "
+        f"--reason TEXT` or `vaultborn edit {run} KEY=VALUE`"
+    )
     return (
         f"waiting for approval: run {run} asks for {what} (digest "
-        f"{str(waiting.get('digest', ''))[:19]}…). A person answers with `vaultborn approve "
-        f"{run}`, `vaultborn reject {run} --reason TEXT` or `vaultborn edit {run} KEY=VALUE`; "
-        "call this tool again with the same arguments for its outcome."
+        f"{str(waiting.get('digest', ''))[:19]}…). {where}; call this tool again with the same "
+        "arguments for its outcome."
     )
 
 

@@ -92,12 +92,15 @@ class HostSession:
         poll: Seconds between looks at the run while waiting.
         tools: The toolkit.
         sleep: Waits between looks (tests).
+        inbox: The address of the approval inbox serving now, if any (where a person answers).
     """
 
     def __init__(self, db: StateDb, deps: Deps, plan: Mapping[str, Any], *, client: str,
                  vaults: Sequence[str], run_id: str, wait: float = 0.0, poll: float = 0.25,
                  tools: Sequence[ToolSpec] = TOOLS,
-                 sleep: Callable[[float], Any] = asyncio.sleep) -> None:  # fmt: skip
+                 sleep: Callable[[float], Any] = asyncio.sleep,
+                 inbox: Callable[[], str | None] = lambda: None) -> None:  # fmt: skip
+        self.inbox = inbox
         self.db, self.deps, self.plan = db, deps, dict(plan)
         self.client, self.vaults, self.run_id = client, list(vaults), run_id
         self.wait, self.poll, self.tools = wait, poll, list(tools)
@@ -162,7 +165,7 @@ class HostSession:
             pending = next_call(cast(AgentState, view.values))  # an agent run's values
             if pending is not None:
                 if self._key(pending["name"], pending["args"]) != key:
-                    return Outcome("busy", f"busy: {waiting_text(view)}", self.run_id,
+                    return Outcome("busy", f"busy: {waiting_text(view, self.inbox())}", self.run_id,
                                    is_error=True)  # fmt: skip
                 call_id = str(pending["id"])
             else:
@@ -221,5 +224,6 @@ class HostSession:
                     data = {"status": "waiting", "run_id": self.run_id}
                     return Outcome("waiting", text, self.run_id, data=data)
                 self._later[key] = call_id
-                return Outcome("waiting", waiting_text(view), self.run_id, data=_waiting(view))
+                text = waiting_text(view, self.inbox())
+                return Outcome("waiting", text, self.run_id, data=_waiting(view))
             await self._sleep(self.poll)

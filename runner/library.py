@@ -113,15 +113,19 @@ def approve_all(approver: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """An ``on_gate`` that approves every request as ``approver`` and finishes hand-offs.
 
     The answer names the run, the request and the digest of what it saw, as a person's
-    would: an action that changed meanwhile, or another request, is not approved by it.
+    would: an action that changed meanwhile, or another request, is not approved by it. Where
+    the first gate offers the whole plan, it approves the plan: one answer, each action bound
+    to the digest the plan lists.
     """
     if not approver.strip():
         raise UsageError("approve_all needs the approver's name")
 
     def answer(waiting: dict[str, Any]) -> dict[str, Any]:
+        plan = waiting.get("plan")
         return answer_for(
-            waiting, "approve", approver=approver, reason="approved by the embedding program"
-        )
+            waiting, "approve", approver=approver, reason="approved by the embedding program",
+            digest=plan["digest"] if plan else None,
+        )  # fmt: skip
 
     return answer
 

@@ -58,7 +58,7 @@ _LOOPBACK = ("127.0.0.1", "localhost")
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SECTIONS = ("vault", "idp", "break_glass", "agent", "seed")
+_SECTIONS = ("vault", "idp", "break_glass", "agent", "seed", "notify")
 _Check = Callable[[str], str]
 
 
@@ -85,7 +85,7 @@ class _Table:
             if default is None:
                 raise self.fail(key, "missing (required)")
             return default
-        value, hidden = self.data[key], key in ("management_secret", "secret", "from")
+        value, hidden = self.data[key], key in ("management_secret", "secret", "from", "webhook")
         if not isinstance(value, str):
             raise self.fail(key, f"expected a string, got {_describe(value, hidden)}")
         if not value.strip() or value != value.strip() or _CONTROL.search(value):
@@ -252,7 +252,13 @@ def parse_plan(text: str, source: str = "vaultborn.toml") -> Plan:
         protected_api=a.text("protected_api", "", _url) or None,
         scope=a.text("scope", "", _scope) or None,
     )
-    return Plan(vault, idp, break_glass, agent, _seeds(data.get("seed", []), fail), source)
+    notify = None
+    if "notify" in data:  # a webhook's URL is a credential: the plan names it by reference
+        notify = _Table(data["notify"], "notify.", ("webhook",), fail).text(
+            "webhook", check=_reference
+        )
+    seeds = _seeds(data.get("seed", []), fail)
+    return Plan(vault, idp, break_glass, agent, seeds, source, notify=notify)
 
 
 _IDP_KEYS = ("kind", "domain", "management_client_id", "management_secret", "connection")

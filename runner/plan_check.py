@@ -1,9 +1,8 @@
 """``vaultborn plan``: what a setup would propose, and whether everything it needs answers.
 
 Nothing is changed: references are resolved (no value is read), the IdP's discovery document
-is fetched, the seed targets' stores (AWS) and Chromium are looked for. Actions whose arguments
-come from an earlier step (the item's id-based password reference) are shown with the reference
-by name; their digest at run time is taken of the id-based form.
+is fetched, the seed targets' stores (AWS) and Chromium are looked for. The actions are the
+run's own (``nodes.plan_actions``): the digests shown are the ones its gates ask about.
 """
 
 from __future__ import annotations
@@ -16,12 +15,10 @@ from vaultborn.approvals.action import Action
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.core.errors import VaultbornError
 from vaultborn.idp.provider import Provider
-from vaultborn.nodes.state import ItemRecord, SetupState, UserRecord
-from vaultborn.nodes.steps import STEPS
+from vaultborn.nodes.plan_actions import planned_actions
 from vaultborn.runner.checks import Check
 from vaultborn.runner.plan import Plan
 from vaultborn.stores.registry import backend_for
-from vaultborn.stores.seed import SeedReceiptData
 from vaultborn.vault.errors import NotFound
 from vaultborn.vault.protocol import Vault
 
@@ -29,35 +26,8 @@ __all__ = ["check_plan", "projected_actions"]
 
 
 def projected_actions(plan: Plan) -> list[Action]:
-    """The actions a run of ``plan`` would ask about, in order."""
-    data = plan.to_dict()
-    bg = data["break_glass"]
-    # The records as the run will make them, by name; no action's arguments read the item's
-    # version or whether the item or the user was created.
-    item: ItemRecord = {
-        "vault_id": data["vault"]["name"],
-        "item_id": bg["item"],
-        "version": 0,
-        "created": True,
-        "password_ref": f"op://{data['vault']['name']}/{bg['item']}/password",
-    }
-    # An application's account is named by its e-mail; an Auth0 user's id comes at run time.
-    oidc = data["idp"].get("kind") == "oidc"
-    user_id = bg["email"] if oidc else f"(the IdP user {bg['email']})"
-    user: UserRecord = {"user_id": user_id, "email": bg["email"], "created": True}
-    state: SetupState = {"plan": data, "item": item, "user": user}
-    actions = []
-    for step in STEPS.values():
-        for _ in range(step.times(data)):
-            args = step.args(state)
-            actions.append(Action(step.name, args, step.effects, step.summary(args)))
-            if step.repeats is not None:  # the next repeat is for the next entry
-                projected: SeedReceiptData = {
-                    "target": args[step.repeats.key], "version_id": "", "source": args["from"],
-                    "source_version": 0, "outcome": "projected",
-                }  # fmt: skip
-                state |= step.recorded(state, projected)
-    return actions
+    """The actions a run of ``plan`` will ask about, in order: the run's own (same digests)."""
+    return [action for _, action in planned_actions(plan.to_dict())]
 
 
 def check_plan(plan: Plan, vault: Vault, env: dict[str, str], home: Any) -> list[Check]:

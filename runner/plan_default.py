@@ -161,6 +161,8 @@ class Plan:
     seeds: tuple[SeedPlan, ...] = ()
     source: str = field(default=EMBEDDED_SOURCE, compare=False)
     """The file the plan came from, or ``"embedded default"``; not part of the content."""
+    notify: str | None = None
+    """The ``op://`` reference of a webhook's URL told when the run waits (``[notify]``)."""
 
     @property
     def embedded_idp(self) -> bool:
@@ -169,13 +171,16 @@ class Plan:
 
     def to_dict(self) -> PlanData:
         """The plan's content as JSON data in the TOML's shape: references and plain values."""
-        return {
+        data: PlanData = {
             "vault": self.vault.to_dict(),
             "idp": self.idp.to_dict(),
             "break_glass": self.break_glass.to_dict(),
             "agent": self.agent.to_dict(),
             "seed": [{"from": s.reference, "to": s.target} for s in self.seeds],
         }
+        if self.notify is not None:
+            data["notify"] = {"webhook": self.notify}
+        return data
 
     @property
     def digest(self) -> str:

@@ -21,6 +21,7 @@ from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import SetupState
 from vaultborn.runner import view_cache
 from vaultborn.runner.board import RunBoard
+from vaultborn.runner.notify import notify_waiting
 from vaultborn.runner.run_view import RunView
 from vaultborn.runner.state_db import StateDb
 
@@ -150,6 +151,8 @@ async def advance(
                         progress(run_id, node)
         view = await asyncio.to_thread(view_after_move, db, run_id)
         await asyncio.to_thread(board.mark, run_id, view.status)
+        if view.status == "waiting":  # tell people, where a webhook is set; never fails the run
+            await asyncio.to_thread(notify_waiting, view, run_deps.vault)
         return view
 
 

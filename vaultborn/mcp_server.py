@@ -38,8 +38,9 @@ INSTRUCTIONS = (
     "take op:// references and return references, versions and metadata. The first call asks "
     "for the vault session; reads then answer at once, and every tool with side effects waits "
     "for a person. A tool that answers 'waiting for approval' is decided by a person with "
-    "`vaultborn approve RUN` (or reject/edit); call it again with the same arguments to get "
-    "its outcome. A refusal is final: do not retry it unchanged."
+    "`vaultborn approve RUN` (or reject/edit), or in the approval inbox it names; call it "
+    "again with the same arguments to get its outcome. A refusal is final: do not retry it "
+    "unchanged."
 )
 _log = logging.getLogger("vaultborn.mcp")
 
@@ -149,7 +150,7 @@ def build_server(sessions: Sessions, tools: Sequence[ToolSpec] = TOOLS) -> Serve
         about: dict[str, Any] = {"run_id": session.run_id, "client": session.client,
                                  "status": view.status if view else "not started"}  # fmt: skip
         if view is not None and view.status == "waiting":
-            about["waiting"] = waiting_text(view)
+            about["waiting"] = waiting_text(view, session.inbox())
         text = json.dumps(about, ensure_ascii=False)
         contents = types.TextResourceContents(uri=SESSION_URI, text=text,
                                               mime_type="application/json")  # fmt: skip

@@ -22,24 +22,42 @@ def describe_waiting(waiting: dict[str, Any]) -> str:
     if kind == "human_step":
         return f"a person at {waiting.get('url')}: {waiting.get('instructions')}"
     if kind == "vault_session":
-        return f"the vault session — {waiting.get('summary', '')}"
+        plan = waiting.get("plan")
+        offered = f" (or the whole plan: {len(plan['actions'])} actions)" if plan else ""
+        return f"the vault session{offered} — {waiting.get('summary', '')}"
     action = waiting.get("action", {})
     return f"approval of {action.get('name')} — {action.get('summary', '')}"
 
 
 def ask_session(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
-    """Show an approval (or the vault session) and ask: approve, reject or quit."""
+    """Show an approval (or the vault session and its plan) and ask: approve, reject or quit.
+
+    With a plan offered, ``a`` approves the session and every action listed, each bound to
+    the digest shown; ``y`` approves the session only (each step is then asked on its own).
+    """
     console.print(describe_waiting(waiting), markup=False)
     for key, value in waiting.get("action", {}).get("args", {}).items():
         console.print(f"    {key}: {value}", markup=False)
-    choice = Prompt.ask(
-        "Approve? y = yes, n = no (reject), q = quit for now", choices=["y", "n", "q"], default="y"
-    )
+    plan = waiting.get("plan")
+    choices = ["y", "n", "q"]
+    question = "Approve? y = yes, n = no (reject), q = quit for now"
+    if plan:
+        for number, action in enumerate(plan["actions"], start=1):
+            console.print(f"  {number}. {action['summary']}", markup=False)
+            console.print(f"     {action['key']}: {action['digest'][:19]}…", markup=False)
+        choices = ["a", "y", "n", "q"]
+        question = (
+            "Approve? a = all of it (session and plan), y = the session only, n = no (reject), "
+            "q = quit for now"
+        )
+    choice = Prompt.ask(question, choices=choices, default=choices[0])
     if choice == "q":
         return None
     if choice == "n":
         reason = Prompt.ask("Why") or "rejected at the terminal"
         return answer_for(waiting, "reject", approver=me, reason=reason)
+    if choice == "a" and plan:
+        return answer_for(waiting, "approve", approver=me, digest=plan["digest"])
     return answer_for(waiting, "approve", approver=me)
 
 

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.rundb import state_db_of
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.runner.board import RunBoard
-from vaultborn.runner.runs import StateDb, view_run
+from vaultborn.runner.runs import view_run
 
 pytestmark = pytest.mark.robustness("approval integrity: answers bound to run, request, person")
 
@@ -96,7 +97,7 @@ def test_another_runs_answer_for_the_same_action_is_refused(cli: Run, home: Path
     second, waiting = _at_create_item(cli)
     assert waiting["digest"] == asked["digest"]  # the same action …
     assert waiting["request_id"] != asked["request_id"]  # … asked in another request
-    with StateDb(_url(home)).open() as saver:
+    with state_db_of(home).open() as saver:
         interrupt = view_run(saver, second).interrupt_id
     with RunBoard(_url(home)) as board:
         board.queue_answer(second, interrupt, stolen)
@@ -125,7 +126,7 @@ def test_an_answer_to_an_earlier_request_of_the_same_run_is_refused(cli: Run, ho
         earlier = _json(payload[0])
         conn.execute("DELETE FROM run_queue")
     assert cli("approve", run_id, "--digest", "sha256:" + "0" * 64).code == 2  # asked again
-    with StateDb(_url(home)).open() as saver:
+    with state_db_of(home).open() as saver:
         again = view_run(saver, run_id)
     assert again.waiting is not None and again.waiting["digest"] == asked["digest"]
     assert again.waiting["request_id"] != asked["request_id"]

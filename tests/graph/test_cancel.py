@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.rundb import state_db_of
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.setup import build_graph
@@ -36,7 +37,7 @@ def _json(text: str) -> Any:
 
 
 def _db(home: Path) -> StateDb:
-    return StateDb(f"sqlite:///{home / 'state.db'}")
+    return state_db_of(home)
 
 
 def _events(home: Path, run_id: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -63,10 +63,32 @@ def test_setup_in_a_terminal_asks_at_each_gate(tmp_path: Path) -> None:
     code, seen = _talk(
         [sys.executable, "-m", "vaultborn", "setup"],
         env,
-        {"[y/n/q] (y): ": "y\n"},
+        {"[a/y/n/q] (a): ": "y\n", "[y/n/q] (y): ": "y\n"},
         timeout=240,
     )
     assert code == 0, seen[-2000:]
-    assert seen.count("Approve? y = yes, n = no (reject), q = quit for now") == 5  # 1 + 4 effects
+    # The session alone (y), then each of the 4 effects at its own gate.
+    assert seen.count("Approve? a = all of it (session and plan)") == 1
+    assert seen.count("Approve? y = yes, n = no (reject), q = quit for now") == 4
     assert "approval of create_item" in seen
+    assert ": done" in seen
+
+
+def test_one_answer_at_the_terminal_approves_the_whole_plan(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "VAULTBORN_HOME": str(tmp_path / "home"),
+        "TERM": "dumb",
+        "COLUMNS": "200",
+    }
+    code, seen = _talk(
+        [sys.executable, "-m", "vaultborn", "setup"],
+        env,
+        {"[a/y/n/q] (a): ": "a\n", "[y/n/q] (y): ": "q\n"},
+        timeout=240,
+    )
+    assert code == 0, seen[-2000:]
+    assert seen.count("Approve? a = all of it (session and plan)") == 1
+    assert "Approve? y = yes" not in seen
     assert ": done" in seen

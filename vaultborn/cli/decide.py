@@ -10,33 +10,19 @@ by uid, and the audit row records the uid beside it (``identity``).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
-from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from vaultborn.approvals.audit import AuditLog
-from vaultborn.approvals.request import answer_for
-from vaultborn.cli.driving import (
-    Choices,
-    current_user,
-    drive,
-    finish,
-)
+from vaultborn.cli.driving import Choices, current_user, finish, run_options
 from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import prepare_database
-from vaultborn.nodes.gating import REFUSED
 from vaultborn.render import console, print_json
-from vaultborn.runner.board import RunBoard
+from vaultborn.runner.answering import answer_run
 from vaultborn.runner.cancel import cancel_run
-from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.identity import os_identity
-from vaultborn.runner.runs import (
-    RunView,
-    list_runs,
-    view_run,
-)
 from vaultborn.runner.state_db import state_db
 from vaultborn.runner.wiring import Settings
 
@@ -77,13 +63,19 @@ def approve(
     run: WaitingRunArg = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     digest: DigestOpt = None,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="At the first gate: approve the session and every action of the plan."
+        ),
+    ] = False,
     queue: QueueOpt = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Approve what the run waits for, then let it go on to the next gate."""
-    _decide(ctx.obj, run, {"decision": "approve", "reason": reason}, digest, db, as_json,
-            queue=queue)  # fmt: skip
+    answer = {"decision": "approve", "reason": reason}
+    _decide(ctx.obj, run, answer, digest, db, as_json, queue=queue, plan=plan)
 
 
 def edit(
@@ -136,7 +128,7 @@ def cancel(
     """
     run_db = state_db(ctx.obj, db)
     prepare_database(run_db.url)
-    audit = AuditLog(run_db.url)
+    audit = run_db.audit_log()
     try:
         done = cancel_run(run_db, run, by=current_user(), reason=reason, identity=os_identity(),
                           audit=audit)  # fmt: skip
@@ -151,63 +143,17 @@ def cancel(
 
 
 def _decide(settings: Settings, run: str | None, decision: dict[str, Any], digest: str | None,
-            db: str | None, as_json: bool, *, queue: bool = False) -> None:  # fmt: skip
-    choices = Choices(db=db, interactive=False)
-    with state_db(settings, db).open() as saver:
-        view = view_run(saver, run) if run is not None else _the_waiting_run(saver)
-    run = view.run_id
-    if view.status != "waiting" or view.waiting is None:
-        raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
-    waiting = view.waiting
-    if queue and is_host_run(view.values):
-        raise UsageError(
-            f"run {run} is an MCP session's run: answer it without --queue (this command "
-            "moves it on)"
-        )
-    # Bound to what was read as waiting: this run, this request, the digest reviewed. An
-    # empty --digest stays empty (and is refused): it must never mean "whatever waits".
-    answer = answer_for(
-        waiting, decision["decision"], approver=current_user(), reason=decision["reason"],
-        digest=digest, args=decision.get("args"),
-    )  # fmt: skip
-    if queue:
-        _queue(settings, db, view, answer, as_json)
-        return
-    after = drive(settings, choices, run, None, answer=answer)
-    if after.reason.startswith(REFUSED):
-        raise UsageError(f"{after.reason.removeprefix(REFUSED)} (the run asks again)")
-    finish(after, as_json)
-
-
-def _queue(settings: Settings, db: str | None, view: RunView, answer: dict[str, Any],
-           as_json: bool) -> None:  # fmt: skip
-    """Queue ``answer`` for a worker; who queued it is audited here, where the uid is known."""
-    run_db = state_db(settings, db)
-    with RunBoard(run_db.url) as board:
-        board.queue_answer(view.run_id, view.interrupt_id, answer)
-    audit = AuditLog(run_db.url)
-    try:
-        subject = str((view.waiting or {}).get("kind", "answer"))
-        audit.append(view.run_id, "queued", subject, {
-            "decision": str(answer.get("decision", "done")), "digest": answer.get("digest", ""),
-            "request_id": answer.get("request_id", ""),
-            "approver": str(answer.get("approver") or answer.get("by")),
-            "identity": os_identity(),
-        })  # fmt: skip
-    finally:
-        audit.close()
-    if as_json:
-        print_json({"run_id": view.run_id, "status": "queued", "answer": answer})
+            db: str | None, as_json: bool, *, queue: bool = False,
+            plan: bool = False) -> None:  # fmt: skip
+    with ExitStack() as stack:
+        answered = answer_run(
+            state_db(settings, db), settings,
+            lambda: run_options(settings, Choices(db=db, interactive=False), stack), run,
+            decision, approver=current_user(), digest=digest, plan=plan, queue=queue,
+        )  # fmt: skip
+    if answered.view is not None:
+        finish(answered.view, as_json)
+    elif as_json:
+        print_json({"run_id": answered.run_id, "status": "queued", "answer": answered.answer})
     else:
-        console.print(f"{view.run_id}: answer queued; a worker moves the run on", markup=False)
-
-
-def _the_waiting_run(saver: BaseCheckpointSaver[str]) -> RunView:
-    """The one run that waits for an answer, when the command names none."""
-    waiting = [v for v in list_runs(saver) if v.status == "waiting"]
-    if not waiting:
-        raise UsageError("no run waits for a decision (see 'vaultborn runs')")
-    if len(waiting) > 1:
-        names = ", ".join(v.run_id for v in waiting)
-        raise UsageError(f"several runs wait ({names}); name the one to answer")
-    return waiting[0]
+        console.print(f"{answered.run_id}: answer queued; a worker moves the run on", markup=False)

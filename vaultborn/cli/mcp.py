@@ -100,6 +100,7 @@ def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None
     from vaultborn.nodes.tools import TOOLS
     from vaultborn.runner.host_runs import is_host_run
     from vaultborn.runner.host_session import HostSession
+    from vaultborn.runner.inbox_link import serving_inbox
     from vaultborn.runner.runs import view_run
     from vaultborn.runner.runtime import RunOptions, open_runtime
     from vaultborn.runner.state_db import home_of, keys_home, state_db
@@ -126,7 +127,8 @@ def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None
         def open_session(client: str, run: str) -> HostSession:
             _say(f"{client}: run {run}")
             return HostSession(run_db, deps, plan, client=client, vaults=[plan["vault"]["name"]],
-                               run_id=run, wait=wait)  # fmt: skip
+                               run_id=run, wait=wait,
+                               inbox=lambda: serving_inbox(home_of(settings)))  # fmt: skip
 
         yield Sessions(open_session, run_id=run_id)
 

@@ -12,9 +12,10 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -26,6 +27,7 @@ from vaultborn.cli.driving import (
     PlanOpt,
     PolicyOpt,
     approval_ttl,
+    current_user,
     drive,
     finish,
     is_interactive,
@@ -34,7 +36,7 @@ from vaultborn.cli.driving import (
 )
 from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.core.errors import UsageError
-from vaultborn.graphs.state import SetupState
+from vaultborn.graphs.state import PlanApprovalRecord, SetupState
 from vaultborn.prompts import describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runner.board import RunBoard
@@ -49,10 +51,12 @@ from vaultborn.runner.fleet import (
 )
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan
-from vaultborn.runner.plan_check import check_plan, projected_actions
+from vaultborn.runner.plan_check import check_plan
+from vaultborn.runner.plan_file import SavedPlan, read_plan_file, save_plan, write_plan_file
 from vaultborn.runner.runs import (
     StateDb,
     new_run_id,
+    view_run,
 )
 from vaultborn.runner.runtime_cache import RuntimeCache
 from vaultborn.runner.state_db import home_of, keys_home, state_db
@@ -99,6 +103,13 @@ def setup(
         typer.Option("--queue", help="Only queue the run(s): a 'vaultborn worker' moves them."),
     ] = False,
     run: Annotated[str | None, typer.Option("--run", help="Continue this run instead.")] = None,
+    approval: Annotated[
+        Path | None,
+        typer.Option(
+            "--approval",
+            help="A plan saved by 'vaultborn plan --out': approve all it lists at once.",
+        ),
+    ] = None,
     policy: PolicyOpt = None,
     auto_approve: AutoOpt = False,
     headed: HeadedOpt = False,
@@ -115,10 +126,16 @@ def setup(
     interactive = is_interactive(as_json) and not several and not queue
     choices = Choices(paths[0] if paths else None, policy, auto_approve, headed, interactive, db)
     if run is not None:
-        if paths or queue:
-            raise UsageError("--run continues one run: it takes no --plan, --plan-dir or --queue")
+        if paths or queue or approval:
+            raise UsageError(
+                "--run continues one run: it takes no --plan, --plan-dir, --queue or --approval"
+            )
         finish(drive(ctx.obj, choices, run, None), as_json)
         return
+    if approval is not None and (several or queue):
+        raise UsageError(
+            "--approval starts the one run its saved plan names: one --plan, no --queue"
+        )
     plans = [plan_for(path, ctx.obj) for path in paths] if paths else [plan_for(None, ctx.obj)]
     # A database without keys gets them now, in the (first) plan's vault, before any run.
     first_vault = plans[0].vault
@@ -131,24 +148,38 @@ def setup(
     elif several:
         _run_several(ctx.obj, choices, plans, run_db, concurrency, as_json)
     else:
-        _run_one(ctx.obj, choices, plans[0], run_db, as_json)
+        saved = read_plan_file(approval) if approval is not None else None
+        _run_one(ctx.obj, choices, plans[0], run_db, as_json, saved)
 
 
 def _first_state(plan: Plan, run_id: str) -> SetupState:
     return first_state(plan, run_id, approval_ttl())
 
 
-def _run_one(
-    settings: Settings, choices: Choices, plan: Plan, run_db: StateDb, as_json: bool
-) -> None:
+def _run_one(settings: Settings, choices: Choices, plan: Plan, run_db: StateDb, as_json: bool,
+             saved: SavedPlan | None = None) -> None:  # fmt: skip
     domain, email = account_of(plan.to_dict())
     # Held from the check until the run's first checkpoint and beyond: two setups started at
     # once would both pass the check and race each other for the same user and item.
     with hold_run(run_db.url, f"account:{domain}:{email}", label=f"a setup for {email}"):
-        run_id = new_run_id()
+        run_id = new_run_id() if saved is None else _unused(run_db, saved.run_id)
         items = plan_fleet([plan], run_db, lambda p, _: _first_state(p, run_id))
-        view = drive(settings, choices, run_id, items[0].first)
+        first = items[0].first
+        if saved is not None:  # running it is the one approval, recorded with your name
+            record = saved.approval(current_user(), time.time()).to_record()
+            first["plan_approval"] = cast(PlanApprovalRecord, record)
+        view = drive(settings, choices, run_id, first)
     finish(view, as_json)
+
+
+def _unused(run_db: StateDb, run_id: str) -> str:
+    """``run_id``, checked to name no run yet: a saved plan starts one run, once."""
+    with run_db.open() as saver:
+        try:
+            view_run(saver, run_id)
+        except UsageError:
+            return run_id
+    raise UsageError(f"the saved plan's run {run_id} was started already (see 'vaultborn runs')")
 
 
 def _run_several(settings: Settings, choices: Choices, plans: list[Plan], run_db: StateDb,
@@ -185,34 +216,70 @@ def _queue_runs(plans: list[Plan], run_db: StateDb, as_json: bool) -> None:
         console.print(f"{item.run_id} {item.source}: queued for a worker", markup=False)
 
 
-def plan_command(ctx: typer.Context, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
-    """Show the actions a setup would ask about (with digests) and check what it needs.
+def plan_command(
+    ctx: typer.Context,
+    plan: PlanOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Save the plan here; 'vaultborn setup --approval FILE' approves all it lists.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the actions a setup will ask about (with digests) and check what it needs.
 
-    Changes nothing: references are resolved without reading a value, the IdP is asked for its
-    discovery document, AWS configuration and Chromium are looked for.
+    The digests are the ones the run's gates ask about. Changes nothing: references are
+    resolved without reading a value, the IdP is asked for its discovery document, AWS
+    configuration and Chromium are looked for. With --out, the plan is saved for one run:
+    running 'setup --approval FILE' is then the one approval of the session and every action.
     """
     loaded = plan_for(plan, ctx.obj)
-    actions = projected_actions(loaded)
     vault = open_vault(ctx.obj.for_plan(loaded.vault.backend))
+    saved = save_plan(loaded, vault.backend, run_id=new_run_id(), now=time.time(),
+                      ttl=approval_ttl())  # fmt: skip
     checks = check_plan(loaded, vault, dict(os.environ), Path.home())
+    failed = any(c.status == "fail" for c in checks)
+    if out is not None and not failed:
+        write_plan_file(out, saved)
+    session = {"backend": saved.backend, "vaults": list(saved.vaults)}
+    if out is not None and not failed:
+        session.update(run_id=saved.run_id, digest=saved.session)
     if as_json:
-        print_json(
-            {
-                "plan": loaded.source,
-                "digest": loaded.digest,
-                "actions": [{**a.to_payload(), "digest": a.digest} for a in actions],
-                "checks": [c.as_dict() for c in checks],
-            }
-        )
+        shown: dict[str, Any] = {
+            "plan": loaded.source,
+            "digest": loaded.digest,
+            "session": session,
+            "actions": list(saved.actions),
+            "checks": [c.as_dict() for c in checks],
+        }
+        if out is not None and not failed:
+            shown["saved"] = {"file": str(out), "run_id": saved.run_id, "digest": saved.digest,
+                              "expires_at": saved.expires_at}  # fmt: skip
+        print_json(shown)
     else:
         console.print(f"plan: {loaded.source} ({loaded.digest[:19]}…)", markup=False)
-        for number, action in enumerate(actions, start=1):
-            effects = ", ".join(action.effects) or "read-only"
-            console.print(f"{number}. {action.summary}", markup=False)
-            console.print(f"   {effects}; {action.digest[:19]}…", markup=False, style="dim")
+        console.print(
+            f"0. the vault session: {saved.backend} vault ({', '.join(saved.vaults)})",
+            markup=False,
+        )
+        for number, action in enumerate(saved.actions, start=1):
+            effects = ", ".join(action["effects"]) or "read-only"
+            console.print(f"{number}. {action['summary']}", markup=False)
+            console.print(
+                f"   {action['key']}: {effects}; {action['digest'][:19]}…", markup=False,
+                style="dim",
+            )  # fmt: skip
         for check in checks:
             console.print(f"{check.status:<4} {check.name}: {check.detail}", markup=False)
-    if any(c.status == "fail" for c in checks):
+        if out is not None and not failed:
+            console.print(
+                f"saved to {out} for run {saved.run_id} ({saved.digest[:19]}…); approve all of "
+                f"it with: vaultborn setup --approval {out}",
+                markup=False,
+            )
+    if failed:
         raise typer.Exit(1)
 
 
