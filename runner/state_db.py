@@ -53,9 +53,13 @@ class StateDb:
         home: Where its witness file goes (None: no witness file).
         sealing: How its checkpoints are sealed, for ``doctor``.
         vault: Opens the vault that holds the keys (for the audit head kept there).
+        refresh: Looks for keys made since (None: never). A long-lived process (an inbox, a
+            worker, an MCP server) opened on a database without keys must use the keys the
+            first setup then makes, or it could neither read sealed checkpoints nor append
+            to the keyed audit chain.
     """
 
-    __slots__ = ("home", "key", "keys", "sealing", "url", "vault")
+    __slots__ = ("_refresh", "home", "key", "keys", "sealing", "url", "vault")
 
     def __init__(
         self,
@@ -66,10 +70,23 @@ class StateDb:
         home: Path | None = None,
         sealing: str = "",
         vault: Callable[[], Vault] | None = None,
+        refresh: Callable[[], StateDb] | None = None,
     ) -> None:
         self.url = DatabaseUrl.parse(url)
         self.key, self.keys, self.home, self.vault = key, keys, home, vault
         self.sealing = sealing or ("sealed" if key is not None else "unsealed")
+        self._refresh = refresh
+
+    def _settled(self) -> None:
+        """Take the database's keys if they were made since this was opened (one read)."""
+        if self.keys is not None or self._refresh is None:
+            return
+        found = self._refresh()
+        if found.keys is not None:
+            self.key, self.keys, self.sealing, self.vault = (
+                found.key, found.keys, found.sealing, found.vault
+            )  # fmt: skip
+            self._refresh = None
 
     def __repr__(self) -> str:
         return f"StateDb({self.url!r}, sealed={self.key is not None})"
@@ -78,12 +95,14 @@ class StateDb:
         """A checkpointer for looking (sync)."""
         from vaultborn.graphs.checkpoint import open_checkpointer
 
+        self._settled()
         return open_checkpointer(self.url, key=self.key)
 
     def open_async(self) -> AbstractAsyncContextManager[BaseCheckpointSaver[str]]:
         """A checkpointer for running the graph (async)."""
         from vaultborn.graphs.checkpoint import open_async_checkpointer
 
+        self._settled()
         return open_async_checkpointer(self.url, key=self.key)
 
     @property
@@ -104,6 +123,7 @@ class StateDb:
         from vaultborn.approvals.audit_anchor import Anchor, VaultAnchor, WitnessFile
         from vaultborn.vault.reference import parse_reference
 
+        self._settled()
         if self.keys is None:
             return AuditLog(self.url, clock=clock)
         anchors: list[Anchor] = []
@@ -147,7 +167,8 @@ def state_db(
     keys = None if record is None else _opened_keys(settings, record)
     key, sealing = _sealing(settings, keys)
     opener = None if record is None else _opener(settings, record)
-    return StateDb(url, key, keys=keys, home=home, sealing=sealing, vault=opener)
+    refresh = None if record is not None else (lambda: state_db(settings, url.text))
+    return StateDb(url, key, keys=keys, home=home, sealing=sealing, vault=opener, refresh=refresh)
 
 
 def keys_home(settings: Settings, backend: str, vault: str) -> KeysHome:

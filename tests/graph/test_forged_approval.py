@@ -237,3 +237,24 @@ def test_two_processes_making_keys_at_once_keep_one(home: Path) -> None:
         assert sorted(KEYS_TAG in i.tags for i in items) == [False, True]
     finally:
         vault.close()
+
+
+def test_a_process_opened_before_the_keys_uses_them_once_they_are_made(
+    cli: Run, home: Path
+) -> None:
+    """An inbox, worker or MCP server started on an empty database reads the runs sealed later."""
+    early = state_db_of(home)
+    assert early.keys is None and early.key is None
+
+    run_id = json.loads(cli("setup", "--json").out)["run_id"]
+
+    from vaultborn.runner.runs import view_run
+
+    with early.open() as saver:
+        assert view_run(saver, run_id).status == "waiting"
+    assert early.keys is not None and early.key == state_db_of(home).key
+    log = early.audit_log()
+    try:
+        assert log.key is not None and log.verify().ok
+    finally:
+        log.close()
