@@ -80,9 +80,11 @@ class VaultTotpTarget:
             self.on_stored()
 
     def _holds(self, params: OtpParameters) -> bool:
-        """Whether the item's OTP field gives the same codes as ``params`` (compared here)."""
-        if self.vault.get_item(self.vault_name, self.item).otp_field is None:
-            return False  # nothing to compare: no value is revealed
+        """Whether the item's OTP field gives the same codes as ``params`` (compared here).
+
+        One revealed read rather than a look first: a vault call counts against the service
+        account's hourly budget, and the revealed seed never leaves this method.
+        """
         field = self.vault.get_item(self.vault_name, self.item, reveal=True).otp_field
         if field is None or not isinstance(field.value, Secret):
             return False

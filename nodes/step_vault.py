@@ -11,6 +11,7 @@ computed from what the vault holds now.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -108,9 +109,17 @@ class StepVault:
         return self.inner.edit_item(vault, item, edit)
 
     def set_otp(self, vault: str | None, item: str, uri: str | Secret) -> Item:
-        """Set an item's OTP field."""
+        """Set an item's OTP field; a revealed read of it this step stays, with the new field.
+
+        Only the OTP field changes, to the URI written here: the step's later codes come from
+        that, not from another read (the capture compares the seed first, then confirms).
+        """
+        before = self._cached(vault, item)
         self._forget()
-        return self.inner.set_otp(vault, item, uri)
+        written = self.inner.set_otp(vault, item, uri)
+        if before is not None:
+            self._remember(vault, item, _with_otp(before, written, uri))
+        return written
 
     # -- plumbing ------------------------------------------------------------------------------
     def _cached(self, vault: str | None, item: str) -> Item | None:
@@ -121,11 +130,14 @@ class StepVault:
         found = self._cached(vault, item)
         if found is None:
             found = self.inner.get_item(vault, item, reveal=True)
-            with self._lock:
-                # Known by the names it was asked by and by its ids: the two forms a step uses.
-                self._items[(vault, item)] = found
-                self._items[(found.vault.id, found.id)] = found
+            self._remember(vault, item, found)
         return found
+
+    def _remember(self, vault: str | None, item: str, found: Item) -> None:
+        with self._lock:
+            # Known by the names it was asked by and by its ids: the two forms a step uses.
+            self._items[(vault, item)] = found
+            self._items[(found.vault.id, found.id)] = found
 
     def _forget(self) -> None:
         with self._lock:
@@ -137,3 +149,20 @@ class StepVault:
         if otp is None or not isinstance(otp.value, Secret):
             raise FieldNotFound(f"item {item.title!r} ({item.id}) has no one-time password field")
         return totp_code(parse_otpauth_uri(otp.value), at)
+
+
+def _with_otp(before: Item, written: Item, uri: str | Secret) -> Item:
+    """The item after its OTP field was set, with the values the step had read revealed.
+
+    Fields and versions come from ``written``; values from ``before``, and the OTP field's from
+    the URI just written.
+    """
+    text = uri.reveal() if isinstance(uri, Secret) else uri
+    values = {f.id: f.value for f in before.fields}
+    fields = tuple(
+        dataclasses.replace(f, value=Secret(text, label=f.label))
+        if f.type is FieldType.OTP
+        else dataclasses.replace(f, value=values.get(f.id, f.value))
+        for f in written.fields
+    )
+    return dataclasses.replace(written, fields=fields)
