@@ -25,6 +25,7 @@ from tests.mcp.kit import (
     stdio_lines,
     stdio_session,
     text_of,
+    waiting_runs,
 )
 from tests.rundb import audit_log_of
 from vaultborn.nodes.tools import TOOLS
@@ -71,6 +72,9 @@ async def _scenario(home: Path, endpoint: str, log: Path, canary: str) -> None:
         session = json.loads((await client.read_resource("vaultborn://session")).contents[0].text)  # type: ignore[union-attr]
         assert session["run_id"] == run and session["status"] == "waiting"
         assert session["client"] == "test-host 1.0"
+        # What the person sees first: `vaultborn approvals` lists the session's request.
+        waiting = {w["run_id"]: w for w in await waiting_runs(home, endpoint)}
+        assert waiting[run]["waiting"]["kind"] == "vault_session", waiting
         approved = await decide(home, endpoint, "approve", run)
         assert approved.returncode == 0, approved.stderr
         assert "the MCP client test-host 1.0 gets the result" in approved.stdout
