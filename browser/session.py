@@ -8,13 +8,15 @@ warning says the trace may hold secrets. A Chromium that died (``connected`` is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -57,7 +59,8 @@ class BrowserSession:
             self._debug_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._debug_dir.chmod(0o700)
             _log.warning("browser traces go to %s and may hold secrets", self._debug_dir)
-        self._playwright = await async_playwright().start()
+        with _driver_in_its_own_session():
+            self._playwright = await async_playwright().start()
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=str(chromium.path),
@@ -129,3 +132,27 @@ class BrowserSession:
         except PlaywrightError:
             if self.connected:
                 raise
+
+
+@contextmanager
+def _driver_in_its_own_session() -> Iterator[None]:
+    """Start Playwright's driver (Node.js) in a session of its own, away from the terminal.
+
+    A Ctrl-C at the terminal goes to every process of its foreground group: the driver would
+    die with it (Node.js resets an inherited ignored or blocked SIGINT) and take its Chromium
+    along, mid-step, while vaultborn is still closing them ("Connection closed while reading
+    from the driver"). In a session of its own only vaultborn gets the Ctrl-C, and it closes the
+    browser itself; the driver still ends when its stdin closes, vaultborn killed or not.
+    Playwright has no option for it (microsoft/playwright-python#1170), so the subprocess call
+    it makes is given ``start_new_session`` while it starts.
+    """
+    spawn = asyncio.create_subprocess_exec
+
+    async def in_new_session(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        return await spawn(*args, **{**kwargs, "start_new_session": True})
+
+    asyncio.create_subprocess_exec = in_new_session
+    try:
+        yield
+    finally:
+        asyncio.create_subprocess_exec = spawn

@@ -44,6 +44,7 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
     )
     async with deps.browser.pool.context() as context:
         page = await context.new_page()
+        deps.fault("verify:before")
         report = await login_drill(
             page,
             login_url,

@@ -68,8 +68,8 @@ def run_setup(
         approval_ttl: Seconds each request stays answerable.
 
     Raises:
-        UsageError: A plan and a run id together, a bad plan, or an unfinished run for the
-            plan's account (finish or reject it first).
+        UsageError: A plan and a run id together, or a bad plan.
+        RunStateError: An unfinished run for the plan's account (finish or reject it first).
         VaultbornError: Whatever stopped the run (typed: a service, the vault, the browser).
     """
     if run_id is not None and plan is not None:

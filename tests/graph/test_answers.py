@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.graph.kit import Harness, embedded_run
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError
 from vaultborn.runner.runs import RunView, advance
 
 pytestmark = pytest.mark.robustness("approval integrity: answers through the library")
@@ -78,6 +78,7 @@ def test_an_answer_for_a_run_that_is_not_waiting_is_refused(tmp_path: Path) -> N
                               "approver": "ana", "reason": "not today"})  # fmt: skip
         assert ended.status == "rejected"
 
-        with pytest.raises(UsageError, match="is not waiting for an answer \\(it is rejected\\)"):
+        not_waiting = "is not waiting for an answer \\(it is rejected\\)"
+        with pytest.raises(RunStateError, match=not_waiting):
             _answer(run, _approval(asked))
         assert [d.get("why") for d in _refusals(run)] == ["the run is rejected, not waiting"]

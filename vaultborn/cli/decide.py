@@ -14,7 +14,7 @@ from vaultborn.cli.driving import (
     finish,
 )
 from vaultborn.cli.options import DbOpt, JsonOpt
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.render import console, print_json
 from vaultborn.runner.board import RunBoard
@@ -108,12 +108,12 @@ def reject(
 
 def _decide(settings: Settings, run: str | None, decision: dict[str, Any], digest: str | None,
             db: str | None, as_json: bool, *, queue: bool = False) -> None:  # fmt: skip
-    choices = Choices(db=db, interactive=False)
+    choices = Choices(db=db, interactive=False, report=not as_json)
     with state_db(settings, db).open() as saver:
         view = view_run(saver, run) if run is not None else _the_waiting_run(saver)
     run = view.run_id
     if view.status != "waiting" or view.waiting is None:
-        raise UsageError(f"run {run} is not waiting for a decision (it is {view.status})")
+        raise RunStateError(f"run {run} is not waiting for a decision (it is {view.status})")
     waiting = view.waiting
     if queue and is_host_run(view.values):
         raise UsageError(
@@ -142,7 +142,7 @@ def _the_waiting_run(saver: BaseCheckpointSaver[str]) -> RunView:
     """The one run that waits for an answer, when the command names none."""
     waiting = [v for v in list_runs(saver) if v.status == "waiting"]
     if not waiting:
-        raise UsageError("no run waits for a decision (see 'vaultborn runs')")
+        raise RunStateError("no run waits for a decision (see 'vaultborn runs')")
     if len(waiting) > 1:
         names = ", ".join(v.run_id for v in waiting)
         raise UsageError(f"several runs wait ({names}); name the one to answer")
