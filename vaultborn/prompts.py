@@ -1,14 +1,18 @@
 """Asking the person at the terminal at a gate: what waits, and their answer as a resume value.
 
 The answer carries the digest of what was shown, so an approval cannot land on another action.
+An approval has no default: Enter alone asks again, so nothing is approved by a stray key.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.prompt import Prompt
 
+from vaultborn.gate_card import RunNames, card_lines
 from vaultborn.render import console
 
 __all__ = ["ask_human", "ask_session", "describe_waiting"]
@@ -25,13 +29,21 @@ def describe_waiting(waiting: dict[str, Any]) -> str:
     return f"approval of {action.get('name')} — {action.get('summary', '')}"
 
 
-def ask_session(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
-    """Show an approval (or the vault session) and ask: approve, reject or quit."""
-    console.print(describe_waiting(waiting), markup=False)
-    for key, value in waiting.get("action", {}).get("args", {}).items():
-        console.print(f"    {key}: {value}", markup=False)
+def ask_session(
+    waiting: dict[str, Any],
+    me: str,
+    run: RunNames | None = None,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any] | None:
+    """Show an approval (or the vault session) and ask: approve, reject or quit.
+
+    The card names the run, what is asked (names beside ids), the systems it touches, the
+    digest the answer carries and when the request expires; an answer must be typed.
+    """
+    for line in card_lines(waiting, run or RunNames(), clock()):
+        console.print(line, markup=False)
     choice = Prompt.ask(
-        "Approve? y = yes, n = no (reject), q = quit for now", choices=["y", "n", "q"], default="y"
+        "Approve? type y = yes, n = no (reject), q = quit for now", choices=["y", "n", "q"]
     )
     if choice == "q":
         return None
@@ -44,6 +56,7 @@ def ask_session(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
 
 def ask_human(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
     """Show a hand-off and wait until the person says it is done (or quits)."""
-    console.print(describe_waiting(waiting), markup=False)
+    for line in card_lines(waiting, RunNames(), time.time()):
+        console.print(line, markup=False)
     choice = Prompt.ask("Done? y = yes, q = quit for now", choices=["y", "q"], default="y")
     return None if choice == "q" else {"done": True, "by": me}

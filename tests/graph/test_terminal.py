@@ -63,10 +63,10 @@ def test_setup_in_a_terminal_asks_at_each_gate(tmp_path: Path) -> None:
     code, seen = _talk(
         [sys.executable, "-m", "vaultborn", "setup"],
         env,
-        {"[y/n/q] (y): ": "y\n"},
+        {"[y/n/q]: ": "y\n"},
         timeout=240,
     )
     assert code == 0, seen[-2000:]
-    assert seen.count("Approve? y = yes, n = no (reject), q = quit for now") == 5  # 1 + 4 effects
-    assert "approval of create_item" in seen
+    assert seen.count("Approve? type y = yes, n = no (reject), q = quit for now") == 5  # 1 + 4
+    assert "asks to approve create_item" in seen
     assert ": done" in seen
