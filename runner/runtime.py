@@ -3,8 +3,9 @@
 With no IdP domain in the plan, the embedded dev IdP runs in this process on loopback, its
 database in ``$VAULTBORN_HOME`` (so a crashed run finds its users again); the demo's client
 secrets are generated in the local vault first and reach the dev IdP in memory only. With no
-AWS configuration, seeds go to an in-process emulator (memory only; the run says so when it
-first seeds). Each seed target's scheme picks its store from ``stores.registry``.
+AWS configuration, seeds go to an in-process emulator whose contents are kept, sealed, in
+``$VAULTBORN_HOME`` between commands (said once, when it is first used there). Each seed
+target's scheme picks its store from ``stores.registry``.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def open_runtime(vault: Vault, plan: PlanData, home: Path, opts: RunOptions) -> 
         kind = plan["idp"].get("kind", "auth0")
         provider = stack.enter_context(Provider(base_url, kind))
         tokens = stack.enter_context(TokenSource(vault, provider=provider))
-        stores = stack.enter_context(open_stores(_notice))
+        stores = stack.enter_context(open_stores(_notice, data_dir=home))
         mgmt = plan["idp"]
 
         def management() -> Auth0ManagementClient:
