@@ -7,6 +7,7 @@ when waiting.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
 import sys
@@ -22,6 +23,7 @@ from vaultborn.approvals.policy import Policy
 from vaultborn.browser.handoff import terminal_handoff
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.countdown import countdown
 from vaultborn.gate_card import RunNames, named, names_of
 from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import BrowserChoice
@@ -118,7 +120,10 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
         audit=audit,
         auto_approver=current_user() if choices.auto_approve else None,
         browser=BrowserChoice(
-            headed=choices.headed, on_human=on_human, pool=BrowserPool(headed=choices.headed)
+            headed=choices.headed,
+            on_human=on_human,
+            pool=BrowserPool(headed=choices.headed),
+            wait=countdown() if choices.report else asyncio.sleep,
         ),
     )
 
