@@ -11,7 +11,7 @@ target's scheme picks its store from ``stores.registry``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,21 +34,31 @@ from vaultborn.vault.protocol import Vault
 from vaultborn.vault.recipe import parse_recipe
 from vaultborn.vault.reference import parse_reference
 
-__all__ = ["RunOptions", "ensure_demo_secrets", "open_runtime"]
+__all__ = ["RunOptions", "ensure_demo_secrets", "open_runtime", "stderr_notice"]
 
 DEMO_RECIPE = "letters,digits,40"
 """Client secrets of the demo (the dev IdP wants at least 32 characters)."""
 
 
+def stderr_notice(line: str) -> None:
+    """Say a one-line notice for the person on stderr (``vaultborn: …``)."""
+    sys.stderr.write(f"vaultborn: {line}\n")
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    """Per-invocation choices of a setup run."""
+    """Per-invocation choices of a setup run.
+
+    ``notice`` receives one-line notices for the person (that an embedded emulator serves):
+    stderr for a command, the cell's output in a notebook (where stderr is an error box).
+    """
 
     policy: Policy
     audit: AuditLog
     auto_approver: str | None = None
     approval_ttl: float = 3600.0
     browser: BrowserChoice = field(default_factory=BrowserChoice)
+    notice: Callable[[str], None] = stderr_notice
 
 
 def ensure_demo_secrets(vault: Vault, plan: PlanData) -> None:
@@ -81,7 +91,7 @@ def open_runtime(vault: Vault, plan: PlanData, home: Path, opts: RunOptions) -> 
         kind = plan["idp"].get("kind", "auth0")
         provider = stack.enter_context(Provider(base_url, kind))
         tokens = stack.enter_context(TokenSource(vault, provider=provider))
-        stores = stack.enter_context(open_stores(_notice, data_dir=home))
+        stores = stack.enter_context(open_stores(opts.notice, data_dir=home))
         mgmt = plan["idp"]
 
         def management() -> Auth0ManagementClient:
@@ -135,7 +145,3 @@ def _start_dev_idp(stack: ExitStack, vault: Vault, plan: PlanData, home: Path) -
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     idp = stack.enter_context(start_dev_idp(tenant, db=home / "devidp.db"))
     return idp.base_url
-
-
-def _notice(line: str) -> None:
-    sys.stderr.write(f"vaultborn: {line}\n")
