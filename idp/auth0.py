@@ -146,6 +146,14 @@ class Auth0ManagementClient:
         finally:
             body.clear()
 
+    def delete_authentication_method(self, user_id: str, method_id: str) -> None:
+        """Remove one of the user's authentication methods (a pending TOTP left by a crash).
+
+        Raises:
+            IdPNotFound: It is not there (any more).
+        """
+        self._call("DELETE", f"users/{_seg(user_id)}/authentication-methods/{_seg(method_id)}")
+
     # -- M2M applications ---------------------------------------------------------------------
     def create_client(
         self, name: str, client_secret: Secret, *, app_type: str = "non_interactive"

@@ -17,10 +17,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vaultborn.core.errors import ConfigurationError, Interrupted, ServiceError, VaultbornError
+from vaultborn.approvals.request import checked_ttl
+from vaultborn.core.errors import (
+    ConfigurationError,
+    Interrupted,
+    ServiceError,
+    UsageError,
+    VaultbornError,
+)
 from vaultborn.graphs.checkpoint import prepare_database
 from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.gating import REFUSED
 from vaultborn.runner.host_runs import is_host_run, move_host_run
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan
@@ -40,13 +48,19 @@ __all__ = ["OnGate", "drive_run", "first_state", "stored_plan"]
 
 OnGate = Callable[[dict[str, Any]], object]
 """Given what a run waits for (the interrupt's payload), the answer to resume it with, or None
-to leave it waiting. Answers are the CLI's: ``{"decision": "approve", "digest": …,
-"approver": …, "reason": …}`` (or ``reject``/``edit``), ``{"done": True, "by": …}`` for a
-hand-off."""
+to leave it waiting. Answers are the CLI's (``approvals.request.answer_for`` builds them):
+``{"decision": "approve", "digest": …, "run_id": …, "request_id": …, "approver": …,
+"reason": …}`` (or ``reject``/``edit``), ``{"done": True, "by": …}`` for a hand-off."""
 
 
 def first_state(plan: Plan, run_id: str, session_ttl: float) -> SetupState:
-    """The first state of a new run of ``plan``."""
+    """The first state of a new run of ``plan``.
+
+    Raises:
+        ValueError, TypeError: ``session_ttl`` is not a finite number of seconds up to 30 days
+            (it is kept in the state, where nothing could answer a request built from it).
+    """
+    checked_ttl(session_ttl, "session_ttl")
     return {
         "run_id": run_id,
         "plan": plan.to_dict(),
@@ -129,6 +143,11 @@ def _converse(
     driver keeps what it has to say until the next move reads it): a Ctrl-C at a prompt is
     then a plain ``KeyboardInterrupt`` here, not one in a worker thread that the loop's
     shutdown would wait for.
+
+    Raises:
+        UsageError: ``on_gate`` gave an answer the gate refused (not bound to what waits,
+            expired …): the run asks again, and asking the same callback again could loop
+            for ever, so the refusal is said instead.
     """
     with asyncio.Runner() as loop:
         try:
@@ -138,6 +157,8 @@ def _converse(
                 if reply is None:
                     break
                 view = loop.run(advance(db, deps, run_id, answer=reply, on_step=on_step))
+                if view.reason.startswith(REFUSED):
+                    raise UsageError(f"{view.reason.removeprefix(REFUSED)} (the run asks again)")
             return view
         finally:
             loop.run(deps.browser.pool.close())
@@ -156,7 +177,7 @@ def _interrupted(db: StateDb, run_id: str, *, host: bool) -> Interrupted:
             f"(vaultborn approve/reject {run_id}); to be asked here again: "
             f"vaultborn resume {run_id}"
         )
-    if view.status in ("done", "rejected"):
+    if view.status in ("done", "rejected", "cancelled"):
         return Interrupted(f"interrupted; {run_id} is {view.status}")
     if not host:
         view = mark_interrupted(db, run_id, at=time.time())

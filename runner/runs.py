@@ -29,11 +29,13 @@ __all__ = [
     "RunView",
     "StateDb",
     "advance",
+    "graph_of",
     "history",
     "list_runs",
     "mark_interrupted",
     "new_run_id",
     "snapshot_view",
+    "view_after_move",
     "view_run",
 ]
 
@@ -58,7 +60,8 @@ def _is_agent_run(saver: BaseCheckpointSaver[str], run_id: str) -> bool:
     return latest is not None and "toolkit" in latest.checkpoint.get("channel_values", {})
 
 
-def _graph_of(saver: BaseCheckpointSaver[str], run_id: str) -> Any:
+def graph_of(saver: BaseCheckpointSaver[str], run_id: str) -> Any:
+    """The graph ``run_id`` runs on: the agent graph for an agent or MCP host run, else setup."""
     if _is_agent_run(saver, run_id):
         from vaultborn.graphs.agent import build_agent_graph
 
@@ -72,7 +75,7 @@ def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
     Raises:
         UsageError: There is no run with that id.
     """
-    snapshot = _graph_of(saver, run_id).get_state(_config(run_id))
+    snapshot = graph_of(saver, run_id).get_state(_config(run_id))
     if not snapshot.values:
         raise UsageError(f"no run {run_id!r} (see 'vaultborn runs')")
     return snapshot_view(run_id, snapshot)
@@ -86,7 +89,7 @@ def snapshot_view(run_id: str, snapshot: StateSnapshot) -> RunView:
     reason = str(values.get("reason", ""))
     if interrupts:
         status = "waiting"
-    elif status not in ("done", "rejected") and snapshot.next:
+    elif status not in ("done", "rejected", "cancelled") and snapshot.next:
         stop = values.get("interrupted") or {}
         parent = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
         marked = (snapshot.metadata or {}).get("source") == "update"
@@ -173,12 +176,12 @@ async def advance(
                         progress(run_id, node)
                     if on_step is not None:
                         on_step(run_id, node, update if isinstance(update, dict) else {})
-        view = await asyncio.to_thread(_view, db, run_id)
+        view = await asyncio.to_thread(view_after_move, db, run_id)
         await asyncio.to_thread(board.mark, run_id, view.status)
         return view
 
 
-def _view(db: StateDb, run_id: str) -> RunView:
+def view_after_move(db: StateDb, run_id: str) -> RunView:
     """Where the run stands after a move, kept for the commands that only look (``view_cache``)."""
     head = view_cache.head_of(db, run_id)  # before the view: a later move makes it stale
     with db.open() as viewer:
@@ -197,7 +200,7 @@ def mark_interrupted(db: StateDb, run_id: str, *, at: float) -> RunView:
     person stopped it, and ``vaultborn resume`` goes on.
     """
     with db.open() as saver:
-        graph = _graph_of(saver, run_id)
+        graph = graph_of(saver, run_id)
         snapshot = graph.get_state(_config(run_id))
         mark: InterruptedRecord = {
             "after": str(snapshot.config["configurable"]["checkpoint_id"]),
@@ -205,7 +208,7 @@ def mark_interrupted(db: StateDb, run_id: str, *, at: float) -> RunView:
             "at": at,
         }
         graph.update_state(snapshot.config, {"interrupted": mark})
-    view = _view(db, run_id)
+    view = view_after_move(db, run_id)
     with RunBoard(db.url) as board:
         board.mark(run_id, view.status)
     return view
@@ -238,7 +241,7 @@ def list_runs(saver: BaseCheckpointSaver[str]) -> list[RunView]:
 
 def history(saver: BaseCheckpointSaver[str], run_id: str) -> list[dict[str, Any]]:
     """The run's checkpoint timeline, oldest first: id, time, step, what ran next, status."""
-    graph = _graph_of(saver, run_id)
+    graph = graph_of(saver, run_id)
     config: Any = _config(run_id)
     out = []
     for snap in graph.get_state_history(config):

@@ -39,12 +39,15 @@ def test_the_studio_answer_as_written_is_accepted() -> None:
                     summary="Create t")  # fmt: skip
     request = ApprovalRequest("run-1", action, requested_at=100.0, expires_at=200.0)
     written = _block("studio answer")
-    answer = json.loads(written.replace("sha256:…", request.digest))
+    filled = written.replace("sha256:…", request.digest).replace("run-…", request.run_id)
+    answer = json.loads(
+        filled.replace('"request_id": "…"', f'"request_id": "{request.request_id}"')
+    )
 
     decision = parse_decision(answer, request, now=150.0)
 
     assert isinstance(decision, Approved) and decision.approver == "you@example.com"
-    assert "sha256:…" in written  # the reader copies the digest from the interrupt
+    assert "sha256:…" in written  # the reader copies these from the interrupt
 
 
 def _extra(name: str) -> list[str]:

@@ -99,6 +99,8 @@ def _approve(waiting: dict[str, Any]) -> Command[Any]:
             "decision": "approve",
             "reason": "",
             "digest": waiting["digest"],
+            "run_id": waiting["run_id"],
+            "request_id": waiting["request_id"],
             "approver": "studio-user",
         }
     )
@@ -172,7 +174,9 @@ def test_a_studio_answer_that_is_refused_says_why_in_the_state(
     async def conversation() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
         await served.ainvoke(start, config, context={}, durability="sync")
         asked = dict((await served.aget_state(config)).interrupts[0].value)
-        without_reason = {"decision": "approve", "digest": asked["digest"], "approver": "ana"}
+        without_reason = {"decision": "approve", "approver": "ana"} | {
+            key: asked[key] for key in ("digest", "run_id", "request_id")
+        }
         replied = await served.ainvoke(Command(resume=without_reason), config, context={},
                                        durability="sync")  # fmt: skip
         snapshot = await served.aget_state(config)

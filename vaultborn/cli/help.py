@@ -16,7 +16,7 @@ __all__ = ["EXAMPLES", "ORDER", "polish"]
 
 ORDER = (
     "setup", "plan", "resume", "enroll", "worker",
-    "approve", "reject", "edit",
+    "approve", "reject", "edit", "cancel",
     "runs", "approvals", "show", "audit", "doctor",
     "read", "otp", "inject", "item", "resolve",
     "token", "call", "seed", "run",
@@ -33,6 +33,7 @@ EXAMPLES = {
     "approve": "vaultborn approve run-1a2b3c4d5e6f",
     "reject": 'vaultborn reject run-1a2b3c4d5e6f --reason "wrong tenant"',
     "edit": 'vaultborn edit run-1a2b3c4d5e6f "title=Auth0 — ops@example.com"',
+    "cancel": 'vaultborn cancel run-1a2b3c4d5e6f --reason "started by mistake"',
     "runs": "vaultborn runs --json",
     "approvals": "vaultborn approvals",
     "show": "vaultborn show run-1a2b3c4d5e6f --history",
