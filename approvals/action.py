@@ -198,7 +198,7 @@ class Action:
             what = f" ({', '.join(shown)})" if len(shown) == len(added) else ""
             raise EditRefused(
                 f"an edit of {self.name} may change argument values, not add arguments{what} "
-                "or effects"
+                f"or effects; it takes: {', '.join(self.args)}"
             )
         if not all(is_scalar(v) for v in changes.values()):
             raise EditRefused(

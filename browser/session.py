@@ -12,13 +12,15 @@ that processes killed before they could close theirs left behind.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -73,7 +75,8 @@ class BrowserSession:
         browser_env: dict[str, str | float | bool] = dict(os.environ)
         async with self._scratch.driver_tmpdir() as folder:
             self._folder = folder
-            self._playwright = await async_playwright().start()
+            with _driver_in_its_own_session():
+                self._playwright = await async_playwright().start()
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=str(chromium.path),
@@ -149,3 +152,27 @@ class BrowserSession:
         except PlaywrightError:
             if self.connected:
                 raise
+
+
+@contextmanager
+def _driver_in_its_own_session() -> Iterator[None]:
+    """Start Playwright's driver (Node.js) in a session of its own, away from the terminal.
+
+    A Ctrl-C at the terminal goes to every process of its foreground group: the driver would
+    die with it (Node.js resets an inherited ignored or blocked SIGINT) and take its Chromium
+    along, mid-step, while vaultborn is still closing them ("Connection closed while reading
+    from the driver"). In a session of its own only vaultborn gets the Ctrl-C, and it closes the
+    browser itself; the driver still ends when its stdin closes, vaultborn killed or not.
+    Playwright has no option for it (microsoft/playwright-python#1170), so the subprocess call
+    it makes is given ``start_new_session`` while it starts.
+    """
+    spawn = asyncio.create_subprocess_exec
+
+    async def in_new_session(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        return await spawn(*args, **{**kwargs, "start_new_session": True})
+
+    asyncio.create_subprocess_exec = in_new_session
+    try:
+        yield
+    finally:
+        asyncio.create_subprocess_exec = spawn

@@ -10,6 +10,9 @@ specific class below, with structured fields and never a secret value in the mes
     │   ├── InvalidOtpUri           an otpauth:// URI or base32 seed that does not parse
     │   └── InvalidRecipe           a password recipe that does not parse
     ├── ConfigurationError          the environment is set up wrongly (missing binary, key …)
+    ├── RunStateError               a run is not where the command needs it (nothing waits,
+    │                               an unfinished setup for the account): exit code 1
+    ├── Interrupted                 a person pressed Ctrl-C; says where the run stands (130)
     └── ServiceError                an external system refused or failed (exit code 1)
         ├── VaultError
         │   ├── NotFound            VaultNotFound, ItemNotFound, FieldNotFound
@@ -31,6 +34,8 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "Interrupted",
+    "RunStateError",
     "ServiceError",
     "TransientError",
     "UsageError",
@@ -67,6 +72,19 @@ class UsageError(VaultbornError):
 
 class ConfigurationError(VaultbornError):
     """The environment is not set up for the request: a missing binary, key or setting."""
+
+
+class RunStateError(VaultbornError):
+    """A run is not in the state the command needs (nothing waits, a setup is unfinished).
+
+    Not a usage mistake: the command was well formed, the runs are elsewhere.
+    """
+
+
+class Interrupted(VaultbornError):
+    """A person stopped the command (Ctrl-C); the message says where the work stands."""
+
+    exit_code = 130
 
 
 class ServiceError(VaultbornError):

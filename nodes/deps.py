@@ -6,8 +6,9 @@ resumed run gets fresh clients and the same state.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from vaultborn.approvals.audit import AuditLog
@@ -45,6 +46,8 @@ class BrowserChoice:
     steps: StepLedger = field(default_factory=StepLedger)
     """The TOTP time steps the flows have used, per item: a drill right after an enrollment
     sends the next step's code instead of waiting for the clock."""
+    wait: Callable[[float], Awaitable[None]] = asyncio.sleep
+    """Waits for a TOTP time step (the CLI's counts down on the terminal)."""
 
 
 @dataclass(frozen=True)

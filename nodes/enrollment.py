@@ -99,6 +99,7 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord
         timeout=deps.browser.timeout,
         steps=deps.browser.steps,
         clock=deps.clock,
+        sleep=deps.browser.wait,
     )
     flows = 0
     while True:

@@ -30,6 +30,7 @@ __all__ = [
     "HandOff",
     "HumanRecord",
     "IdpData",
+    "InterruptedRecord",
     "ItemRecord",
     "NotifyData",
     "PendingRequest",
@@ -48,7 +49,7 @@ __all__ = [
     "VerifyRecord",
 ]
 
-RunStatus = Literal["running", "waiting", "done", "rejected", "failed", "cancelled"]
+RunStatus = Literal["running", "waiting", "done", "rejected", "failed", "interrupted", "cancelled"]
 
 
 # -- the plan, as ``Plan.to_dict()`` makes it (``dataclasses.asdict``: every field, None kept) --
@@ -188,6 +189,18 @@ class HumanRecord(TypedDict, total=False):
     instructions: str
 
 
+class InterruptedRecord(TypedDict):
+    """Where a person's Ctrl-C stopped a run."""
+
+    after: str
+    """The checkpoint the run stopped at; the mark is the update on top of it, and once the
+    run moves past that, the record is history."""
+    during: str
+    """The step (graph nodes) that was running."""
+    at: float
+    """When (UNIX time)."""
+
+
 class HandOff(TypedDict):
     """An effect's answer that a person must act first (the step runs again after)."""
 
@@ -318,3 +331,6 @@ class SetupState(TypedDict, total=False):
     recorded above)."""
     reason: str
     """Why it stopped (rejection or cancel reason, error message), when it did."""
+    interrupted: InterruptedRecord
+    """A person's Ctrl-C stopped the run mid-step (``runner.runs.mark_interrupted``); it counts
+    only while the run is still at the checkpoint that mark made."""

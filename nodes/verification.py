@@ -43,9 +43,11 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
         timeout=deps.browser.timeout,
         steps=deps.browser.steps,
         clock=deps.clock,
+        sleep=deps.browser.wait,
     )
     async with deps.browser.pool.context() as context:
         page = await context.new_page()
+        deps.fault("verify:before")
         report = await login_drill(
             page,
             login_url,

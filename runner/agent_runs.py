@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.graphs.agent import AgentState, build_agent_graph
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tools import TOOLS, ToolSpec, toolkit_digest
@@ -77,7 +77,7 @@ async def advance_agent(
     by running again what is pending (after a crash, or with a changed policy).
 
     Raises:
-        UsageError: ``answer`` was given but the run waits for nothing (audited).
+        RunStateError: ``answer`` was given but the run waits for nothing (audited).
     """
     if start is not None:
         payload: Any = start
@@ -86,7 +86,7 @@ async def advance_agent(
             view = view_agent(viewer, run_id, tools)
         if view.status != "waiting" or not view.interrupt_id:
             deps.audit.append(run_id, "refused", "answer", {"why": f"the run is {view.status}"})
-            raise UsageError(f"run {run_id} is not waiting for an answer (it is {view.status})")
+            raise RunStateError(f"run {run_id} is not waiting for an answer (it is {view.status})")
         # Keyed by the id it waits at: an answer never picks its own interrupt.
         payload = Command(resume={view.interrupt_id: answer})
     else:

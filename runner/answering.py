@@ -17,13 +17,13 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from vaultborn.approvals.request import answer_for as bound_answer
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.drive import drive_run
 from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.identity import os_identity
-from vaultborn.runner.runs import RunView, StateDb, list_runs, view_run
+from vaultborn.runner.runs import OnStep, RunView, StateDb, list_runs, view_run
 from vaultborn.runner.runtime import RunOptions
 from vaultborn.runner.wiring import Settings
 
@@ -97,6 +97,7 @@ def answer_run(
     plan: bool = False,
     queue: bool = False,
     interrupt_id: str | None = None,
+    on_step: OnStep | None = None,
 ) -> Answered:
     """Answer what ``run`` (None: the one run that waits) waits for, and move it on.
 
@@ -112,6 +113,7 @@ def answer_run(
         plan: Approve the plan offered at the first gate.
         queue: Record the answer only; a worker moves the run on.
         interrupt_id: The interrupt the answer was made for (a page's); another is refused.
+        on_step: Watches each node of the run start and finish as it moves on (progress).
 
     Raises:
         UsageError: No such run, it does not wait, the answer was made for an interrupt it no
@@ -123,7 +125,7 @@ def answer_run(
     if view.status != "waiting" or view.waiting is None:
         if interrupt_id is not None:
             _stale(options(), run_id, f"the run is {view.status}")
-        raise UsageError(f"run {run_id} is not waiting for a decision (it is {view.status})")
+        raise RunStateError(f"run {run_id} is not waiting for a decision (it is {view.status})")
     if interrupt_id is not None and interrupt_id != view.interrupt_id:
         _stale(options(), run_id, "it waits at a later interrupt")
     if queue and is_host_run(view.values):
@@ -137,7 +139,7 @@ def answer_run(
             board.queue_answer(run_id, view.interrupt_id, answer)
         _audit_queued(options(), view, answer)
         return Answered(run_id, answer)
-    after = drive_run(db, settings, options(), run_id, answer=answer)
+    after = drive_run(db, settings, options(), run_id, answer=answer, on_step=on_step)
     if after.reason.startswith(REFUSED):
         raise UsageError(f"{after.reason.removeprefix(REFUSED)} (the run asks again)")
     return Answered(run_id, answer, after)
@@ -170,7 +172,7 @@ def the_waiting_run(saver: BaseCheckpointSaver[str]) -> RunView:
     """
     waiting = [v for v in list_runs(saver) if v.status == "waiting"]
     if not waiting:
-        raise UsageError("no run waits for a decision (see 'vaultborn runs')")
+        raise RunStateError("no run waits for a decision (see 'vaultborn runs')")
     if len(waiting) > 1:
         names = ", ".join(v.run_id for v in waiting)
         raise UsageError(f"several runs wait ({names}); name the one to answer")

@@ -7,7 +7,9 @@ the named point injects the fault:
   cut would;
 - ``disk-full``: from that point on the kernel refuses every write to a regular file
   (``RLIMIT_FSIZE`` of 0, so writes fail with ``EFBIG`` as they would with ``ENOSPC``) — the
-  state database, the audit log and the local vault all stop accepting writes.
+  state database, the audit log and the local vault all stop accepting writes;
+- ``sigint``: SIGINT to the process's group, as a person's Ctrl-C at its terminal sends it
+  (the pty tests press it at a known point instead of racing the step).
 
 The fault tests then ``resume`` the run in a new process and count the effects.
 """
@@ -37,7 +39,15 @@ def _disk_full() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
 
-FAULTS: dict[str, Callable[[], None]] = {"exit": _exit, "disk-full": _disk_full}
+def _sigint() -> None:
+    os.killpg(os.getpgrp(), signal.SIGINT)
+
+
+FAULTS: dict[str, Callable[[], None]] = {
+    "exit": _exit,
+    "disk-full": _disk_full,
+    "sigint": _sigint,
+}
 """What can happen at a fault point, by name."""
 
 

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.core.errors import RunStateError, UsageError, VaultbornError
 from vaultborn.nodes.state import PlanData, SetupState
 from vaultborn.nodes.steps import STEPS
 from vaultborn.runner.board import RunBoard
@@ -89,13 +89,18 @@ class FleetOutcome:
         }
 
 
+UNFINISHED = ("waiting", "failed", "interrupted", "running")
+"""Statuses of a run that is not over: a second setup for its account is refused."""
+
+
 def plan_fleet(
     plans: list[Plan], db: StateDb, first_state: Callable[[Plan, str], SetupState]
 ) -> list[FleetItem]:
     """A run per plan, after checking no two plans (or an unfinished run) share an account.
 
     Raises:
-        UsageError: Two plans set up the same account, or one has an unfinished run.
+        UsageError: Two plans set up the same account.
+        RunStateError: A plan's account has an unfinished run.
     """
     seen: dict[tuple[str, str], str] = {}
     for plan in plans:
@@ -106,13 +111,13 @@ def plan_fleet(
             )
         seen[account] = plan.source
     with db.open() as saver:
-        unfinished = [v for v in list_runs(saver) if v.status in ("waiting", "failed", "running")]
+        unfinished = [v for v in list_runs(saver) if v.status in UNFINISHED]
     for view in unfinished:
         stored = view.values.get("plan")
         account = account_of(stored) if stored else ("", "")
         if account in seen:
             which = f"{seen[account]}: " if len(plans) > 1 else ""
-            raise UsageError(
+            raise RunStateError(
                 f"{which}a setup for {account[1]} is unfinished as {view.run_id} "
                 f"({view.status}); continue it with 'vaultborn resume {view.run_id}' or end it "
                 f"with 'vaultborn cancel {view.run_id} --reason TEXT'"

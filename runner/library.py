@@ -68,9 +68,9 @@ def run_setup(
         approval_ttl: Seconds each request stays answerable.
 
     Raises:
-        UsageError: A plan and a run id together, a bad plan, an ``approval_ttl`` that is not
-            a finite number of seconds up to 30 days, or an unfinished run for the plan's
-            account (finish or cancel it first).
+        UsageError: A plan and a run id together, a bad plan, or an ``approval_ttl`` that is
+            not a finite number of seconds up to 30 days.
+        RunStateError: An unfinished run for the plan's account (finish or cancel it first).
         VaultbornError: Whatever stopped the run (typed: a service, the vault, the browser).
     """
     if run_id is not None and plan is not None:

@@ -15,7 +15,8 @@ class RunView:
     Attributes:
         run_id: The run (thread) id.
         status: ``waiting``, ``done``, ``rejected``, ``cancelled`` (ended by ``vaultborn
-            cancel``), ``failed`` (stopped on an error; ``resume`` runs the step again) or
+            cancel``), ``failed`` (stopped on an error; ``resume`` runs the step again),
+            ``interrupted`` (a person's Ctrl-C stopped it mid-step; ``resume`` goes on) or
             ``running``.
         next: The nodes that run next.
         waiting: The interrupt payload, when waiting.

@@ -15,10 +15,10 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
 
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.graphs.setup import build_graph
 from vaultborn.nodes.deps import Deps
-from vaultborn.nodes.state import SetupState
+from vaultborn.nodes.state import InterruptedRecord, SetupState
 from vaultborn.runner import view_cache
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.notify import notify_waiting
@@ -26,17 +26,24 @@ from vaultborn.runner.run_view import RunView
 from vaultborn.runner.state_db import StateDb
 
 __all__ = [
+    "OnStep",
     "RunView",
     "StateDb",
     "advance",
     "graph_of",
     "history",
     "list_runs",
+    "mark_interrupted",
     "new_run_id",
     "snapshot_view",
     "view_after_move",
     "view_run",
 ]
+
+
+OnStep = Callable[[str, str, dict[str, Any] | None], None]
+"""Watches a run move: ``(run_id, node, None)`` as a node starts, ``(run_id, node, update)``
+as it finishes (its state update: references, ids and versions, never a value)."""
 
 
 def new_run_id() -> str:
@@ -80,16 +87,24 @@ def snapshot_view(run_id: str, snapshot: StateSnapshot) -> RunView:
     values = dict(snapshot.values or {})
     interrupts = list(snapshot.interrupts)
     status = str(values.get("status", "running"))
+    reason = str(values.get("reason", ""))
     if interrupts:
         status = "waiting"
     elif status not in ("done", "rejected", "cancelled") and snapshot.next:
-        status = "failed"
+        stop = values.get("interrupted") or {}
+        parent = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        marked = (snapshot.metadata or {}).get("source") == "update"
+        if marked and parent and stop.get("after") == parent:
+            status = "interrupted"
+            reason = f"interrupted (Ctrl-C) during {stop.get('during') or 'a step'}"
+        else:
+            status = "failed"
     return RunView(
         run_id=run_id,
         status=status,
         next=tuple(snapshot.next),
         waiting=dict(interrupts[0].value) if interrupts else None,
-        reason=str(values.get("reason", "")),
+        reason=reason,
         values=values,
         interrupt_id=interrupts[0].id if interrupts else "",
     )
@@ -105,6 +120,7 @@ async def advance(
     saver: BaseCheckpointSaver[str] | None = None,
     board: RunBoard | None = None,
     progress: Callable[[str, str], None] | None = None,
+    on_step: OnStep | None = None,
 ) -> RunView:
     """Run ``run_id`` until it is done or waits.
 
@@ -121,9 +137,11 @@ async def advance(
         saver: An async checkpointer on ``db`` shared by many runs (else one is opened).
         board: The run board of ``db`` shared by many runs (else one is opened).
         progress: Called with ``(run_id, node)`` as each node of the graph finishes.
+        on_step: Called with ``(run_id, node, None)`` as each node starts and with
+            ``(run_id, node, update)`` as it finishes (what it wrote to the state).
 
     Raises:
-        UsageError: ``answer`` was given but the run waits for nothing (audited).
+        RunStateError: ``answer`` was given but the run waits for nothing (audited).
     """
     if start is not None:
         payload: Any = start
@@ -143,12 +161,22 @@ async def advance(
             if saver is None:
                 saver = await opened.enter_async_context(db.open_async())
             graph = build_graph(saver)
-            async for update in graph.astream(
-                payload, config, context=run_deps, durability="sync", stream_mode="updates"
-            ):
-                for node in update:
-                    if progress is not None and not node.startswith("__"):
+            async for mode, event in graph.astream(
+                payload, config, context=run_deps, durability="sync",
+                stream_mode=["updates", "tasks"] if on_step else ["updates"],
+            ):  # fmt: skip
+                chunk: dict[str, Any] = dict(event) if isinstance(event, dict) else {}
+                if mode == "tasks":
+                    if on_step is not None and "input" in chunk:  # a node starts
+                        on_step(run_id, chunk["name"], None)
+                    continue
+                for node, update in chunk.items():
+                    if node.startswith("__"):
+                        continue
+                    if progress is not None:
                         progress(run_id, node)
+                    if on_step is not None:
+                        on_step(run_id, node, update if isinstance(update, dict) else {})
         view = await asyncio.to_thread(view_after_move, db, run_id)
         await asyncio.to_thread(board.mark, run_id, view.status)
         if view.status == "waiting":  # tell people, where a webhook is set; never fails the run
@@ -165,6 +193,30 @@ def view_after_move(db: StateDb, run_id: str) -> RunView:
     return view
 
 
+def mark_interrupted(db: StateDb, run_id: str, *, at: float) -> RunView:
+    """Record that a person stopped ``run_id`` mid-step (Ctrl-C); its view is then ``interrupted``.
+
+    The mark is a state update on top of the run's newest checkpoint, naming that checkpoint;
+    what runs next stays the same (the update is the last node's, whose edges are taken
+    again). Views count it only on the checkpoint it made: once the run moves on (``resume``)
+    it is history. The run board says ``interrupted`` too, so no worker takes the run up: a
+    person stopped it, and ``vaultborn resume`` goes on.
+    """
+    with db.open() as saver:
+        graph = graph_of(saver, run_id)
+        snapshot = graph.get_state(_config(run_id))
+        mark: InterruptedRecord = {
+            "after": str(snapshot.config["configurable"]["checkpoint_id"]),
+            "during": ",".join(snapshot.next),
+            "at": at,
+        }
+        graph.update_state(snapshot.config, {"interrupted": mark})
+    view = view_after_move(db, run_id)
+    with RunBoard(db.url) as board:
+        board.mark(run_id, view.status)
+    return view
+
+
 def _waiting_at(db: StateDb, deps: Deps, run_id: str) -> str:
     """The id of the interrupt ``run_id`` waits at: the only one an answer may go to.
 
@@ -176,7 +228,7 @@ def _waiting_at(db: StateDb, deps: Deps, run_id: str) -> str:
     if view.status != "waiting" or not view.interrupt_id:
         why = f"the run is {view.status}, not waiting"
         deps.audit.append(run_id, "refused", "answer", {"why": why})
-        raise UsageError(f"run {run_id} is not waiting for an answer (it is {view.status})")
+        raise RunStateError(f"run {run_id} is not waiting for an answer (it is {view.status})")
     return view.interrupt_id
 
 

@@ -3,14 +3,15 @@
 With no IdP domain in the plan, the embedded dev IdP runs in this process on loopback, its
 database in ``$VAULTBORN_HOME`` (so a crashed run finds its users again); the demo's client
 secrets are generated in the local vault first and reach the dev IdP in memory only. With no
-AWS configuration, seeds go to an in-process emulator (memory only; the run says so when it
-first seeds). Each seed target's scheme picks its store from ``stores.registry``.
+AWS configuration, seeds go to an in-process emulator whose contents are kept, sealed, in
+``$VAULTBORN_HOME`` between commands (said once, when it is first used there). Each seed
+target's scheme picks its store from ``stores.registry``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +35,15 @@ from vaultborn.vault.protocol import Vault
 from vaultborn.vault.recipe import parse_recipe
 from vaultborn.vault.reference import parse_reference
 
-__all__ = ["RunOptions", "ensure_demo_secrets", "open_runtime"]
+__all__ = ["RunOptions", "ensure_demo_secrets", "open_runtime", "stderr_notice"]
 
 DEMO_RECIPE = "letters,digits,40"
 """Client secrets of the demo (the dev IdP wants at least 32 characters)."""
+
+
+def stderr_notice(line: str) -> None:
+    """Say a one-line notice for the person on stderr (``vaultborn: …``)."""
+    sys.stderr.write(f"vaultborn: {line}\n")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class RunOptions:
     ``identity`` is what the process can prove of who runs it, recorded beside each decision
     it records: by default the OS account by uid (``runner.identity``); a server that
     authenticates its callers (an inbox's token) adds what it checked.
+
+    ``notice`` receives one-line notices for the person (that an embedded emulator serves):
+    stderr for a command, the cell's output in a notebook (where stderr is an error box).
     """
 
     policy: Policy
@@ -55,6 +64,7 @@ class RunOptions:
     approval_ttl: float = 3600.0
     browser: BrowserChoice = field(default_factory=BrowserChoice)
     identity: Mapping[str, str | int] = field(default_factory=os_identity)
+    notice: Callable[[str], None] = stderr_notice
 
 
 def ensure_demo_secrets(vault: Vault, plan: PlanData) -> None:
@@ -87,7 +97,7 @@ def open_runtime(vault: Vault, plan: PlanData, home: Path, opts: RunOptions) -> 
         kind = plan["idp"].get("kind", "auth0")
         provider = stack.enter_context(Provider(base_url, kind))
         tokens = stack.enter_context(TokenSource(vault, provider=provider))
-        stores = stack.enter_context(open_stores(_notice))
+        stores = stack.enter_context(open_stores(opts.notice, data_dir=home))
         mgmt = plan["idp"]
 
         def management() -> Auth0ManagementClient:
@@ -142,7 +152,3 @@ def _start_dev_idp(stack: ExitStack, vault: Vault, plan: PlanData, home: Path) -
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     idp = stack.enter_context(start_dev_idp(tenant, db=home / "devidp.db"))
     return idp.base_url
-
-
-def _notice(line: str) -> None:
-    sys.stderr.write(f"vaultborn: {line}\n")

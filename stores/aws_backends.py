@@ -19,7 +19,7 @@ __all__: list[str] = []
 
 
 def _aws(ctx: StoreContext) -> AwsConnection:
-    return ctx.shared("aws", lambda: open_aws(ctx.notice, ctx.env, ctx.home))
+    return ctx.shared("aws", lambda: open_aws(ctx.notice, ctx.env, ctx.home, ctx.data_dir))
 
 
 def _secrets_manager(ctx: StoreContext) -> SecretStore:

@@ -3,8 +3,10 @@
 With any AWS configuration present (credentials or a profile in the environment, an endpoint
 URL, ``~/.aws/config`` or ``~/.aws/credentials``), boto3 is left to read it as usual,
 ``AWS_ENDPOINT_URL`` included. With none at all, the embedded default starts moto's server on
-127.0.0.1 (a free port) inside this process and says so, so the whole flow runs on a laptop
-with no account; what is seeded there is gone when the process exits.
+127.0.0.1 (a free port) inside this process, so the whole flow runs on a laptop with no
+account. Given a data directory, what is seeded there is kept in it between commands (sealed,
+``stores.aws_emulator_state``) and the notice is said once, when the emulator is first used
+there; without one it is gone when the process exits, and said each time.
 
 Both AWS stores (Secrets Manager and SSM Parameter Store) share one ``AwsConnection``: one
 session, one retry configuration and, embedded, one emulator.
@@ -77,9 +79,12 @@ class AwsConnection:
         self._config = config
         self.endpoint = endpoint
         """The embedded emulator's URL, or None for the user's AWS."""
+        self.regions: set[str] = set()
+        """The regions clients were made for (what the embedded emulator's contents span)."""
 
     def client(self, service: str, region: str) -> Any:
         """A new boto3 client of ``service`` in ``region``."""
+        self.regions.add(region)
         return self._session.client(
             service, region_name=region, config=self._config, endpoint_url=self.endpoint
         )
@@ -90,6 +95,7 @@ def open_aws(
     notice: Callable[[str], None],
     env: Mapping[str, str] = os.environ,
     home: Path | None = None,
+    data_dir: Path | None = None,
 ) -> Iterator[AwsConnection]:
     """The AWS of this environment, for the duration of the block.
 
@@ -97,6 +103,11 @@ def open_aws(
         notice: Receives the one line saying that the embedded emulator serves.
         env: Where to look for AWS configuration (boto3 itself reads ``os.environ``).
         home: Where ``.aws/`` would be; None means the user's home directory.
+        data_dir: Where the embedded emulator keeps its contents between commands; None
+            keeps them in memory only.
+
+    Raises:
+        ConfigurationError: The kept contents are held by another process, or do not open.
     """
     import boto3
     from botocore.config import Config
@@ -110,17 +121,25 @@ def open_aws(
     if aws_configured(env, Path.home() if home is None else home):
         yield AwsConnection(boto3.session.Session(), config)
         return
-    with embedded_moto() as endpoint:
-        notice(
-            f"no AWS configuration found: using an embedded AWS emulator (moto) at {endpoint} "
-            "for Secrets Manager and Parameter Store; what is seeded there is gone when this "
-            "command exits"
-        )
-        session = boto3.session.Session(
-            aws_access_key_id="embedded",
-            aws_secret_access_key="embedded",  # noqa: S106
-        )
-        yield AwsConnection(session, config, endpoint)
+    session = boto3.session.Session(
+        aws_access_key_id="embedded",
+        aws_secret_access_key="embedded",  # noqa: S106
+    )
+    if data_dir is None:
+        with embedded_moto() as endpoint:
+            notice(
+                f"no AWS configuration found: using an embedded AWS emulator (moto) at {endpoint} "
+                "for Secrets Manager and Parameter Store; what is seeded there is gone when this "
+                "command exits"
+            )
+            yield AwsConnection(session, config, endpoint)
+        return
+    from vaultborn.stores.aws_emulator_state import kept_emulator
+
+    with kept_emulator(data_dir, notice) as emulator:
+        connection = AwsConnection(session, config, emulator.endpoint)
+        connection.regions = emulator.regions  # what the contents kept at the end span
+        yield connection
 
 
 def _attempts(text: str | None) -> int:

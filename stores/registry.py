@@ -79,6 +79,7 @@ class StoreContext:
         env: The environment the backends read their configuration from.
         home: The user's home directory (where ``~/.aws`` would be).
         stack: Closes what the backends open, when the block ends.
+        data_dir: vaultborn's data directory, where an embedded store keeps its contents.
     """
 
     def __init__(
@@ -87,10 +88,13 @@ class StoreContext:
         env: Mapping[str, str],
         home: Path,
         stack: ExitStack,
+        data_dir: Path | None = None,
     ) -> None:
         self.notice = notice
         self.env = env
         self.home = home
+        self.data_dir = data_dir
+        """Where an embedded emulator keeps its contents between commands (None: memory)."""
         self._stack = stack
         self._shared: dict[str, Any] = {}
 
@@ -126,6 +130,7 @@ def open_stores(
     notice: Callable[[str], None],
     env: Mapping[str, str] = os.environ,
     home: Path | None = None,
+    data_dir: Path | None = None,
 ) -> Iterator[Stores]:
     """The registered stores for the block, each opened when first asked for.
 
@@ -133,9 +138,12 @@ def open_stores(
         notice: Receives one-line notices for the person (e.g. that an emulator serves).
         env: Where backends look for their configuration.
         home: Where ``~/.aws`` and the like would be; None means the user's home.
+        data_dir: vaultborn's data directory: an embedded emulator keeps what is seeded there
+            between commands; None keeps it in memory for the block only.
     """
     with ExitStack() as stack:
-        context = StoreContext(notice, env, Path.home() if home is None else home, stack)
+        home = Path.home() if home is None else home
+        context = StoreContext(notice, env, home, stack, data_dir)
         yield Stores(context)
 
 

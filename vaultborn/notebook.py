@@ -181,6 +181,7 @@ class DemoSession:
                 auto_approver=self.approver if self.auto_approve else None,
                 approval_ttl=self.approval_ttl,
                 browser=BrowserChoice(pool=BrowserPool()),
+                notice=_say,
             )
             plan = self.plan.to_dict()
             self._deps = stack.enter_context(open_runtime(vault, plan, self.home, opts))
@@ -369,6 +370,11 @@ class DemoSession:
                 1 for t in targets if self.deps.store_for(t).describe(t).exists
             )
         return counts
+
+
+def _say(line: str) -> None:
+    """A notice in the cell's output, as text: a notebook draws stderr as an error box."""
+    print(f"vaultborn: {line}")
 
 
 def _config(run_id: str, checkpoint_id: str | None = None) -> Any:

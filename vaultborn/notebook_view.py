@@ -10,6 +10,7 @@ elsewhere. They show what they are given: references, ids and metadata, never a 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from vaultborn.approvals.audit import AuditEvent
 from vaultborn.prompts import describe_waiting
 from vaultborn.runner.runs import RunView
 
-__all__ = ["Card", "Table", "audit_rows", "card", "table"]
+__all__ = ["Card", "Table", "audit_rows", "card", "short_digests", "table"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,11 @@ class Table:
             for r in self.rows
         )
         caption = f"<caption style='text-align:left'><b>{escape(self.title)}</b></caption>"
+        # Long unbroken cells (references, digests, JSON) may break anywhere, so the table
+        # fits the page's width instead of running off it.
         return (
-            f"<table>{caption if self.title else ''}<thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>"
+            f"<table style='overflow-wrap:anywhere'>{caption if self.title else ''}"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
 
 
@@ -73,16 +76,34 @@ def table(
     return Table(names, tuple(tuple(_text(r.get(c, "")) for c in names) for r in records), title)
 
 
+_DIGEST = re.compile(r"\b(sha256:[0-9a-f]{12})[0-9a-f]{52}\b")
+
+
+def short_digests(value: Any) -> Any:
+    """``value`` with each ``sha256:`` digest in its text cut to 12 hex digits and ``…``."""
+    if isinstance(value, str):
+        return _DIGEST.sub(r"\1…", value)
+    if isinstance(value, Mapping):
+        return {k: short_digests(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [short_digests(v) for v in value]
+    return value
+
+
 def audit_rows(events: Iterable[AuditEvent]) -> list[dict[str, Any]]:
-    """Audit events as table rows: sequence, time, run, kind, subject, detail, chain hash."""
+    """Audit events as table rows: sequence, time, run, kind, subject, detail, chain hash.
+
+    Digests and the chain hash are cut to their first 12 hex digits (``vaultborn show --json``
+    has them whole): a table of whole ones runs off the page.
+    """
     return [
         {
             "seq": e.seq,
             "at": time.strftime("%H:%M:%S", time.localtime(e.at)),
             "run": e.run_id,
             "kind": e.kind,
-            "subject": e.subject,
-            "detail": e.detail,
+            "subject": short_digests(e.subject),
+            "detail": short_digests(e.detail),
             "hash": e.hash[:12] + "…",
         }
         for e in events

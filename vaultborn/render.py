@@ -17,7 +17,7 @@ from rich.text import Text
 from vaultborn.vault.model import FieldType, Item, ItemSummary
 from vaultborn.vault.secret import Secret
 
-__all__ = ["console", "print_item", "print_items", "print_json", "progress"]
+__all__ = ["console", "print_item", "print_items", "print_json", "print_table", "progress"]
 
 console = Console(highlight=False, soft_wrap=True)
 progress = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -29,18 +29,38 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns under ``headers``: a Rich table in a terminal, plain aligned text otherwise.
+
+    Not in a terminal (a pipe, a file, a script reading it), nothing is wrapped or cut: every
+    id whole, one row per line, as ``op`` prints for scripts.
+    """
+    if console.is_terminal:
+        table = Table(box=None, pad_edge=False)
+        for header in headers:
+            table.add_column(header)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+    for row in (headers, *rows):
+        cells = [f"{cell:<{width}}" for cell, width in zip(row, widths, strict=True)]
+        sys.stdout.write("  ".join(cells).rstrip() + "\n")
+
+
 def print_items(items: Sequence[ItemSummary]) -> None:
     """A table of items, as ``op item list`` shows them."""
     if not items:
         console.print("no items")
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("ID", "TITLE", "VAULT", "CATEGORY", "VERSION", "TAGS"):
-        table.add_column(column)
-    for i in items:
-        cells = (i.id, i.title, i.vault.name, i.category.value, str(i.version), ",".join(i.tags))
-        table.add_row(*(Text(c) for c in cells))
-    console.print(table)
+    print_table(
+        ("ID", "TITLE", "VAULT", "CATEGORY", "VERSION", "TAGS"),
+        [
+            (i.id, i.title, i.vault.name, i.category.value, str(i.version), ",".join(i.tags))
+            for i in items
+        ],
+    )
 
 
 def print_item(item: Item, *, reveal: bool = False) -> None:
@@ -55,12 +75,9 @@ def print_item(item: Item, *, reveal: bool = False) -> None:
         ("Created", item.created_at),
         ("Updated", item.updated_at),
     ]
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in rows:
-        table.add_row(key + ":", Text(value))
-    console.print(table)
+    width = max(len(key) for key, _ in rows) + 1
+    for key, value in rows:  # lines, not a table: nothing wraps or is cut, in a pipe too
+        console.print(f"{key + ':':<{width}} {value}", markup=False)
     if not item.fields:
         return
     labels = [f"{f.section.label}.{f.label}" if f.section else f.label for f in item.fields]

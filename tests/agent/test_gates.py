@@ -29,7 +29,7 @@ from tests.agent.kit import (
 )
 from tests.faults.clikit import secrets_in_vault
 from vaultborn.approvals.policy import Policy
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tool_args import ReferenceArgs
 from vaultborn.nodes.tools import TOOLS, ToolRefused, ToolSpec
@@ -330,5 +330,5 @@ def test_a_rejected_vault_session_ends_the_run_before_any_tool(tmp_path: Path) -
         assert ended.reason == "vault session rejected: no vault today"
         assert not _tool_messages(ended) and _items(run) == 0
         late = {"decision": "approve", "digest": "sha256:x", "approver": "ana", "reason": ""}
-        with pytest.raises(UsageError, match="not waiting"):
+        with pytest.raises(RunStateError, match="not waiting"):
             run.answer(late)

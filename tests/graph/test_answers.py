@@ -17,7 +17,7 @@ import pytest
 
 from tests.graph.kit import Harness, embedded_run
 from vaultborn.approvals.request import answer_for
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError
 from vaultborn.runner.runs import RunView, advance
 
 pytestmark = pytest.mark.robustness("approval integrity: answers through the library")
@@ -80,6 +80,7 @@ def test_an_answer_for_a_run_that_is_not_waiting_is_refused(tmp_path: Path) -> N
                                         reason="not today"))  # fmt: skip
         assert ended.status == "rejected"
 
-        with pytest.raises(UsageError, match="is not waiting for an answer \\(it is rejected\\)"):
+        not_waiting = "is not waiting for an answer \\(it is rejected\\)"
+        with pytest.raises(RunStateError, match=not_waiting):
             _answer(run, _approval(asked))
         assert [d.get("why") for d in _refusals(run)] == ["the run is rejected, not waiting"]

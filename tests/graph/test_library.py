@@ -9,7 +9,7 @@ import pytest
 
 import vaultborn
 from vaultborn.approvals.audit import AuditLog
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.graphs.checkpoint import database_url
 
 
@@ -42,7 +42,7 @@ def test_without_a_callback_it_stops_at_the_first_gate_and_continues_later(home:
     waiting = vaultborn.run_setup(home=home)
     assert waiting.status == "waiting" and waiting.waiting is not None
     assert waiting.waiting["kind"] == "vault_session"
-    with pytest.raises(UsageError, match="is unfinished"):
+    with pytest.raises(RunStateError, match="is unfinished"):
         vaultborn.run_setup(home=home)  # one setup per account at a time, as the CLI
 
     def unbound(w: dict[str, Any]) -> object:  # names the action only, not the run or request

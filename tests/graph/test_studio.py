@@ -159,3 +159,31 @@ def test_a_studio_run_needs_a_plan_and_the_process_plan(
     other["plan"] = {**other["plan"], "break_glass": {"email": "someone-else@example.com"}}
     with pytest.raises(UsageError, match="another plan"):
         run(other)
+
+
+def test_a_studio_answer_that_is_refused_says_why_in_the_state(
+    served_process: None, monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """What ``runs/wait`` replies (the thread's values) names the refusal; the run waits on."""
+    served = _load(monkeypatch).copy(
+        update={"checkpointer": InMemorySaver(), "store": InMemoryStore()}
+    )
+    start = studio.start_input()
+    config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
+
+    async def conversation() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+        await served.ainvoke(start, config, context={}, durability="sync")
+        asked = dict((await served.aget_state(config)).interrupts[0].value)
+        without_reason = {"decision": "approve", "approver": "ana"} | {
+            key: asked[key] for key in ("digest", "run_id", "request_id")
+        }
+        replied = await served.ainvoke(Command(resume=without_reason), config, context={},
+                                       durability="sync")  # fmt: skip
+        snapshot = await served.aget_state(config)
+        return dict(replied), dict(snapshot.values), [dict(i.value) for i in snapshot.interrupts]
+
+    replied, values, waiting = asyncio.run(conversation())
+
+    assert replied["reason"] == "refused: the answer lacks reason"
+    assert values["reason"] == replied["reason"] and "session" not in values
+    assert [w["kind"] for w in waiting] == ["vault_session"]  # asked again

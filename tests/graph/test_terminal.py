@@ -63,14 +63,14 @@ def test_setup_in_a_terminal_asks_at_each_gate(tmp_path: Path) -> None:
     code, seen = _talk(
         [sys.executable, "-m", "vaultborn", "setup"],
         env,
-        {"[a/y/n/q] (a): ": "y\n", "[y/n/q] (y): ": "y\n"},
+        {"[a/y/n/q]: ": "y\n", "[y/n/q]: ": "y\n"},
         timeout=240,
     )
     assert code == 0, seen[-2000:]
     # The session alone (y), then each of the 4 effects at its own gate.
-    assert seen.count("Approve? a = all of it (session and plan)") == 1
-    assert seen.count("Approve? y = yes, n = no (reject), q = quit for now") == 4
-    assert "approval of create_item" in seen
+    assert seen.count("Approve? type a = all of it (session and plan)") == 1
+    assert seen.count("Approve? type y = yes, n = no (reject), q = quit for now") == 4
+    assert "asks to approve create_item" in seen
     assert ": done" in seen
 
 
@@ -85,10 +85,10 @@ def test_one_answer_at_the_terminal_approves_the_whole_plan(tmp_path: Path) -> N
     code, seen = _talk(
         [sys.executable, "-m", "vaultborn", "setup"],
         env,
-        {"[a/y/n/q] (a): ": "a\n", "[y/n/q] (y): ": "q\n"},
+        {"[a/y/n/q]: ": "a\n", "[y/n/q]: ": "q\n"},
         timeout=240,
     )
     assert code == 0, seen[-2000:]
-    assert seen.count("Approve? a = all of it (session and plan)") == 1
-    assert "Approve? y = yes" not in seen
+    assert seen.count("Approve? type a = all of it (session and plan)") == 1
+    assert "Approve? type y = yes" not in seen
     assert ": done" in seen

@@ -146,6 +146,21 @@ def test_notebook_runs_top_to_bottom(name: str, executed: Callable[[str], Execut
 
 
 @needs_chromium
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_nothing_is_said_on_stderr(name: str, executed: Callable[[str], Executed]) -> None:
+    """A notebook draws stderr as a red box: a notice there reads as an error."""
+    run = executed(name)
+
+    said = [  # cell numbers only: what a cell printed may be what the canary scan looks for
+        number
+        for number, cell in enumerate(run.nb.cells, start=1)
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    ]
+    assert said == []
+
+
+@needs_chromium
 @pytest.mark.robustness("secret canaries: notebooks")
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_no_secret_in_outputs_or_files(name: str, executed: Callable[[str], Executed]) -> None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from vaultborn import __version__
+from vaultborn.cli.help import polish
 from vaultborn.core import hardening
 from vaultborn.core.errors import VaultbornError
 from vaultborn.runner.wiring import Settings
@@ -34,7 +35,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vaultborn.cli.inbox:register", ("inbox",)),
     ("vaultborn.cli.look:register_look_commands", ("approvals", "runs", "doctor")),
     ("vaultborn.cli.inspect:register", ("show", "audit")),
-    ("vaultborn.cli.vault:register", ("read", "resolve", "otp")),
+    ("vaultborn.cli.vault:register", ("read", "otp", "inject", "resolve")),
     ("vaultborn.cli.item:register", ("item",)),
     ("vaultborn.cli.stores:register_store_commands", ("seed", "run")),
     ("vaultborn.cli.agent:register_token_commands", ("token", "call")),
@@ -125,21 +126,32 @@ def _root(
 
 
 def normalize_argv(argv: Sequence[str]) -> list[str]:
-    """Give a bare ``--generate-password`` op's default recipe.
+    """Give a bare ``--generate-password`` op's default recipe; take op's ``--format json``.
 
     op writes a recipe only with ``=`` (``--generate-password='digits,20'``); a bare flag means
     the default recipe. Typer cannot express an option with an optional value, so the bare
-    form is rewritten before parsing.
+    form is rewritten before parsing. ``--format json`` (or ``=json``) is op's spelling of
+    ``--json`` and ``--format human`` its default, except where a command has a ``--format``
+    of its own (``item public-key``). Nothing after ``--`` is touched.
     """
+    args = list(argv)
+    end = args.index("--") if "--" in args else len(args)
+    own_format = "public-key" in args[:end]
     out: list[str] = []
-    for arg in argv:
-        if arg == "--":
-            out.extend(argv[len(out) :])
-            break
+    i = 0
+    while i < end:
+        arg = args[i]
+        given = args[i + 1] if arg == "--format" and i + 1 < end else None
+        value = arg.removeprefix("--format=") if arg.startswith("--format=") else given
+        if not own_format and value in ("json", "human"):
+            out += ["--json"] if value == "json" else []
+            i += 2 if given is not None else 1
+            continue
         out.append(
             f"--generate-password={DEFAULT_RECIPE_TEXT}" if arg == "--generate-password" else arg
         )
-    return out
+        i += 1
+    return out + args[end:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,8 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     hardening.disable_core_dumps()  # before any command reads a value that a crash could dump
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:
-        app = build_app(_command_of(args))
-        result = app(args=args, prog_name="vaultborn", standalone_mode=False)
+        command = typer.main.get_command(build_app(_command_of(args)))
+        polish(command)  # metavars, examples, the order of a setup
+        result = command.main(args=args, prog_name="vaultborn", standalone_mode=False)
     except VaultbornError as exc:
         _fail(str(exc))
         return exc.exit_code

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vaultborn.cli.driving import Choices, current_user, finish, run_options
+from vaultborn.cli.driving import Choices, RunWatch, current_user, finish, run_options
 from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import prepare_database
@@ -145,11 +145,17 @@ def cancel(
 def _decide(settings: Settings, run: str | None, decision: dict[str, Any], digest: str | None,
             db: str | None, as_json: bool, *, queue: bool = False,
             plan: bool = False) -> None:  # fmt: skip
+    choices = Choices(db=db, interactive=False, report=not as_json)
+    run_db = state_db(settings, db)
+
+    def report(run_id: str, node: str, update: dict[str, Any] | None) -> None:
+        RunWatch(run_db, run_id).step(run_id, node, update)
+
     with ExitStack() as stack:
         answered = answer_run(
-            state_db(settings, db), settings,
-            lambda: run_options(settings, Choices(db=db, interactive=False), stack), run,
+            run_db, settings, lambda: run_options(settings, choices, stack), run,
             decision, approver=current_user(), digest=digest, plan=plan, queue=queue,
+            on_step=report if choices.report else None,
         )  # fmt: skip
     if answered.view is not None:
         finish(answered.view, as_json)

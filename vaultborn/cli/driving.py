@@ -1,11 +1,13 @@
 """Driving a run from the command line.
 
-The options every run command shares, this invocation's run options, prompting at a gate, and
-how a command ends (exit 3: waiting).
+The options every run command shares, this invocation's run options, prompting at a gate, a
+line per effect as it happens (stderr), and how a command ends: a receipt when done, exit 3
+when waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from contextlib import ExitStack
@@ -19,18 +21,23 @@ from vaultborn.approvals.policy import Policy
 from vaultborn.approvals.request import MAX_TTL_SECONDS, checked_ttl
 from vaultborn.browser.handoff import terminal_handoff
 from vaultborn.browser.pool import BrowserPool
-from vaultborn.core.errors import UsageError
+from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.countdown import countdown
+from vaultborn.gate_card import RunNames, named, names_of
 from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import BrowserChoice
 from vaultborn.nodes.steps import STEPS
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
-from vaultborn.render import console, print_json
+from vaultborn.receipt import effect_finished, effect_started, receipt_lines
+from vaultborn.render import console, print_json, progress
 from vaultborn.runner.drive import drive_run
 from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.identity import os_account
 from vaultborn.runner.plan import Plan, load_plan
 from vaultborn.runner.runs import (
     RunView,
+    StateDb,
+    view_run,
 )
 from vaultborn.runner.runtime import RunOptions
 from vaultborn.runner.state_db import state_db
@@ -44,8 +51,8 @@ __all__ = [
     "HeadedOpt",
     "PlanOpt",
     "PolicyOpt",
+    "RunWatch",
     "approval_ttl",
-    "ask_at_gate",
     "current_user",
     "drive",
     "finish",
@@ -81,7 +88,10 @@ HeadedOpt = Annotated[bool, typer.Option("--headed", help="Show the browser wind
 
 @dataclass(frozen=True)
 class Choices:
-    """What this invocation chose: plan, policy, approver, browser, terminal, database."""
+    """What this invocation chose: plan, policy, approver, browser, terminal, database.
+
+    ``report``: a line per effect as it happens, on stderr (not with ``--json``).
+    """
 
     plan: Path | None = None
     policy: Path | None = None
@@ -89,6 +99,7 @@ class Choices:
     headed: bool = False
     interactive: bool = False
     db: str | None = None
+    report: bool = True
 
 
 def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOptions:
@@ -109,7 +120,10 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
         audit=audit,
         auto_approver=current_user() if choices.auto_approve else None,
         browser=BrowserChoice(
-            headed=choices.headed, on_human=on_human, pool=BrowserPool(headed=choices.headed)
+            headed=choices.headed,
+            on_human=on_human,
+            pool=BrowserPool(headed=choices.headed),
+            wait=countdown() if choices.report else asyncio.sleep,
         ),
     )
 
@@ -144,18 +158,53 @@ def drive(settings: Settings, choices: Choices, run_id: str, first: SetupState |
     """Advance the run; in a terminal, keep asking at each gate until done or declined."""
     with ExitStack() as stack:
         opts = run_options(settings, choices, stack)
+        run_db = state_db(settings, choices.db)
+        watch = RunWatch(run_db, run_id)
         return drive_run(
-            state_db(settings, choices.db), settings, opts, run_id, first=first, answer=answer,
-            on_gate=ask_at_gate if choices.interactive else None,
+            run_db, settings, opts, run_id, first=first, answer=answer,
+            on_gate=watch.ask if choices.interactive else None,
+            on_step=watch.step if choices.report else None,
         )  # fmt: skip
 
 
-def ask_at_gate(waiting: dict[str, Any]) -> object:
-    """Ask the person at the terminal for an answer to what waits (None: quit for now)."""
-    kind = waiting.get("kind")
-    if kind == "human_step":
-        return ask_human(waiting, current_user())
-    return ask_session(waiting, current_user())
+class RunWatch:
+    """The terminal's side of one run: its prompts, and a line per effect on stderr.
+
+    Both show names beside ids, from the run's own state (read when needed, never the vault).
+    """
+
+    def __init__(self, db: StateDb, run_id: str) -> None:
+        self._db, self._run_id = db, run_id
+
+    def names(self) -> RunNames:
+        """What the run's ids stand for, as its state says now."""
+        return run_names(self._db, self._run_id)
+
+    def ask(self, waiting: dict[str, Any]) -> object:
+        """Ask the person at the terminal for an answer to what waits (None: quit for now)."""
+        if waiting.get("kind") == "human_step":
+            return ask_human(waiting, current_user())
+        return ask_session(waiting, current_user(), self.names())
+
+    def step(self, run_id: str, node: str, update: dict[str, Any] | None) -> None:
+        """Say that an effect starts, or how it ended."""
+        if update is None:
+            line = effect_started(node)
+        else:
+            line = effect_finished(node, update, self.names() if node == "create_item" else
+                                   RunNames())  # fmt: skip
+        if line is not None:
+            progress.print(f"{run_id} {line}", markup=False)
+
+
+def run_names(db: StateDb, run_id: str) -> RunNames:
+    """The names a run's state knows (empty when it cannot be read)."""
+    try:
+        with db.open() as saver:
+            values = view_run(saver, run_id).values
+    except VaultbornError:  # names are a courtesy: a prompt still shows the ids
+        return RunNames()
+    return names_of(values)
 
 
 def finish(view: RunView, as_json: bool) -> None:
@@ -165,7 +214,8 @@ def finish(view: RunView, as_json: bool) -> None:
     elif view.status == "waiting" and view.waiting is not None:
         if view.reason:  # why it asks again (an expired or refused answer)
             console.print(f"{view.run_id}: {view.reason}", markup=False)
-        console.print(f"{view.run_id}: waiting — {describe_waiting(view.waiting)}", markup=False)
+        what = named(describe_waiting(view.waiting), names_of(view.values).names)
+        console.print(f"{view.run_id}: waiting — {what}", markup=False)
         console.print(
             f"  approve: vaultborn approve {view.run_id}   reject: vaultborn reject "
             f"{view.run_id} --reason TEXT",
@@ -174,6 +224,9 @@ def finish(view: RunView, as_json: bool) -> None:
     else:
         reason = f" ({view.reason})" if view.reason else ""
         console.print(f"{view.run_id}: {view.status}{reason}", markup=False)
+        if view.status == "done" and not is_host_run(view.values):
+            for line in receipt_lines(view.values, names_of(view.values)):
+                console.print(line, markup=False)
     if view.status == "waiting":
         raise typer.Exit(EXIT_WAITING)
     if view.status == "done" and is_host_run(view.values):

@@ -12,12 +12,14 @@ from langchain_core.messages import BaseMessage
 
 from vaultborn.approvals.audit import AuditLog, AuditVerdict
 from vaultborn.cli.options import DbOpt, JsonOpt
+from vaultborn.gate_card import names_of
 from vaultborn.render import console, print_json
 from vaultborn.runner.runs import (
     history,
     view_run,
 )
 from vaultborn.runner.state_db import state_db
+from vaultborn.show_view import print_run
 
 __all__ = ["register"]
 
@@ -40,7 +42,7 @@ def show(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a run: status, state (references and ids only) and its audit trail."""
+    """Show a run: status, decisions, what it made (references and ids), its audit trail."""
     run_db = state_db(ctx.obj, db)
     with run_db.open() as saver:
         view = view_run(saver, run)
@@ -55,16 +57,7 @@ def show(
         extra = {"history": timeline} if with_history else {}
         print_json({**view.as_dict(), "state": state, "audit": events, **extra})
         return
-    console.print(f"{view.run_id}: {view.status}", markup=False)
-    for key, value in state.items():
-        console.print(f"  {key}: {value}", markup=False)
-    for event in events:
-        console.print(f"  audit {event['seq']}: {event['kind']} {event['subject']}", markup=False)
-    for point in timeline:
-        step = ",".join(point["next"]) or "end"
-        console.print(
-            f"  checkpoint {point['step']}: {point['checkpoint_id']} → {step}", markup=False
-        )
+    print_run(view, events, timeline, names_of(view.values), state)
 
 
 def _plain(value: Any) -> Any:

@@ -10,9 +10,10 @@ from vaultborn.core.errors import UsageError
 from vaultborn.render import print_item, print_items, print_json
 from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.assignment import Assignment, parse_assignment
+from vaultborn.vault.errors import FieldNotFound
 from vaultborn.vault.items import ItemEdit, ItemSpec
 from vaultborn.vault.keypair import KeyKind
-from vaultborn.vault.model import Category, Item
+from vaultborn.vault.model import Category, Field, Item
 from vaultborn.vault.recipe import parse_recipe
 from vaultborn.vault.secret import Secret
 
@@ -112,10 +113,76 @@ def get(
     item: Annotated[str, typer.Argument(help="Item title or id.")],
     vault: VaultOpt = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Show secret values.")] = False,
+    otp: Annotated[
+        bool, typer.Option("--otp", help="Print only the current code of the item's OTP field.")
+    ] = False,
+    fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fields",
+            metavar="label=NAME,…",
+            help="Print only these fields' values, comma-separated (label=NAME or type=TYPE, as "
+            "op); a concealed value needs --reveal.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show an item: metadata, fields and their canonical references."""
-    _show(open_vault(_settings(ctx)).get_item(vault, item, reveal=reveal), as_json, reveal=reveal)
+    store = open_vault(_settings(ctx))
+    if otp:
+        code = store.otp_code(vault, item)
+        if as_json:
+            print_json({"item": item, "code": code.reveal()})
+        else:
+            typer.echo(code.reveal())
+        return
+    found = store.get_item(vault, item, reveal=reveal)
+    if fields:
+        _print_fields(found, select_fields(found, fields), reveal=reveal, as_json=as_json)
+        return
+    _show(found, as_json, reveal=reveal)
+
+
+def select_fields(item: Item, specs: list[str]) -> list[Field]:
+    """The fields ``--fields`` names, in its order: ``label=NAME`` (or a bare NAME), ``type=TYPE``.
+
+    Raises:
+        FieldNotFound: A label that no field has, as op says it.
+        UsageError: A selector other than label= or type=.
+    """
+    chosen: list[Field] = []
+    for spec in (s.strip() for text in specs for s in text.split(",")):
+        if not spec:
+            continue
+        kind, sep, name = spec.partition("=")
+        if not sep:
+            kind, name = "label", spec
+        if kind == "type":
+            chosen += [f for f in item.fields if f.type.value.casefold() == name.casefold()]
+        elif kind == "label":
+            match = next((f for f in item.fields if f.matches(name)), None)
+            if match is None:
+                raise FieldNotFound(f"{name!r} isn't a field in the {item.title!r} item")
+            chosen.append(match)
+        else:
+            raise UsageError(f"--fields takes label=NAME or type=TYPE, got {spec!r}")
+    return chosen
+
+
+def _print_fields(item: Item, chosen: list[Field], *, reveal: bool, as_json: bool) -> None:
+    """The chosen fields' values (comma-separated), or their JSON objects, as op prints them."""
+    if as_json:
+        shown = [f.to_json(str(item.reference(f)), reveal=reveal) for f in chosen]
+        print_json(shown[0] if len(shown) == 1 else shown)
+        return
+    hidden = f"[use 'vaultborn item get {item.id} --reveal' to reveal]"
+    values = [
+        hidden
+        if f.type.is_secret and not reveal
+        else (f.value.reveal() if isinstance(f.value, Secret) else (f.value or ""))
+        for f in chosen
+    ]
+    typer.echo(",".join(values))
 
 
 @item_app.command("list")

@@ -6,11 +6,13 @@ LangGraph nor SQLAlchemy unless a view has to be worked out again.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 
 from vaultborn.cli.options import DbOpt, JsonOpt
+from vaultborn.gate_card import when
 from vaultborn.prompts import describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runner.state_db import state_db
@@ -30,7 +32,7 @@ def register_look_commands(app: typer.Typer) -> None:
 
 
 def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List what runs wait for."""
+    """List what runs wait for, with the digest an answer must carry and when it expires."""
     waiting = [v for v in started_runs(state_db(ctx.obj, db)) if v.status == "waiting"]
     if as_json:
         print_json([v.as_dict() for v in waiting])
@@ -38,7 +40,12 @@ def approvals(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) ->
     if not waiting:
         console.print("nothing waits")
     for v in waiting:
-        console.print(f"{v.run_id}: {describe_waiting(v.waiting or {})}", markup=False)
+        asked = v.waiting or {}
+        console.print(f"{v.run_id}: {describe_waiting(asked)}", markup=False)
+        expires = asked.get("expires_at")
+        until = f"; expires {when(float(expires), time.time())}" if expires else ""
+        if asked.get("digest"):
+            console.print(f"  digest {asked['digest']}{until}", markup=False)
 
 
 def runs(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:

@@ -124,7 +124,9 @@ def setup(
     paths = [*(plan or []), *(plans_in(plan_dir) if plan_dir else [])]
     several = len(paths) > 1 or plan_dir is not None
     interactive = is_interactive(as_json) and not several and not queue
-    choices = Choices(paths[0] if paths else None, policy, auto_approve, headed, interactive, db)
+    choices = Choices(
+        paths[0] if paths else None, policy, auto_approve, headed, interactive, db, not as_json
+    )
     if run is not None:
         if paths or queue or approval:
             raise UsageError(
@@ -293,7 +295,7 @@ def resume(
     as_json: JsonOpt = False,
 ) -> None:
     """Run again what a stopped or crashed run has pending (and ask at its gate)."""
-    choices = Choices(None, policy, auto_approve, headed, is_interactive(as_json), db)
+    choices = Choices(None, policy, auto_approve, headed, is_interactive(as_json), db, not as_json)
     finish(drive(ctx.obj, choices, run, None), as_json)
 
 

@@ -15,6 +15,7 @@ import typer
 
 from vaultborn.core.errors import UsageError
 from vaultborn.render import console, print_json
+from vaultborn.runner.state_db import home_of
 from vaultborn.runner.wiring import open_vault
 from vaultborn.stores.envfile import parse_env_assignment, parse_env_file
 from vaultborn.stores.process import Sink, run_with_secrets
@@ -44,12 +45,12 @@ def seed_command(
     aws-ssm://eu-west-1/prod/app/api-key is /prod/app/api-key). Seeding the same vault version
     again changes nothing; a new vault version becomes the store's current version. AWS
     configuration is read as usual (AWS_ENDPOINT_URL, profiles); with none at all, an embedded
-    emulator on 127.0.0.1 serves for this command.
+    emulator on 127.0.0.1 serves, its contents kept (sealed) in the data directory.
     """
     canonical_target = parse_target(target)
     ref = parse_reference(reference)
     vault = open_vault(ctx.obj)
-    with open_stores(notice=_notice) as stores:
+    with open_stores(notice=_notice, data_dir=home_of(ctx.obj)) as stores:
         receipt = seed(vault, ref, stores.store_for(canonical_target), canonical_target)
     if as_json:
         print_json(receipt.as_dict())

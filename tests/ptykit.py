@@ -1,0 +1,114 @@
+"""A person at a terminal: the CLI in a real pseudo-terminal, as its controlling terminal.
+
+The child is a session leader whose controlling terminal is the pty, so a ``^C`` written to the
+pty reaches it the way a person's Ctrl-C does: the terminal turns it into SIGINT for its
+foreground process group. Limits are only how long to wait before giving up, never assertions
+about speed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["Terminal", "cli_env"]
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for the CLI in ``home`` (no AWS, a wide terminal)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "VAULTBORN_HOME": str(home / "home"),
+        "TERM": "dumb",
+        "COLUMNS": "200",
+        "LINES": "50",
+        **extra,
+    }
+
+
+def _controlling_terminal() -> None:  # runs in the child, after setsid (start_new_session)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    """``vaultborn ARGS`` on a pty: read what it shows, type, press Ctrl-C."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
+        self._leader, follower = pty.openpty()
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "vaultborn", *args],
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            env=dict(env),
+            start_new_session=True,
+            preexec_fn=_controlling_terminal,
+        )
+        os.close(follower)
+        self.seen = ""
+        self._mark = 0
+
+    def expect(self, text: str, timeout: float = 120.0) -> str:
+        """Read until ``text`` appears after the last match; what was read up to it."""
+        deadline = time.monotonic() + timeout
+        while text not in self.seen[self._mark :] and time.monotonic() < deadline:
+            if not self._read(0.2) and self.child.poll() is not None:
+                break
+        at = self.seen.find(text, self._mark)
+        if at < 0:
+            raise AssertionError(f"never saw {text!r}; the terminal showed:\n{self.seen[-3000:]}")
+        self._mark = at + len(text)
+        return self.seen[:at]
+
+    def type(self, text: str) -> None:
+        """Type ``text`` (add ``\\n`` for Enter)."""
+        os.write(self._leader, text.encode())
+
+    def interrupt(self) -> None:
+        """Press Ctrl-C."""
+        os.write(self._leader, b"\x03")
+
+    def wait(self, timeout: float = 120.0) -> int:
+        """Read until the process ends; its exit code."""
+        deadline = time.monotonic() + timeout
+        while self.child.poll() is None and time.monotonic() < deadline:
+            self._read(0.2)
+        while self._read(0.1):
+            pass
+        if self.child.poll() is None:
+            self.child.kill()
+            raise AssertionError(f"still running; the terminal showed:\n{self.seen[-3000:]}")
+        return self.child.returncode
+
+    def close(self) -> None:
+        """Kill the process if it still runs and close the pty."""
+        if self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        os.close(self._leader)
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self._leader], [], [], wait)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self._leader, 65536)
+        except OSError:  # the child closed its end
+            return False
+        self.seen += chunk.decode(errors="replace")
+        return bool(chunk)
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
