@@ -45,17 +45,32 @@ def _config(run_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": run_id}}
 
 
-def _is_agent_run(saver: BaseCheckpointSaver[str], run_id: str) -> bool:
-    """Whether ``run_id`` is an agent (or MCP host) run: its state has a toolkit, not a plan."""
+def _latest_values(saver: BaseCheckpointSaver[str], run_id: str) -> dict[str, Any]:
     latest = saver.get_tuple(_config(run_id))  # type: ignore[arg-type]
-    return latest is not None and "toolkit" in latest.checkpoint.get("channel_values", {})
+    return {} if latest is None else dict(latest.checkpoint.get("channel_values", {}))
 
 
 def _graph_of(saver: BaseCheckpointSaver[str], run_id: str) -> Any:
-    if _is_agent_run(saver, run_id):
+    """The graph of ``run_id``, by its state.
+
+    An agent (or MCP host) run's state has a toolkit, a lifecycle run's (rotate, revoke,
+    drift) its kind, a setup's neither.
+    """
+    values = _latest_values(saver, run_id)
+    if "toolkit" in values:
         from vaultborn.graphs.agent import build_agent_graph
 
         return build_agent_graph(None, checkpointer=saver)
+    return _graph_for(values, saver)
+
+
+def _graph_for(values: dict[str, Any], saver: BaseCheckpointSaver[str]) -> Any:
+    """The setup graph, or the lifecycle graph a run's state names."""
+    kind = values.get("lifecycle")
+    if kind:
+        from vaultborn.graphs.lifecycle import build_lifecycle_graph
+
+        return build_lifecycle_graph(str(kind), saver)
     return build_graph(saver)
 
 
@@ -138,7 +153,7 @@ async def advance(
         async with AsyncExitStack() as opened:
             if saver is None:
                 saver = await opened.enter_async_context(db.open_async())
-            graph = build_graph(saver)
+            graph = _graph_for(await _kind_of(saver, run_id, start), saver)
             async for update in graph.astream(
                 payload, config, context=run_deps, durability="sync", stream_mode="updates"
             ):
@@ -148,6 +163,16 @@ async def advance(
         view = await asyncio.to_thread(_view, db, run_id)
         await asyncio.to_thread(board.mark, run_id, view.status)
         return view
+
+
+async def _kind_of(
+    saver: BaseCheckpointSaver[str], run_id: str, start: SetupState | None
+) -> dict[str, Any]:
+    """What chooses the run's graph: the first state of a new run, else its latest state."""
+    if start is not None:
+        return dict(start)
+    latest = await saver.aget_tuple(_config(run_id))  # type: ignore[arg-type]
+    return {} if latest is None else dict(latest.checkpoint.get("channel_values", {}))
 
 
 def _view(db: StateDb, run_id: str) -> RunView:

@@ -23,6 +23,7 @@ from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import BrowserChoice
+from vaultborn.nodes.lifecycle_steps import LIFECYCLE_STEPS
 from vaultborn.nodes.steps import STEPS
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
@@ -95,9 +96,8 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
     """Policy, audit log, approver and browser of this invocation (closed with ``stack``)."""
     # Only the steps' names (and vault_session): a misspelt action would silently fall back to
     # the default rule, and a "deny" would not deny.
-    policy = (
-        Policy.from_file(choices.policy, known=STEPS.keys()) if choices.policy else Policy.default()
-    )
+    known = [*STEPS, *LIFECYCLE_STEPS]
+    policy = Policy.from_file(choices.policy, known=known) if choices.policy else Policy.default()
     audit = AuditLog(state_db(settings, choices.db).url)
     stack.callback(audit.close)
     on_human = (
