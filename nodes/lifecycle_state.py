@@ -25,15 +25,15 @@ class LifecycleState(SetupState, total=False):
     source_run: str
     """The setup run whose plan it works on ("" when given a plan file or the embedded demo)."""
     rotated: RotationRecord
-    """The new value in the vault (client secret, password or TOTP seed)."""
+    """The new value in the vault (client secret or break-glass password)."""
     new_secrets: dict[str, RotationRecord]
     """Per seed source (``from``): the store secret's new value in the vault."""
     pushed: LifecycleRecord
-    """The new value pushed to the IdP (client secret, password, TOTP authenticator)."""
+    """The new value pushed to the IdP (client secret or password)."""
     verified: LifecycleRecord
     """The chain checked with the new value."""
     removed: LifecycleRecord
-    """Authenticators removed (a revocation's, or a TOTP rotation's old ones)."""
+    """The user's authenticators removed (a revocation's)."""
     retired: LifecycleRecord
     """The old value taken out of the item's live fields (the vault's history keeps it)."""
     user_revoked: LifecycleRecord

@@ -24,12 +24,9 @@ from vaultborn.nodes.revocation import (
     revoke_user,
 )
 from vaultborn.nodes.rotation import (
-    new_totp_seed_step,
     new_value,
     push_client_secret,
     push_password,
-    register_totp,
-    remove_old_totp,
     retire_previous,
     verify_client_secret,
     verify_login,
@@ -202,50 +199,6 @@ _ROTATE_PASSWORD = (
     _RETIRE,
 )
 
-_ROTATE_TOTP = (
-    GatedStep(
-        name="new_totp_seed",
-        effects=("vault.set_otp",),
-        state_key="rotated",
-        args=lambda s: {
-            "vault": _plan(s)["vault"]["name"],
-            "item": _plan(s)["break_glass"]["item"],
-            "email": _plan(s)["break_glass"]["email"],
-            "rotation": s["run_id"],
-        },
-        summary=lambda a: (
-            f"Draw a new TOTP seed into {a['item']!r}'s OTP field; the old seed stays beside it "
-            "until retired"
-        ),
-        effect=new_totp_seed_step,
-    ),
-    GatedStep(
-        name="register_totp",
-        effects=("idp.enroll_totp",),
-        state_key="pushed",
-        args=lambda s: {
-            "email": _plan(s)["break_glass"]["email"],
-            "vault": _plan(s)["vault"]["name"],
-            "item": _plan(s)["break_glass"]["item"],
-            "rotation": s["run_id"],
-        },
-        summary=lambda a: (
-            f"Register the new TOTP seed from {a['item']!r} for {a['email']} at the IdP"
-        ),
-        effect=register_totp,
-    ),
-    _VERIFY_LOGIN,
-    GatedStep(
-        name="remove_old_totp",
-        effects=("idp.delete_authenticators",),
-        state_key="removed",
-        args=lambda s: {"email": _plan(s)["break_glass"]["email"], "rotation": s["run_id"]},
-        summary=lambda a: f"Remove {a['email']}'s TOTP authenticators but the new one",
-        effect=remove_old_totp,
-    ),
-    _RETIRE,
-)
-
 _ROTATE_STORE_SECRETS = (
     GatedStep(
         name="new_store_secret",
@@ -346,15 +299,16 @@ _DRIFT = (
     ),
 )
 
-ROTATE_WHATS = ("client-secret", "break-glass-password", "totp", "store-secrets")
-"""What ``rotate --what`` takes."""
+ROTATE_WHATS = ("client-secret", "break-glass-password", "store-secrets")
+"""What ``rotate --what`` takes. Not ``totp``: Auth0 keeps one TOTP authenticator per user
+(a second is refused with 409), so a new enrollment cannot be confirmed before the old one is
+removed, and removing it first would leave the break-glass user without its factor."""
 
 LIFECYCLES: dict[str, tuple[GatedStep, ...]] = {
     "drift": _DRIFT,
     "revoke": _REVOKE,
     "rotate:client-secret": _ROTATE_CLIENT_SECRET,
     "rotate:break-glass-password": _ROTATE_PASSWORD,
-    "rotate:totp": _ROTATE_TOTP,
     "rotate:store-secrets": _ROTATE_STORE_SECRETS,
 }
 """Each kind of lifecycle run and its steps, in order."""

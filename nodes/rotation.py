@@ -5,7 +5,7 @@ The order keeps every moment of a rotation working, crash or not:
 1. ``new_value``: the item gets a new version whose field holds a value generated in the vault
    and, beside it, the old value as ``previous <field>`` (``vault.previous``) and the run's id
    as ``vaultborn rotation`` (so a repeat after a crash sees it is done);
-2. a push (``push_client_secret``, ``push_password``, ``register_totp``): the IdP gets the new
+2. a push (``push_client_secret``, ``push_password``): the IdP gets the new
    value, read from the vault in memory for the one request;
 3. a check with the new value only (``verify_client_secret``, ``verify_login``);
 4. ``retire_previous``: the old value leaves the item's live fields (the vault's history keeps
@@ -18,22 +18,18 @@ both in the item. Every effect looks before it writes, so running one again does
 
 from __future__ import annotations
 
-import base64
-import secrets
 from typing import Any
 
 from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, login_drill
 from vaultborn.browser.runner import FlowOptions
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.idp.auth0 import Auth0ManagementClient, User
-from vaultborn.idp.errors import IdPNotFound
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.lifecycle_records import LifecycleRecord, RotationRecord
 from vaultborn.nodes.verification import agent_token_checks
 from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.items import ItemEdit
 from vaultborn.vault.model import Field, FieldType, Item, Purpose
-from vaultborn.vault.otp import OtpParameters, build_otpauth_uri, parse_otpauth_uri
 from vaultborn.vault.previous import ROTATION_FIELD, previous_label
 from vaultborn.vault.recipe import parse_recipe
 from vaultborn.vault.reference import parse_reference
@@ -41,12 +37,9 @@ from vaultborn.vault.resolve import field_in
 from vaultborn.vault.secret import Secret
 
 __all__ = [
-    "new_totp_seed_step",
     "new_value",
     "push_client_secret",
     "push_password",
-    "register_totp",
-    "remove_old_totp",
     "retire_previous",
     "user_by_email",
     "verify_client_secret",
@@ -86,33 +79,6 @@ def new_value(args: dict[str, Any], deps: Deps, *, point: str) -> RotationRecord
     return _rotation(args, edited, fld.label)
 
 
-def new_totp_seed_step(args: dict[str, Any], deps: Deps) -> RotationRecord:
-    """A new TOTP seed in the break-glass item's OTP field; the old one kept beside it.
-
-    Raises:
-        ConfigurationError: The item has no OTP field (it was never enrolled).
-    """
-    item = deps.vault.get_item(args["vault"], args["item"], reveal=True)
-    otp = _otp_field(item)
-    if _marker(item) == args["rotation"]:
-        return _rotation(args, item, otp.label)
-    # Drawn here and stored in the vault before anything else sees it (as the setup's api
-    # enrollment does): the IdP gets it from the vault, in the next step.
-    seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
-    uri = build_otpauth_uri(OtpParameters(seed=seed, issuer="vaultborn", account=args["email"]))
-    edit = ItemEdit(
-        assignments=(
-            Assignment(label=otp.label, value=uri, type=FieldType.OTP),
-            _previous(otp),
-            _marking(args["rotation"]),
-        )
-    )
-    deps.fault("new_totp_seed:before")
-    edited = deps.vault.edit_item(item.vault.id, item.id, edit)
-    deps.fault("new_totp_seed:after")
-    return _rotation(args, edited, otp.label)
-
-
 def retire_previous(args: dict[str, Any], deps: Deps) -> LifecycleRecord:
     """Take the old value out of the item's live fields (its history keeps it)."""
     item = deps.vault.get_item(args["vault"], args["item"])
@@ -147,45 +113,6 @@ def push_password(args: dict[str, Any], deps: Deps) -> LifecycleRecord:
         mgmt.update_user(user["user_id"], password=password, connection=args["connection"])
         deps.fault("push_password:after")
     return {"subject": user["user_id"], "outcome": "updated"}
-
-
-def register_totp(args: dict[str, Any], deps: Deps) -> LifecycleRecord:
-    """Register the vault's new TOTP seed as a confirmed authenticator, named by the run.
-
-    The name makes it idempotent: an authenticator of that name means it is registered.
-    """
-    name = f"vaultborn {args['rotation']}"
-    with _management(deps) as mgmt:
-        user = user_by_email(mgmt, args["email"])
-        methods = mgmt.authentication_methods(user["user_id"])
-        mine = next((m for m in methods if m.get("name") == name), None)
-        if mine is None:
-            item = deps.vault.get_item(args["vault"], args["item"], reveal=True)
-            otp = _otp_field(item)
-            if not isinstance(otp.value, Secret):  # pragma: no cover - an OTP field holds one
-                raise ConfigurationError(f"item {item.title!r} has no TOTP seed")
-            seed = parse_otpauth_uri(otp.value).seed
-            deps.fault("register_totp:before")
-            mine = mgmt.add_totp_authentication_method(user["user_id"], seed, name=name)
-            deps.fault("register_totp:after")
-    return {"subject": user["user_id"], "outcome": "registered", "detail": str(mine.get("id"))}
-
-
-def remove_old_totp(args: dict[str, Any], deps: Deps) -> LifecycleRecord:
-    """Remove the user's TOTP authenticators but the one this rotation registered."""
-    name = f"vaultborn {args['rotation']}"
-    with _management(deps) as mgmt:
-        user = user_by_email(mgmt, args["email"])
-        methods = mgmt.authentication_methods(user["user_id"])
-        if not any(m.get("name") == name and m.get("confirmed") for m in methods):
-            raise ConfigurationError(
-                f"the new authenticator {name!r} is not confirmed; the old ones stay"
-            )
-        old = [m for m in methods if m.get("type") == "totp" and m.get("name") != name]
-        deps.fault("remove_old_totp:before")
-        removed = _delete_methods(mgmt, user["user_id"], old)
-        deps.fault("remove_old_totp:after")
-    return {"subject": user["user_id"], "outcome": "removed", "count": removed}
 
 
 # -- checked with the new value ------------------------------------------------------------------
@@ -240,19 +167,6 @@ def _management(deps: Deps) -> Auth0ManagementClient:
     return deps.management()
 
 
-def _delete_methods(
-    mgmt: Auth0ManagementClient, user_id: str, methods: list[dict[str, Any]]
-) -> int:
-    removed = 0
-    for method in methods:
-        try:
-            mgmt.delete_authentication_method(user_id, str(method["id"]))
-        except IdPNotFound:
-            continue  # removed meanwhile (a repeat after a crash)
-        removed += 1
-    return removed
-
-
 def _marker(item: Item) -> str | None:
     found = next((f for f in item.fields if f.label == ROTATION_FIELD), None)
     return found.value if found is not None and isinstance(found.value, str) else None
@@ -265,15 +179,6 @@ def _marking(rotation: str) -> Assignment:
 def _previous(fld: Field) -> Assignment:
     value = fld.value if isinstance(fld.value, Secret) else Secret(fld.value or "")
     return Assignment(label=previous_label(fld.label), value=value, type=FieldType.CONCEALED)
-
-
-def _otp_field(item: Item) -> Field:
-    otp = next((f for f in item.fields if f.type is FieldType.OTP), None)
-    if otp is None:
-        raise ConfigurationError(
-            f"item {item.title!r} has no one-time password field: enroll TOTP first (setup)"
-        )
-    return otp
 
 
 def _rotation(args: dict[str, Any], item: Item, label: str) -> RotationRecord:

@@ -153,3 +153,44 @@ def test_rotate_client_secret_makes_a_new_vault_version_and_stays_in_sync(
     drift = run_cli(home, moto_endpoint, "drift", run, "--auto-approve", "--json")
     assert drift.returncode == 0, drift.stdout
     assert_no_secret_at_rest(home, [done.stdout + done.stderr, drift.stdout + drift.stderr])
+
+
+def test_rotate_store_secrets_seeds_a_new_vault_value_and_aws_keeps_the_previous(
+    home: Path, moto_endpoint: str
+) -> None:
+    before = lifecycle_effects(home, moto_endpoint)
+    done = run_cli(home, moto_endpoint, "rotate", "--what", "store-secrets",
+                   "--auto-approve", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    (rotated,) = results["new_secrets"].values()
+    assert rotated["previous_kept"] is False  # nothing reads it from the vault meanwhile
+    assert results["seeds"][TARGET]["outcome"] == "updated"
+    # AWSCURRENT is the new value, AWSPREVIOUS the old one.
+    assert lifecycle_effects(home, moto_endpoint)["store_versions"] == before["store_versions"] + 1
+    drift = run_cli(home, moto_endpoint, "drift", "--auto-approve", "--json")
+    assert drift.returncode == 0, drift.stdout
+    assert_no_secret_at_rest(home, [done.stdout + done.stderr, drift.stdout + drift.stderr])
+
+
+def test_rotate_break_glass_password_is_checked_by_a_login_drill(
+    home: Path, moto_endpoint: str
+) -> None:
+    done = run_cli(home, moto_endpoint, "rotate", "--what", "break-glass-password",
+                   "--auto-approve", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    assert results["pushed"]["outcome"] == "updated"
+    # The drill logged in with the vault's new password and a code from its OTP field.
+    assert results["verified"] == {**results["verified"], "outcome": "verified",
+                                   "detail": "success-screen"}  # fmt: skip
+    assert results["retired"]["outcome"] == "retired"
+    drift = run_cli(home, moto_endpoint, "drift", "--auto-approve", "--json")
+    assert drift.returncode == 0, drift.stdout
+    assert_no_secret_at_rest(home, [done.stdout + done.stderr, drift.stdout + drift.stderr])
+
+
+def test_rotate_refuses_what_it_cannot_rotate(home: Path, moto_endpoint: str) -> None:
+    refused = run_cli(home, moto_endpoint, "rotate", "--what", "totp")
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1 and "--what takes" in refused.stderr
