@@ -232,8 +232,9 @@ _REVOKE = (
         state_key="user_revoked",
         args=lambda s: {"email": _plan(s)["break_glass"]["email"], "mode": "block"},
         summary=lambda a: (
-            f"{'Block' if a['mode'] == 'block' else 'Delete'} the IdP user {a['email']} "
-            "(edit mode=delete to delete it)"
+            f"Block the IdP user {a['email']} (edit mode=delete to delete it)"
+            if a["mode"] == "block"
+            else f"Delete the IdP user {a['email']}"
         ),
         effect=revoke_user,
     ),

@@ -194,3 +194,23 @@ def test_rotate_refuses_what_it_cannot_rotate(home: Path, moto_endpoint: str) ->
     refused = run_cli(home, moto_endpoint, "rotate", "--what", "totp")
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "--what takes" in refused.stderr
+
+
+def test_revoke_deletes_the_user_when_its_gate_is_edited(
+    home: Path, moto_endpoint: str, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'default = "allow"\n[actions]\nvault_session = "allow"\nrevoke_user = "ask"\n'
+    )
+    waiting = run_cli(home, moto_endpoint, "revoke", "--policy", str(policy), "--json")
+    assert waiting.returncode == 3, waiting.stderr
+    run = json.loads(waiting.stdout)["run_id"]
+    edited = run_cli(home, moto_endpoint, "edit", run, "mode=delete")
+    assert edited.returncode == 3, edited.stderr
+    assert "Delete the IdP user" in edited.stdout
+    approved = run_cli(home, moto_endpoint, "approve", run)  # the next gate asks: no policy here
+    assert approved.returncode == 3, approved.stderr
+    done = run_cli(home, moto_endpoint, "resume", run, "--policy", str(policy))
+    assert done.returncode == 0, done.stderr
+    assert lifecycle_effects(home, moto_endpoint)["users"] == 0
