@@ -1,11 +1,17 @@
 """The audit log: every decision, vault operation and external effect, hash-chained.
 
 Rows live in ``audit_events`` in the run database (the checkpoints' SQLite file by default;
-the caller passes its URL or an engine). Each row's ``hash`` is the SHA-256 of the canonical
-JSON of the row without it — ``prev_hash`` (the previous row's ``hash``), ``seq``, ``run_id``,
-``at``, ``kind``, ``subject`` and ``detail`` — so ``verify()`` finds an edited, deleted or
-reordered row. Deleting the newest rows leaves a valid, shorter chain: compare ``rows`` or
-``head`` of the verdict with a count or hash kept elsewhere to find that.
+the caller passes its URL or an engine). Each row's ``hash`` is the digest of the row without
+it — ``prev_hash`` (the previous row's ``hash``), ``seq``, ``run_id``, ``at``, ``kind``,
+``subject`` and ``detail`` — keyed with the run database's audit key (an HMAC born in the
+vault; ``approvals.audit_chain``), so ``verify()`` finds an edited, deleted or reordered row,
+and a chain rewritten from an edit onwards needs the key. The head is also kept outside the
+database (``approvals.audit_anchor``: a witness file on every append, the vault item at the
+end of a move), so a log whose newest rows were cut off fails ``verify()`` too.
+
+A log without a key (one written before its database had keys, or opened by a caller that has
+none) is written and checked with bare SHA-256 as before; once a keyed row is in it, an
+unkeyed append is refused. ``has_decision`` is how an effect finds its approval in the log.
 
 Appends read the last row and insert the next one in one transaction that holds the write lock
 from its start (SQLite ``BEGIN IMMEDIATE``, PostgreSQL an advisory lock), so two processes never
@@ -20,10 +26,10 @@ refused, never SQLAlchemy's text with the SQL and its parameters.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -33,6 +39,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -43,15 +50,27 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from vaultborn.approvals.action import canonical_json, is_scalar
+from vaultborn.approvals.audit_anchor import Anchor
+from vaultborn.approvals.audit_chain import (
+    GENESIS,
+    KEYED,
+    ChainRow,
+    Head,
+    chain_id,
+    check_anchor,
+    is_keyed,
+    row_checks,
+    row_digest,
+    walk,
+)
 from vaultborn.core.database import UrlLike, make_engine
-from vaultborn.core.errors import ConfigurationError
+from vaultborn.core.errors import ConfigurationError, VaultbornError
 from vaultborn.core.sqltx import explicit_transaction, translated_db_errors
 from vaultborn.vault.secret import Secret
 
 __all__ = ["GENESIS", "AuditEvent", "AuditLog", "AuditVerdict"]
 
-GENESIS = "0" * 64
-"""The ``prev_hash`` of the first row."""
+_log = logging.getLogger(__name__)
 
 _RETRIES = 5
 _metadata = MetaData()
@@ -67,6 +86,8 @@ _events = Table(
     Column("prev_hash", String, nullable=False),
     Column("hash", String, nullable=False),
 )
+# What ``has_decision`` looks up once per effect (made on open for tables made without it).
+_by_subject = Index("audit_events_by_subject", _events.c.run_id, _events.c.kind, _events.c.subject)
 
 
 @dataclass(frozen=True)
@@ -103,22 +124,29 @@ class AuditVerdict:
     """What ``verify`` found.
 
     Attributes:
-        ok: Every row follows the previous one and hashes to its ``hash``.
+        ok: Every row follows the previous one and its digest checks, and every anchor's row
+            is in the log unchanged.
         rows: The rows checked (all of them when ``ok``).
         problem: The first problem found, one line; empty when ``ok``.
         head: The last good row's hash (``GENESIS`` for an empty log).
+        keyed: Whether the check had the audit key (without it only an unkeyed log checks).
+        keyed_from: The first keyed row (0: none); rows before it were written unkeyed.
+        anchors: The anchors checked, each as "what it is (row N)".
     """
 
     ok: bool
     rows: int
     problem: str = ""
     head: str = GENESIS
+    keyed: bool = False
+    keyed_from: int = 0
+    anchors: tuple[str, ...] = ()
 
 
 def _row_hash(prev: str, seq: int, run_id: str, at: float, kind: str, subject: str,
               detail: str) -> str:  # fmt: skip
-    body = canonical_json([prev, seq, run_id, repr(at), kind, subject, detail])
-    return hashlib.sha256(body.encode()).hexdigest()
+    """The unkeyed digest of a row (SHA-256), as rows written without a key have."""
+    return row_digest(None, prev, seq, run_id, at, kind, subject, detail)
 
 
 def _refuse(value: object, where: str) -> None:
@@ -142,12 +170,24 @@ def _checked(run_id: str, kind: str, subject: str, detail: Mapping[str, Any]) ->
         _refuse(key, "detail key")
         if not isinstance(key, str):
             raise TypeError("audit detail keys must be text")
+        if isinstance(value, Mapping):  # one level: an ``identity`` of named facts
+            for inner, item in value.items():
+                _refuse(inner, f"detail {key} key")
+                if not isinstance(inner, str) or not is_scalar(item):
+                    raise TypeError(f"audit detail {key}: holds only text keys and plain values")
+                _refuse(item, f"detail {key}.{inner}")
+            continue
         items = value if isinstance(value, list | tuple) else [value]
         for item in items:
             _refuse(item, f"detail {key}")
             if not is_scalar(item):
                 raise TypeError(f"audit detail {key}: {type(item).__name__} is not plain data")
-    return canonical_json({k: list(v) if isinstance(v, tuple) else v for k, v in detail.items()})
+    return canonical_json(
+        {
+            k: list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, Mapping) else v
+            for k, v in detail.items()
+        }
+    )
 
 
 def _translated(action: str) -> AbstractContextManager[None]:
@@ -167,7 +207,7 @@ class _SeqTaken(Exception):
 class AuditLog:
     """The hash-chained audit log in a SQLAlchemy database.
 
-    >>> log = AuditLog("sqlite:///state.db")  # doctest: +SKIP
+    >>> log = AuditLog("sqlite:///state.db", key=audit_key, anchors=[witness])  # doctest: +SKIP
     >>> log.append("run-1", "effect", "seed", {"to": "aws-secretsmanager://us-east-1/x"})
     >>> log.verify().ok
 
@@ -175,6 +215,8 @@ class AuditLog:
         engine_or_url: A URL (``sqlite:///PATH`` or ``postgresql://…``, the run database) or an
             ``Engine`` the caller owns (it is not disposed by ``close``).
         clock: UNIX time now.
+        key: The run database's audit key (32 bytes); None writes and checks unkeyed rows.
+        anchors: Where the head is kept outside the database (a key is needed for them).
 
     Raises:
         ConfigurationError: The database cannot be opened or its table created.
@@ -182,9 +224,18 @@ class AuditLog:
     """
 
     def __init__(
-        self, engine_or_url: Engine | UrlLike, *, clock: Callable[[], float] = time.time
+        self,
+        engine_or_url: Engine | UrlLike,
+        *,
+        clock: Callable[[], float] = time.time,
+        key: bytes | None = None,
+        anchors: Sequence[Anchor] = (),
     ) -> None:
-        self.clock = clock
+        if anchors and key is None:
+            raise ValueError("the audit chain's anchors need its key")
+        self.clock, self.key, self.anchors = clock, key, tuple(anchors)
+        self.chain = "" if key is None else chain_id(key)
+        self._pinned = 0  # the first keyed row once its unkeyed prefix has checked
         if isinstance(engine_or_url, Engine):
             self._owned, base = False, engine_or_url
         else:
@@ -195,14 +246,37 @@ class AuditLog:
         try:
             with self._transaction("opened") as conn:
                 _metadata.create_all(conn)
+                _by_subject.create(conn, checkfirst=True)
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
-        """Close pooled connections (of an engine made from a URL)."""
+        """Write the head to the anchors that defer it, then close pooled connections.
+
+        An anchor that cannot be written is logged, not raised: the rows are in the log, and
+        ``verify`` checks the head the anchor holds (an older one).
+        """
+        try:
+            self.anchor(final=True)
+        except VaultbornError as error:
+            _log.warning("%s", error)
+        for each in self.anchors:
+            each.close()
         if self._owned:
             self._base.dispose()
+
+    def anchor(self, *, final: bool = False) -> None:
+        """Write the head to every anchor that defers it (the vault item).
+
+        Args:
+            final: This process writes no more rows (else a vault anchor may wait a while).
+
+        Raises:
+            ConfigurationError: An anchor refused the write.
+        """
+        for each in self.anchors:
+            each.flush(final=final)
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[Connection]:
@@ -220,26 +294,33 @@ class AuditLog:
         return (last[0], last[1]) if last else (0, GENESIS)
 
     def append(self, run_id: str, kind: str, subject: str, detail: Mapping[str, Any]) -> AuditEvent:
-        """Add one event at the end of the chain.
+        """Add one event at the end of the chain (then note the new head to the anchors).
 
         Args:
             run_id: The run.
             kind: What sort of event (``decision``, ``effect`` …).
             subject: What it is about.
-            detail: Text, numbers, true/false, null, or lists of them, by name.
+            detail: Text, numbers, true/false, null, lists of them, or (one level) objects
+                of them, by name.
 
         Raises:
             TypeError: A ``Secret``, an otpauth URI, or something that is not plain data.
             ConfigurationError: The database cannot be written, or another process held its
-                write lock past the busy timeout ("try again").
+                write lock past the busy timeout ("try again"); the log is keyed and this
+                writer has no key; a witness file cannot be written.
         """
         text = _checked(run_id, kind, subject, detail)
         for attempt in range(_RETRIES):
             try:
                 with self._transaction("written") as conn:
                     seq, prev = self._last(conn)
+                    if self.key is None and is_keyed(prev):
+                        raise ConfigurationError(
+                            "the audit log is keyed: it is written only with its key (the run "
+                            "database's keys in the vault)"
+                        )
                     seq, at = seq + 1, float(self.clock())
-                    digest = _row_hash(prev, seq, run_id, at, kind, subject, text)
+                    digest = row_digest(self.key, prev, seq, run_id, at, kind, subject, text)
                     try:
                         conn.execute(
                             _events.insert().values(
@@ -253,6 +334,9 @@ class AuditLog:
                 if attempt == _RETRIES - 1:
                     raise ConfigurationError("the audit log cannot be written: busy") from None
                 continue
+            # After the commit: a head noted before it could name a row that never was.
+            for each in self.anchors:
+                each.note(Head(self.chain, seq, digest))
             return AuditEvent(seq, run_id, at, kind, subject, json.loads(text), prev, digest)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -274,24 +358,115 @@ class AuditLog:
             for r in rows
         ]
 
+    def _rows(self, up_to: int | None = None) -> list[ChainRow]:
+        query = select(_events).order_by(_events.c.seq)
+        if up_to is not None:
+            query = query.where(_events.c.seq <= up_to)
+        with _translated("read"), self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        return [_chain_row(r) for r in found]
+
     def verify(self) -> AuditVerdict:
-        """Walk the chain: every row must follow the previous one and hash to its ``hash``.
+        """Walk the chain, then check that every anchor's row is in it, unchanged.
+
+        Every row must follow the previous one and its digest must check (keyed rows with the
+        key; unkeyed rows only before the first keyed one). An anchor that cannot be read is
+        a problem too: the head it would hold cannot be vouched for.
 
         Raises:
             ConfigurationError: The database cannot be read.
         """
+        rows = self._rows()
+        walked = walk(rows, self.key)
+        keyed = self.key is not None
+        verdict = AuditVerdict(
+            walked.ok, walked.rows, walked.problem, walked.head, keyed, walked.keyed_from
+        )
+        if not walked.ok or not self.anchors:
+            return verdict
+        digests = {r.seq: r.hash for r in rows}
+        checked: list[str] = []
+        for each in self.anchors:
+            try:
+                head = each.held()
+            except ConfigurationError as error:
+                return _failed(verdict, str(error), checked)
+            problem = check_anchor(each.name, head, self.chain, digests)
+            if problem:
+                return _failed(verdict, problem, checked)
+            checked.append(f"{each.name} (row {head.seq})" if head else f"{each.name} (empty)")
+        return AuditVerdict(**{**asdict(verdict), "anchors": tuple(checked)})
+
+    def has_decision(self, run_id: str, subject: str, digest: str) -> bool:
+        """Whether the log holds the approval of ``digest`` for ``subject`` of ``run_id``.
+
+        A keyed row must check with the key: a row written into the database by someone
+        without it is not an approval. An unkeyed row counts where a keyed log allows one:
+        before its first keyed row, once that unkeyed beginning has checked (a run approved
+        before its database had keys); or in a log opened without a key.
+
+        Raises:
+            ConfigurationError: The database cannot be read.
+        """
+        query = (
+            select(_events)
+            .where(
+                _events.c.run_id == run_id,
+                _events.c.kind == "decision",
+                _events.c.subject == subject,
+            )
+            .order_by(_events.c.seq.desc())
+        )
         with _translated("read"), self.engine.connect() as conn:
-            rows = conn.execute(select(_events).order_by(_events.c.seq)).all()
-        prev, expected = GENESIS, 1
-        for count, r in enumerate(rows, start=1):
-            if r.seq != expected:
-                problem = f"row {expected} is missing (next is {r.seq})"
-                return AuditVerdict(False, count, problem, prev)
-            if r.prev_hash != prev:
-                problem = f"row {r.seq} does not follow row {r.seq - 1}"
-                return AuditVerdict(False, count, problem, prev)
-            if _row_hash(prev, r.seq, r.run_id, r.at, r.kind, r.subject, r.detail) != r.hash:
-                problem = f"row {r.seq} was changed after it was written"
-                return AuditVerdict(False, count, problem, prev)
-            prev, expected = r.hash, expected + 1
-        return AuditVerdict(True, len(rows), "", prev)
+            found = [_chain_row(r) for r in conn.execute(query).all()]
+        for row in found:
+            detail = json.loads(row.detail)
+            if detail.get("decision") != "approved" or detail.get("digest") != digest:
+                continue
+            if is_keyed(row.hash):
+                if row_checks(self.key, row):
+                    return True
+            elif self.key is None or self._before_keys(row.seq):
+                return True
+        return False
+
+    def _anchored(self) -> bool:
+        """Whether an anchor holds a row of this chain (so it has had keyed rows)."""
+        return any((held := _held(a)) is not None and held.chain == self.chain
+                   for a in self.anchors)  # fmt: skip
+
+    def _before_keys(self, seq: int) -> bool:
+        """Whether row ``seq`` is in the unkeyed beginning of the log, and that beginning checks."""
+        if not self._pinned:
+            with _translated("read"), self.engine.connect() as conn:
+                first = conn.execute(
+                    select(_events.c.seq)
+                    .where(_events.c.hash.startswith(KEYED))
+                    .order_by(_events.c.seq)
+                    .limit(1)
+                ).scalar()
+            if first is None and self._anchored():
+                return False  # keyed once, no keyed row now: rewritten without the key
+            walked = walk(self._rows(up_to=first), self.key)
+            if not walked.ok:
+                return False
+            if first is None:  # no keyed row yet: the log may still grow unkeyed
+                return seq <= walked.rows
+            self._pinned = int(first)
+        return seq < self._pinned
+
+
+def _held(anchor: Anchor) -> Head | None:
+    try:
+        return anchor.held()
+    except ConfigurationError:
+        return None
+
+
+def _failed(verdict: AuditVerdict, problem: str, checked: list[str]) -> AuditVerdict:
+    return AuditVerdict(**{**asdict(verdict), "ok": False, "problem": problem,
+                           "anchors": tuple(checked)})  # fmt: skip
+
+
+def _chain_row(r: Any) -> ChainRow:
+    return ChainRow(r.seq, r.run_id, r.at, r.kind, r.subject, r.detail, r.prev_hash, r.hash)

@@ -7,6 +7,7 @@
         ├── InvalidDecision   not the answer's shape (keys, types, unknown decision), or a
         │                     payload that is not a request's
         ├── DigestMismatch    the answer is for another action (or other arguments)
+        ├── RequestMismatch   the answer is for another run, or an earlier request of this one
         ├── ApprovalExpired   the request's time to answer has passed
         └── EditRefused       an edit that would add arguments or set a non-scalar value
 
@@ -17,7 +18,14 @@ from __future__ import annotations
 
 from vaultborn.core.errors import UsageError
 
-__all__ = ["ApprovalError", "ApprovalExpired", "DigestMismatch", "EditRefused", "InvalidDecision"]
+__all__ = [
+    "ApprovalError",
+    "ApprovalExpired",
+    "DigestMismatch",
+    "EditRefused",
+    "InvalidDecision",
+    "RequestMismatch",
+]
 
 
 class ApprovalError(UsageError):
@@ -30,6 +38,10 @@ class InvalidDecision(ApprovalError):
 
 class DigestMismatch(ApprovalError):
     """The answer names another action's digest."""
+
+
+class RequestMismatch(ApprovalError):
+    """The answer names another run, or a request of this run that no longer waits."""
 
 
 class ApprovalExpired(ApprovalError):

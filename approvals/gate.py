@@ -19,8 +19,6 @@ may surround it: LangGraph's ``GraphInterrupt`` must reach the runtime. Catch ``
 
 from __future__ import annotations
 
-import math
-
 from langgraph.types import interrupt
 
 from vaultborn.approvals.action import Action, require_text
@@ -34,6 +32,7 @@ from vaultborn.approvals.request import (
     Rejected,
     Request,
     VaultSessionRequest,
+    checked_ttl,
     parse_ack,
     parse_decision,
 )
@@ -49,10 +48,7 @@ AUTO_APPROVE = "--auto-approve"
 
 
 def _checked(ttl_seconds: float, auto_approver: str | None) -> None:
-    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int | float):
-        raise TypeError("ttl_seconds must be a number")
-    if not math.isfinite(ttl_seconds) or ttl_seconds <= 0:
-        raise ValueError("ttl_seconds must be a positive number")
+    checked_ttl(ttl_seconds)
     if auto_approver is not None and not require_text(auto_approver, "auto_approver").strip():
         raise ValueError("auto_approver names who approves (or is None)")
 
@@ -102,6 +98,7 @@ def request_approval(
     now: float,
     ttl_seconds: float = 3600.0,
     auto_approver: str | None = None,
+    request_id: str = "",
 ) -> Decision:
     """The decision on ``action``: by the policy, by ``auto_approver``, or by a person.
 
@@ -116,14 +113,17 @@ def request_approval(
         policy: The rules.
         requested_at: When the request was first made, as kept in the graph state.
         now: The clock now; the answer must come before ``requested_at + ttl_seconds``.
-        ttl_seconds: How long an answer is taken.
+        ttl_seconds: How long an answer is taken (at most ``MAX_TTL_SECONDS``).
         auto_approver: Who approves every ``ask`` without a person (``--auto-approve``).
+        request_id: The request's id as kept in the graph state ("" derives one from the
+            run, the action and ``requested_at``); an answer must name it.
 
     Raises:
         ApprovalError: The person's answer was refused (see ``parse_decision``).
+        TypeError, ValueError: ``ttl_seconds`` or ``requested_at`` is not a usable number.
     """
     _checked(ttl_seconds, auto_approver)
-    request = ApprovalRequest(run_id, action, requested_at, requested_at + ttl_seconds)
+    request = ApprovalRequest(run_id, action, requested_at, requested_at + ttl_seconds, request_id)
     return _decide(
         policy.rule_for(action), request, action.name, now=now, auto_approver=auto_approver
     )
@@ -144,10 +144,12 @@ def request_vault_session(
     """The one approval of vault access for the run ("Touch ID once").
 
     The rule is the policy's ``vault_session`` rule (ask when there is none); the rest is as
-    for ``request_approval``. A vault session cannot be edited.
+    for ``request_approval``. A vault session cannot be edited. Its request id comes from the
+    run, the digest and ``requested_at``: a session asked again is asked at another time.
 
     Raises:
         ApprovalError: The person's answer was refused (see ``parse_decision``).
+        TypeError, ValueError: ``ttl_seconds`` or ``requested_at`` is not a usable number.
     """
     _checked(ttl_seconds, auto_approver)
     request = VaultSessionRequest(

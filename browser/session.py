@@ -4,6 +4,10 @@ Nothing reaches the disk (no trace, screenshot, video or HAR) unless ``debug_dir
 then each context's Playwright trace is written there, 0700 directory and 0600 files, and a
 warning says the trace may hold secrets. A Chromium that died (``connected`` is False) makes
 ``new_context`` raise ``BrowserCrashed``, and closing what it took along is not an error.
+
+Chromium's profile folder is made in a folder of this process under ``scratch``
+(``browser.scratch``), removed when the session closes; launching one first removes the folders
+that processes killed before they could close theirs left behind.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from vaultborn.browser.chromium import LAUNCH_ARGS, find_chromium
 from vaultborn.browser.errors import BrowserUnavailable, crash_or
+from vaultborn.browser.scratch import ScratchRoot, default_root
 
 __all__ = ["BrowserSession"]
 
@@ -34,11 +39,17 @@ class BrowserSession:
         headed: Show the browser window (headless by default).
         debug_dir: Where to write one Playwright trace per context; None (the default) writes
             nothing to disk.
+        scratch: Where the profile folders of this user's browsers go (default
+            ``$TMPDIR/vaultborn-chromium-<uid>``).
     """
 
-    def __init__(self, *, headed: bool = False, debug_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, headed: bool = False, debug_dir: Path | None = None, scratch: Path | None = None
+    ) -> None:
         self._headed = headed
         self._debug_dir = debug_dir
+        self._scratch = ScratchRoot(scratch or default_root())
+        self._folder: Path | None = None
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
@@ -57,16 +68,23 @@ class BrowserSession:
             self._debug_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._debug_dir.chmod(0o700)
             _log.warning("browser traces go to %s and may hold secrets", self._debug_dir)
-        self._playwright = await async_playwright().start()
+        # Chromium itself keeps this process's temporary directory: its socket's path must
+        # stay short (a Unix socket path has ~100 bytes), the profile folder need not.
+        browser_env: dict[str, str | float | bool] = dict(os.environ)
+        async with self._scratch.driver_tmpdir() as folder:
+            self._folder = folder
+            self._playwright = await async_playwright().start()
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=str(chromium.path),
                 headless=not self._headed,
                 args=list(LAUNCH_ARGS),
+                env=browser_env,
             )
         except PlaywrightError as error:
             await self._playwright.stop()
             self._playwright = None
+            self._scratch.remove(self._folder)
             first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise BrowserUnavailable(
                 f"Chromium at {chromium.path} would not start: {first_line}"
@@ -95,6 +113,8 @@ class BrowserSession:
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
+        self._scratch.remove(self._folder)
+        self._folder = None
 
     @asynccontextmanager
     async def new_context(self) -> AsyncIterator[BrowserContext]:

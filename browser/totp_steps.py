@@ -53,8 +53,13 @@ def choose_step(
     """
     current = int(now // period)
     if retry_of is not None:
+        # Refused early (a narrower window than ±1): that step's code becomes valid when the
+        # step begins, so wait for it. Refused in its own step: it was used or the clocks
+        # disagree; the next step's code is the first one that can still pass.
         step = retry_of if retry_of > current else current + 1
         return StepChoice(step, _until(step, now, period))
+    # The next step's code is inside the verifier's window (RFC 6238 §5.2 asks verifiers to
+    # accept one step of drift) and, unlike the current one, cannot have been used yet.
     for step in (current, current + 1):
         if step not in used:
             return StepChoice(step, 0.0)

@@ -69,7 +69,8 @@ class SealedSerializer(JsonPlusSerializer):
             opened = self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], kind.encode())
         except (InvalidTag, ValueError):
             raise CheckpointTampered(
-                "a checkpoint blob does not open with this key (edited, or another key)"
+                "a checkpoint blob does not open with this key (edited, or sealed with another: "
+                "the run database's keys or VAULTBORN_CHECKPOINT_KEY)"
             ) from None
         return super().loads_typed((kind, opened))
 
@@ -85,7 +86,7 @@ class PlainSerializer(JsonPlusSerializer):
         """
         if data[0].endswith(SEALED_SUFFIX):
             raise CheckpointTampered(
-                "the checkpoints are sealed: set the key they were written with "
-                "(VAULTBORN_CHECKPOINT_KEY)"
+                "the checkpoints are sealed: they open with the key they were written with "
+                "(the run database's keys, or VAULTBORN_CHECKPOINT_KEY)"
             )
         return super().loads_typed(data)

@@ -173,7 +173,13 @@ class Auth0ManagementClient:
             body.clear()
 
     def delete_authentication_method(self, user_id: str, method_id: str) -> None:
-        """Remove one authenticator of the user. Raises ``IdPNotFound`` if it is gone."""
+        """Remove one of the user's authentication methods (a pending TOTP left by a crash).
+
+        A revocation removes each of them with it.
+
+        Raises:
+            IdPNotFound: It is not there (any more).
+        """
         self._call("DELETE", f"users/{_seg(user_id)}/authentication-methods/{_seg(method_id)}")
 
     # -- M2M applications ---------------------------------------------------------------------

@@ -8,8 +8,9 @@ hence its own interrupt id) and the order of effects never depends on timing.
   (a refused call is answered at once with an error ``ToolMessage``) and records the
   ``Action`` as ``pending`` with the time it was first asked.
 - ``gate_call``: only ``request_approval`` (interrupt, unless the policy decides) and the
-  parsing of its answer. A rejection answers the call with a refusal ``ToolMessage``: the
-  model sees it and goes on.
+  parsing of its answer, which must name the run, the request and the action's digest (two
+  calls of one tool with the same arguments are two requests). A rejection answers the call
+  with a refusal ``ToolMessage``: the model sees it and goes on.
 - ``run_call``: refuses to run without an approval of the exact action's digest, runs the tool
   and answers the call with its result (references and metadata). ``GraphBubbleUp`` (an
   interrupt inside a tool) is re-raised before any other handler sees it.
@@ -25,11 +26,11 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from vaultborn.approvals.action import Action, canonical_json
-from vaultborn.approvals.request import Approved, Edited, Rejected
+from vaultborn.approvals.request import Approved, Edited, Rejected, new_request_id
 from vaultborn.core.errors import TransientError, VaultbornError
 from vaultborn.nodes.agent_state import AgentState
 from vaultborn.nodes.deps import Deps
-from vaultborn.nodes.gating import REFUSED, ApprovalMissing, ask_pending
+from vaultborn.nodes.gating import REFUSED, ApprovalMissing, ask_pending, require_audited
 from vaultborn.nodes.session import ask_session
 from vaultborn.nodes.state import ApprovalRecord, SessionUpdate
 from vaultborn.nodes.tools import ToolRefused, ToolSpec, checked_args
@@ -118,6 +119,7 @@ def propose_call(tools: Mapping[str, ToolSpec]) -> Any:
                 "call_id": call["id"],
                 "action": action.to_payload(),
                 "digest": action.digest,
+                "request_id": new_request_id(),
                 "requested_at": deps.clock(),
                 "ttl_seconds": deps.approval_ttl,
             }
@@ -163,6 +165,7 @@ def run_call(tools: Mapping[str, ToolSpec]) -> Any:
         approved = state.get("approvals", {}).get(call["id"])
         if approved is None or approved["digest"] != action.digest:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
+        await require_audited(deps, state["run_id"], key, action.digest)
         try:
             result = await tools[action.name].invoke(action.args, deps)
         except GraphBubbleUp:  # an interrupt inside the tool: the run must stop there

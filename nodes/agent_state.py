@@ -50,7 +50,7 @@ class AgentState(TypedDict, total=False):
     """Per tool-call id: ``digest``, ``approver``, ``at`` of the decision that allows it."""
     edits: dict[str, dict[str, Any]]
     """Per tool-call id: the arguments a person changed (asked again with a new digest)."""
-    status: Literal["running", "done", "rejected"]
+    status: Literal["running", "done", "rejected", "cancelled"]
     """Where the run is."""
     reason: str
     """Why it stopped or was asked again, when it was."""

@@ -7,11 +7,12 @@ resumed run gets fresh clients and the same state.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
+from vaultborn.approvals.request import checked_ttl
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.browser.runner import HumanHandler
 from vaultborn.browser.totp_steps import StepLedger
@@ -72,13 +73,20 @@ class Deps:
     auto_approver: str | None = None
     """Approves what the policy would ask, recorded as this approver (``--auto-approve``)."""
     approval_ttl: float = 3600.0
-    """Seconds an approval request stays answerable."""
+    """Seconds an approval request stays answerable (finite, at most 30 days)."""
     browser: BrowserChoice = field(default_factory=BrowserChoice)
     clock: Callable[[], float] = time.time
     fault: FaultHook = _no_fault
     login_url: str | None = None
     """Where the login drill starts when the plan names none: None is the IdP's ``/login``
     (the embedded dev IdP's page), "" skips the drill."""
+    identity: Mapping[str, str | int] = field(default_factory=dict)
+    """What this process can prove of who runs it (``os_uid``, ``os_user`` …), recorded as
+    ``identity`` beside every decision it records; never a name an answer claims."""
+
+    def __post_init__(self) -> None:
+        # A TTL that no request can be built with would only fail later, inside a gate.
+        checked_ttl(self.approval_ttl, "approval_ttl")
 
     def for_run(self, run_id: str) -> Deps:
         """These clients for ``run_id``: every vault operation is audited under it.

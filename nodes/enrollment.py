@@ -11,8 +11,15 @@ tells what is done (a login that asks for a code means the seed in the vault is 
 
 A browser flow that fails transiently (Chromium died, a page hung) is run again on the same
 ticket, after asking the IdP again: the ticket's pending secret is the one already in the
-vault, so the seed is not replaced and no second pending authenticator is left behind. Only
-when that fails too does the error go to the node's retry policy (which draws a new ticket).
+vault, so the seed is not written again and no second pending authenticator is left behind.
+Only when that fails too does the error go to the node's retry policy (which draws a new
+ticket).
+
+A new ticket is drawn only after the TOTP authenticators that earlier tickets left unconfirmed
+are removed: a flow that died after the page showed its secret (a crash, a kill, the retry
+policy's turn) left one at the IdP, seed included, that nobody will confirm. With it goes its
+ticket where the IdP allows (the dev IdP uses it up; Auth0 has no call that revokes a Guardian
+ticket, which then lapses by itself).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from vaultborn.browser.errors import BrowserCrashed, NeedsHuman, PageTimeout
 from vaultborn.browser.runner import Credentials, FlowOptions
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.auth0 import Auth0ManagementClient
+from vaultborn.idp.errors import IdPAuthenticationFailed, IdPForbidden, IdPNotFound
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import EnrollmentRecord, HandOff, ItemRecord, PlanData, UserRecord
 from vaultborn.vault.model import FieldType
@@ -62,7 +70,12 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord
     Raises:
         ConfigurationError: The IdP has a confirmed TOTP whose seed the vault does not hold.
     """
-    target = VaultTotpTarget(deps.vault, args["vault"], args["item"])
+    target = VaultTotpTarget(
+        deps.vault,
+        args["vault"],
+        args["item"],
+        on_stored=lambda: deps.fault("enroll_totp:captured"),
+    )
     in_app = bool(args.get("enroll_url"))
     credentials = None
     if in_app:
@@ -119,7 +132,8 @@ def _without_browser(
 ) -> tuple[EnrollmentRecord | None, str]:
     """Done already, or enrolled through the API: the result; else a ticket for the browser."""
     with deps.management() as mgmt:
-        if _confirmed(mgmt, args, target):
+        methods = mgmt.authentication_methods(args["user_id"])
+        if _confirmed(methods, args, target):
             return {"status": "confirmed", "strategy": args["strategy"], "source": "existing"}, ""
         if args["strategy"] == "api":
             seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
@@ -128,25 +142,45 @@ def _without_browser(
             mgmt.add_totp_authentication_method(args["user_id"], seed)
             deps.fault("enroll_totp:after")
             return {"status": "confirmed", "strategy": "api", "source": "vault"}, ""
+        _remove_pending(mgmt, args["user_id"], methods)
         return None, str(mgmt.create_enrollment_ticket(args["user_id"])["ticket_url"])
+
+
+def _remove_pending(
+    mgmt: Auth0ManagementClient, user_id: str, methods: list[dict[str, Any]]
+) -> None:
+    """Remove the user's unconfirmed TOTP authenticators (left by earlier tickets' flows).
+
+    One the IdP will not let go (no ``delete:authentication_methods`` for this client) is left,
+    with a warning: the enrollment goes on without it.
+    """
+    for m in methods:
+        if m.get("type") != "totp" or m.get("confirmed") or not isinstance(m.get("id"), str):
+            continue
+        try:
+            mgmt.delete_authentication_method(user_id, m["id"])
+        except IdPNotFound:
+            continue  # gone already (another try removed it)
+        except (IdPForbidden, IdPAuthenticationFailed) as refused:
+            _log.warning(
+                "a pending TOTP authenticator of %s stays at the IdP: %s", user_id, refused
+            )
 
 
 def _confirmed_now(args: dict[str, Any], deps: Deps, target: VaultTotpTarget) -> bool:
     with deps.management() as mgmt:
-        return _confirmed(mgmt, args, target)
+        return _confirmed(mgmt.authentication_methods(args["user_id"]), args, target)
 
 
-def _confirmed(mgmt: Auth0ManagementClient, args: dict[str, Any], target: VaultTotpTarget) -> bool:
+def _confirmed(
+    methods: list[dict[str, Any]], args: dict[str, Any], target: VaultTotpTarget
+) -> bool:
     """Whether the user has a confirmed TOTP (its seed must be in the vault).
 
     Raises:
         ConfigurationError: The IdP has a confirmed TOTP whose seed the vault does not hold.
     """
-    confirmed = [
-        m
-        for m in mgmt.authentication_methods(args["user_id"])
-        if m.get("type") == "totp" and m.get("confirmed")
-    ]
+    confirmed = [m for m in methods if m.get("type") == "totp" and m.get("confirmed")]
     if confirmed and not _vault_has_otp(target):
         raise ConfigurationError(
             f"user {args['user_id']} has a confirmed TOTP authenticator whose seed is "

@@ -7,14 +7,19 @@
   and the graph goes straight on: a gate, its checkpoint and its audit read are only paid for
   where a person answers.
 - ``gate``: only the interrupt and the strict parsing of its answer (invariant 3: nothing else
-  happens before an interrupt in the same node).
+  happens before an interrupt in the same node). An answer must name the run, the request
+  (``request_id``, fixed when proposed) and the action's digest.
 - ``effect``: refuses to run unless the state holds a decision for the digest of the exact
-  action it is about to perform, then runs the idempotent effect and audits it.
+  action it is about to perform, and the audit log holds that decision too (``require_audited``),
+  then runs the idempotent effect and audits it. The state alone is not enough: a decision
+  written into a checkpoint by someone with the database but not the audit key is not in the
+  keyed chain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +28,15 @@ from langgraph.runtime import Runtime
 from vaultborn.approvals.action import Action
 from vaultborn.approvals.errors import ApprovalError, ApprovalExpired
 from vaultborn.approvals.gate import decide_without_asking, request_approval
-from vaultborn.approvals.request import Approved, Decision, Edited, Rejected
+from vaultborn.approvals.request import (
+    Approved,
+    Decision,
+    Edited,
+    Rejected,
+    checked_ttl,
+    derived_request_id,
+    new_request_id,
+)
 from vaultborn.core.errors import VaultbornError
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import ApprovalRecord, Asked, SetupState
@@ -32,11 +45,15 @@ from vaultborn.nodes.steps import GatedStep, hands_off, run_effect
 __all__ = [
     "REFUSED",
     "ApprovalMissing",
+    "StuckRun",
     "action_for",
     "ask_pending",
+    "asked_window",
+    "audited_identity",
     "effect_node",
     "gate_node",
     "propose_node",
+    "require_audited",
     "settled",
 ]
 
@@ -47,6 +64,38 @@ REFUSED = "refused: "
 
 class ApprovalMissing(VaultbornError):
     """An effect was about to run without an approval of its exact action."""
+
+
+class StuckRun(VaultbornError):
+    """A run's state holds a value no answer can get past; only ``vaultborn cancel`` ends it.
+
+    Not a ``ConfigurationError``: nothing in the environment fixes it, and resuming does not.
+    """
+
+
+def asked_window(run_id: str, what: str, requested_at: object, ttl_seconds: object) -> None:
+    """Check the time a request was asked and its TTL, as the run's state keeps them.
+
+    Raises:
+        StuckRun: Either is not a usable number (not finite, a TTL out of bounds): the
+            message names the way out.
+    """
+    try:
+        checked_ttl(ttl_seconds, "its time to answer")
+        if isinstance(requested_at, bool) or not isinstance(requested_at, int | float):
+            raise TypeError("its time asked is not a number")
+        if not math.isfinite(requested_at):
+            raise ValueError("its time asked is not a finite number")
+    except (TypeError, ValueError) as unusable:
+        raise StuckRun(
+            f"run {run_id} keeps an unusable request for {what} ({unusable}); no answer can "
+            f"reach it: end the run with 'vaultborn cancel {run_id} --reason TEXT'"
+        ) from None
+
+
+def audited_identity(deps: Deps) -> dict[str, str | int]:
+    """What the process recording a decision can prove of who runs it (audit ``identity``)."""
+    return dict(deps.identity)
 
 
 def action_for(step: GatedStep, state: SetupState) -> Action:
@@ -80,6 +129,7 @@ def propose_node(step: GatedStep) -> Any:
                 "key": key,
                 "action": action.to_payload(),
                 "digest": action.digest,
+                "request_id": new_request_id(),
                 "requested_at": runtime.context.clock(),
                 # Fixed when asked: the expiry shown to the person must not move with the
                 # TTL of whichever process happens to receive the answer.
@@ -103,19 +153,29 @@ def ask_pending(
 ) -> Decision | str:
     """Ask for the approval of ``pending`` (interrupting unless the policy decides); audited.
 
-    The decision, or — for an expired or refused answer — why it is asked again: the caller
-    clears the request (``pending``) and keeps that as the ``reason``, so the step is proposed
-    (and asked) anew with a fresh expiry. Not raised: LangGraph would keep the refused answer
-    and hand it to the next interrupt of the task.
+    The decision, or — for an expired or refused answer — why it is asked again (``REFUSED``
+    and the refusal's one line): the caller clears the request (``pending``) and keeps that as
+    the ``reason``, so the step is proposed (and asked) anew with a fresh expiry and request
+    id. Not raised: LangGraph would keep the refused answer and hand it to the next interrupt
+    of the task.
 
     Args:
         action: The pending action.
         key: How the audit log names what is asked.
         run_id: The run.
-        pending: The request as the propose node recorded it (time asked, TTL).
-        deps: Policy, clock, approver and audit log.
+        pending: The request as the propose node recorded it (time asked, TTL, request id).
+        deps: Policy, clock, approver, identity and audit log.
         detail: More to record with the decision.
+
+    Raises:
+        StuckRun: The state keeps a time or TTL no answer can get past.
     """
+    ttl = pending.get("ttl_seconds", deps.approval_ttl)
+    asked_window(run_id, key, pending.get("requested_at"), ttl)
+    # A request proposed before requests had ids gets one derived from what it was asked with.
+    request_id = pending.get("request_id") or derived_request_id(
+        run_id, action.digest, pending["requested_at"]
+    )
     try:
         decision = request_approval(
             action,
@@ -123,17 +183,21 @@ def ask_pending(
             policy=deps.policy,
             requested_at=pending["requested_at"],
             now=deps.clock(),
-            ttl_seconds=pending.get("ttl_seconds", deps.approval_ttl),
+            ttl_seconds=ttl,
             auto_approver=deps.auto_approver,
+            request_id=request_id,
         )
-    except ApprovalExpired:
-        deps.audit.append(run_id, "refused", key, {"why": "expired", "digest": action.digest})
-        return f"the approval of {key} expired; asked again"
+    except ApprovalExpired as expired:
+        refusal: dict[str, Any] = {"why": "expired", "digest": action.digest}
+        outcome = f"{REFUSED}{expired}"
     except ApprovalError as refused:  # narrow: LangGraph's interrupt is not one of these
-        deps.audit.append(run_id, "refused", key, {"why": str(refused)})
-        return f"{REFUSED}{refused}"
-    _audit_decision(deps, run_id, key, decision, detail)
-    return decision
+        refusal, outcome = {"why": str(refused)}, f"{REFUSED}{refused}"
+    else:
+        _audit_decision(deps, run_id, key, decision, {"request_id": request_id, **(detail or {})})
+        return decision
+    refusal |= {"request_id": request_id, "identity": audited_identity(deps)}
+    deps.audit.append(run_id, "refused", key, refusal)
+    return outcome
 
 
 def _audit_decision(
@@ -144,7 +208,7 @@ def _audit_decision(
         "decision",
         key,
         {"decision": type(decision).__name__.lower(), "digest": decision.digest,
-         "approver": decision.approver, **(detail or {})},
+         "approver": decision.approver, "identity": audited_identity(deps), **(detail or {})},
     )  # fmt: skip
 
 
@@ -193,6 +257,7 @@ def effect_node(step: GatedStep) -> Any:
         approved = state.get("approvals", {}).get(key)
         if approved is None or approved["digest"] != action.digest:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
+        await require_audited(deps, state["run_id"], key, action.digest)
         if step.prepare is not None:
             step.prepare(state.copy(), deps)
         result = await run_effect(step, dict(action.args), deps)
@@ -205,6 +270,24 @@ def effect_node(step: GatedStep) -> Any:
 
     effect.__name__ = step.name
     return effect
+
+
+async def require_audited(deps: Deps, run_id: str, key: str, digest: str) -> None:
+    """Refuse an effect whose approval is in the state but not in the audit log.
+
+    One indexed read per effect (in a thread: the loop is shared by other runs). A refusal is
+    audited, with the digest the state claimed was approved.
+
+    Raises:
+        ApprovalMissing: The log holds no approval of ``digest`` for ``key`` that checks.
+    """
+    if not await asyncio.to_thread(deps.audit.has_decision, run_id, key, digest):
+        why = {"why": "the approval is not in the audit log", "digest": digest}
+        await asyncio.to_thread(deps.audit.append, run_id, "refused", key, why)
+        raise ApprovalMissing(
+            f"{key}: the approval in the run's state is not in the audit log (a checkpoint "
+            "written outside vaultborn?); refused"
+        )
 
 
 def _record(decision: Approved) -> ApprovalRecord:

@@ -52,7 +52,7 @@ __all__ = [
     "VerifyRecord",
 ]
 
-RunStatus = Literal["running", "waiting", "done", "rejected", "failed"]
+RunStatus = Literal["running", "waiting", "done", "rejected", "failed", "cancelled"]
 
 
 # -- the plan, as ``Plan.to_dict()`` makes it (``dataclasses.asdict``: every field, None kept) --
@@ -220,6 +220,8 @@ class Asked(TypedDict, total=False):
     action: ActionPayload
     digest: str
     """The digest of the action asked about."""
+    request_id: str
+    """The request's id, fixed when it is proposed: an answer must name it (and the run)."""
     requested_at: float
     """When it was first asked (a re-run keeps it: the expiry comes from here)."""
     ttl_seconds: float
@@ -296,6 +298,7 @@ class SetupState(TypedDict, total=False):
     human: HumanRecord
     """A hand-off waiting for a person: ``url`` (no query), ``instructions``."""
     status: RunStatus
-    """Where the run is."""
+    """Where the run is (``cancelled``: ended by ``vaultborn cancel``; what it made stays
+    recorded above)."""
     reason: str
-    """Why it stopped (rejection reason, error message), when it did."""
+    """Why it stopped (rejection or cancel reason, error message), when it did."""

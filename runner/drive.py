@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vaultborn.core.errors import ConfigurationError, ServiceError, VaultbornError
+from vaultborn.approvals.request import checked_ttl
+from vaultborn.core.errors import ConfigurationError, ServiceError, UsageError, VaultbornError
 from vaultborn.graphs.checkpoint import prepare_database
 from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import Deps
+from vaultborn.nodes.gating import REFUSED
 from vaultborn.runner.host_runs import is_host_run, move_host_run
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan
@@ -29,13 +31,19 @@ __all__ = ["OnGate", "drive_run", "first_state", "stored_plan"]
 
 OnGate = Callable[[dict[str, Any]], object]
 """Given what a run waits for (the interrupt's payload), the answer to resume it with, or None
-to leave it waiting. Answers are the CLI's: ``{"decision": "approve", "digest": …,
-"approver": …, "reason": …}`` (or ``reject``/``edit``), ``{"done": True, "by": …}`` for a
-hand-off."""
+to leave it waiting. Answers are the CLI's (``approvals.request.answer_for`` builds them):
+``{"decision": "approve", "digest": …, "run_id": …, "request_id": …, "approver": …,
+"reason": …}`` (or ``reject``/``edit``), ``{"done": True, "by": …}`` for a hand-off."""
 
 
 def first_state(plan: Plan, run_id: str, session_ttl: float) -> SetupState:
-    """The first state of a new run of ``plan``."""
+    """The first state of a new run of ``plan``.
+
+    Raises:
+        ValueError, TypeError: ``session_ttl`` is not a finite number of seconds up to 30 days
+            (it is kept in the state, where nothing could answer a request built from it).
+    """
+    checked_ttl(session_ttl, "session_ttl")
     return {
         "run_id": run_id,
         "plan": plan.to_dict(),
@@ -105,7 +113,13 @@ async def _drive(
     answer: object,
     on_gate: OnGate | None,
 ) -> RunView:
-    """One event loop for the whole conversation, so the run's one Chromium serves every step."""
+    """One event loop for the whole conversation, so the run's one Chromium serves every step.
+
+    Raises:
+        UsageError: ``on_gate`` gave an answer the gate refused (not bound to what waits,
+            expired …): the run asks again, and asking the same callback again could loop
+            for ever, so the refusal is said instead.
+    """
     try:
         view = await advance(db, deps, run_id, start=first, answer=answer)
         while view.status == "waiting" and on_gate is not None and view.waiting:
@@ -114,6 +128,8 @@ async def _drive(
             if reply is None:
                 break
             view = await advance(db, deps, run_id, answer=reply)
+            if view.reason.startswith(REFUSED):
+                raise UsageError(f"{view.reason.removeprefix(REFUSED)} (the run asks again)")
         return view
     finally:
         await deps.browser.pool.close()

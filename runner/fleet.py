@@ -114,7 +114,8 @@ def plan_fleet(
             which = f"{seen[account]}: " if len(plans) > 1 else ""
             raise UsageError(
                 f"{which}a setup for {account[1]} is unfinished as {view.run_id} "
-                f"({view.status}); continue it with 'vaultborn resume {view.run_id}' or reject it"
+                f"({view.status}); continue it with 'vaultborn resume {view.run_id}' or end it "
+                f"with 'vaultborn cancel {view.run_id} --reason TEXT'"
             )
     items = []
     for plan in plans:

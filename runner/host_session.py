@@ -157,7 +157,7 @@ class HostSession:
                 is_held, self.db.url, self.run_id
             ):  # a crash left work pending (nobody is moving it): finish it first
                 view = await move_host_run(self.db, self.deps, self.run_id, tools=self.tools)
-            if view.status == "rejected":
+            if view.status in ("rejected", "cancelled"):
                 return self._over(view)
             pending = next_call(cast(AgentState, view.values))  # an agent run's values
             if pending is not None:
@@ -202,7 +202,7 @@ class HostSession:
             if answered is not None:
                 text, data, error = answered
                 return Outcome("answered", text, self.run_id, data=data, is_error=error)
-            if view.status == "rejected":
+            if view.status in ("rejected", "cancelled"):
                 return self._over(view)
             moving = view.status != "waiting" and await asyncio.to_thread(
                 is_held, self.db.url, self.run_id

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
+from vaultborn.approvals.request import answer_for, checked_ttl
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import prepare_database
@@ -32,7 +32,7 @@ from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan, load_plan
 from vaultborn.runner.runs import RunView, new_run_id
 from vaultborn.runner.runtime import RunOptions
-from vaultborn.runner.state_db import state_db
+from vaultborn.runner.state_db import keys_home, state_db
 from vaultborn.runner.wiring import Settings
 from vaultborn.vault.protocol import Vault
 
@@ -68,16 +68,25 @@ def run_setup(
         approval_ttl: Seconds each request stays answerable.
 
     Raises:
-        UsageError: A plan and a run id together, a bad plan, or an unfinished run for the
-            plan's account (finish or reject it first).
+        UsageError: A plan and a run id together, a bad plan, an ``approval_ttl`` that is not
+            a finite number of seconds up to 30 days, or an unfinished run for the plan's
+            account (finish or cancel it first).
         VaultbornError: Whatever stopped the run (typed: a service, the vault, the browser).
     """
     if run_id is not None and plan is not None:
         raise UsageError("run_setup continues run_id or starts plan, not both")
+    try:
+        approval_ttl = checked_ttl(approval_ttl, "approval_ttl")
+    except (TypeError, ValueError) as unusable:
+        raise UsageError(str(unusable)) from None
     settings = Settings.from_env(vault_backend=vault_backend, home=home)
-    db = state_db(settings, database)
+    loaded, make = None, None
+    if run_id is None:  # a new run: its database gets keys (in the plan's vault) if it has none
+        loaded = plan if isinstance(plan, Plan) else _load(plan, settings)
+        make = keys_home(settings, loaded.vault.backend, loaded.vault.name)
+    db = state_db(settings, database, make_keys_in=make)
     prepare_database(db.url)  # a new home gets its state database (0600) before the audit log
-    audit = AuditLog(db.url)
+    audit = db.audit_log()
     try:
         opts = RunOptions(
             policy=policy or Policy.default(),
@@ -87,7 +96,8 @@ def run_setup(
         )
         if run_id is not None:
             return drive_run(db, settings, opts, run_id, on_gate=on_gate)
-        loaded = plan if isinstance(plan, Plan) else _load(plan, settings)
+        if loaded is None:  # pragma: no cover - loaded above for a new run
+            raise UsageError("run_setup needs a plan or a run id")
         domain, email = account_of(loaded.to_dict())
         # As the CLI: two setups of one account never run at once, nor start beside an
         # unfinished one.
@@ -102,17 +112,16 @@ def run_setup(
 def approve_all(approver: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """An ``on_gate`` that approves every request as ``approver`` and finishes hand-offs.
 
-    The answer names the digest of what it saw, as a person's would: an action that changed
-    meanwhile is not approved by it.
+    The answer names the run, the request and the digest of what it saw, as a person's
+    would: an action that changed meanwhile, or another request, is not approved by it.
     """
     if not approver.strip():
         raise UsageError("approve_all needs the approver's name")
 
     def answer(waiting: dict[str, Any]) -> dict[str, Any]:
-        if waiting.get("kind") == "human_step":
-            return {"done": True, "by": approver}
-        return {"decision": "approve", "digest": waiting["digest"], "approver": approver,
-                "reason": "approved by the embedding program"}  # fmt: skip
+        return answer_for(
+            waiting, "approve", approver=approver, reason="approved by the embedding program"
+        )
 
     return answer
 

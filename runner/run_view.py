@@ -14,8 +14,9 @@ class RunView:
 
     Attributes:
         run_id: The run (thread) id.
-        status: ``waiting``, ``done``, ``rejected``, ``failed`` (stopped on an error; ``resume``
-            runs the step again) or ``running``.
+        status: ``waiting``, ``done``, ``rejected``, ``cancelled`` (ended by ``vaultborn
+            cancel``), ``failed`` (stopped on an error; ``resume`` runs the step again) or
+            ``running``.
         next: The nodes that run next.
         waiting: The interrupt payload, when waiting.
         reason: Why it stopped, when it did.

@@ -28,10 +28,12 @@ __all__ = [
     "RunView",
     "StateDb",
     "advance",
+    "graph_of",
     "history",
     "list_runs",
     "new_run_id",
     "snapshot_view",
+    "view_after_move",
     "view_run",
 ]
 
@@ -50,8 +52,8 @@ def _latest_values(saver: BaseCheckpointSaver[str], run_id: str) -> dict[str, An
     return {} if latest is None else dict(latest.checkpoint.get("channel_values", {}))
 
 
-def _graph_of(saver: BaseCheckpointSaver[str], run_id: str) -> Any:
-    """The graph of ``run_id``, by its state.
+def graph_of(saver: BaseCheckpointSaver[str], run_id: str) -> Any:
+    """The graph ``run_id`` runs on, by its state.
 
     An agent (or MCP host) run's state has a toolkit, a lifecycle run's (rotate, revoke,
     drift) its kind, a setup's neither.
@@ -80,7 +82,7 @@ def view_run(saver: BaseCheckpointSaver[str], run_id: str) -> RunView:
     Raises:
         UsageError: There is no run with that id.
     """
-    snapshot = _graph_of(saver, run_id).get_state(_config(run_id))
+    snapshot = graph_of(saver, run_id).get_state(_config(run_id))
     if not snapshot.values:
         raise UsageError(f"no run {run_id!r} (see 'vaultborn runs')")
     return snapshot_view(run_id, snapshot)
@@ -93,7 +95,7 @@ def snapshot_view(run_id: str, snapshot: StateSnapshot) -> RunView:
     status = str(values.get("status", "running"))
     if interrupts:
         status = "waiting"
-    elif status not in ("done", "rejected") and snapshot.next:
+    elif status not in ("done", "rejected", "cancelled") and snapshot.next:
         status = "failed"
     return RunView(
         run_id=run_id,
@@ -160,7 +162,7 @@ async def advance(
                 for node in update:
                     if progress is not None and not node.startswith("__"):
                         progress(run_id, node)
-        view = await asyncio.to_thread(_view, db, run_id)
+        view = await asyncio.to_thread(view_after_move, db, run_id)
         await asyncio.to_thread(board.mark, run_id, view.status)
         return view
 
@@ -175,7 +177,7 @@ async def _kind_of(
     return {} if latest is None else dict(latest.checkpoint.get("channel_values", {}))
 
 
-def _view(db: StateDb, run_id: str) -> RunView:
+def view_after_move(db: StateDb, run_id: str) -> RunView:
     """Where the run stands after a move, kept for the commands that only look (``view_cache``)."""
     head = view_cache.head_of(db, run_id)  # before the view: a later move makes it stale
     with db.open() as viewer:
@@ -211,7 +213,7 @@ def list_runs(saver: BaseCheckpointSaver[str]) -> list[RunView]:
 
 def history(saver: BaseCheckpointSaver[str], run_id: str) -> list[dict[str, Any]]:
     """The run's checkpoint timeline, oldest first: id, time, step, what ran next, status."""
-    graph = _graph_of(saver, run_id)
+    graph = graph_of(saver, run_id)
     config: Any = _config(run_id)
     out = []
     for snap in graph.get_state_history(config):

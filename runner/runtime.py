@@ -10,7 +10,7 @@ first seeds). Each seed target's scheme picks its store from ``stores.registry``
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.nodes.state import PlanData
 from vaultborn.nodes.vault_item import items_titled
 from vaultborn.runner.faults import fault_from_env
+from vaultborn.runner.identity import os_identity
 from vaultborn.stores.registry import open_stores
 from vaultborn.vault.items import ItemSpec
 from vaultborn.vault.model import Category
@@ -41,13 +42,19 @@ DEMO_RECIPE = "letters,digits,40"
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Per-invocation choices of a setup run."""
+    """Per-invocation choices of a setup run.
+
+    ``identity`` is what the process can prove of who runs it, recorded beside each decision
+    it records: by default the OS account by uid (``runner.identity``); a server that
+    authenticates its callers (an inbox's token) adds what it checked.
+    """
 
     policy: Policy
     audit: AuditLog
     auto_approver: str | None = None
     approval_ttl: float = 3600.0
     browser: BrowserChoice = field(default_factory=BrowserChoice)
+    identity: Mapping[str, str | int] = field(default_factory=os_identity)
 
 
 def ensure_demo_secrets(vault: Vault, plan: PlanData) -> None:
@@ -111,6 +118,7 @@ def open_runtime(vault: Vault, plan: PlanData, home: Path, opts: RunOptions) -> 
             auto_approver=opts.auto_approver,
             approval_ttl=opts.approval_ttl,
             fault=fault_from_env(),
+            identity=opts.identity,
         )
 
 

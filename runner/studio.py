@@ -9,7 +9,8 @@ the embedded dev IdP and an in-process AWS emulator when the plan names none, th
 policy (every side effect asked), headless Chromium, and the audit log in the state database of
 ``$VAULTBORN_HOME`` (``vaultborn audit verify`` checks it). Nothing is auto-approved: each gate
 is an interrupt that Studio resumes with the JSON answer the CLI would send —
-``{"decision": "approve", "digest": <the waiting digest>, "approver": NAME, "reason": ""}``, or
+``{"decision": "approve", "digest": <the waiting digest>, "run_id": <the waiting run_id>,
+"request_id": <the waiting request_id>, "approver": NAME, "reason": ""}``, or
 ``{"done": true, "by": NAME}`` for a hand-off. ``python -m vaultborn.runner.studio`` prints a run's
 start input for the default plan.
 
@@ -35,18 +36,19 @@ from pathlib import Path
 from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import TypedDict
 
-from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError
-from vaultborn.graphs.checkpoint import database_url, prepare_database
+from vaultborn.graphs.checkpoint import prepare_database
 from vaultborn.graphs.served import ServedContext
 from vaultborn.graphs.setup import build_graph
 from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import BrowserChoice, Deps
 from vaultborn.runner.plan import load_plan
+from vaultborn.runner.run_keys import KeysHome
 from vaultborn.runner.runs import new_run_id
 from vaultborn.runner.runtime import RunOptions, open_runtime
+from vaultborn.runner.state_db import state_db
 from vaultborn.runner.wiring import Settings, open_vault
 
 __all__ = ["StudioContext", "build_studio_graph", "close_studio_runtime", "start_input"]
@@ -101,11 +103,15 @@ def studio_deps(context: StudioContext, state: SetupState) -> Deps:
 def _open(plan: PlanData) -> _Opened:
     settings = Settings.from_env()
     home = Path(settings.env().get("VAULTBORN_HOME") or Path.home() / ".vaultborn")
-    url = database_url(home)
-    prepare_database(url)
+    # Studio keeps the checkpoints (LangGraph Server's own); the audit log is the run
+    # database's, keyed with its keys (made in the plan's vault if it has none).
+    run_db = state_db(
+        settings, None, make_keys_in=KeysHome(settings.vault_backend, plan["vault"]["name"])
+    )
+    prepare_database(run_db.url)
     stack = ExitStack()
     try:
-        audit = AuditLog(url)
+        audit = run_db.audit_log()
         stack.callback(audit.close)
         opts = RunOptions(
             policy=Policy.default_policy(),

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import SetupState
 from vaultborn.runner.board import Queued, RunBoard
 from vaultborn.runner.fleet import enough_threads
@@ -29,7 +30,10 @@ from vaultborn.runner.leases import RunBusy, hold_run_async
 from vaultborn.runner.runs import RunView, StateDb, advance, view_run
 from vaultborn.runner.runtime_cache import RuntimeCache
 
-__all__ = ["Worker", "WorkerConfig", "WorkerReport"]
+__all__ = ["MAX_LEASE_SECONDS", "Worker", "WorkerConfig", "WorkerReport"]
+
+MAX_LEASE_SECONDS = 24 * 3600.0
+"""The longest lease a worker takes: a run its dead worker held is free after at most a day."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,11 @@ class WorkerConfig:
     max_backoff: float = 600.0
 
     def __post_init__(self) -> None:
-        if not self.lease_seconds >= 3:
-            raise UsageError(f"--lease-seconds must be at least 3, got {self.lease_seconds}")
+        if not 3 <= self.lease_seconds <= MAX_LEASE_SECONDS:  # nan and inf fail this too
+            raise UsageError(
+                f"--lease-seconds must be between 3 and {MAX_LEASE_SECONDS:.0f}, got "
+                f"{self.lease_seconds}"
+            )
         if self.concurrency < 1:
             raise UsageError(f"--concurrency must be at least 1, got {self.concurrency}")
         if not 0 < self.poll <= 3600:
@@ -188,7 +195,7 @@ class Worker:
         start, answer = await asyncio.to_thread(self._work, run_id, queued, view, board)
         if view is None and start is None:
             return  # nothing to start and nothing saved: a stale board row
-        if view is not None and view.status in ("done", "rejected") and start is None:
+        if view is not None and view.status in ("done", "rejected", "cancelled") and start is None:
             await asyncio.to_thread(board.mark, run_id, view.status)
             return
         if view is not None and view.status == "waiting" and answer is None:
@@ -207,6 +214,7 @@ class Worker:
         )
         if queued is not None:
             await asyncio.to_thread(board.done_with, queued)
+        await asyncio.to_thread(self._anchor, deps)
         self._failures.pop(run_id, None)
         self.report.moved += 1
         self.report.statuses[after.status] = self.report.statuses.get(after.status, 0) + 1
@@ -214,6 +222,13 @@ class Worker:
         self.log(f"{run_id}: {after.status}{reason}")
         if after.status == "failed":
             self._failed(run_id, after.reason or "stopped")
+
+    def _anchor(self, deps: Deps) -> None:
+        """Keep the audit head in the vault too (at most once a minute: see ``VaultAnchor``)."""
+        try:
+            deps.audit.anchor()
+        except VaultbornError as error:
+            self.log(f"audit: {error}")
 
     def _work(
         self, run_id: str, queued: Queued | None, view: RunView | None, board: RunBoard

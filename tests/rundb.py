@@ -4,7 +4,8 @@
 PostgreSQL it sets ``VAULTBORN_DATABASE_URL`` to a new, migrated database, which the CLI (in
 process or started by ``run_cli``) then uses. ``at_rest`` is everything that database holds,
 for the canary scan: the SQLite file's bytes, or every row of every table as the server returns
-it (decompressed, bytea as raw bytes).
+it (decompressed, bytea as raw bytes). ``state_db_of`` and ``audit_log_of`` open a home's run
+database as vaultborn does: sealed and keyed with its run keys from the home's vault.
 """
 
 from __future__ import annotations
@@ -12,9 +13,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vaultborn.approvals.audit import AuditLog
 from vaultborn.graphs.checkpoint import DATABASE_ENV
+from vaultborn.runner.state_db import StateDb, state_db
+from vaultborn.runner.wiring import Settings
 
-__all__ = ["at_rest", "postgres_rows"]
+__all__ = ["at_rest", "audit_log_of", "postgres_rows", "state_db_of"]
+
+
+def state_db_of(home: Path) -> StateDb:
+    """``home``'s run database as vaultborn opens it (its checkpoint key from its run keys)."""
+    return state_db(Settings(home=home), None)
+
+
+def audit_log_of(home: Path) -> AuditLog:
+    """The audit log of ``home``'s run database, keyed and anchored as vaultborn opens it."""
+    return state_db_of(home).audit_log()
 
 
 def at_rest(home: Path) -> bytes:

@@ -9,7 +9,9 @@ For programs, the names below are the public API (loaded on first use, so ``impo
 stays cheap):
 
 - ``run_setup(plan, policy=…, on_gate=…)``: a whole setup, synchronously; ``approve_all(name)``
-  is an ``on_gate`` that approves everything as ``name``; ``load_plan``, ``Plan``, ``Policy``.
+  is an ``on_gate`` that approves everything as ``name``; ``answer_for(waiting, decision, …)``
+  builds any answer an ``on_gate`` returns, bound to the run, request and digest that wait;
+  ``load_plan``, ``Plan``, ``Policy``.
 - ``open_vault(backend)``: the local vault or 1Password (the ``op`` CLI), as the CLI opens them;
   ``Secret`` is what a read returns (its value only through ``reveal()``).
 - ``TokenSource``: M2M access tokens by client credentials, secrets read from the vault;
@@ -26,6 +28,7 @@ import vaultborn.core  # noqa: F401  (LangGraph's strict msgpack, before any lay
 
 if TYPE_CHECKING:
     from vaultborn.approvals.policy import Policy
+    from vaultborn.approvals.request import answer_for
     from vaultborn.idp.devserver.server import start_dev_idp
     from vaultborn.idp.devserver.tenant import demo_tenant
     from vaultborn.idp.tokens import TokenSource
@@ -39,6 +42,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "run_setup": "vaultborn.runner.library",
     "approve_all": "vaultborn.runner.library",
+    "answer_for": "vaultborn.approvals.request",
     "open_vault": "vaultborn.runner.library",
     "load_plan": "vaultborn.runner.plan",
     "Plan": "vaultborn.runner.plan",
@@ -57,6 +61,7 @@ __all__ = [
     "Secret",
     "TokenSource",
     "__version__",
+    "answer_for",
     "approve_all",
     "demo_tenant",
     "load_plan",

@@ -25,7 +25,7 @@ SECURITY_FLOORS = {
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order they are printed; a failing check never stops the others."""
     checks: list[Check] = []
-    for produce in (_python, _dependencies, _vault, _files, _run_database, _chromium):
+    for produce in (_python, _dependencies, _vault, _files, _run_database, _run_keys, _chromium):
         try:
             checks.extend(produce(settings))
         except VaultbornError as exc:
@@ -105,6 +105,25 @@ def _run_database(settings: Settings) -> Iterator[Check]:
         yield Check("run database", "fail", str(error))
         return
     yield Check("run database", "ok", f"{url} (reachable, migrated)")
+
+
+def _run_keys(settings: Settings) -> Iterator[Check]:
+    """Whether the checkpoints are sealed and the audit chain keyed (an older database: not)."""
+    from vaultborn.runner.state_db import state_db
+
+    db = state_db(settings, None)
+    sealed = db.key is not None
+    yield Check("checkpoints", "ok" if sealed or db.keys is None else "warn", db.sealing)
+    if db.keys is None:
+        yield Check("audit chain", "ok", "not keyed yet: the first setup makes the run keys")
+        return
+    record = db.keys.record
+    yield Check(
+        "audit chain",
+        "ok",
+        f"keyed with the run keys {record.reference} ({record.backend} vault); its head is "
+        f"kept in {db.witness} and in that item",
+    )
 
 
 def _chromium(settings: Settings) -> Iterator[Check]:

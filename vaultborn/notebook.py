@@ -11,8 +11,9 @@ awaited at the top level of a cell::
 The session opens what ``vaultborn setup`` opens (``vaultborn.runner.runtime.open_runtime``: local
 vault, dev IdP, AWS store, one Chromium) with the run database in its home, so the CLI sees
 the same runs (``VAULTBORN_HOME=HOME vaultborn runs``). What it returns is references, ids and
-metadata; a secret value never leaves the vault through it. (Checkpoints are not sealed:
-``VAULTBORN_CHECKPOINT_KEY`` is the CLI's business, and a demo home is a fresh one.)
+metadata; a secret value never leaves the vault through it. As with the CLI, the run
+database's keys are born in the local vault when the session first opens: they seal the
+checkpoints and key the audit chain.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 
 from vaultborn.approvals.audit import AuditEvent, AuditLog
 from vaultborn.approvals.policy import Policy
+from vaultborn.approvals.request import answer_for
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError
 from vaultborn.graphs.checkpoint import prepare_database
@@ -49,6 +51,7 @@ from vaultborn.runner.runs import (
     view_run,
 )
 from vaultborn.runner.runtime import RunOptions, open_runtime
+from vaultborn.runner.state_db import keys_home, state_db
 from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.vault.model import Item
 
@@ -159,10 +162,14 @@ class DemoSession:
         """Start the embedded services (the vault's demo secrets generated on first use)."""
         if self._stack is not None:
             return self
+        # As a setup does: the run database gets its keys (in the plan's vault) on first use.
+        settings = Settings(home=self.home)
+        keys_in = keys_home(settings, self.plan.vault.backend, self.plan.vault.name)
+        self.db = state_db(settings, self.db.url.text, make_keys_in=keys_in)
         prepare_database(self.db.url)
         stack = ExitStack()
         try:
-            self._audit = AuditLog(self.db.url)
+            self._audit = self.db.audit_log()
             stack.callback(self._audit.close)
             vault = open_vault(Settings(home=self.home).for_plan(self.plan.vault.backend))
             close = getattr(vault, "close", None)  # the local vault holds a database
@@ -232,20 +239,17 @@ class DemoSession:
             decision: ``approve``, ``reject`` (needs ``reason``) or ``edit`` (needs ``args``).
             reason: Why (recorded in the audit log).
             args: For an edit: the argument values to change.
-            digest: The digest reviewed; None answers the waiting request's own.
+            digest: The digest reviewed; None answers the waiting request's own (an empty
+                one is refused).
             run_id: The run; None is the one this session moved last.
         """
         run_id = self._run(run_id)
         waiting = self.current(run_id).waiting
         if waiting is None:
             raise UsageError(f"run {run_id} waits for nothing")
-        if waiting.get("kind") == "human_step":
-            reply: dict[str, Any] = {"done": decision == "approve", "by": self.approver}
-        else:
-            reply = {"decision": decision, "reason": reason, "approver": self.approver,
-                     "digest": digest or waiting["digest"]}  # fmt: skip
-            if args is not None:
-                reply["args"] = dict(args)
+        # Bound to what waits (run, request, digest); an empty digest is refused, not filled.
+        reply = answer_for(waiting, decision, approver=self.approver, reason=reason,
+                           digest=digest, args=args)  # fmt: skip
         return await self._advance(run_id, answer=reply)
 
     async def approve(self, reason: str = "", *, run_id: str | None = None) -> RunView:

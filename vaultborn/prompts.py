@@ -1,6 +1,7 @@
 """Asking the person at the terminal at a gate: what waits, and their answer as a resume value.
 
-The answer carries the digest of what was shown, so an approval cannot land on another action.
+The answer carries the run, the request and the digest of what was shown
+(``approvals.request.answer_for``), so an approval cannot land on another action or request.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from rich.prompt import Prompt
 
+from vaultborn.approvals.request import answer_for
 from vaultborn.render import console
 
 __all__ = ["ask_human", "ask_session", "describe_waiting"]
@@ -35,11 +37,10 @@ def ask_session(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
     )
     if choice == "q":
         return None
-    answer: dict[str, Any] = {"digest": waiting["digest"], "approver": me, "reason": ""}
     if choice == "n":
-        answer["reason"] = Prompt.ask("Why") or "rejected at the terminal"
-        return {"decision": "reject", **answer}
-    return {"decision": "approve", **answer}
+        reason = Prompt.ask("Why") or "rejected at the terminal"
+        return answer_for(waiting, "reject", approver=me, reason=reason)
+    return answer_for(waiting, "approve", approver=me)
 
 
 def ask_human(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:

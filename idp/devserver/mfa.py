@@ -4,6 +4,10 @@ A ticket id is a bearer credential (it is in the ticket URL), so only its SHA-25
 A code is accepted within one time step either side of now, and each (authenticator, time
 step) is accepted once: the check and the record of use are one write transaction, so two
 processes cannot both accept the same code.
+
+No ticket is left open for nothing: one whose pending authenticator is removed is used up with
+it, and a user's single-enrollment tickets are used up once the user is enrolled (they could
+never enroll anything again).
 """
 
 from __future__ import annotations
@@ -149,6 +153,8 @@ class Mfa:
                     name=name,
                 )
             )
+            if confirmed:
+                self._spend_single_tickets(conn, user_id, now)
         return AuthenticatorRecord(auth_id, user_id, "totp", seed, confirmed, now, name)
 
     def authenticators(self, user_id: str) -> list[AuthenticatorRecord]:
@@ -161,16 +167,28 @@ class Mfa:
             ).all()
         return [_authenticator(r) for r in rows]
 
-    def delete_authenticator(self, user_id: str, authenticator_id: str) -> bool:
-        """Remove one authenticator; False if the user has none with that id."""
+    def delete_authenticator(
+        self, user_id: str, authenticator_id: str, *, now: float | None = None
+    ) -> bool:
+        """Remove one authenticator; False if the user has none with that id.
+
+        A ticket still pending on it is used up at ``now`` (the removal's time): what it would
+        enroll is gone, so its URL enrolls nothing any more.
+        """
+        mine = (authenticators.c.user_id == user_id, authenticators.c.id == authenticator_id)
         with self._db.transaction(write=True) as conn:
-            result = conn.execute(
-                delete(authenticators).where(
-                    authenticators.c.user_id == user_id, authenticators.c.id == authenticator_id
-                )
-            )
-            if result.rowcount != 1:
+            if conn.execute(select(authenticators.c.id).where(*mine)).first() is None:
                 return False
+            if now is not None:  # before the delete: the link goes with the authenticator
+                pending = select(ticket_authenticators.c.ticket_hash).where(
+                    ticket_authenticators.c.authenticator_id == authenticator_id
+                )
+                conn.execute(
+                    update(tickets)
+                    .where(tickets.c.ticket_hash.in_(pending), tickets.c.used.is_(None))
+                    .values(used=now)
+                )
+            conn.execute(delete(authenticators).where(*mine))
             conn.execute(
                 delete(used_codes).where(used_codes.c.authenticator_id == authenticator_id)
             )
@@ -256,7 +274,24 @@ class Mfa:
             if not self._accept(conn, linked, code, now=now):
                 return None
             conn.execute(update(tickets).where(tickets.c.ticket_hash == digest).values(used=now))
+            self._spend_single_tickets(conn, ticket.user_id, now)
         return dataclasses.replace(linked, confirmed=True)
+
+    @staticmethod
+    def _spend_single_tickets(conn: Any, user_id: str, now: float) -> None:
+        """Use up the user's unused single-enrollment tickets (the user is enrolled now).
+
+        The user could never enroll through them (``_refuse_second``): they are not left open.
+        """
+        conn.execute(
+            update(tickets)
+            .where(
+                tickets.c.user_id == user_id,
+                tickets.c.used.is_(None),
+                tickets.c.allow_multiple.is_(False),
+            )
+            .values(used=now)
+        )
 
     def _accept(self, conn: Any, auth: AuthenticatorRecord, code: Secret, *, now: float) -> bool:
         step_now = int(now // PERIOD)

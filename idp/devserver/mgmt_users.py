@@ -193,7 +193,9 @@ def add_method(ctx: DevIdPContext, call: ApiCall) -> Response:
 def delete_method(ctx: DevIdPContext, call: ApiCall) -> Response:
     """``DELETE /api/v2/users/{id}/authentication-methods/{method_id}``."""
     user = _user(ctx, call.path["user_id"])
-    if not ctx.store.mfa.delete_authenticator(user.user_id, call.path["method_id"]):
+    if not ctx.store.mfa.delete_authenticator(
+        user.user_id, call.path["method_id"], now=ctx.clock()
+    ):
         raise IdPNotFound(
             "The authentication method does not exist.",
             status=404,

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from tests.graph.kit import Harness, embedded_run
 from vaultborn.approvals.policy import Policy
+from vaultborn.approvals.request import answer_for
 from vaultborn.nodes.tools import TOOLS, ToolSpec
 from vaultborn.runner.agent_runs import advance_agent, agent_start, view_agent
 from vaultborn.runner.runs import RunView
@@ -83,15 +84,13 @@ def result_of(messages: Sequence[BaseMessage], call_id: str) -> dict[str, Any]:
 def approve(view: RunView, approver: str = "ana") -> dict[str, Any]:
     """An approval of what ``view`` waits for."""
     assert view.waiting is not None, view
-    return {"decision": "approve", "digest": view.waiting["digest"], "approver": approver,
-            "reason": ""}  # fmt: skip
+    return answer_for(view.waiting, "approve", approver=approver)
 
 
 def reject(view: RunView, reason: str = "not now") -> dict[str, Any]:
     """A rejection of what ``view`` waits for."""
     assert view.waiting is not None, view
-    return {"decision": "reject", "digest": view.waiting["digest"], "approver": "ana",
-            "reason": reason}  # fmt: skip
+    return answer_for(view.waiting, "reject", approver="ana", reason=reason)
 
 
 @dataclass

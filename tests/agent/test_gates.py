@@ -116,6 +116,36 @@ def test_an_approved_write_runs_once_and_a_rejected_one_is_refused(tmp_path: Pat
         assert [e.subject for e in h.audit.events(run.run_id) if e.kind == "effect"] == effects
 
 
+def test_an_answer_for_one_call_does_not_approve_a_later_identical_call(tmp_path: Path) -> None:
+    """Two calls of one tool with the same arguments have one digest, but are two requests."""
+    model = ScriptedModel(script=[
+        calls(call("create_item", "w1", **CREATE)),
+        calls(call("create_item", "w2", **CREATE)),
+    ])  # fmt: skip
+    with agent_harness(tmp_path) as h:
+        run = AgentRun(h, model)
+        first = run.answer(approve(run.start()))
+        kept = approve(first)  # an approval of w1, kept by someone
+        second = run.answer(kept)
+        assert second.waiting is not None and first.waiting is not None
+        assert second.waiting["digest"] == first.waiting["digest"]
+
+        replayed = run.answer(kept)
+
+        assert replayed.status == "waiting" and replayed.waiting is not None
+        assert replayed.reason.startswith("refused: the answer is for an earlier request")
+        assert "w2" not in _tool_messages(replayed)
+        refusals = [e.detail for e in h.audit.events(run.run_id) if e.kind == "refused"]
+        assert [r["why"].split(",")[0] for r in refusals] == [
+            "the answer is for an earlier request of create_item"
+        ]
+        assert refusals[0]["request_id"] == second.waiting["request_id"]  # the one refused
+        assert replayed.waiting["request_id"] != second.waiting["request_id"]  # asked anew
+        done = run.answer(approve(replayed))
+        assert done.status == "done", done
+        assert result_of(done.values["messages"], "w2")["created"] is False
+
+
 def test_a_crash_after_the_effect_resumes_without_a_second_item(tmp_path: Path) -> None:
     crashed: list[str] = []
 
@@ -160,8 +190,10 @@ def test_an_edit_changes_the_digest_and_is_asked_again(tmp_path: Path) -> None:
         assert edited.waiting is not None
         assert edited.waiting["digest"] != asked.waiting["digest"]
         assert edited.waiting["action"]["args"]["title"] == "Edited title"
-        assert run.answer(approve(asked)).status == "waiting"  # the old digest is not taken
-        done = run.answer(approve(edited))
+        again = run.answer(approve(asked))  # the old digest is not taken …
+        assert again.status == "waiting" and again.waiting is not None
+        assert again.waiting["digest"] == edited.waiting["digest"]  # … the edit is asked anew
+        done = run.answer(approve(again))
         assert done.status == "done", done
         assert _items(run, "Edited title") == 1 and _items(run) == 0
 

@@ -130,7 +130,14 @@ def test_dropping_the_newest_row_shows_only_in_rows_and_head(log: AuditLog, db: 
         (("run-1", "effect", "x", {"uri": "see otpauth%3A%2F%2Ftotp%2Fa"}), "otpauth"),
         (("run-1", "effect", "x", {"uris": ["otpauth://totp/a"]}), "otpauth"),
         (("run-1", "effect", "otpauth://totp/a?secret=JBSWY3DP", {}), "otpauth"),
-        (("run-1", "effect", "x", {"nested": {"a": 1}}), "not plain data"),
+        (("run-1", "effect", "x", {"nested": {"a": {"b": 1}}}), "plain values"),
+        (("run-1", "effect", "x", {"nested": {"a": [1]}}), "plain values"),
+        (("run-1", "effect", "x", {"nested": {1: "a"}}), "text keys"),
+        (
+            ("run-1", "effect", "x", {"identity": {"os_user": Secret("hunter2-hunter2")}}),
+            "plain values",
+        ),
+        (("run-1", "effect", "x", {"identity": {"os_user": "otpauth://totp/a"}}), "otpauth"),
         (("run-1", "effect", "x", {"n": float("nan")}), "not plain data"),
         (("run-1", "effect", "x", {1: "a"}), "keys must be text"),
         (("run-1", "effect", "x", ["a"]), "must be a mapping"),
@@ -141,6 +148,13 @@ def test_audit_refuses_values(log: AuditLog, args: tuple[Any, ...], says: str) -
         log.append(*args)
     assert "hunter2" not in str(caught.value) and "JBSWY3DP" not in str(caught.value)
     assert len(log.events()) == 5  # nothing was written
+
+
+def test_an_identity_is_one_level_of_named_facts(log: AuditLog) -> None:
+    event = log.append("run-1", "decision", "x", {"identity": {"os_uid": 1000, "os_user": "ana"}})
+    assert event.detail["identity"] == {"os_uid": 1000, "os_user": "ana"}
+    assert log.events()[-1].detail == event.detail
+    assert log.verify().ok
 
 
 def test_concurrent_threads_keep_one_chain(log: AuditLog, db: Path) -> None:

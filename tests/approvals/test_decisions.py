@@ -14,6 +14,7 @@ from vaultborn.approvals.errors import (
     DigestMismatch,
     EditRefused,
     InvalidDecision,
+    RequestMismatch,
 )
 from vaultborn.approvals.request import (
     ApprovalRequest,
@@ -22,6 +23,9 @@ from vaultborn.approvals.request import (
     HumanStepRequest,
     Rejected,
     VaultSessionRequest,
+    answer_for,
+    checked_ttl,
+    derived_request_id,
     parse_ack,
     parse_decision,
 )
@@ -46,7 +50,8 @@ MARK = "NOT-FOR-MESSAGES"
 
 
 def answer(**changes: Any) -> dict[str, Any]:
-    base = {"decision": "approve", "digest": ACTION.digest, "approver": "ana", "reason": ""}
+    base = {"decision": "approve", "digest": ACTION.digest, "approver": "ana", "reason": "",
+            "run_id": "run-1", "request_id": REQUEST.request_id}  # fmt: skip
     return {**base, **changes}
 
 
@@ -66,7 +71,7 @@ def test_approve_reject_edit() -> None:
     [
         ("approve", InvalidDecision, "must be an object"),
         (None, InvalidDecision, "must be an object"),
-        (answer(extra=1), InvalidDecision, "only the keys decision, digest, approver, reason"),
+        (answer(extra=1), InvalidDecision, "only the keys decision, digest, run_id, request_id"),
         ({k: v for k, v in answer().items() if k != "reason"}, InvalidDecision, "lacks reason"),
         ({k: v for k, v in answer().items() if k != "digest"}, InvalidDecision, "lacks digest"),
         ({k: v for k, v in answer().items() if k != "approver"}, InvalidDecision, "lacks approver"),
@@ -85,6 +90,20 @@ def test_approve_reject_edit() -> None:
         (answer(decision="reject", reason="no", args={}), InvalidDecision, "belong to an edit"),
         (answer(decision="edit"), InvalidDecision, "an edit needs args"),
         (answer(decision="edit", args=["x"]), InvalidDecision, "an edit needs args"),
+        ({k: v for k, v in answer().items() if k != "run_id"}, InvalidDecision, "lacks run_id"),
+        (
+            {k: v for k, v in answer().items() if k != "request_id"},
+            InvalidDecision,
+            "lacks request_id",
+        ),
+        (answer(digest=""), InvalidDecision, "must name the digest"),
+        (answer(digest="  "), InvalidDecision, "must name the digest"),
+        (answer(run_id=""), InvalidDecision, "must name its run_id"),
+        (answer(run_id=3), InvalidDecision, "must name its run_id"),
+        (answer(request_id=" "), InvalidDecision, "must name its request_id"),
+        (answer(request_id="a\nb"), InvalidDecision, "must name its request_id"),
+        (answer(run_id="run-2"), RequestMismatch, "for another run, not for the create_item of"),
+        (answer(request_id="req-0000000000000000"), RequestMismatch, "an earlier request"),
         (answer(digest="sha256:" + "0" * 64), DigestMismatch, "not for the waiting create_item"),
         (answer(digest=ACTION.digest.upper()), DigestMismatch, "not for the waiting"),
         (answer(decision="edit", args={"new": "x"}), EditRefused, "not add arguments (new)"),
@@ -126,8 +145,13 @@ def test_messages_carry_no_value_of_the_answer(value: object) -> None:
 
 
 def test_expiry_is_checked_against_now() -> None:
-    with pytest.raises(ApprovalExpired, match="the request for create_item expired"):
+    with pytest.raises(ApprovalExpired) as late:
         parse_decision(answer(), REQUEST, now=REQUEST.expires_at)
+    # It says why, and when: an expired answer is refused out loud, not silently re-asked.
+    assert str(late.value) == (
+        "the request for create_item expired at 1970-01-01 01:16:40 UTC (asked 1970-01-01 "
+        "00:16:40 UTC) before this answer came"
+    )
     with pytest.raises(ApprovalExpired):
         parse_decision(answer(decision="reject", reason="late"), REQUEST, now=9e9)
     assert isinstance(parse_decision(answer(), REQUEST, now=REQUEST.expires_at - 0.001), Approved)
@@ -139,12 +163,13 @@ def test_a_foreign_digest_is_a_mismatch_even_when_expired() -> None:
 
 
 def test_vault_session_is_approved_or_rejected_never_edited() -> None:
-    ok = parse_decision(answer(digest=SESSION.digest), SESSION, now=2000)
+    bound = {"digest": SESSION.digest, "request_id": SESSION.request_id}
+    ok = parse_decision(answer(**bound), SESSION, now=2000)
     assert ok == Approved(SESSION.digest, "ana", 2000)
     with pytest.raises(DigestMismatch, match="not for the waiting vault session"):
-        parse_decision(answer(), SESSION, now=2000)
+        parse_decision(answer(request_id=SESSION.request_id), SESSION, now=2000)
     with pytest.raises(InvalidDecision, match="cannot be edited"):
-        parse_decision(answer(decision="edit", digest=SESSION.digest, args={}), SESSION, now=2000)
+        parse_decision(answer(decision="edit", args={}, **bound), SESSION, now=2000)
 
 
 @pytest.mark.parametrize(
@@ -242,3 +267,79 @@ def test_requests_refuse_a_secret_anywhere(make: Any) -> None:
 def test_a_request_expires_after_it_was_made() -> None:
     with pytest.raises(ValueError, match="expires_at must come after"):
         ApprovalRequest("r", ACTION, 100.0, 100.0)
+
+
+def test_an_answer_binds_the_run_and_the_request_as_well_as_the_action() -> None:
+    """The same action asked in another run, or asked again in this one, is another request."""
+    other_run = ApprovalRequest("run-2", ACTION, requested_at=1000.0, expires_at=4600.0)
+    asked_again = ApprovalRequest("run-1", ACTION, 1500.0, 5100.0)
+    nonce = ApprovalRequest("run-1", ACTION, 1000.0, 4600.0, request_id="req-fixed")
+    assert other_run.digest == asked_again.digest == REQUEST.digest  # the action is the same
+    assert len({REQUEST.request_id, other_run.request_id, asked_again.request_id}) == 3
+    with pytest.raises(RequestMismatch, match="another run"):
+        parse_decision(answer(), other_run, now=2000)
+    with pytest.raises(RequestMismatch, match="an earlier request"):
+        parse_decision(answer(), asked_again, now=2000)
+    with pytest.raises(RequestMismatch, match="an earlier request"):
+        parse_decision(answer(), nonce, now=2000)
+    assert isinstance(parse_decision(answer(request_id="req-fixed"), nonce, now=2000), Approved)
+    assert REQUEST.request_id == derived_request_id("run-1", ACTION.digest, 1000.0)
+
+
+def test_a_request_mismatch_names_no_value_of_the_answer() -> None:
+    with pytest.raises(RequestMismatch) as caught:
+        parse_decision(answer(run_id=MARK), REQUEST, now=2000)
+    assert MARK not in str(caught.value)
+    with pytest.raises(RequestMismatch) as caught:
+        parse_decision(answer(request_id=MARK), REQUEST, now=2000)
+    assert MARK not in str(caught.value)
+
+
+@pytest.mark.parametrize("request_", [REQUEST, SESSION])
+def test_answer_for_binds_what_waits(request_: Any) -> None:
+    waiting = request_.to_payload()
+    approved = answer_for(waiting, "approve", approver="ana")
+    assert isinstance(parse_decision(approved, request_, now=2000), Approved)
+    assert (approved["run_id"], approved["request_id"]) == ("run-1", request_.request_id)
+    rejected = answer_for(waiting, "reject", approver="ana", reason="no")
+    assert isinstance(parse_decision(rejected, request_, now=2000), Rejected)
+    reviewed = answer_for(waiting, "approve", approver="ana", digest="sha256:" + "0" * 64)
+    with pytest.raises(DigestMismatch):
+        parse_decision(reviewed, request_, now=2000)
+    empty = answer_for(waiting, "approve", approver="ana", digest="")
+    assert empty["digest"] == ""  # never "whatever waits"
+    with pytest.raises(InvalidDecision, match="must name the digest"):
+        parse_decision(empty, request_, now=2000)
+
+
+def test_answer_for_an_edit_and_a_hand_off() -> None:
+    edit = answer_for(REQUEST.to_payload(), "edit", approver="ana", args={"title": "Other"})
+    edited = parse_decision(edit, REQUEST, now=2000)
+    assert isinstance(edited, Edited) and edited.action.args["title"] == "Other"
+    done = answer_for(HUMAN.to_payload(), "approve", approver="ana")
+    assert parse_ack(done, HUMAN).by == "ana"
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (float("inf"), ValueError),
+        (float("-inf"), ValueError),
+        (float("nan"), ValueError),
+        (0, ValueError),
+        (-1.0, ValueError),
+        (30 * 24 * 3600 + 1, ValueError),
+        (1e308, ValueError),
+        (True, TypeError),
+        ("3600", TypeError),
+        (None, TypeError),
+    ],
+)
+def test_a_ttl_is_finite_and_bounded(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        checked_ttl(value)
+
+
+def test_a_ttl_in_bounds_is_taken() -> None:
+    assert checked_ttl(1) == 1.0
+    assert checked_ttl(30 * 24 * 3600) == 30 * 24 * 3600.0

@@ -30,6 +30,7 @@ from vaultborn.approvals.request import (
     HumanAck,
     Rejected,
     VaultSessionRequest,
+    derived_request_id,
 )
 from vaultborn.vault.secret import Secret
 
@@ -98,7 +99,10 @@ class Graph:
 
 
 def _answer(**changes: Any) -> dict[str, Any]:
-    base = {"decision": "approve", "digest": ACTION.digest, "approver": "ana", "reason": ""}
+    """An answer to the graph's request (asked at 100.0 in run r1, whose state keeps no id)."""
+    asked = derived_request_id("r1", ACTION.digest, 100.0)
+    base = {"decision": "approve", "digest": ACTION.digest, "approver": "ana", "reason": "",
+            "run_id": "r1", "request_id": asked}  # fmt: skip
     return {**base, **changes}
 
 
@@ -223,7 +227,9 @@ def test_vault_session_gate() -> None:
     (pending,) = graph.invoke({}, CONFIG)["__interrupt__"]
     request = VaultSessionRequest.from_payload(pending.value)
     assert request.vaults == ("ACL",) and request.expires_at == 3700.0
-    graph.invoke(Command(resume=_answer(digest=request.digest)), CONFIG)
+    graph.invoke(
+        Command(resume=_answer(digest=request.digest, request_id=request.request_id)), CONFIG
+    )
     assert seen == [Approved(request.digest, "ana", 200.0)]
 
 

@@ -10,7 +10,7 @@ import dataclasses
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -36,6 +36,7 @@ from vaultborn.idp.devserver.tenant import demo_tenant
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.items import ItemSpec
 from vaultborn.vault.local import LocalVault
+from vaultborn.vault.protocol import Vault
 from vaultborn.vault.secret import Secret
 
 pytestmark = needs_chromium
@@ -142,6 +143,51 @@ def test_crash_after_capture_resumes_with_the_same_seed(pages: Pages, e: Enrollm
 
     assert report.outcome == "success-screen"
     assert e.vault.get_item("ACL", ITEM).version == stored.version  # same seed: no new version
+    assert e.methods() == [("totp", True)]
+
+
+class CountingVault:
+    """The vault, counting the OTP writes made through it."""
+
+    def __init__(self, inner: LocalVault) -> None:
+        self.inner, self.otp_writes = inner, 0
+
+    def set_otp(self, vault: str | None, item: str, uri: str | Secret) -> Any:
+        self.otp_writes += 1
+        return self.inner.set_otp(vault, item, uri)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_secret_shown_again_is_not_written_again(pages: Pages, e: Enrollment) -> None:
+    """A flow run again on the same ticket sees the seed the vault holds: no second write."""
+
+    class Crash(Exception):
+        pass
+
+    counting = CountingVault(e.vault)
+    stored: list[int] = []
+
+    def crash_once() -> None:
+        stored.append(1)
+        if len(stored) == 1:
+            raise Crash  # the process dies between the vault write and the code
+
+    target = VaultTotpTarget(cast(Vault, counting), "ACL", ITEM, on_stored=crash_once)
+
+    async def run(page: Page) -> FlowReport:
+        return await enroll_totp(page, target, url=e.ticket_url)
+
+    async def first(page: Page) -> None:
+        with pytest.raises(Crash):
+            await run(page)
+
+    pages.run(first)
+    report = pages.run(run)
+
+    assert report.outcome == "success-screen"
+    assert len(stored) == 2 and counting.otp_writes == 1
     assert e.methods() == [("totp", True)]
 
 

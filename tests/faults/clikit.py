@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -40,6 +42,7 @@ __all__ = [
     "cli_env",
     "count_accounts",
     "count_effects",
+    "enrollment_debris",
     "moto_server",
     "open_vault",
     "run_cli",
@@ -164,6 +167,17 @@ def count_accounts(
                 "versions": versions,
             }
     return counts
+
+
+def enrollment_debris(home: Path) -> dict[str, int]:
+    """What enrollments left at the dev IdP: TOTP authenticators nobody confirmed (each with
+    its seed), and tickets still open (each enrolls whoever holds its URL for five days)."""
+    with closing(sqlite3.connect(home / "devidp.db")) as conn:
+        (pending,) = conn.execute("SELECT count(*) FROM authenticators WHERE NOT confirmed")
+        (tickets,) = conn.execute(
+            "SELECT count(*) FROM tickets WHERE used IS NULL AND expires > ?", (time.time(),)
+        )
+    return {"pending_totp": pending[0], "open_tickets": tickets[0]}
 
 
 def secrets_in_vault(vault: Vault) -> set[str]:

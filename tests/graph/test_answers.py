@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.graph.kit import Harness, embedded_run
+from vaultborn.approvals.request import answer_for
 from vaultborn.core.errors import UsageError
 from vaultborn.runner.runs import RunView, advance
 
@@ -40,7 +41,7 @@ def _answer(run: Harness, answer: object) -> RunView:
 
 def _approval(view: RunView) -> dict[str, Any]:
     assert view.waiting is not None
-    return {"decision": "approve", "digest": view.waiting["digest"], "approver": "ana"}
+    return answer_for(view.waiting, "approve", approver="ana")
 
 
 def _refusals(run: Harness) -> list[dict[str, Any]]:
@@ -74,8 +75,9 @@ def test_a_hand_off_acknowledgement_is_not_an_approval(tmp_path: Path) -> None:
 def test_an_answer_for_a_run_that_is_not_waiting_is_refused(tmp_path: Path) -> None:
     with embedded_run(tmp_path) as base:
         run, asked = _asked(base)
-        ended = _answer(run, {"decision": "reject", "digest": asked.waiting["digest"],  # type: ignore[index]
-                              "approver": "ana", "reason": "not today"})  # fmt: skip
+        assert asked.waiting is not None
+        ended = _answer(run, answer_for(asked.waiting, "reject", approver="ana",
+                                        reason="not today"))  # fmt: skip
         assert ended.status == "rejected"
 
         with pytest.raises(UsageError, match="is not waiting for an answer \\(it is rejected\\)"):

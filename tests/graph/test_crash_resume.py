@@ -1,22 +1,33 @@
 """Crash safety: kill ``vaultborn setup`` on either side of every external effect, then resume.
 
 The CLI runs as a real subprocess; ``VAULTBORN_TEST_CRASH_AT`` ends it with ``os._exit`` at the
-named point (no cleanup, as a power cut). A second process resumes the run; the vault, the dev
+named point (no cleanup, as a power cut), including mid-enrollment, once the captured secret is
+in the vault and before its code is sent. A second process resumes the run; the vault, the dev
 IdP (its database in VAULTBORN_HOME) and a moto server started here then show every effect
-exactly once (with the run database on SQLite and on PostgreSQL), and no secret the vault
-holds rests in any file of the run, in its database or in its output.
+exactly once (with the run database on SQLite and on PostgreSQL), no enrollment debris at the
+IdP (an unconfirmed authenticator, an open ticket), no Chromium profile of the dead process, and
+no secret the vault holds rests in any file of the run, in its database or in its output.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.faults.clikit import assert_no_secret_at_rest, count_effects, moto_server, run_cli
+from tests.faults.clikit import (
+    assert_no_secret_at_rest,
+    count_effects,
+    enrollment_debris,
+    moto_server,
+    run_cli,
+)
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
 
@@ -30,6 +41,7 @@ POINTS = [
     for step in ("create_item", "create_user", "enroll_totp", "seed")
     for side in ("before", "after")
 ]
+POINTS.insert(POINTS.index("enroll_totp:after"), "enroll_totp:captured")
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +51,33 @@ def moto_endpoint() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """The processes' own TMPDIR, where their Chromium profiles go: short, as Chromium's
+    socket path under it must be (pytest's ``tmp_path`` is too long for one)."""
+    path = Path(tempfile.mkdtemp(prefix="vb-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.parametrize("point", POINTS)
 def test_crash_then_resume_converges_to_exactly_once(
-    point: str, tmp_path: Path, moto_endpoint: str, run_database: str
+    point: str, tmp_path: Path, moto_endpoint: str, run_database: str, scratch: Path
 ) -> None:
     home = tmp_path / "home"
+    tmp = {"TMPDIR": str(scratch)}
     httpx.post(moto_endpoint + "/moto-api/reset").raise_for_status()
     crashed = run_cli(
-        home, moto_endpoint, "setup", "--auto-approve", "--json", env={CRASH_ENV: point}
+        home, moto_endpoint, "setup", "--auto-approve", "--json", env={CRASH_ENV: point, **tmp}
     )
     assert crashed.returncode == CRASH_EXIT, crashed.stderr
 
     listed = run_cli(home, moto_endpoint, "runs", "--json")
     (run,) = json.loads(listed.stdout)
-    resumed = run_cli(home, moto_endpoint, "resume", run["run_id"], "--auto-approve", "--json")
+    args = ("resume", run["run_id"], "--auto-approve", "--json")
+    resumed = run_cli(home, moto_endpoint, *args, env=tmp)
 
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "done"
@@ -73,5 +98,9 @@ def test_crash_then_resume_converges_to_exactly_once(
         "confirmed_totp": 1,
         "versions": 1,
     }
+    assert enrollment_debris(home) == {"pending_totp": 0, "open_tickets": 0}
+    # The dead process's Chromium folder was swept when the resume launched one; its own went
+    # when it closed.
+    assert list((scratch / f"vaultborn-chromium-{os.getuid()}").glob("*")) == []
     outputs = [r.stdout + r.stderr for r in (crashed, listed, resumed)]
     assert_no_secret_at_rest(home, outputs)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.rundb import audit_log_of
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.vault.local import LocalVault
 
@@ -66,7 +67,7 @@ def test_an_answer_for_another_digest_is_refused_and_audited(cli: Run, home: Pat
     right = cli("approve", run_id, "--digest", waiting["digest"], "--json")
     assert right.code == 3
     assert _json(right.out)["waiting"]["action"]["name"] == "create_user"
-    audit = AuditLog(f"sqlite:///{home / 'state.db'}")
+    audit = audit_log_of(home)
     try:
         kinds = [(e.kind, e.subject) for e in audit.events(run_id)]
         assert ("refused", "create_item") in kinds
@@ -106,11 +107,16 @@ def test_an_expired_request_is_asked_again(cli: Run, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "600")
 
     late = cli("approve", run_id, "--json")
-    assert late.code == 3
-    view = _json(late.out)
+    # Refused out loud, saying why and when (not a silent "waiting" with exit 3).
+    assert late.code == 2, late
+    assert late.err.count("\n") == 1
+    assert "the request for vault session expired at " in late.err
+    assert "before this answer came (the run asks again)" in late.err
+    view = _json(cli("show", run_id, "--json").out)
     assert view["waiting"]["kind"] == "vault_session"
     assert view["waiting"]["expires_at"] > asked["expires_at"]
-    assert "expired; asked again" in view["reason"]
+    assert view["waiting"]["request_id"] != asked["request_id"]
+    assert view["reason"].startswith("refused: the request for vault session expired")
     assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
         "create_item"
     )
@@ -126,9 +132,12 @@ def test_a_step_keeps_the_expiry_it_was_asked_with(
     time.sleep(1.2)
     monkeypatch.setenv("VAULTBORN_APPROVAL_TTL", "600")
 
-    late = _json(cli("approve", run_id, "--json").out)
+    refused = cli("approve", run_id, "--json")
+    assert refused.code == 2
+    assert "the request for create_item expired at" in refused.err
+    late = _json(cli("show", run_id, "--json").out)
     assert late["waiting"]["action"]["name"] == "create_item"
-    assert "the approval of create_item expired; asked again" in late["reason"]
+    assert late["reason"].startswith("refused: the request for create_item expired")
     assert late["waiting"]["expires_at"] - late["waiting"]["requested_at"] == 600
     assert _json(cli("approve", run_id, "--json").out)["waiting"]["action"]["name"] == (
         "create_user"
@@ -151,7 +160,11 @@ def test_sealed_checkpoints_need_their_key(
     assert timeline[-1]["waiting"]
     assert b"Auth0 \\u2014 admin@example.com" not in (home / "state.db").read_bytes()
     assert "Auth0 — admin@example.com".encode() not in (home / "state.db").read_bytes()
-    monkeypatch.delenv("VAULTBORN_CHECKPOINT_KEY")
+    monkeypatch.delenv("VAULTBORN_CHECKPOINT_KEY")  # the run database's own keys: not these
+    other = cli("runs")
+    assert other.code == 1
+    assert "does not open with this key" in other.err and other.err.count("\n") == 1
+    monkeypatch.setenv("VAULTBORN_CHECKPOINT_KEY", "off")
     unsealed = cli("runs")
     assert unsealed.code == 1
     assert "checkpoints are sealed" in unsealed.err

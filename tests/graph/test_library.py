@@ -46,13 +46,16 @@ def test_without_a_callback_it_stops_at_the_first_gate_and_continues_later(home:
     with pytest.raises(UsageError, match="is unfinished"):
         vaultborn.run_setup(home=home)  # one setup per account at a time, as the CLI
 
+    def unbound(w: dict[str, Any]) -> object:  # names the action only, not the run or request
+        return {"decision": "reject", "digest": w["digest"], "approver": "ops",
+                "reason": "not today"}  # fmt: skip
+
+    # A callback whose answers are always refused is told why, once, rather than asked for ever.
+    with pytest.raises(UsageError, match="the answer lacks request_id, run_id"):
+        vaultborn.run_setup(run_id=waiting.run_id, home=home, on_gate=unbound)
+
     def reject(w: dict[str, Any]) -> object:
-        return {
-            "decision": "reject",
-            "digest": w["digest"],
-            "approver": "ops",
-            "reason": "not today",
-        }
+        return vaultborn.answer_for(w, "reject", approver="ops", reason="not today")
 
     refused = vaultborn.run_setup(run_id=waiting.run_id, home=home, on_gate=reject)
     assert refused.status == "rejected" and "not today" in refused.reason

@@ -99,6 +99,8 @@ def _approve(waiting: dict[str, Any]) -> Command[Any]:
             "decision": "approve",
             "reason": "",
             "digest": waiting["digest"],
+            "run_id": waiting["run_id"],
+            "request_id": waiting["request_id"],
             "approver": "studio-user",
         }
     )

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.rundb import state_db_of
 from tests.scale.plans import demo_plan_text
 from vaultborn.runner import view_cache
 from vaultborn.runner.runs import StateDb, list_runs
@@ -36,7 +37,8 @@ def _run_id(cli: Run, *args: str) -> str:
 
 
 def _db(home: Path, key: bytes | None = None) -> StateDb:
-    return StateDb(f"sqlite:///{home / 'state.db'}", key)
+    """The home's run database: sealed with its run keys, or with ``key``."""
+    return state_db_of(home) if key is None else StateDb(f"sqlite:///{home / 'state.db'}", key)
 
 
 def _worked_out(db: StateDb) -> list[dict[str, Any]]:

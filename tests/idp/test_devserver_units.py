@@ -220,6 +220,39 @@ def test_tickets_are_single_use_and_expire(store: Store) -> None:
         store.mfa.create_ticket("auth0|nobody", now=NOW, lifetime=60)
 
 
+def test_removing_a_tickets_pending_authenticator_uses_the_ticket_up(store: Store) -> None:
+    """What a crashed enrollment leaves (a ticket and its unconfirmed seed) goes together."""
+    user_id = _user(store)
+    ticket = store.mfa.create_ticket(user_id, now=NOW, lifetime=5 * 86400)
+    pending = store.mfa.ticket_totp(ticket, now=NOW)
+    assert pending is not None and not pending.confirmed
+
+    assert store.mfa.delete_authenticator(user_id, pending.id, now=NOW + 1)
+
+    record = store.mfa.ticket(ticket)
+    assert record is not None and record.used == NOW + 1
+    assert store.mfa.ticket_totp(ticket, now=NOW + 2) is None  # its URL enrolls nothing now
+    assert store.mfa.authenticators(user_id) == []
+    assert not store.mfa.delete_authenticator(user_id, pending.id, now=NOW + 3)
+
+
+def test_an_enrolled_user_has_no_open_single_enrollment_ticket(store: Store) -> None:
+    user_id = _user(store)
+    tickets = [store.mfa.create_ticket(user_id, now=NOW, lifetime=600) for _ in range(3)]
+    kept = store.mfa.create_ticket(user_id, now=NOW, lifetime=600, allow_multiple=True)
+    pending = store.mfa.ticket_totp(tickets[0], now=NOW)
+    assert pending is not None
+    params = OtpParameters(seed=pending.seed)
+
+    assert store.mfa.confirm_ticket_totp(tickets[0], params.code(NOW), now=NOW) is not None
+
+    for ticket in tickets:  # the one that enrolled, and the two a crash had left unused
+        record = store.mfa.ticket(ticket)
+        assert record is not None and record.used == NOW
+    kept_record = store.mfa.ticket(kept)
+    assert kept_record is not None and kept_record.usable(NOW)
+
+
 def test_password_checks_for_the_login_page(store: Store) -> None:
     user_id = _user(store)
     user = store.users.check_password("drill@example.com", Secret(PASSWORD), now=NOW + 5)

@@ -14,6 +14,8 @@ import pytest
 from tests.agent.kit import agent_harness
 from tests.conftest import Run
 from tests.graph.kit import Harness
+from vaultborn.approvals.request import answer_for
+from vaultborn.runner.agent_runs import view_agent
 from vaultborn.runner.host_runs import move_host_run
 from vaultborn.runner.host_session import HostSession
 
@@ -27,7 +29,10 @@ def _session(h: Harness, run_id: str = "mcp-test") -> HostSession:
 
 
 def _answer(h: Harness, run_id: str, decision: str, digest: str, reason: str = "") -> None:
-    answer = {"decision": decision, "digest": digest, "approver": "ana", "reason": reason}
+    with h.db.open() as saver:
+        waiting = view_agent(saver, run_id).waiting
+    assert waiting is not None
+    answer = answer_for(waiting, decision, approver="ana", reason=reason, digest=digest)
     asyncio.run(move_host_run(h.db, h.deps, run_id, answer=answer))
 
 

@@ -26,7 +26,7 @@ from tests.mcp.kit import (
     stdio_session,
     text_of,
 )
-from vaultborn.approvals.audit import AuditLog
+from tests.rundb import audit_log_of
 from vaultborn.nodes.tools import TOOLS
 from vaultborn.vault.local import LocalVault
 
@@ -131,7 +131,7 @@ async def _scenario(home: Path, endpoint: str, log: Path, canary: str) -> None:
         vault.close()
     assert {"Auth0 — mcp@example.com", "Auth0 — edited@example.com"} <= titles
     assert "Auth0 — first@example.com" not in titles
-    audit = AuditLog(f"sqlite:///{home / 'state.db'}")
+    audit = audit_log_of(home)
     try:
         events = audit.events(run)
         assert audit.verify().ok

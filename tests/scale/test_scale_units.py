@@ -204,7 +204,10 @@ def test_setup_of_several_plans_refuses_bad_input_in_one_line(
     [
         (["--concurrency", "0"], _AT_LEAST_ONE),
         (["--concurrency", "100000"], _AT_MOST_MAX),
-        (["--lease-seconds", "1"], "--lease-seconds must be at least 3"),
+        (["--lease-seconds", "1"], "--lease-seconds must be between 3 and 86400"),
+        (["--lease-seconds", "inf"], "--lease-seconds must be between 3 and 86400"),
+        (["--lease-seconds", "nan"], "--lease-seconds must be between 3 and 86400"),
+        (["--lease-seconds", "86401"], "--lease-seconds must be between 3 and 86400"),
         (["--poll", "0"], "--poll must be between 0 and 3600"),
     ],
 )

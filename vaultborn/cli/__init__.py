@@ -31,7 +31,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vaultborn.cli.run:register", ("setup", "plan", "resume", "worker")),
     ("vaultborn.cli.lifecycle:register", ("rotate", "revoke", "drift")),
     ("vaultborn.cli.enroll:register_enroll_command", ("enroll",)),
-    ("vaultborn.cli.decide:register", ("approve", "reject", "edit")),
+    ("vaultborn.cli.decide:register", ("approve", "reject", "edit", "cancel")),
     ("vaultborn.cli.look:register_look_commands", ("approvals", "runs", "doctor")),
     ("vaultborn.cli.inspect:register", ("show", "audit")),
     ("vaultborn.cli.vault:register", ("read", "resolve", "otp")),

@@ -6,7 +6,6 @@ how a command ends (exit 3: waiting).
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from contextlib import ExitStack
@@ -16,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.policy import Policy
+from vaultborn.approvals.request import MAX_TTL_SECONDS, checked_ttl
 from vaultborn.browser.handoff import terminal_handoff
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.core.errors import UsageError
@@ -29,6 +28,7 @@ from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.render import console, print_json
 from vaultborn.runner.drive import drive_run
 from vaultborn.runner.host_runs import is_host_run
+from vaultborn.runner.identity import os_account
 from vaultborn.runner.plan import Plan, load_plan
 from vaultborn.runner.runs import (
     RunView,
@@ -59,7 +59,7 @@ __all__ = [
 EXIT_WAITING = 3
 
 TTL_ENV = "VAULTBORN_APPROVAL_TTL"
-"""Seconds an approval request stays answerable (default 3600)."""
+"""Seconds an approval request stays answerable (default 3600, at most 30 days)."""
 
 PlanOpt = Annotated[
     Path | None, typer.Option("--plan", help="The setup plan (TOML); default: the embedded demo.")
@@ -98,7 +98,7 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
     # the default rule, and a "deny" would not deny.
     known = [*STEPS, *LIFECYCLE_STEPS]
     policy = Policy.from_file(choices.policy, known=known) if choices.policy else Policy.default()
-    audit = AuditLog(state_db(settings, choices.db).url)
+    audit = state_db(settings, choices.db).audit_log()
     stack.callback(audit.close)
     on_human = (
         terminal_handoff(sys.stdin, sys.stderr) if choices.headed and choices.interactive else None
@@ -115,23 +115,28 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
 
 
 def approval_ttl() -> float:
-    """Seconds an approval request stays answerable (``$VAULTBORN_APPROVAL_TTL``, 3600)."""
+    """Seconds an approval request stays answerable (``$VAULTBORN_APPROVAL_TTL``, 3600).
+
+    Raises:
+        UsageError: Not a finite number of seconds above 0 and at most 30 days (``inf`` would
+            be kept in every request, and no request could be built from it).
+    """
     text = os.environ.get(TTL_ENV) or "3600"
     try:
-        ttl = float(text)
+        return checked_ttl(float(text), TTL_ENV)
     except ValueError:
-        ttl = -1.0
-    if not ttl > 0:
-        raise UsageError(f"{TTL_ENV} must be a positive number of seconds, got {text!r}")
-    return ttl
+        raise UsageError(
+            f"{TTL_ENV} must be a number of seconds above 0 and at most {MAX_TTL_SECONDS:.0f} "
+            f"(30 days), got {text[:40]!r}"
+        ) from None
 
 
 def current_user() -> str:
-    """The OS account running this command (recorded as the approver)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown-user"
+    """The OS account running this command, by its uid (recorded as the approver's name).
+
+    Not ``$USER``: any caller sets that. The audit row's ``identity`` says how it is known.
+    """
+    return os_account()
 
 
 def drive(settings: Settings, choices: Choices, run_id: str, first: SetupState | None,
@@ -158,6 +163,8 @@ def finish(view: RunView, as_json: bool) -> None:
     if as_json:
         print_json(view.as_dict())
     elif view.status == "waiting" and view.waiting is not None:
+        if view.reason:  # why it asks again (an expired or refused answer)
+            console.print(f"{view.run_id}: {view.reason}", markup=False)
         console.print(f"{view.run_id}: waiting — {describe_waiting(view.waiting)}", markup=False)
         console.print(
             f"  approve: vaultborn approve {view.run_id}   reject: vaultborn reject "
@@ -174,7 +181,7 @@ def finish(view: RunView, as_json: bool) -> None:
             f"  the MCP client {view.values['client']} gets the result when it asks again",
             markup=False,
         )
-    if view.status in ("rejected", "failed"):
+    if view.status in ("rejected", "failed", "cancelled"):
         raise typer.Exit(1)
 
 

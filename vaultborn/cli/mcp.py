@@ -92,7 +92,6 @@ def mcp_command(
 def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None,
             run_id: str | None, wait: float, db: str | None) -> Iterator[Any]:  # fmt: skip
     """The server's sessions, over the plan's systems (started for the block)."""
-    from vaultborn.approvals.audit import AuditLog
     from vaultborn.approvals.policy import Policy
     from vaultborn.cli.driving import approval_ttl, plan_for
     from vaultborn.graphs.checkpoint import prepare_database
@@ -103,20 +102,21 @@ def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None
     from vaultborn.runner.host_session import HostSession
     from vaultborn.runner.runs import view_run
     from vaultborn.runner.runtime import RunOptions, open_runtime
-    from vaultborn.runner.state_db import home_of, state_db
+    from vaultborn.runner.state_db import home_of, keys_home, state_db
     from vaultborn.runner.wiring import open_vault
 
     loaded = plan_for(plan_path, settings)
     known = {*STEPS, *(t.name for t in TOOLS)}
     rules = Policy.from_file(policy_path, known=known) if policy_path else Policy.default()
-    run_db = state_db(settings, db)
+    keys_in = keys_home(settings, loaded.vault.backend, loaded.vault.name)
+    run_db = state_db(settings, db, make_keys_in=keys_in)
     prepare_database(run_db.url)
     if run_id is not None:  # a typo must not start a fresh run under the wrong name
         with run_db.open() as saver:
             if not is_host_run(view_run(saver, run_id).values):
                 raise UsageError(f"run {run_id} is not an MCP session's run")
     with ExitStack() as stack:
-        audit = AuditLog(run_db.url)
+        audit = run_db.audit_log()
         stack.callback(audit.close)
         opts = RunOptions(policy=rules, audit=audit, approval_ttl=approval_ttl())
         vault = open_vault(settings.for_plan(loaded.vault.backend))

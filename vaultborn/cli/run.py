@@ -55,7 +55,7 @@ from vaultborn.runner.runs import (
     new_run_id,
 )
 from vaultborn.runner.runtime_cache import RuntimeCache
-from vaultborn.runner.state_db import home_of, state_db
+from vaultborn.runner.state_db import home_of, keys_home, state_db
 from vaultborn.runner.wiring import Settings, open_vault
 from vaultborn.runner.worker import Worker, WorkerConfig, WorkerReport
 
@@ -120,7 +120,10 @@ def setup(
         finish(drive(ctx.obj, choices, run, None), as_json)
         return
     plans = [plan_for(path, ctx.obj) for path in paths] if paths else [plan_for(None, ctx.obj)]
-    run_db = state_db(ctx.obj, choices.db)
+    # A database without keys gets them now, in the (first) plan's vault, before any run.
+    first_vault = plans[0].vault
+    keys_in = keys_home(ctx.obj, first_vault.backend, first_vault.name)
+    run_db = state_db(ctx.obj, choices.db, make_keys_in=keys_in)
     with run_db.open():  # a damaged or locked database says so before a lease is written
         pass
     if queue:
