@@ -108,6 +108,32 @@ class Auth0ManagementClient:
         """One user by id (``auth0|…``). Raises ``IdPNotFound`` if there is none."""
         return _user(self._dict("GET", f"users/{_seg(user_id)}"))
 
+    def update_user(
+        self,
+        user_id: str,
+        *,
+        password: Secret | None = None,
+        connection: str | None = None,
+        blocked: bool | None = None,
+    ) -> User:
+        """Change a user's password (with its ``connection``) and/or blocked state."""
+        body: dict[str, Any] = {}
+        if password is not None:
+            body["password"] = password.reveal()
+        if connection is not None:
+            body["connection"] = connection
+        if blocked is not None:
+            body["blocked"] = blocked
+        redact = [password.reveal()] if password is not None else []
+        try:
+            return _user(self._dict("PATCH", f"users/{_seg(user_id)}", json=body, redact=redact))
+        finally:
+            body.clear()
+
+    def delete_user(self, user_id: str) -> None:
+        """Delete a user (Auth0 answers 204 also for one that does not exist)."""
+        self._call("DELETE", f"users/{_seg(user_id)}")
+
     # -- MFA ----------------------------------------------------------------------------------
     def create_enrollment_ticket(
         self, user_id: str, *, send_mail: bool = False, factor: str | None = None
@@ -149,6 +175,8 @@ class Auth0ManagementClient:
     def delete_authentication_method(self, user_id: str, method_id: str) -> None:
         """Remove one of the user's authentication methods (a pending TOTP left by a crash).
 
+        A revocation removes each of them with it.
+
         Raises:
             IdPNotFound: It is not there (any more).
         """
@@ -171,6 +199,29 @@ class Auth0ManagementClient:
         """Let ``client_id`` get tokens for ``audience`` with ``scopes``."""
         body = {"client_id": client_id, "audience": audience, "scope": list(scopes)}
         return self._dict("POST", "client-grants", json=body)
+
+    def set_client_secret(self, client_id: str, client_secret: Secret) -> dict[str, Any]:
+        """Give an application the secret born in the vault (``PATCH``: a rotation)."""
+        body = {"client_secret": client_secret.reveal()}
+        try:
+            return self._dict(
+                "PATCH", f"clients/{_seg(client_id)}", json=body, redact=[client_secret.reveal()]
+            )
+        finally:
+            body.clear()
+
+    def delete_client(self, client_id: str) -> None:
+        """Delete an application (and with it its grants and credentials)."""
+        self._call("DELETE", f"clients/{_seg(client_id)}")
+
+    def client_grants(self, client_id: str) -> list[dict[str, Any]]:
+        """The application's client grants (its APIs and scopes)."""
+        params = {"client_id": client_id, "include_totals": "false"}
+        return self._list("GET", "client-grants", params=params)
+
+    def delete_client_grant(self, grant_id: str) -> None:
+        """Delete one client grant. Raises ``IdPNotFound`` if it is gone."""
+        self._call("DELETE", f"client-grants/{_seg(grant_id)}")
 
     # -- plumbing -----------------------------------------------------------------------------
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:

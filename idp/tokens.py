@@ -14,6 +14,11 @@ the cache; asyncio tasks of one event loop join one in-flight task. The client s
 is read from the vault by reference for each token request, revealed only into that request's
 body (or one signature), and dropped with it; tokens are never written anywhere
 (reference/credentials.md §2.1).
+
+A secret the IdP refuses (401) is tried once more as the vault holds it then, and then as the
+item's previous value if a rotation keeps one (``vault.previous``): a request that read the
+secret just before a rotation reached the IdP, or just after the vault changed and before the
+IdP did, still gets its token, so an agent sees no failed request while a rotation runs.
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ import httpx
 
 from vaultborn.core.errors import UsageError
 from vaultborn.idp.assertion import ASSERTION_TYPE, ClientKey, sign_assertion
-from vaultborn.idp.errors import IdPUnavailable, InvalidToken
+from vaultborn.idp.errors import IdPAuthenticationFailed, IdPUnavailable, InvalidToken
 from vaultborn.idp.http import AsyncIdPHttp, HttpRetry, IdPHttp
 from vaultborn.idp.provider import Provider, ProviderMetadata
 from vaultborn.idp.verify import unverified_claims
+from vaultborn.vault.errors import VaultError
 from vaultborn.vault.model import FieldType
+from vaultborn.vault.previous import current_and_previous
 from vaultborn.vault.protocol import Vault
 from vaultborn.vault.reference import SecretReference, parse_reference
 from vaultborn.vault.secret import Secret
@@ -167,6 +174,7 @@ class TokenSource:
         audience: str,
         *,
         scope: str | None = None,
+        fallback: bool = True,
     ) -> Secret:
         """An access token for ``audience`` (and ``scope``), from the cache or one request.
 
@@ -176,6 +184,8 @@ class TokenSource:
             audience: The API's identifier (``audience`` for Auth0, ``resource`` for OIDC).
             scope: Space-separated scopes to ask for; None asks for what the client is granted
                 (Auth0) or the provider's default.
+            fallback: On a refused secret, try the vault's value again and the item's previous
+                value (see the module's docstring); False for a check of exactly this value.
 
         Raises:
             IdPError: the IdP refused (e.g. ``IdPAuthenticationFailed``) or failed.
@@ -196,13 +206,65 @@ class TokenSource:
             self._count_request()
             meta = self.provider.metadata()
             secret = self._credential(secret_ref, meta)
-            request = _request(self.provider, meta, client_id, secret, audience, scope)
             try:
-                answer = self._http.request("POST", meta.token_endpoint, **request)
+                answer = self._send(meta, client_id, secret, audience, scope)
+            except IdPAuthenticationFailed:
+                if not fallback or isinstance(secret_ref, ClientKey):
+                    raise
+                answer = self._send_again(meta, client_id, secret_ref, secret, audience, scope)
+                if answer is None:
+                    raise
             finally:
-                _forget(request)
                 del secret
             return self._store(key, meta.token_endpoint, answer, started)
+
+    def _send(
+        self,
+        meta: ProviderMetadata,
+        client_id: str,
+        secret: Secret | _Key,
+        audience: str,
+        scope: str | None,
+    ) -> Any:
+        request = _request(self.provider, meta, client_id, secret, audience, scope)
+        try:
+            return self._http.request("POST", meta.token_endpoint, **request)
+        finally:
+            _forget(request)
+
+    def _send_again(
+        self,
+        meta: ProviderMetadata,
+        client_id: str,
+        secret_ref: str | SecretReference,
+        refused: Secret | _Key,
+        audience: str,
+        scope: str | None,
+    ) -> Any:
+        """The answer to the vault's value now, else to the item's previous value.
+
+        Twice while a rotation is under way (the item keeps a previous value): the IdP may take
+        the new value between a read of the vault and the request with the previous one, and
+        the second read offers the new value again. A secret that is simply wrong is not sent
+        again. None if the IdP takes neither (or the vault has nothing else to offer).
+        """
+        rotating = False
+        for again in (False, True):
+            if again and not rotating:
+                break
+            try:
+                current, previous = current_and_previous(self.vault, secret_ref)
+            except VaultError:
+                return None
+            rotating = rotating or previous is not None
+            for candidate in (current, previous):
+                if candidate is None or (not again and candidate == refused):
+                    continue
+                try:
+                    return self._send(meta, client_id, candidate, audience, scope)
+                except IdPAuthenticationFailed:
+                    continue
+        return None
 
     async def atoken(
         self,
@@ -252,6 +314,15 @@ class TokenSource:
                 async with httpx.AsyncClient(timeout=10.0) as client:
                     http = AsyncIdPHttp(client, policy=self.policy, clock=self.clock)
                     answer = await http.request("POST", meta.token_endpoint, **request)
+        except IdPAuthenticationFailed:
+            if isinstance(secret_ref, ClientKey):
+                raise
+            # Rare (a rotation under way): the retry blocks, so it runs in a thread.
+            answer = await asyncio.to_thread(
+                self._send_again, meta, client_id, secret_ref, secret, audience, scope or None
+            )
+            if answer is None:
+                raise
         finally:
             _forget(request)
             del secret

@@ -19,6 +19,12 @@ from typing import Any, Literal, NotRequired
 from typing_extensions import TypedDict
 
 from vaultborn.approvals.action import ActionPayload
+from vaultborn.nodes.lifecycle_records import (
+    DriftRecord,
+    LifecycleRecord,
+    RotationRecord,
+    StoreDeleteRecord,
+)
 from vaultborn.stores.seed import SeedReceiptData
 
 __all__ = [
@@ -207,8 +213,19 @@ class HandOff(TypedDict):
     human: HumanRecord
 
 
-StepRecord = ItemRecord | UserRecord | EnrollmentRecord | SeedReceiptData | VerifyRecord
-"""What a gated step's effect records (``GatedStep.state_key`` says where)."""
+StepRecord = (
+    ItemRecord
+    | UserRecord
+    | EnrollmentRecord
+    | SeedReceiptData
+    | VerifyRecord
+    | RotationRecord
+    | LifecycleRecord
+    | StoreDeleteRecord
+    | DriftRecord
+)
+"""What a gated step's effect records (``GatedStep.state_key`` says where); the last four are
+the lifecycle's (``nodes.lifecycle_records``)."""
 
 
 # -- approvals ---------------------------------------------------------------------------------

@@ -53,7 +53,12 @@ def hands_off(outcome: StepOutcome) -> TypeIs[HandOff]:
     return "human" in outcome
 
 
-StateKey = Literal["item", "user", "enrollment", "seeds", "verify"]
+StateKey = Literal[
+    "item", "user", "enrollment", "seeds", "verify",
+    # the lifecycle's (nodes.lifecycle_state):
+    "rotated", "new_secrets", "pushed", "verified", "removed", "retired",
+    "user_revoked", "client_revoked", "stores_deleted", "archived", "drift",
+]  # fmt: skip
 """The state's keys that hold a step's records."""
 
 
@@ -77,7 +82,9 @@ class Repeats:
 
     def next_index(self, state: SetupState, state_key: StateKey) -> int:
         """The first entry with no result yet (``len(entries)`` when all have one)."""
-        done = state.get(state_key) or {}
+        # A lifecycle run's state (nodes.lifecycle_state) extends SetupState with its own keys.
+        filed: Mapping[str, Any] = state
+        done = filed.get(state_key) or {}
         names = self.entries(state)
         return next((i for i, name in enumerate(names) if name not in done), len(names))
 

@@ -16,7 +16,7 @@ from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import SetupState, VerifyRecord
 from vaultborn.vault.secret import Secret
 
-__all__ = ["remember_enrollment_codes", "verify_chain"]
+__all__ = ["agent_token_checks", "remember_enrollment_codes", "verify_chain"]
 
 
 async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
@@ -89,9 +89,28 @@ class _TokenChecks(TypedDict, closed=True):
     api_status: NotRequired[int]
 
 
+def agent_token_checks(args: dict[str, Any], deps: Deps) -> _TokenChecks:
+    """A new token for the agent with exactly the vault's secret, checked as ``verify`` does.
+
+    ``args``: ``client_id``, ``secret``, ``audience``, ``scope`` and ``protected_api``. The
+    cached token is dropped first: a check of the secret must reach the IdP.
+
+    Raises:
+        IdPError: The token was refused, or the API or the JWKS check did not accept it.
+    """
+    deps.tokens.invalidate(args["client_id"], args["audience"])
+    return _token_checks(args, deps)
+
+
 def _token_checks(args: dict[str, Any], deps: Deps) -> _TokenChecks:
+    # fallback=False: a verification proves the vault's value itself, not the previous one a
+    # rotation may keep beside it.
     token = deps.tokens.token(
-        args["client_id"], args["secret"], args["audience"], scope=args.get("scope") or None
+        args["client_id"],
+        args["secret"],
+        args["audience"],
+        scope=args.get("scope") or None,
+        fallback=False,
     )
     claims = unverified_claims(token.reveal())
     return {

@@ -55,18 +55,32 @@ def _config(run_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": run_id}}
 
 
-def _is_agent_run(saver: BaseCheckpointSaver[str], run_id: str) -> bool:
-    """Whether ``run_id`` is an agent (or MCP host) run: its state has a toolkit, not a plan."""
+def _latest_values(saver: BaseCheckpointSaver[str], run_id: str) -> dict[str, Any]:
     latest = saver.get_tuple(_config(run_id))  # type: ignore[arg-type]
-    return latest is not None and "toolkit" in latest.checkpoint.get("channel_values", {})
+    return {} if latest is None else dict(latest.checkpoint.get("channel_values", {}))
 
 
 def graph_of(saver: BaseCheckpointSaver[str], run_id: str) -> Any:
-    """The graph ``run_id`` runs on: the agent graph for an agent or MCP host run, else setup."""
-    if _is_agent_run(saver, run_id):
+    """The graph ``run_id`` runs on, by its state.
+
+    An agent (or MCP host) run's state has a toolkit, a lifecycle run's (rotate, revoke,
+    drift) its kind, a setup's neither.
+    """
+    values = _latest_values(saver, run_id)
+    if "toolkit" in values:
         from vaultborn.graphs.agent import build_agent_graph
 
         return build_agent_graph(None, checkpointer=saver)
+    return _graph_for(values, saver)
+
+
+def _graph_for(values: dict[str, Any], saver: BaseCheckpointSaver[str]) -> Any:
+    """The setup graph, or the lifecycle graph a run's state names."""
+    kind = values.get("lifecycle")
+    if kind:
+        from vaultborn.graphs.lifecycle import build_lifecycle_graph
+
+        return build_lifecycle_graph(str(kind), saver)
     return build_graph(saver)
 
 
@@ -160,7 +174,7 @@ async def advance(
         async with AsyncExitStack() as opened:
             if saver is None:
                 saver = await opened.enter_async_context(db.open_async())
-            graph = build_graph(saver)
+            graph = _graph_for(await _kind_of(saver, run_id, start), saver)
             async for mode, event in graph.astream(
                 payload, config, context=run_deps, durability="sync",
                 stream_mode=["updates", "tasks"] if on_step else ["updates"],
@@ -182,6 +196,16 @@ async def advance(
         if view.status == "waiting":  # tell people, where a webhook is set; never fails the run
             await asyncio.to_thread(notify_waiting, view, run_deps.vault)
         return view
+
+
+async def _kind_of(
+    saver: BaseCheckpointSaver[str], run_id: str, start: SetupState | None
+) -> dict[str, Any]:
+    """What chooses the run's graph: the first state of a new run, else its latest state."""
+    if start is not None:
+        return dict(start)
+    latest = await saver.aget_tuple(_config(run_id))  # type: ignore[arg-type]
+    return {} if latest is None else dict(latest.checkpoint.get("channel_values", {}))
 
 
 def view_after_move(db: StateDb, run_id: str) -> RunView:

@@ -12,6 +12,10 @@
 4. provenance tags ``vaultborn:source`` / ``vaultborn:version`` are set when they differ.
 
 Tags carry the reference and the vault version, never the value or a hash of it.
+
+``delete`` schedules the secret's deletion with AWS's recovery window (7 to 30 days, 30 by
+default): until then ``RestoreSecret`` brings it back, and a put is refused. A secret scheduled
+already is left as it is (its window is not restarted).
 """
 
 from __future__ import annotations
@@ -22,7 +26,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from vaultborn.stores.aws_errors import aws_errors, pending_deletion
-from vaultborn.stores.protocol import Outcome, Provenance, PutResult, StoreState
+from vaultborn.stores.protocol import (
+    DEFAULT_RECOVERY_DAYS,
+    Deleted,
+    DeleteOutcome,
+    Outcome,
+    Provenance,
+    PutResult,
+    StoreState,
+)
 from vaultborn.stores.target import AWS_SCHEME, AwsTarget, parse_aws_target
 from vaultborn.vault.secret import Secret
 
@@ -87,6 +99,25 @@ class AwsSecretsManager:
                     return PutResult(idempotency_key, Outcome.CREATED)
                 meta = self._describe(t) or {}
             return self._update(t, meta, secret, provenance, idempotency_key)
+
+    def delete(self, target: str, *, recovery_days: int = DEFAULT_RECOVERY_DAYS) -> Deleted:
+        """Schedule ``target``'s deletion, restorable for ``recovery_days`` (7 to 30)."""
+        if not 7 <= recovery_days <= 30:
+            raise ValueError("Secrets Manager keeps a deleted secret 7 to 30 days")
+        t = parse_aws_target(target)
+        with aws_errors(t):
+            meta = self._describe(t)
+            if meta is None or "DeletedDate" in meta:
+                return Deleted(str(t), DeleteOutcome.ABSENT)
+            try:
+                self._client(t.region).delete_secret(
+                    SecretId=t.name, RecoveryWindowInDays=recovery_days
+                )
+            except ClientError as exc:
+                if _code(exc) != "ResourceNotFoundException":
+                    raise
+                return Deleted(str(t), DeleteOutcome.ABSENT)  # deleted meanwhile
+        return Deleted(str(t), DeleteOutcome.SCHEDULED, recovery_days)
 
     # -- steps ------------------------------------------------------------------------------
     def _client(self, region: str) -> Any:

@@ -14,7 +14,20 @@ from typing import Protocol, runtime_checkable
 
 from vaultborn.vault.secret import Secret
 
-__all__ = ["Outcome", "Provenance", "PutResult", "SecretStore", "StoreState", "idempotency_key"]
+__all__ = [
+    "DEFAULT_RECOVERY_DAYS",
+    "DeleteOutcome",
+    "Deleted",
+    "Outcome",
+    "Provenance",
+    "PutResult",
+    "SecretStore",
+    "StoreState",
+    "idempotency_key",
+]
+
+DEFAULT_RECOVERY_DAYS = 30
+"""Days a deleted secret can be restored (Secrets Manager's default recovery window)."""
 
 # Fixed forever: changing it would turn every re-seed into a new version.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://vaultborn.dev/stores/seed")
@@ -59,6 +72,27 @@ class StoreState:
     pending_deletion: bool = False
 
 
+class DeleteOutcome(StrEnum):
+    """What a ``delete`` did."""
+
+    SCHEDULED = "scheduled"
+    """Scheduled for deletion: restorable until the recovery window ends (Secrets Manager)."""
+    DELETED = "deleted"
+    """Gone at once: the store has no recovery window (Parameter Store)."""
+    ABSENT = "absent"
+    """Nothing to delete: missing, or scheduled already (a repeat)."""
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """The store's answer to a ``delete``: metadata only."""
+
+    target: str
+    outcome: DeleteOutcome
+    recovery_days: int = 0
+    """How long it stays restorable (0: not at all)."""
+
+
 def idempotency_key(target: str, provenance: Provenance) -> str:
     """A deterministic version id for seeding ``provenance`` into ``target``.
 
@@ -89,4 +123,11 @@ class SecretStore(Protocol):
 
     def versions(self, target: str) -> int:
         """How many versions of ``target`` the store keeps (0 if it does not exist)."""
+        ...
+
+    def delete(self, target: str, *, recovery_days: int = DEFAULT_RECOVERY_DAYS) -> Deleted:
+        """Delete ``target``, restorable for ``recovery_days`` where the store can; idempotent.
+
+        A target that is missing, or scheduled for deletion already, is ``absent``.
+        """
         ...

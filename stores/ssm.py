@@ -15,6 +15,10 @@ put by hand (a new version) is overwritten by the next seed: the vault wins.
 
 An existing parameter that is not a ``SecureString`` is refused rather than overwritten: it
 holds someone's plain configuration, not a seeded secret.
+
+``delete`` removes the parameter at once: Parameter Store has no recovery window (the vault
+keeps the value). Only a ``SecureString`` seeded by vaultborn (its provenance tags) is
+deleted; anything else is refused.
 """
 
 from __future__ import annotations
@@ -26,7 +30,15 @@ from botocore.exceptions import ClientError
 
 from vaultborn.stores.aws_errors import aws_errors
 from vaultborn.stores.errors import StoreRejected
-from vaultborn.stores.protocol import Outcome, Provenance, PutResult, StoreState
+from vaultborn.stores.protocol import (
+    DEFAULT_RECOVERY_DAYS,
+    Deleted,
+    DeleteOutcome,
+    Outcome,
+    Provenance,
+    PutResult,
+    StoreState,
+)
 from vaultborn.stores.ssm_target import SSM_SCHEME, SsmTarget, parse_ssm_target
 from vaultborn.vault.secret import Secret
 
@@ -100,6 +112,29 @@ class AwsParameterStore:
                     return PutResult("1", Outcome.CREATED)
                 meta = self._describe(t) or {}
             return self._update(t, meta, secret, provenance, idempotency_key)
+
+    def delete(self, target: str, *, recovery_days: int = DEFAULT_RECOVERY_DAYS) -> Deleted:
+        """Delete ``target`` now: Parameter Store keeps nothing to restore from.
+
+        ``recovery_days`` does not apply here.
+        """
+        t = parse_ssm_target(target)
+        with aws_errors(t, service=SERVICE):
+            meta = self._describe(t)
+            if meta is None:
+                return Deleted(str(t), DeleteOutcome.ABSENT)
+            if meta.get("Type") != _SECURE or _provenance(self._tags(t)) is None:
+                raise StoreRejected(
+                    f"{t} was not seeded by vaultborn (no SecureString with its provenance "
+                    "tags); it is not deleted"
+                )
+            try:
+                self._client(t.region).delete_parameter(Name=t.name)
+            except ClientError as exc:
+                if _code(exc) != "ParameterNotFound":
+                    raise
+                return Deleted(str(t), DeleteOutcome.ABSENT)  # deleted meanwhile
+        return Deleted(str(t), DeleteOutcome.DELETED)
 
     # -- steps ------------------------------------------------------------------------------
     def _client(self, region: str) -> Any:

@@ -1,9 +1,10 @@
 """M2M clients and their grants, with salted secret hashes only.
 
 A client is declared in the tenant (re-synced at each start, so a rotated secret takes effect on
-restart) or created through the Management API with a secret its caller brought from the vault.
-A client that authenticates by key (``idp.devserver.client_keys``) has no secret: its hash is
-empty, which never verifies.
+restart; its grants only when the tenant's declaration of them changed, so a revocation through
+the Management API outlives a restart) or created through the Management API with a secret its
+caller brought from the vault. A client that authenticates by key (``idp.devserver.client_keys``)
+has no secret: its hash is empty, which never verifies.
 Audiences are stored as given, except that this server's Management API is stored as the
 literal ``"management"``: the base URL changes with the port, the grant must not.
 """
@@ -17,7 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from vaultborn.idp.devserver.db import Database, client_credentials, client_grants, clients
+from vaultborn.idp.devserver.db import (
+    Database,
+    client_credentials,
+    client_grants,
+    clients,
+    tenant_declarations,
+)
 from vaultborn.idp.devserver.hashing import CLIENT_COST, dummy_verify, hash_secret, verify_secret
 from vaultborn.idp.devserver.records import ClientRecord, GrantRecord
 from vaultborn.idp.errors import IdPConflict, IdPNotFound
@@ -82,10 +89,14 @@ class Clients:
         scopes: Iterable[str],
         claims: Mapping[str, Any],
         now: float,
-    ) -> None:
-        """Create or update a tenant-declared client; its grants become exactly these.
+    ) -> bool:
+        """Create or update a tenant-declared client; False if it stays deleted.
 
-        A client without ``secret`` authenticates by its key only.
+        Its secret, name and claims are the tenant's at every start. Its grants become the
+        tenant's when the tenant's declaration of them is new or changed; otherwise what the
+        Management API did since (grants deleted, the client deleted: a revocation) stands,
+        and a client deleted through the API is not brought back. A client without
+        ``secret`` authenticates by its key only.
         """
         secret_hash = hash_secret(secret, CLIENT_COST) if secret is not None else ""
         values = {
@@ -95,17 +106,33 @@ class Clients:
             "claims": json.dumps(dict(claims)),
             "source": "tenant",
         }
+        declared = json.dumps({"audiences": list(audiences), "scopes": list(scopes)})
         with self._db.transaction(write=True) as conn:
             exists = conn.execute(
                 select(clients.c.client_id).where(clients.c.client_id == client_id)
             ).first()
+            before = conn.execute(
+                select(tenant_declarations.c.declared).where(
+                    tenant_declarations.c.client_id == client_id
+                )
+            ).scalar()
+            unchanged = before == declared
+            if unchanged and not exists:
+                return False  # deleted through the Management API since the last start
             if exists:
                 conn.execute(update(clients).where(clients.c.client_id == client_id).values(values))
             else:
                 conn.execute(insert(clients).values(client_id=client_id, created_at=now, **values))
+            if unchanged:
+                return True
             conn.execute(delete(client_grants).where(client_grants.c.client_id == client_id))
-            for audience in audiences:
-                self._insert_grant(conn, client_id, audience, list(scopes))
+            for audience in json.loads(declared)["audiences"]:
+                self._insert_grant(conn, client_id, audience, json.loads(declared)["scopes"])
+            conn.execute(
+                delete(tenant_declarations).where(tenant_declarations.c.client_id == client_id)
+            )
+            conn.execute(insert(tenant_declarations).values(client_id=client_id, declared=declared))
+        return True
 
     def drop_tenant_clients_except(self, keep: Iterable[str]) -> None:
         """Delete tenant-declared clients not in ``keep`` (removed from the tenant file)."""
@@ -115,6 +142,9 @@ class Clients:
                 delete(clients).where(
                     clients.c.source == "tenant", clients.c.client_id.not_in(kept)
                 )
+            )
+            conn.execute(
+                delete(tenant_declarations).where(tenant_declarations.c.client_id.not_in(kept))
             )
 
     def create(
@@ -202,6 +232,53 @@ class Clients:
                 )
             grant_id = self._insert_grant(conn, client_id, audience, list(scopes))
         return GrantRecord(grant_id, client_id, audience, tuple(scopes))
+
+    def set_secret(self, client_id: str, secret: Secret) -> bool:
+        """Make ``secret`` the client's only secret (a rotation); False if there is no client.
+
+        The same secret again changes nothing. A client that authenticates by key keeps
+        doing so: enabling its keys dropped the secret, and only disabling them brings one back.
+        """
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                select(clients.c.secret_hash).where(clients.c.client_id == client_id)
+            ).first()
+        if row is None:
+            return False
+        if row.secret_hash and verify_secret(secret, row.secret_hash):
+            return True
+        secret_hash = hash_secret(secret, CLIENT_COST)
+        with self._db.transaction(write=True) as conn:
+            done = conn.execute(
+                update(clients)
+                .where(clients.c.client_id == client_id)
+                .values(secret_hash=secret_hash)
+            )
+        return bool(done.rowcount)
+
+    def delete(self, client_id: str) -> bool:
+        """Delete a client with its grants and keys; False if there was none."""
+        with self._db.transaction(write=True) as conn:
+            done = conn.execute(delete(clients).where(clients.c.client_id == client_id))
+        return bool(done.rowcount)
+
+    def grants(
+        self, *, client_id: str | None = None, audience: str | None = None
+    ) -> list[GrantRecord]:
+        """Every grant (of ``client_id``, on ``audience`` as stored), in a stable order."""
+        query = select(client_grants).order_by(client_grants.c.id)
+        if client_id is not None:
+            query = query.where(client_grants.c.client_id == client_id)
+        if audience is not None:
+            query = query.where(client_grants.c.audience == audience)
+        with self._db.transaction() as conn:
+            return [_grant(row) for row in conn.execute(query).all()]
+
+    def delete_grant(self, grant_id: str) -> bool:
+        """Delete one grant; False if there was none."""
+        with self._db.transaction(write=True) as conn:
+            done = conn.execute(delete(client_grants).where(client_grants.c.id == grant_id))
+        return bool(done.rowcount)
 
     @staticmethod
     def _insert_grant(conn: Connection, client_id: str, audience: str, scopes: list[str]) -> str:

@@ -46,6 +46,7 @@ __all__ = [
     "clients",
     "failures",
     "signing_keys",
+    "tenant_declarations",
     "ticket_authenticators",
     "tickets",
     "used_assertions",
@@ -102,6 +103,14 @@ client_credentials = Table(
     Column("updated_at", Float, nullable=False),
     Column("expires_at", Float),
     UniqueConstraint("client_id", "kid"),
+)
+tenant_declarations = Table(
+    # The grants the tenant declared for each of its clients at the last start: a start with
+    # the same declaration leaves what the Management API changed since (a revocation).
+    "tenant_declarations",
+    metadata,
+    Column("client_id", String, primary_key=True),
+    Column("declared", Text, nullable=False),
 )
 used_assertions = Table(
     # Each assertion's jti, kept until the assertion expires, so none is accepted twice.

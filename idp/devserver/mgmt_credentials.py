@@ -13,7 +13,9 @@ The same calls as Auth0's, so its SDKs work unchanged:
 - ``PATCH /api/v2/clients/{id}`` (update:clients) with ``{"client_authentication_methods":
   {"private_key_jwt": {"credentials": [{"id": "cred_…"}]}}}`` (``token_endpoint_auth_method``
   may be sent as null beside it): those credentials become the ones the client authenticates
-  with, and its secret is dropped. Only these two properties may be patched here.
+  with, and its secret is dropped. Or with ``{"client_secret": …}`` alone (update:clients or
+  update:client_keys): the client's new secret, brought from the caller's vault (a rotation;
+  the same secret again changes nothing). Only these properties may be patched here.
 
 A credential is registered first and enabled second, as in Auth0; replacing a key is
 registering the new one, then patching the list to name it alone.
@@ -30,12 +32,15 @@ from starlette.routing import Route
 from vaultborn.core.errors import UsageError
 from vaultborn.idp.devserver.client_keys import parse_public_key
 from vaultborn.idp.devserver.context import DevIdPContext
+from vaultborn.idp.devserver.hashing import MIN_CLIENT_SECRET_CHARS
 from vaultborn.idp.devserver.management import ApiCall, api_route, bad_request, optional, required
 from vaultborn.idp.errors import IdPNotFound
+from vaultborn.vault.secret import Secret
 
 __all__ = ["credential_routes"]
 
 _PATCHABLE = {"client_authentication_methods", "token_endpoint_auth_method"}
+_SECRET = "client_secret"  # noqa: S105 (a property name)
 
 
 def create_credential(ctx: DevIdPContext, call: ApiCall) -> Response:
@@ -73,7 +78,9 @@ def delete_credential(ctx: DevIdPContext, call: ApiCall) -> Response:
 
 
 def patch_client(ctx: DevIdPContext, call: ApiCall) -> Response:
-    """``PATCH /api/v2/clients/{id}``: its ``client_authentication_methods``."""
+    """``PATCH /api/v2/clients/{id}``: its ``client_authentication_methods`` or its secret."""
+    if _SECRET in call.body:
+        return _set_secret(ctx, call)
     other = sorted(set(call.body) - _PATCHABLE)
     if other:
         raise bad_request(
@@ -90,6 +97,25 @@ def patch_client(ctx: DevIdPContext, call: ApiCall) -> Response:
     client = ctx.store.clients.get(client_id)
     if client is None:
         raise IdPNotFound("The client does not exist", status=404, error="inexistent_client")
+    return JSONResponse(client.as_auth0())
+
+
+def _set_secret(ctx: DevIdPContext, call: ApiCall) -> Response:
+    if set(call.body) != {_SECRET}:
+        raise bad_request("client_secret is patched on its own here.")
+    secret = Secret(required(call.body, _SECRET), label="client secret")
+    call.body.clear()
+    if len(secret) < MIN_CLIENT_SECRET_CHARS:
+        raise bad_request(f"client_secret must have at least {MIN_CLIENT_SECRET_CHARS} characters")
+    client_id = call.path["client_id"]
+    client = ctx.store.clients.get(client_id)
+    if client is None:
+        raise IdPNotFound("The client does not exist", status=404, error="inexistent_client")
+    if client.key_credentials:
+        raise bad_request(
+            "The client authenticates by private_key_jwt; it has no secret to change."
+        )
+    ctx.store.clients.set_secret(client_id, secret)
     return JSONResponse(client.as_auth0())
 
 
@@ -137,5 +163,12 @@ def credential_routes(ctx: DevIdPContext) -> list[Route]:
             delete_credential,
             scopes=["delete:client_credentials"],
         ),
-        api_route(ctx, base, "PATCH", patch_client, scopes=["update:clients"], body=True),
+        api_route(
+            ctx,
+            base,
+            "PATCH",
+            patch_client,
+            scopes=["update:clients", "update:client_keys"],
+            body=True,
+        ),
     ]

@@ -4,6 +4,11 @@
   weak password ("PasswordStrengthError: Password is too weak") or an unknown connection
 - ``GET /api/v2/users-by-email?email=`` (read:users) → exact, case-sensitive match, an array
 - ``GET /api/v2/users/{id}`` (read:users) → the user, or 404 "The user does not exist."
+- ``PATCH /api/v2/users/{id}`` (update:users) with ``password`` (and ``connection``, which must
+  be the user's) and/or ``blocked``: the user after the change. A new password is held to the
+  same policy as at creation; other properties are refused with 400 rather than ignored
+- ``DELETE /api/v2/users/{id}`` (delete:users) → 204, also when there is no such user (as
+  Auth0 answers); the user's authenticators and tickets go with it
 - ``POST /api/v2/guardian/enrollments/ticket`` (create:guardian_enrollment_tickets) →
   ``{ticket_id, ticket_url}``, the URL being ``<base URL>guardian/enroll?ticket=<id>``
 - ``GET /api/v2/users/{id}/enrollments`` (read:users) → confirmed TOTP authenticators
@@ -105,6 +110,36 @@ def get_user(ctx: DevIdPContext, call: ApiCall) -> Response:
     return JSONResponse(_user(ctx, call.path["user_id"]).as_auth0())
 
 
+_PATCHABLE = ("password", "connection", "blocked")
+
+
+def update_user(ctx: DevIdPContext, call: ApiCall) -> Response:
+    """``PATCH /api/v2/users/{id}``."""
+    user = _user(ctx, call.path["user_id"])
+    other = sorted(set(call.body) - set(_PATCHABLE))
+    if other:
+        raise bad_request(f"The dev IdP patches only password and blocked, not {other[0][:32]!r}.")
+    connection = optional(call.body, "connection", str)
+    if connection is not None and connection != user.connection:
+        raise bad_request("The user does not belong to that connection.", "invalid_body")
+    raw = optional(call.body, "password", str)
+    password = Secret(raw, label="user password") if raw else None
+    del raw
+    if password is not None and not password_is_fair(password):
+        raise bad_request("PasswordStrengthError: Password is too weak", "invalid_password")
+    blocked = optional(call.body, "blocked", bool)
+    if password is None and blocked is None:
+        raise bad_request("Payload validation error: 'Too few properties defined (0), minimum 1'.")
+    ctx.store.users.update(user.user_id, now=ctx.clock(), password=password, blocked=blocked)
+    return JSONResponse(_user(ctx, user.user_id).as_auth0())
+
+
+def delete_user(ctx: DevIdPContext, call: ApiCall) -> Response:
+    """``DELETE /api/v2/users/{id}``."""
+    ctx.store.users.delete(call.path["user_id"])
+    return Response(status_code=204)
+
+
 def create_ticket(ctx: DevIdPContext, call: ApiCall) -> Response:
     """``POST /api/v2/guardian/enrollments/ticket``."""
     user_id = required(call.body, "user_id")
@@ -176,6 +211,10 @@ def user_routes(ctx: DevIdPContext) -> list[Route]:
         api_route(ctx, "/users", "POST", create_user, scopes=["create:users"], body=True),
         api_route(ctx, "/users-by-email", "GET", users_by_email, scopes=["read:users"]),
         api_route(ctx, "/users/{user_id}", "GET", get_user, scopes=["read:users"]),
+        api_route(
+            ctx, "/users/{user_id}", "PATCH", update_user, scopes=["update:users"], body=True
+        ),
+        api_route(ctx, "/users/{user_id}", "DELETE", delete_user, scopes=["delete:users"]),
         api_route(
             ctx,
             "/guardian/enrollments/ticket",

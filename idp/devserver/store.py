@@ -78,7 +78,7 @@ class Store:
         # A client removed from the tenant file must not keep getting tokens after a restart.
         self.clients.drop_tenant_clients_except(c.client_id for c in tenant.clients)
         for client in tenant.clients:
-            self.clients.sync_tenant_client(
+            kept = self.clients.sync_tenant_client(
                 client.client_id,
                 name=client.name or client.client_id,
                 secret=secrets.get(client.client_id),
@@ -87,5 +87,7 @@ class Store:
                 claims=client.claims,
                 now=now,
             )
+            if not kept:
+                continue  # revoked through the Management API: it stays deleted
             key = keys.get(client.client_id)
             self.client_keys.replace_tenant_keys(client.client_id, [key] if key else [], now)

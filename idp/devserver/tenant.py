@@ -124,6 +124,9 @@ def demo_tenant(
         "delete:authentication_methods", "read:clients", "create:clients",
         "create:client_grants", "update:signing_keys", "update:clients",
         "create:client_credentials", "read:client_credentials", "delete:client_credentials",
+        # The lifecycle (rotate, revoke, drift):
+        "update:users", "delete:users", "read:client_grants", "delete:client_grants",
+        "delete:clients", "update:client_keys",
     )  # fmt: skip
     mgmt = TenantClient(
         client_id="mgmt",

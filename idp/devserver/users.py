@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 
 from vaultborn.idp.devserver.db import Database, authenticators, users
 from vaultborn.idp.devserver.hashing import PASSWORD_COST, dummy_verify, hash_secret, verify_secret
@@ -158,3 +158,31 @@ class Users:
                 .values(last_login=now, logins_count=users.c.logins_count + 1)
             )
         return self.get(row.user_id)
+
+    def update(
+        self,
+        user_id: str,
+        *,
+        now: float,
+        password: Secret | None = None,
+        blocked: bool | None = None,
+    ) -> UserRecord | None:
+        """Change a user's password and/or blocked state; None if there is no such user.
+
+        A new password is hashed at once; the old hash is gone (nothing is kept to roll back:
+        the vault keeps the previous version).
+        """
+        values: dict[str, Any] = {"updated_at": now}
+        if password is not None:
+            values["password_hash"] = hash_secret(password, PASSWORD_COST)
+        if blocked is not None:
+            values["blocked"] = blocked
+        with self._db.transaction(write=True) as conn:
+            done = conn.execute(update(users).where(users.c.user_id == user_id).values(values))
+        return self.get(user_id) if done.rowcount else None
+
+    def delete(self, user_id: str) -> bool:
+        """Delete a user (their authenticators and tickets go with them); False if none."""
+        with self._db.transaction(write=True) as conn:
+            done = conn.execute(delete(users).where(users.c.user_id == user_id))
+        return bool(done.rowcount)

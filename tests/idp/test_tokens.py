@@ -160,6 +160,25 @@ def test_the_secret_is_read_from_the_vault_at_request_time(
     assert [b["client_secret"] for b in idp.bodies] == [SECRET, rotated]
 
 
+def test_a_refused_secret_is_tried_as_the_previous_value_a_rotation_keeps(
+    vault: CountingVault, signer: Signer
+) -> None:
+    """Mid-rotation the vault is ahead of the IdP: the item's previous value gets the token."""
+    rotated = "rotated-" + SECRET
+    idp = MockTokenEndpoint(signer, clients={"agent": SECRET})
+    edit = ItemEdit(
+        assignments=(
+            parse_assignment(f"credential={rotated}"),
+            parse_assignment(f"previous credential[concealed]={SECRET}"),
+        )
+    )
+    vault.inner.edit_item("ACL", M2M_TITLE, edit)
+    assert source(vault, idp).token("agent", M2M_REF, AUD)
+    assert [b["client_secret"] for b in idp.bodies] == [rotated, SECRET]
+    with pytest.raises(IdPAuthenticationFailed):  # a check of exactly the vault's value
+        source(vault, idp).token("agent", M2M_REF, AUD, fallback=False)
+
+
 def test_a_refused_secret_never_appears_in_the_error(vault: CountingVault, signer: Signer) -> None:
     idp = MockTokenEndpoint(signer, clients={"agent": "other"}, echo_secret=True)
     with pytest.raises(IdPAuthenticationFailed) as caught:

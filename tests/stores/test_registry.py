@@ -20,7 +20,14 @@ from vaultborn.runner.plan import parse_plan
 from vaultborn.runner.plan_check import check_plan
 from vaultborn.stores import registry
 from vaultborn.stores.errors import InvalidTarget
-from vaultborn.stores.protocol import Outcome, Provenance, PutResult, StoreState
+from vaultborn.stores.protocol import (
+    Deleted,
+    DeleteOutcome,
+    Outcome,
+    Provenance,
+    PutResult,
+    StoreState,
+)
 from vaultborn.stores.registry import (
     Backend,
     Readiness,
@@ -84,6 +91,10 @@ class MemoryStore:
 
     def versions(self, target: str) -> int:
         return int(_memory_target(target) in MEMORY)
+
+    def delete(self, target: str, *, recovery_days: int = 30) -> Deleted:
+        gone = MEMORY.pop(_memory_target(target), None)
+        return Deleted(target, DeleteOutcome.DELETED if gone else DeleteOutcome.ABSENT)
 
 
 def _memory_target(text: str) -> str:

@@ -298,6 +298,20 @@ def test_versions_move_on_change_only_and_a_no_op_writes_nothing(vault: LocalVau
     assert _sql(vault.db_path, "SELECT version FROM items")[0][0] == 3
 
 
+def test_an_edit_keeps_the_version_it_replaced_sealed(vault: LocalVault) -> None:
+    item = _login(vault)
+    first = vault.read(f"op://ACL/{item.id}/password")
+    recipe = parse_recipe("letters,digits,symbols,32")
+    assert vault.edit_item("ACL", item.id, ItemEdit(generate_password=recipe)).version == 2
+    assert vault.read(f"op://ACL/{item.id}/password") != first
+    [previous] = vault.history("ACL", item.id, reveal=True)
+    assert previous.version == 1 and previous.field_named("password").value == first
+    assert vault.history("ACL", item.id)[0].field_named("password").value != first  # concealed
+    vault.edit_item("ACL", item.id, ItemEdit(title="Renamed"))
+    assert [i.version for i in vault.history("ACL", item.id)] == [1, 2]
+    assert first.reveal().encode() not in vault.db_path.read_bytes()  # sealed, as the item is
+
+
 def _add_field(vault: LocalVault, item_id: str, label: str) -> Item:
     assignment = Assignment(label=label, value=label, type=FieldType.STRING)
     return vault.edit_item("ACL", item_id, ItemEdit(assignments=(assignment,)))

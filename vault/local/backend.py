@@ -176,6 +176,19 @@ class LocalVault(BaseVault):
         item = unseal_item(opened.sealer, row, vault, self.db_path)
         return item if reveal else item.concealed()
 
+    def history(self, vault: str | None, item: str, *, reveal: bool = False) -> list[Item]:
+        """The item's earlier versions, oldest first; values only if ``reveal``.
+
+        Every edit keeps the version it replaced (sealed as it was), as 1Password keeps an
+        item's history: a rotated password stays recoverable from the vault, and only there.
+        """
+        info, summary = self.locate(vault, item)
+        opened = self._open()
+        with opened.database.transaction() as conn:
+            rows = tables.list_item_versions(conn, info.id, summary.id)
+        items = [unseal_item(opened.sealer, row, info, self.db_path) for row in rows]
+        return items if reveal else [i.concealed() for i in items]
+
     # -- writes -------------------------------------------------------------------------------
     def create_vault(self, name: str) -> VaultInfo:
         """The vault called ``name``, created if no vault matches (idempotent by name)."""

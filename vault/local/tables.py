@@ -1,8 +1,10 @@
 """The tables of the vault file and the row operations on them (the standard ``sqlite3``).
 
 ``meta`` holds the schema version and the sealed key check; ``vaults`` the id, plaintext name
-and creation time of each vault; ``items`` the id, vault, version and sealed JSON of each item.
-Nothing else is stored: titles, tags, labels and values live only inside the sealed blobs.
+and creation time of each vault; ``items`` the id, vault, version and sealed JSON of each item;
+``item_versions`` every earlier version of each item, sealed as it was (1Password keeps an
+item's history too: a rotated password stays recoverable). Nothing else is stored: titles,
+tags, labels and values live only inside the sealed blobs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = [
     "count_vaults",
     "create_tables",
     "get_item",
+    "list_item_versions",
     "list_items",
     "list_vaults",
     "read_meta",
@@ -29,6 +32,13 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = b"1"
+
+# Added after schema 1 without changing it: made where it is first written, so older files
+# gain it on their first edit.
+_HISTORY_DDL = (
+    "CREATE TABLE IF NOT EXISTS item_versions (id VARCHAR NOT NULL, vault_id VARCHAR NOT NULL, "
+    "version INTEGER NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (id, version))"
+)
 
 # The tables as SQLAlchemy's create_all wrote them for schema 1, so older files keep opening.
 _DDL = (
@@ -40,6 +50,7 @@ _DDL = (
     "version INTEGER NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (id), "
     "FOREIGN KEY(vault_id) REFERENCES vaults (id))",
     "CREATE INDEX IF NOT EXISTS ix_items_vault_id ON items (vault_id)",
+    _HISTORY_DDL,
 )
 
 
@@ -122,12 +133,36 @@ def add_item(conn: sqlite3.Connection, row: ItemRow) -> None:
 
 
 def replace_item(conn: sqlite3.Connection, row: ItemRow, expected_version: int) -> bool:
-    """Write ``row`` only if the stored version is still ``expected_version``."""
+    """Write ``row`` only if the stored version is still ``expected_version``.
+
+    The version it replaces is kept in ``item_versions``, sealed as it was.
+    """
+    conn.execute(_HISTORY_DDL)
+    conn.execute(
+        "INSERT OR IGNORE INTO item_versions (id, vault_id, version, sealed) "
+        "SELECT id, vault_id, version, sealed FROM items WHERE id = ? AND version = ?",
+        (row.id, expected_version),
+    )
     result = conn.execute(
         "UPDATE items SET version = ?, sealed = ? WHERE id = ? AND version = ?",
         (row.version, row.sealed, row.id, expected_version),
     )
     return result.rowcount == 1
+
+
+def list_item_versions(conn: sqlite3.Connection, vault_id: str, item_id: str) -> list[ItemRow]:
+    """The earlier versions of one item, oldest first (none for a file that has no history)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_versions'"
+    ).fetchone()
+    if exists is None:
+        return []
+    rows = conn.execute(
+        "SELECT id, vault_id, version, sealed FROM item_versions "
+        "WHERE id = ? AND vault_id = ? ORDER BY version",
+        (item_id, vault_id),
+    )
+    return [_item_row(row) for row in rows]
 
 
 def count_vaults(conn: sqlite3.Connection) -> int:

@@ -26,6 +26,7 @@ from vaultborn.countdown import countdown
 from vaultborn.gate_card import RunNames, named, names_of
 from vaultborn.graphs.state import SetupState
 from vaultborn.nodes.deps import BrowserChoice
+from vaultborn.nodes.lifecycle_steps import LIFECYCLE_STEPS
 from vaultborn.nodes.steps import STEPS
 from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.receipt import effect_finished, effect_started, receipt_lines
@@ -106,9 +107,8 @@ def run_options(settings: Settings, choices: Choices, stack: ExitStack) -> RunOp
     """Policy, audit log, approver and browser of this invocation (closed with ``stack``)."""
     # Only the steps' names (and vault_session): a misspelt action would silently fall back to
     # the default rule, and a "deny" would not deny.
-    policy = (
-        Policy.from_file(choices.policy, known=STEPS.keys()) if choices.policy else Policy.default()
-    )
+    known = [*STEPS, *LIFECYCLE_STEPS]
+    policy = Policy.from_file(choices.policy, known=known) if choices.policy else Policy.default()
     audit = state_db(settings, choices.db).audit_log()
     stack.callback(audit.close)
     on_human = (

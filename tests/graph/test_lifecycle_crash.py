@@ -1,0 +1,98 @@
+"""Crash safety of ``rotate`` and ``revoke``: killed on either side of every effect, resumed.
+
+As ``test_crash_resume`` does for the setup: ``VAULTBORN_TEST_CRASH_AT`` ends the CLI process
+with ``os._exit`` at the named point (no cleanup, no checkpoint, as ``kill -9``); a second
+process resumes the run. Every effect then exists exactly once (one new vault version and one
+retirement, one blocked user, one scheduled deletion, one archive tag …), the chain is what an
+uninterrupted run leaves, and no secret the vault holds rests in a file or an output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.clikit import assert_no_secret_at_rest, moto_server, run_cli
+from tests.graph.lifecycle_kit import finished_setup, fresh_chain, lifecycle_effects
+from vaultborn.browser.chromium import find_chromium
+from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
+
+pytestmark = [
+    pytest.mark.skipif(find_chromium() is None, reason="no Chromium found"),
+    pytest.mark.robustness("fault: process killed before/after each lifecycle effect"),
+]
+
+SIDES = ("before", "after")
+ROTATE_POINTS = [
+    f"{step}:{side}"
+    for step in ("new_client_secret", "push_client_secret", "retire_previous", "seed")
+    for side in SIDES
+]
+REVOKE_STEPS = (
+    "remove_authenticators", "revoke_user", "revoke_client", "delete_store_secret",
+    "archive_items",
+)  # fmt: skip
+REVOKE_POINTS = [f"{step}:{side}" for step in REVOKE_STEPS for side in SIDES]
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server for the module, so seeds outlive the CLI processes."""
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
+    """The data directory of one finished setup (copied, never changed)."""
+    return finished_setup(tmp_path_factory.mktemp("setup") / "home", moto_endpoint)
+
+
+@pytest.fixture
+def home(snapshot: Path, tmp_path: Path, moto_endpoint: str) -> Path:
+    """This test's copy of the finished setup."""
+    return fresh_chain(snapshot, tmp_path / "home", moto_endpoint)
+
+
+def _crash_then_resume(home: Path, endpoint: str, point: str, *command: str) -> list[str]:
+    crashed = run_cli(home, endpoint, *command, "--auto-approve", "--json",
+                      env={CRASH_ENV: point})  # fmt: skip
+    assert crashed.returncode == CRASH_EXIT, crashed.stderr
+    listed = run_cli(home, endpoint, "runs", "--json")
+    (stopped,) = [r["run_id"] for r in json.loads(listed.stdout) if r["status"] != "done"]
+    resumed = run_cli(home, endpoint, "resume", stopped, "--auto-approve", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "done"
+    return [r.stdout + r.stderr for r in (crashed, listed, resumed)]
+
+
+@pytest.mark.parametrize("point", ROTATE_POINTS)
+def test_rotation_killed_at_any_effect_resumes_to_exactly_once(
+    point: str, home: Path, moto_endpoint: str
+) -> None:
+    before = lifecycle_effects(home, moto_endpoint)
+    outputs = _crash_then_resume(home, moto_endpoint, point, "rotate", "--what", "client-secret")
+
+    after = lifecycle_effects(home, moto_endpoint)
+    assert after["agent_version"] == before["agent_version"] + 2  # one new value, one retirement
+    assert after["agent_fields"] == [*before["agent_fields"], "vaultborn rotation"]
+    assert after["store_versions"] == before["store_versions"]  # its source did not change
+    drift = run_cli(home, moto_endpoint, "drift", "--auto-approve", "--json")
+    assert drift.returncode == 0, drift.stdout
+    assert_no_secret_at_rest(home, [*outputs, drift.stdout + drift.stderr])
+
+
+@pytest.mark.parametrize("point", REVOKE_POINTS)
+def test_revocation_killed_at_any_effect_resumes_to_exactly_once(
+    point: str, home: Path, moto_endpoint: str
+) -> None:
+    outputs = _crash_then_resume(home, moto_endpoint, point, "revoke")
+
+    after = lifecycle_effects(home, moto_endpoint)
+    assert after["users"] == 1 and after["blocked"] == [True]
+    assert (after["authenticators"], after["grants"], after["store"]) == (0, 0, "scheduled")
+    assert [tags.count("vaultborn-archived") for tags in after["tags"].values()] == [1, 1]
+    assert_no_secret_at_rest(home, outputs)
