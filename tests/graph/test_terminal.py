@@ -52,14 +52,19 @@ def _talk(
     return child.returncode, seen
 
 
-def test_setup_in_a_terminal_asks_at_each_gate(tmp_path: Path) -> None:
-    env = {
+def _terminal_env(tmp_path: Path) -> dict[str, str]:
+    """A plain terminal's environment, with its own home and data directory."""
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "VAULTBORN_HOME": str(tmp_path / "home"),
         "TERM": "dumb",
         "COLUMNS": "200",
     }
+
+
+def test_setup_in_a_terminal_asks_at_each_gate(tmp_path: Path) -> None:
+    env = _terminal_env(tmp_path)
     code, seen = _talk(
         [sys.executable, "-m", "vaultborn", "setup"],
         env,
@@ -75,13 +80,7 @@ def test_setup_in_a_terminal_asks_at_each_gate(tmp_path: Path) -> None:
 
 
 def test_one_answer_at_the_terminal_approves_the_whole_plan(tmp_path: Path) -> None:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "VAULTBORN_HOME": str(tmp_path / "home"),
-        "TERM": "dumb",
-        "COLUMNS": "200",
-    }
+    env = _terminal_env(tmp_path)
     code, seen = _talk(
         [sys.executable, "-m", "vaultborn", "setup"],
         env,
