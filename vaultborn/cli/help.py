@@ -16,13 +16,15 @@ __all__ = ["EXAMPLES", "ORDER", "polish"]
 
 ORDER = (
     "setup", "plan", "resume", "enroll", "worker",
+    "drift", "rotate", "revoke",
     "approve", "reject", "edit", "cancel", "inbox",
     "runs", "approvals", "show", "audit", "doctor",
     "read", "otp", "inject", "item", "resolve",
     "token", "call", "seed", "run",
     "mcp", "idp", "db",
 )  # fmt: skip
-"""Commands in the order a person meets them: set up, decide, look, vault, agent side, servers."""
+"""Commands in the order a person meets them: set up, keep up, decide, look, vault, agent side,
+servers."""
 
 EXAMPLES = {
     "setup": "vaultborn setup --plan vaultborn.toml",
@@ -30,6 +32,9 @@ EXAMPLES = {
     "resume": "vaultborn resume run-1a2b3c4d5e6f",
     "enroll": 'vaultborn enroll https://app.example.com/2fa/totp/ --item "App — admin@example.com"',
     "worker": "vaultborn worker --auto-approve --concurrency 4",
+    "drift": "vaultborn drift run-1a2b3c4d5e6f --json",
+    "rotate": "vaultborn rotate run-1a2b3c4d5e6f --what client-secret",
+    "revoke": "vaultborn revoke run-1a2b3c4d5e6f --dry-run",
     "approve": "vaultborn approve run-1a2b3c4d5e6f",
     "reject": 'vaultborn reject run-1a2b3c4d5e6f --reason "wrong tenant"',
     "edit": 'vaultborn edit run-1a2b3c4d5e6f "title=Auth0 — ops@example.com"',
