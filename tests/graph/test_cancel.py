@@ -100,9 +100,9 @@ def test_a_run_stuck_on_an_unusable_value_says_so_and_can_be_cancelled(
         assert resumed.err.count("\n") == 1
         assert f"run {run_id} keeps an unusable request for the vault session" in resumed.err
         assert f"'vaultborn cancel {run_id} --reason TEXT'" in resumed.err
-    assert cli("reject", run_id, "--reason", "stuck").code == 2
+    assert cli("reject", run_id, "--reason", "stuck").code == 1  # a run-state error, not usage
     refused = cli("setup", "--json")
-    assert refused.code == 2
+    assert refused.code == 1
     assert f"is unfinished as {run_id}" in refused.err
     assert f"vaultborn cancel {run_id}" in refused.err
 
@@ -136,7 +136,7 @@ def test_cancel_ends_a_waiting_run_everywhere_and_keeps_what_it_made(cli: Run, h
     with RunBoard(_db(home).url) as board:
         assert board.status(run_id) == "cancelled"
     late = cli("approve", run_id)
-    assert late.code == 2
+    assert late.code == 1
     assert "not waiting for a decision (it is cancelled)" in late.err
     assert cli("resume", run_id).code == 1
 

@@ -113,7 +113,7 @@ def test_reject_ends_the_run_cleanly(cli: Run, home: Path) -> None:
     finally:
         vault.close()
     again = cli("approve", run_id)
-    assert again.code == 2
+    assert again.code == 1  # the run is elsewhere: a run-state error
     assert "is not waiting" in again.err
 
 

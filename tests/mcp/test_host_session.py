@@ -72,9 +72,9 @@ def test_the_cli_lists_and_answers_a_host_run_but_not_through_a_queue(
         session = _session(h, "mcp-cli")
         waiting = asyncio.run(session.call("resolve_reference", {"reference": SECRET}))
         assert waiting.status == "waiting"
-        listed = cli("approvals", "--db", h.db.url)
+        listed = cli("approvals", "--db", h.db.url.text)
         assert listed.code == 0 and "mcp-cli: the vault session" in listed.out
-        queued = cli("approve", "mcp-cli", "--queue", "--db", h.db.url)
+        queued = cli("approve", "mcp-cli", "--queue", "--db", h.db.url.text)
         assert queued.code == 2 and "MCP session's run" in queued.err
-        shown = cli("show", "mcp-cli", "--db", h.db.url, "--json")
+        shown = cli("show", "mcp-cli", "--db", h.db.url.text, "--json")
         assert shown.code == 0 and '"client": "unit-host 0"' in shown.out

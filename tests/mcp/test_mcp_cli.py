@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -46,6 +47,6 @@ def test_run_must_name_an_mcp_sessions_run(cli: Run) -> None:
     missing = cli("mcp", "--run", "mcp-nope")
     assert missing.code == 2 and "no run 'mcp-nope'" in missing.err
     assert cli("setup", "--json").code == 3  # a setup run, waiting at its vault session
-    (run,) = [line.split(":")[0] for line in cli("approvals").out.splitlines()]
+    (run,) = [w["run_id"] for w in json.loads(cli("approvals", "--json").out)]
     other = cli("mcp", "--run", run)
     assert other.code == 2 and other.err == f"vaultborn: run {run} is not an MCP session's run\n"
