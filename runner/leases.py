@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 
 from vaultborn.core.database import UrlLike, make_engine
-from vaultborn.core.errors import ConfigurationError, UsageError
+from vaultborn.core.errors import ConfigurationError, RunStateError
 from vaultborn.core.sqltx import write_transaction
 
 __all__ = [
@@ -68,8 +68,8 @@ _leases = Table(
 )
 
 
-class RunBusy(UsageError):
-    """Another process is moving this run on."""
+class RunBusy(RunStateError):
+    """Another process is moving this run on (exit 1: the run is elsewhere, no usage mistake)."""
 
 
 @dataclass(frozen=True)

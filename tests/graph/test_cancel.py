@@ -204,7 +204,7 @@ def test_cancel_never_cuts_into_a_run_another_process_moves(cli: Run, home: Path
         )
     busy = cli("cancel", run_id, "--reason", "now")
 
-    assert busy.code == 2, busy
+    assert busy.code == 1, busy
     assert f"run {run_id} is being moved on by pid {os.getppid()}" in busy.err
     assert _json(cli("show", run_id, "--json").out)["status"] == "waiting"
     assert not [k for k, s, _ in _events(home, run_id) if s == "cancel"]

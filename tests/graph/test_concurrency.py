@@ -117,7 +117,7 @@ def test_second_process_is_told_who_holds_the_run(cli: Run, url: str, live_pid: 
     _plant(url, run_id, live_pid)
     busy = cli("approve", run_id)
 
-    assert busy.code == 2
+    assert busy.code == 1
     assert f"is being moved on by pid {live_pid}" in busy.err
     assert busy.err.count("\n") == 1
 
