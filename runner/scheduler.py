@@ -2,8 +2,9 @@
 
 ``runner.due`` says what is due; here each due run is queued on the run board under its own
 run id (the worker then starts it as any queued run), with the account's lease held while the
-runs are read again and the run is queued — so two workers, or a worker restarted, queue it
-once, and a ``rotate`` a person starts meanwhile is seen. A scheduled run is a run like any
+runs are read again and the run is queued — so a ``rotate`` a person starts meanwhile is seen —
+and only if no run of that id is on the board (``RunBoard.queue_start_once``, one write
+transaction): two workers, or a worker restarted, queue it once. A scheduled run is a run like any
 other: it asks for its vault session and at each gate (a person answers with ``approve``, the
 inbox or a saved plan), unless the worker's policy decides.
 """
@@ -78,9 +79,6 @@ def _queue(db: StateDb, work: DueWork, now: float, session_ttl: float) -> bool:
     setup = next(f for f in facts if f.run_id == work.setup_run)
     assert setup.plan is not None  # noqa: S101 (due_work schedules only setups with a plan)
     subject = Subject(setup.plan, setup.plan_digest, setup.run_id)
+    first = lifecycle_start(subject, work.run_id, work.kind, session_ttl)
     with RunBoard(db.url) as board:
-        if board.status(work.run_id) is not None:
-            return False
-        board.queue_start(work.run_id, lifecycle_start(subject, work.run_id, work.kind,
-                                                       session_ttl))  # fmt: skip
-    return True
+        return board.queue_start_once(work.run_id, first)

@@ -147,7 +147,8 @@ def test_a_due_rotation_starts_once_waits_at_its_gates_and_moves_the_next_due_da
         if answered.returncode != 3:
             break
     assert answered.returncode == 0, answered.stdout + answered.stderr
-    assert lifecycle_effects(home, moto_endpoint)["agent_version"] == version + 1
+    # One new value and one retirement of the old: the rotation ran once.
+    assert lifecycle_effects(home, moto_endpoint)["agent_version"] == version + 2
 
     # The next due date counts from the rotation's end, and nothing is due at the old time.
     after = _rotation(db, due_at)

@@ -6,6 +6,8 @@ A fixed clock throughout: times are plain numbers of seconds.
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.nodes.state import PlanData
 from vaultborn.runner.blocking import RunFact, blocked_error, blocking_run
+from vaultborn.runner.board import RunBoard
 from vaultborn.runner.due import DueWork, due_work, parse_duration, scheduled_run_id
 from vaultborn.runner.plan import default_plan, parse_plan
 
@@ -229,3 +232,27 @@ def test_the_refusal_names_the_run_to_resume_or_cancel() -> None:
         "(waiting); continue it with 'vaultborn resume run-0123456789ab' or end it with "
         "'vaultborn cancel run-0123456789ab --reason TEXT'"
     )
+
+
+# -- queueing a scheduled run once ----------------------------------------------------------
+
+
+def test_a_run_id_is_queued_once_however_many_queue_it(tmp_path: Path) -> None:
+    first: Any = {"run_id": "run-0123456789ab", "plan": SCHEDULED, "lifecycle": "drift"}
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    results: list[bool] = []
+
+    def queue() -> None:
+        with RunBoard(url) as board:
+            results.append(board.queue_start_once("run-0123456789ab", first))
+
+    threads = [threading.Thread(target=queue) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    with RunBoard(url) as board:
+        assert [q.run_id for q in board.queued()] == ["run-0123456789ab"]
+        board.mark("run-0123456789ab", "done")  # started and finished since: still not again
+        assert board.queue_start_once("run-0123456789ab", first) is False
