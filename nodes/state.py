@@ -43,6 +43,7 @@ __all__ = [
     "PlanApprovalRecord",
     "PlanData",
     "RunStatus",
+    "ScheduleData",
     "SeedData",
     "SeedReceiptData",
     "SessionAsk",
@@ -116,6 +117,17 @@ class NotifyData(TypedDict):
     """The ``op://`` reference of the webhook's URL (a Slack URL is a credential)."""
 
 
+class ScheduleData(TypedDict):
+    """``[schedule]``: lifecycle work a worker starts when it is due (``runner.due``)."""
+
+    drift_every: NotRequired[str]
+    """How often a drift run checks the chain, as written (``1d``)."""
+    rotate_every: NotRequired[str]
+    """How often each credential of ``rotate`` is rotated, as written (``30d``)."""
+    rotate: NotRequired[list[str]]
+    """What is rotated on schedule (``rotate --what`` names)."""
+
+
 class PlanData(TypedDict):
     """The plan as the graph carries it: the TOML's shape, references and plain values."""
 
@@ -126,6 +138,8 @@ class PlanData(TypedDict):
     seed: list[SeedData]
     notify: NotRequired[NotifyData]
     """Present only when the plan has a ``[notify]`` table (so other plans keep their digest)."""
+    schedule: NotRequired[ScheduleData]
+    """Present only when the plan has a ``[schedule]`` table (so other plans keep their digest)."""
 
 
 # -- what the steps record ---------------------------------------------------------------------

@@ -137,6 +137,30 @@ class RunBoard:
         self._put(run_id, "start", first, "")
         self.mark(run_id, "queued")
 
+    def queue_start_once(self, run_id: str, first: SetupState) -> bool:
+        """Queue a new run unless ``run_id`` is on the board already; whether it was queued.
+
+        One write transaction: of two processes (or threads) queueing the same id at once, one
+        queues it and the other is told it is there (a scheduled run's id is worked out alike by
+        every worker).
+        """
+        text = canonical_json(plain_json(first, "queued start"))
+        with self._write() as conn:
+            there = select(_board.c.run_id).where(_board.c.run_id == run_id)
+            if conn.execute(there).first() is not None:
+                return False
+            conn.execute(delete(_queue).where(_queue.c.run_id == run_id))
+            conn.execute(
+                _queue.insert().values(
+                    run_id=run_id, kind="start", payload=text, interrupt_id="",
+                    queued=self.clock(),
+                )
+            )  # fmt: skip
+            conn.execute(
+                _board.insert().values(run_id=run_id, status="queued", updated=self.clock())
+            )
+        return True
+
     def queue_answer(self, run_id: str, interrupt_id: str, answer: dict[str, Any]) -> None:
         """Queue ``answer`` for the interrupt ``run_id`` waits at (replacing an earlier one)."""
         self._put(run_id, "answer", answer, interrupt_id)

@@ -22,13 +22,15 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from vaultborn.core.errors import RunStateError, UsageError, VaultbornError
+from vaultborn.core.errors import UsageError, VaultbornError
 from vaultborn.nodes.state import PlanData, SetupState
 from vaultborn.nodes.steps import STEPS
+from vaultborn.runner.blocking import account_of, blocked_error, blocking_run
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.leases import hold_run_async
 from vaultborn.runner.plan import Plan
-from vaultborn.runner.runs import RunView, StateDb, advance, list_runs, new_run_id
+from vaultborn.runner.run_facts import run_facts
+from vaultborn.runner.runs import RunView, StateDb, advance, new_run_id
 from vaultborn.runner.runtime_cache import RuntimeCache
 
 __all__ = [
@@ -47,11 +49,6 @@ DEFAULT_LIMIT = 4
 MAX_LIMIT = 256
 """The most ``--concurrency`` takes: the executor stops growing there (``enough_threads``), and
 far before it one process runs out of database connections and browser memory."""
-
-
-def account_of(plan: PlanData) -> tuple[str, str]:
-    """The IdP domain ("" for the embedded one) and the break-glass e-mail of ``plan``."""
-    return plan["idp"].get("domain") or "", plan["break_glass"]["email"].lower()
 
 
 @dataclass(frozen=True)
@@ -89,18 +86,17 @@ class FleetOutcome:
         }
 
 
-UNFINISHED = ("waiting", "failed", "interrupted", "running")
-"""Statuses of a run that is not over: a second setup for its account is refused."""
-
-
 def plan_fleet(
     plans: list[Plan], db: StateDb, first_state: Callable[[Plan, str], SetupState]
 ) -> list[FleetItem]:
-    """A run per plan, after checking no two plans (or an unfinished run) share an account.
+    """A run per plan, after checking no two plans (or an unfinished setup) share an account.
+
+    Only an unfinished setup stops a setup (``runner.blocking``): a drift waiting for its vault
+    session, or a rotation at a gate, does not.
 
     Raises:
         UsageError: Two plans set up the same account.
-        RunStateError: A plan's account has an unfinished run.
+        RunStateError: A plan's account has an unfinished setup.
     """
     seen: dict[tuple[str, str], str] = {}
     for plan in plans:
@@ -110,18 +106,14 @@ def plan_fleet(
                 f"{plan.source} and {seen[account]} both set up {account[1]}: one run per account"
             )
         seen[account] = plan.source
-    with db.open() as saver:
-        unfinished = [v for v in list_runs(saver) if v.status in UNFINISHED]
-    for view in unfinished:
-        stored = view.values.get("plan")
-        account = account_of(stored) if stored else ("", "")
-        if account in seen:
-            which = f"{seen[account]}: " if len(plans) > 1 else ""
-            raise RunStateError(
-                f"{which}a setup for {account[1]} is unfinished as {view.run_id} "
-                f"({view.status}); continue it with 'vaultborn resume {view.run_id}' or end it "
-                f"with 'vaultborn cancel {view.run_id} --reason TEXT'"
-            )
+    facts = run_facts(db, times=False)
+    for account, source in seen.items():
+        blocker = blocking_run("setup", account, facts)
+        if blocker is not None:
+            error = blocked_error(blocker)
+            if len(plans) > 1:
+                error.message = f"{source}: {error.message}"
+            raise error
     items = []
     for plan in plans:
         run_id = new_run_id()

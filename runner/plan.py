@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from vaultborn.core.errors import UsageError
 from vaultborn.core.files import read_small_file
 from vaultborn.idp.provider import KINDS
+from vaultborn.runner.due import parse_duration
 from vaultborn.runner.plan_default import (
     DEFAULT_AUDIENCE,
     DEFAULT_CONNECTION,
@@ -30,6 +31,7 @@ from vaultborn.runner.plan_default import (
     DemoPrerequisite,
     IdPPlan,
     Plan,
+    SchedulePlan,
     SeedPlan,
     VaultPlan,
     default_plan,
@@ -47,6 +49,7 @@ __all__ = [
     "DemoPrerequisite",
     "IdPPlan",
     "Plan",
+    "SchedulePlan",
     "SeedPlan",
     "VaultPlan",
     "default_plan",
@@ -58,7 +61,7 @@ _LOOPBACK = ("127.0.0.1", "localhost")
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SECTIONS = ("vault", "idp", "break_glass", "agent", "seed", "notify")
+_SECTIONS = ("vault", "idp", "break_glass", "agent", "seed", "notify", "schedule")
 _Check = Callable[[str], str]
 
 
@@ -258,7 +261,8 @@ def parse_plan(text: str, source: str = "vaultborn.toml") -> Plan:
             "webhook", check=_reference
         )
     seeds = _seeds(data.get("seed", []), fail)
-    return Plan(vault, idp, break_glass, agent, seeds, source, notify=notify)
+    schedule = _schedule(data["schedule"], fail) if "schedule" in data else None
+    return Plan(vault, idp, break_glass, agent, seeds, source, notify=notify, schedule=schedule)
 
 
 _IDP_KEYS = ("kind", "domain", "management_client_id", "management_secret", "connection")
@@ -334,6 +338,47 @@ def _seeds(raw: object, fail: _Fail) -> tuple[SeedPlan, ...]:
                 raise table.fail("to", f"{seed.target} is already seeded by seed[{earlier}]")
         seeds.append(seed)
     return tuple(seeds)
+
+
+def _duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+def _schedule(raw: object, fail: _Fail) -> SchedulePlan:
+    """``[schedule]``: ``drift_every``, and ``rotate_every`` with what it rotates (``rotate``)."""
+    table = _Table(raw, "schedule.", ("drift_every", "rotate_every", "rotate"), fail)
+    drift = table.text("drift_every", "", _duration) or None
+    every = table.text("rotate_every", "", _duration) or None
+    if every is None:
+        if "rotate" in table.data:
+            raise table.fail("rotate", "needs schedule.rotate_every (how often to rotate)")
+        if drift is None:
+            raise fail("schedule", "names no work: add drift_every or rotate_every")
+        return SchedulePlan(drift_every=drift)
+    return SchedulePlan(drift, every, _rotations(table))
+
+
+def _rotations(table: _Table) -> tuple[str, ...]:
+    """``schedule.rotate``: ``rotate --what`` names, each once (default: the client secret)."""
+    from vaultborn.nodes.lifecycle_steps import ROTATE_WHATS  # the steps load only when used
+
+    raw = table.data.get("rotate", ["client-secret"])
+    if not isinstance(raw, list) or not raw:
+        raise table.fail(
+            "rotate", f'expected an array like ["client-secret"], got {_describe(raw)}'
+        )
+    names: list[str] = []
+    for index, name in enumerate(raw):
+        if not isinstance(name, str) or name not in ROTATE_WHATS:
+            raise table.fail(
+                f"rotate[{index}]",
+                f"unknown credential {_describe(name)} (one of {', '.join(ROTATE_WHATS)})",
+            )
+        if name in names:
+            raise table.fail(f"rotate[{index}]", f"{name} is named twice")
+        names.append(name)
+    return tuple(names)
 
 
 def load_plan(path: Path | None) -> Plan:

@@ -12,7 +12,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from vaultborn.nodes.state import AgentData, BreakGlassData, IdpData, PlanData, VaultData
+from vaultborn.nodes.state import (
+    AgentData,
+    BreakGlassData,
+    IdpData,
+    PlanData,
+    ScheduleData,
+    VaultData,
+)
 
 __all__ = [
     "DEFAULT_AUDIENCE",
@@ -25,6 +32,7 @@ __all__ = [
     "DemoPrerequisite",
     "IdPPlan",
     "Plan",
+    "SchedulePlan",
     "SeedPlan",
     "VaultPlan",
     "default_plan",
@@ -151,6 +159,28 @@ class SeedPlan:
 
 
 @dataclass(frozen=True)
+class SchedulePlan:
+    """Lifecycle work a worker starts when due (``[schedule]``; see ``runner.due``)."""
+
+    drift_every: str | None = None
+    """How often a drift run checks the chain (``1d``); None: never on schedule."""
+    rotate_every: str | None = None
+    """How often each credential of ``rotate`` is rotated (``30d``); None: never."""
+    rotate: tuple[str, ...] = ()
+    """What is rotated on schedule: ``rotate --what`` names."""
+
+    def to_dict(self) -> ScheduleData:
+        """The keys the TOML had (so an absent one keeps the plan's digest as it was)."""
+        data: ScheduleData = {}
+        if self.drift_every is not None:
+            data["drift_every"] = self.drift_every
+        if self.rotate_every is not None:
+            data["rotate_every"] = self.rotate_every
+            data["rotate"] = list(self.rotate)
+        return data
+
+
+@dataclass(frozen=True)
 class Plan:
     """A whole, checked setup plan."""
 
@@ -163,6 +193,8 @@ class Plan:
     """The file the plan came from, or ``"embedded default"``; not part of the content."""
     notify: str | None = None
     """The ``op://`` reference of a webhook's URL told when the run waits (``[notify]``)."""
+    schedule: SchedulePlan | None = None
+    """Drift checks and rotations a worker starts when due (``[schedule]``)."""
 
     @property
     def embedded_idp(self) -> bool:
@@ -180,6 +212,8 @@ class Plan:
         }
         if self.notify is not None:
             data["notify"] = {"webhook": self.notify}
+        if self.schedule is not None:
+            data["schedule"] = self.schedule.to_dict()
         return data
 
     @property

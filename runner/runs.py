@@ -21,7 +21,7 @@ from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import InterruptedRecord, SetupState
 from vaultborn.runner import view_cache
 from vaultborn.runner.board import RunBoard
-from vaultborn.runner.notify import notify_waiting
+from vaultborn.runner.notify import notify_drift, notify_waiting
 from vaultborn.runner.run_view import RunView
 from vaultborn.runner.state_db import StateDb
 
@@ -168,6 +168,7 @@ async def advance(
             board = stack.enter_context(RunBoard(db.url))
         # Database calls block: in threads, so runs sharing the loop (and SQLite's one writer,
         # which a checkpoint write mid-transaction may hold) never wait on each other.
+        before = await asyncio.to_thread(board.status, run_id)
         await asyncio.to_thread(board.mark, run_id, "running")
         config: Any = _config(run_id)
         run_deps = deps.for_run(run_id)  # the run's vault operations audited under it
@@ -195,7 +196,21 @@ async def advance(
         await asyncio.to_thread(board.mark, run_id, view.status)
         if view.status == "waiting":  # tell people, where a webhook is set; never fails the run
             await asyncio.to_thread(notify_waiting, view, run_deps.vault)
+        if view.status == "done" and before != "done":  # the move that finished it, only
+            await asyncio.to_thread(_report_drift, view, run_deps)
         return view
+
+
+def _report_drift(view: RunView, deps: Deps) -> None:
+    """A drift run that ends drifted: an audit row (``drift_found``) and the webhook, if set."""
+    report = view.values.get("drift")
+    if view.values.get("lifecycle") != "drift" or not report or report.get("in_sync", True):
+        return
+    drifted = [c["credential"] for c in report.get("checks", []) if c.get("status") == "drifted"]
+    deps.audit.append(view.run_id, "drift_found", "drift", {
+        "drifted": drifted, "source_run": str(view.values.get("source_run") or ""),
+    })  # fmt: skip
+    notify_drift(view, deps.vault)
 
 
 async def _kind_of(

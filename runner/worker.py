@@ -11,6 +11,10 @@ last checkpoint, and every effect still happens once (each is idempotent, with a
 
 A run that fails is retried after a back-off that doubles (up to ten minutes); a run that waits
 for a person stays until an answer is queued.
+
+A worker also starts the lifecycle work that plans schedule (``[schedule]``: drift checks and
+rotations), when it is due (``runner.scheduler``): at start and every ``schedule_every``
+seconds, it queues each due run, which it then moves on as any queued run — to its gates.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from vaultborn.runner.fleet import enough_threads
 from vaultborn.runner.leases import RunBusy, hold_run_async
 from vaultborn.runner.runs import RunView, StateDb, advance, view_run
 from vaultborn.runner.runtime_cache import RuntimeCache
+from vaultborn.runner.scheduler import start_due
 
 __all__ = ["MAX_LEASE_SECONDS", "Worker", "WorkerConfig", "WorkerReport"]
 
@@ -46,6 +51,7 @@ class WorkerConfig:
         poll: Seconds between looks at the board when there is nothing to do.
         exit_when_idle: Stop when nothing is ready and nothing is in flight.
         max_backoff: Longest wait before retrying a run that failed.
+        schedule_every: Seconds between looks for scheduled work that is due (0: never look).
     """
 
     lease_seconds: float = 60.0
@@ -53,6 +59,7 @@ class WorkerConfig:
     poll: float = 1.0
     exit_when_idle: bool = False
     max_backoff: float = 600.0
+    schedule_every: float = 60.0
 
     def __post_init__(self) -> None:
         if not 3 <= self.lease_seconds <= MAX_LEASE_SECONDS:  # nan and inf fail this too
@@ -64,6 +71,8 @@ class WorkerConfig:
             raise UsageError(f"--concurrency must be at least 1, got {self.concurrency}")
         if not 0 < self.poll <= 3600:
             raise UsageError(f"--poll must be between 0 and 3600 seconds, got {self.poll}")
+        if not 0 <= self.schedule_every <= 86400:
+            raise UsageError(f"schedule_every must be 0 to 86400 s, got {self.schedule_every}")
 
 
 @dataclass
@@ -74,6 +83,7 @@ class WorkerReport:
     statuses: dict[str, int] = field(default_factory=dict)
     skipped_busy: int = 0
     dropped_answers: int = 0
+    scheduled: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -82,6 +92,7 @@ class WorkerReport:
             "statuses": dict(self.statuses),
             "skipped_busy": self.skipped_busy,
             "dropped_answers": self.dropped_answers,
+            "scheduled": self.scheduled,
         }
 
 
@@ -94,6 +105,7 @@ class Worker:
         config: Lease, concurrency and polling.
         log: Where one line per event goes (stderr in the CLI).
         clock: Monotonic time (back-offs).
+        now: The time schedules are read at (UNIX time; tests fix it).
     """
 
     def __init__(
@@ -104,10 +116,13 @@ class Worker:
         *,
         log: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.db, self.runtimes, self.config, self.log, self.clock = (
             db, runtimes, config, log, clock,
         )  # fmt: skip
+        self.now = now
+        self._next_schedule: float | None = None
         self.report = WorkerReport()
         self._failures: dict[str, tuple[int, float]] = {}
         self._busy_until: dict[str, float] = {}
@@ -126,6 +141,7 @@ class Worker:
             with RunBoard(self.db.url) as board:
                 async with self.db.open_async() as saver:
                     while not self._stopping.is_set():
+                        await asyncio.to_thread(self._schedule)
                         ready = [
                             r
                             for r in await asyncio.to_thread(self._ready, board)
@@ -162,6 +178,22 @@ class Worker:
                 del inflight[run_id]
                 if not task.cancelled() and task.exception() is not None:
                     self.log(f"{run_id}: worker error: {task.exception()}")
+
+    def _schedule(self) -> None:
+        """Queue the scheduled work that is due, at start and every ``schedule_every``."""
+        every = self.config.schedule_every
+        if not every or (self._next_schedule is not None and self.clock() < self._next_schedule):
+            return
+        self._next_schedule = self.clock() + every
+        try:
+            started = start_due(
+                self.db, self.now(), session_ttl=self.runtimes.opts.approval_ttl, log=self.log,
+                audit=self.runtimes.opts.audit,
+            )  # fmt: skip
+        except VaultbornError as error:
+            self.log(f"schedule: {error}")
+            return
+        self.report.scheduled += len(started)
 
     def _ready(self, board: RunBoard) -> list[str]:
         """Queued runs first (oldest first), then runs left moving; none in back-off."""

@@ -222,7 +222,7 @@ def test_an_idle_worker_stops_when_asked_to(cli: Run, run_database: str) -> None
     result = cli("worker", "--exit-when-idle", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out) == {
-        "moved": 0, "statuses": {}, "skipped_busy": 0, "dropped_answers": 0,
+        "moved": 0, "statuses": {}, "skipped_busy": 0, "dropped_answers": 0, "scheduled": 0,
     }  # fmt: skip
 
 

@@ -14,7 +14,13 @@ import pytest
 from vaultborn.core.errors import UsageError
 from vaultborn.runner.host_runs import waiting_text
 from vaultborn.runner.inbox_link import clear_link, serving_inbox, write_link
-from vaultborn.runner.notify import WEBHOOK_ENV, notify_waiting, waiting_message, webhook_of
+from vaultborn.runner.notify import (
+    WEBHOOK_ENV,
+    notify_drift,
+    notify_waiting,
+    waiting_message,
+    webhook_of,
+)
 from vaultborn.runner.plan import parse_plan
 from vaultborn.runner.run_view import RunView
 from vaultborn.vault.secret import Secret
@@ -139,3 +145,23 @@ def test_messages_point_at_a_serving_inbox_only_while_it_lives(tmp_path: Path) -
     )
     assert serving_inbox(tmp_path) is None
     assert "vaultborn approve run-n" in waiting_text(view, serving_inbox(tmp_path))
+
+
+def test_a_drift_found_names_the_drifted_credentials_and_the_run_only(tmp_path: Path) -> None:
+    checks = [
+        {"credential": "break-glass item", "status": "in-sync", "detail": "v3"},
+        {"credential": TARGET, "status": "drifted", "detail": "not the vault's version"},
+        {"credential": "IdP TOTP", "status": "unknown", "detail": "no Management API"},
+    ]
+    values = {"plan": PLAN_WITH_HOOK, "lifecycle": "drift",
+              "drift": {"in_sync": False, "drifted": 1, "checks": checks}}  # fmt: skip
+    posts, vault = Posts(), FakeVault()
+    view = RunView("run-d", "done", values=values)
+    assert notify_drift(view, vault, home=tmp_path, env={}, post=posts)
+    ((url, message),) = posts.sent
+    assert url == HOOK and vault.reads == ["op://ACL/Slack/url"]
+    assert message["text"] == (
+        f"vaultborn: drift run run-d found drift: {TARGET}. Look with: vaultborn show run-d"
+    )
+    assert HOOK not in json.dumps(message)
+    assert not notify_drift(view, vault, home=tmp_path, env={}, post=Posts(500))  # never raises

@@ -30,7 +30,7 @@ __all__ = ["build_app", "main"]
 # boto3); ``--help`` and unknown commands load them all.
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vaultborn.cli.run:register", ("setup", "plan", "resume", "worker")),
-    ("vaultborn.cli.lifecycle:register", ("rotate", "revoke", "drift")),
+    ("vaultborn.cli.lifecycle:register", ("rotate", "revoke", "drift", "schedule")),
     ("vaultborn.cli.enroll:register_enroll_command", ("enroll",)),
     ("vaultborn.cli.decide:register", ("approve", "reject", "edit", "cancel")),
     ("vaultborn.cli.inbox:register", ("inbox",)),

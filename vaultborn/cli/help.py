@@ -16,7 +16,7 @@ __all__ = ["EXAMPLES", "ORDER", "polish"]
 
 ORDER = (
     "setup", "plan", "resume", "enroll", "worker",
-    "drift", "rotate", "revoke",
+    "drift", "rotate", "revoke", "schedule",
     "approve", "reject", "edit", "cancel", "inbox",
     "runs", "approvals", "show", "audit", "doctor",
     "read", "otp", "inject", "item", "resolve",
@@ -35,6 +35,7 @@ EXAMPLES = {
     "drift": "vaultborn drift run-1a2b3c4d5e6f --json",
     "rotate": "vaultborn rotate run-1a2b3c4d5e6f --what client-secret",
     "revoke": "vaultborn revoke run-1a2b3c4d5e6f --dry-run",
+    "schedule": "vaultborn schedule --json",
     "approve": "vaultborn approve run-1a2b3c4d5e6f",
     "reject": 'vaultborn reject run-1a2b3c4d5e6f --reason "wrong tenant"',
     "edit": 'vaultborn edit run-1a2b3c4d5e6f "title=Auth0 — ops@example.com"',

@@ -1,14 +1,18 @@
-"""After the first day: ``rotate``, ``revoke`` and ``drift``.
+"""After the first day: ``rotate``, ``revoke``, ``drift``, and the ``schedule`` a worker keeps.
 
 Each works on the plan of a setup — a setup run (``RUN``), a plan file (``PLAN``), or the
 embedded demo's when neither is named — as a run of its own with the setup's gates: the vault
 session once, an approval before every effect (or a policy, or ``--auto-approve``), checkpoints
 (``resume`` continues a stopped one), the audit log. In a terminal it asks at each gate;
-otherwise it exits 3 and ``vaultborn approve RUN`` answers from anywhere.
+otherwise it exits 3 and ``vaultborn approve RUN`` answers from anywhere. ``rotate`` and
+``revoke`` refuse while the account's setup is unfinished, and ``rotate`` while another rotation
+of it is (``runner.blocking``).
 """
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +33,8 @@ from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.core.errors import UsageError
 from vaultborn.nodes.lifecycle_steps import ROTATE_WHATS
 from vaultborn.render import console, print_json
-from vaultborn.runner.fleet import account_of
+from vaultborn.runner.blocking import account_of, blocked_error, blocking_run
+from vaultborn.runner.due import DueWork, due_work
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.lifecycle import (
     Subject,
@@ -39,6 +44,7 @@ from vaultborn.runner.lifecycle import (
     results_of,
     subject_from_run,
 )
+from vaultborn.runner.run_facts import run_facts
 from vaultborn.runner.runs import RunView, new_run_id
 from vaultborn.runner.state_db import state_db
 from vaultborn.runner.wiring import Settings
@@ -62,6 +68,7 @@ def register(app: typer.Typer) -> None:
     app.command(rich_help_panel=PANEL)(rotate)
     app.command(rich_help_panel=PANEL)(revoke)
     app.command(rich_help_panel=PANEL)(drift)
+    app.command(rich_help_panel=PANEL)(schedule)
 
 
 def rotate(
@@ -129,6 +136,30 @@ def drift(
     _start(ctx.obj, "drift", target, policy, auto_approve, False, db, as_json)
 
 
+def schedule(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List the drift checks and rotations that plans schedule, and when each is due.
+
+    A setup's plan names them ([schedule]); 'vaultborn worker' starts each when it is due, as a
+    run that asks at its gates like any other.
+    """
+    work = due_work(run_facts(state_db(ctx.obj, db)), time.time())
+    if as_json:
+        print_json([w.as_dict() for w in work])
+        return
+    if not work:
+        console.print("nothing scheduled (a plan's [schedule] names what is)", markup=False)
+        return
+    for item in work:
+        console.print(_schedule_line(item), markup=False)
+
+
+def _schedule_line(work: DueWork) -> str:
+    when = datetime.fromtimestamp(work.due_at).strftime("%Y-%m-%d %H:%M")
+    state = {"due": "due now", "later": f"due {when}", "running": f"running as {work.by}",
+             "blocked": f"due, waits for {work.by}"}[work.state]  # fmt: skip
+    return f"{work.account[1]:<24} {work.kind:<30} every {work.every:<5} {state}"
+
+
 def _subject(settings: Settings, target: str | None, db: str | None) -> Subject:
     """The plan ``target`` names: a plan file, else a setup run; none: the embedded demo."""
     path = plan_file(target) if target else None
@@ -158,6 +189,10 @@ def _start(
     domain, email = account_of(subject.plan)
     # One change to an account at a time: a setup and a rotation of the same user would race.
     with hold_run(run_db.url, f"account:{domain}:{email}", label=f"a run for {email}"):
+        if kind != "drift":  # under the account's lease: no run of it starts meanwhile
+            blocker = blocking_run(kind, (domain, email), run_facts(run_db, times=False))
+            if blocker is not None:
+                raise blocked_error(blocker)
         run_id = new_run_id()
         first = lifecycle_start(subject, run_id, kind, approval_ttl())
         view = drive(settings, choices, run_id, first)
