@@ -15,6 +15,11 @@ vault, so the seed is not written again and no second pending authenticator is l
 Only when that fails too does the error go to the node's retry policy (which draws a new
 ticket).
 
+A ticket drawn once no pending authenticator is left shows a secret made for it alone: it is
+stored without reading the item first (``nodes.ticket_target``), and the confirming code comes
+from the URI just written. An application's own page may show a pending secret again after a
+crash, so there the item is read and compared before the seed is written.
+
 A new ticket is drawn only after the TOTP authenticators that earlier tickets left unconfirmed
 are removed: a flow that died after the page showed its secret (a crash, a kill, the retry
 policy's turn) left one at the IdP, seed included, that nobody will confirm. With it goes its
@@ -39,6 +44,7 @@ from vaultborn.idp.errors import IdPAuthenticationFailed, IdPForbidden, IdPNotFo
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.idp_user import password_ref
 from vaultborn.nodes.state import EnrollmentRecord, HandOff, PlanData
+from vaultborn.nodes.ticket_target import NewTicketTarget
 from vaultborn.vault.model import FieldType
 from vaultborn.vault.otp import OtpParameters, build_otpauth_uri
 from vaultborn.vault.secret import Secret
@@ -90,9 +96,11 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord
         )
     else:
         # The IdP and vault clients block: off the event loop, which other runs share.
-        done, ticket_url = await asyncio.to_thread(_without_browser, args, deps, target)
+        done, ticket_url, new_secret = await asyncio.to_thread(_without_browser, args, deps, target)
         if done is not None:
             return done
+        if new_secret:
+            target = NewTicketTarget(target.vault, target.vault_name, target.item, target.on_stored)
     options = FlowOptions(
         credentials=credentials,
         on_human=deps.browser.on_human,
@@ -135,22 +143,31 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord
 
 def _without_browser(
     args: dict[str, Any], deps: Deps, target: VaultTotpTarget
-) -> tuple[EnrollmentRecord | None, str]:
-    """Done already, or enrolled through the API: the result; else a ticket for the browser."""
+) -> tuple[EnrollmentRecord | None, str, bool]:
+    """Done already, or enrolled through the API: the result; else a ticket for the browser.
+
+    With the ticket: whether its secret is new (no pending authenticator was left at the IdP,
+    so the ticket's page shows a secret no earlier flow can have stored in the vault).
+    """
     with deps.management() as mgmt:
         user_id = _user_id(mgmt, args["email"])
         methods = mgmt.authentication_methods(user_id)
         if _confirmed(methods, user_id, target):
-            return {"status": "confirmed", "strategy": args["strategy"], "source": "existing"}, ""
+            existing: EnrollmentRecord = {
+                "status": "confirmed",
+                "strategy": args["strategy"],
+                "source": "existing",
+            }
+            return existing, "", False
         if args["strategy"] == "api":
             seed = Secret(base64.b32encode(secrets.token_bytes(20)).decode(), label="TOTP seed")
             target.vault.set_otp(target.vault_name, target.item, _uri(seed, args))
             deps.fault("enroll_totp:before")
             mgmt.add_totp_authentication_method(user_id, seed)
             deps.fault("enroll_totp:after")
-            return {"status": "confirmed", "strategy": "api", "source": "vault"}, ""
-        _remove_pending(mgmt, user_id, methods)
-        return None, str(mgmt.create_enrollment_ticket(user_id)["ticket_url"])
+            return {"status": "confirmed", "strategy": "api", "source": "vault"}, "", False
+        left = _remove_pending(mgmt, user_id, methods)
+        return None, str(mgmt.create_enrollment_ticket(user_id)["ticket_url"]), left == 0
 
 
 def _user_id(mgmt: Auth0ManagementClient, email: str) -> str:
@@ -167,23 +184,30 @@ def _user_id(mgmt: Auth0ManagementClient, email: str) -> str:
 
 def _remove_pending(
     mgmt: Auth0ManagementClient, user_id: str, methods: list[dict[str, Any]]
-) -> None:
+) -> int:
     """Remove the user's unconfirmed TOTP authenticators (left by earlier tickets' flows).
 
     One the IdP will not let go (no ``delete:authentication_methods`` for this client) is left,
-    with a warning: the enrollment goes on without it.
+    with a warning: the enrollment goes on without it. Returns how many pending ones are left
+    (or could not be told apart: one without an id).
     """
+    left = 0
     for m in methods:
-        if m.get("type") != "totp" or m.get("confirmed") or not isinstance(m.get("id"), str):
+        if m.get("type") != "totp" or m.get("confirmed"):
+            continue
+        if not isinstance(m.get("id"), str):
+            left += 1
             continue
         try:
             mgmt.delete_authentication_method(user_id, m["id"])
         except IdPNotFound:
             continue  # gone already (another try removed it)
         except (IdPForbidden, IdPAuthenticationFailed) as refused:
+            left += 1
             _log.warning(
                 "a pending TOTP authenticator of %s stays at the IdP: %s", user_id, refused
             )
+    return left
 
 
 def _confirmed_now(args: dict[str, Any], deps: Deps, target: VaultTotpTarget) -> bool:

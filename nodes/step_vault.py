@@ -6,7 +6,9 @@ item once, revealed, and later reads and codes of that step come from it: one va
 there were two (1Password service accounts have a reads-per-hour budget). What was read lives
 in memory for the one step only and is never written anywhere; a write through the step's vault
 (an OTP field set, an item created) forgets everything read before it, so a code is always
-computed from what the vault holds now.
+computed from what the vault holds now. An OTP field the step sets is the exception that
+proves it: what the vault holds there is the URI just written, so the step's codes come from
+that URI without reading the item back (whether or not the step read the item before).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class StepVault:
         self.inner, self.clock = inner, clock
         self.backend = inner.backend
         self._items: dict[tuple[str | None, str], Item] = {}
+        self._otps: dict[tuple[str | None, str], Secret] = {}  # OTP URIs this step wrote
         self._lock = threading.Lock()
 
     # -- reads served from the step's items ----------------------------------------------------
@@ -59,8 +62,12 @@ class StepVault:
         return Secret(value or "", label=label)
 
     def otp_code(self, vault: str | None, item: str, *, at: float | None = None) -> Secret:
-        """The item's code at ``at`` (now), computed from its OTP field as this step read it."""
-        return self._code(self._revealed(vault, item), self.clock() if at is None else at)
+        """The item's code at ``at`` (now), from its OTP field as this step read or wrote it."""
+        when = self.clock() if at is None else at
+        written = self._written_otp(vault, item)
+        if written is not None:
+            return totp_code(parse_otpauth_uri(written), when)
+        return self._code(self._revealed(vault, item), when)
 
     def get_item(self, vault: str | None, item: str, *, reveal: bool = False) -> Item:
         """One item; a revealed read of this step serves a concealed one too."""
@@ -112,19 +119,29 @@ class StepVault:
         """Set an item's OTP field; a revealed read of it this step stays, with the new field.
 
         Only the OTP field changes, to the URI written here: the step's later codes come from
-        that, not from another read (the capture compares the seed first, then confirms).
+        that, not from another read, also where the step did not read the item before (an
+        enrollment that knows its captured secret is new writes it without a look first).
         """
         before = self._cached(vault, item)
         self._forget()
         written = self.inner.set_otp(vault, item, uri)
         if before is not None:
             self._remember(vault, item, _with_otp(before, written, uri))
+        else:
+            text = uri.reveal() if isinstance(uri, Secret) else uri
+            with self._lock:
+                for key in ((vault, item), (written.vault.id, written.id)):
+                    self._otps[key] = Secret(text, label="otpauth URI")
         return written
 
     # -- plumbing ------------------------------------------------------------------------------
     def _cached(self, vault: str | None, item: str) -> Item | None:
         with self._lock:
             return self._items.get((vault, item))
+
+    def _written_otp(self, vault: str | None, item: str) -> Secret | None:
+        with self._lock:
+            return self._otps.get((vault, item))
 
     def _revealed(self, vault: str | None, item: str) -> Item:
         found = self._cached(vault, item)
@@ -142,6 +159,7 @@ class StepVault:
     def _forget(self) -> None:
         with self._lock:
             self._items.clear()
+            self._otps.clear()
 
     @staticmethod
     def _code(item: Item, at: float) -> Secret:

@@ -8,7 +8,7 @@ from typing import Any
 
 from vaultborn.nodes.step_vault import StepVault
 from vaultborn.vault.assignment import parse_assignment
-from vaultborn.vault.items import ItemSpec
+from vaultborn.vault.items import ItemEdit, ItemSpec
 from vaultborn.vault.local import LocalVault
 from vaultborn.vault.model import Category
 from vaultborn.vault.otp import parse_otpauth_uri, totp_code
@@ -51,8 +51,13 @@ def test_a_write_of_another_kind_forgets_what_the_step_read(tmp_path: Path) -> N
     fields = (parse_assignment("password=kept"),)
     made = raw.create_item("ACL", ItemSpec(title="k", category=Category.LOGIN, assignments=fields))
     counting = Counting(raw)
-    step = StepVault(counting)  # type: ignore[arg-type]
+    step = StepVault(counting, clock=lambda: 1_000_000.0)  # type: ignore[arg-type]
 
-    step.set_otp("ACL", made.id, URI)  # nothing read before: nothing remembered
+    step.set_otp("ACL", made.id, URI)  # nothing read before: the URI written is remembered
     step.otp_code("ACL", made.id)
-    assert counting.calls == {"set_otp": 1, "get_item": 1}
+    assert counting.calls == {"set_otp": 1}
+
+    step.edit_item("ACL", made.id, ItemEdit(assignments=(parse_assignment("note=x"),)))
+    code = step.otp_code("ACL", made.id)  # read again: the item changed since
+    assert counting.calls == {"set_otp": 1, "edit_item": 1, "get_item": 1}
+    assert code.reveal() == totp_code(parse_otpauth_uri(URI), 1_000_000.0).reveal()
