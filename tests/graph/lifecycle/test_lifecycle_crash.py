@@ -10,13 +10,13 @@ uninterrupted run leaves, and no secret the vault holds rests in a file or an ou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.faults.clikit import assert_no_secret_at_rest, moto_server, run_cli
-from tests.graph.lifecycle_kit import finished_setup, fresh_chain, lifecycle_effects
+from tests.faults.clikit import assert_no_secret_at_rest, run_cli
+from tests.graph.lifecycle_kit import fresh_chain, lifecycle_effects
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
 
@@ -39,22 +39,10 @@ REVOKE_POINTS = [f"{step}:{side}" for step in REVOKE_STEPS for side in SIDES]
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server for the module, so seeds outlive the CLI processes."""
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
-    """The data directory of one finished setup (copied, never changed)."""
-    return finished_setup(tmp_path_factory.mktemp("setup") / "home", moto_endpoint)
-
-
-@pytest.fixture
-def home(snapshot: Path, tmp_path: Path, moto_endpoint: str) -> Path:
-    """This test's copy of the finished setup."""
-    return fresh_chain(snapshot, tmp_path / "home", moto_endpoint)
+def baseline(snapshot: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """What a fresh copy of the setup looks like: every copy is alike, so it is counted once."""
+    home = fresh_chain(snapshot, tmp_path_factory.mktemp("baseline") / "home", moto_endpoint)
+    return lifecycle_effects(home, moto_endpoint)
 
 
 def _crash_then_resume(home: Path, endpoint: str, point: str, *command: str) -> list[str]:
@@ -71,9 +59,9 @@ def _crash_then_resume(home: Path, endpoint: str, point: str, *command: str) -> 
 
 @pytest.mark.parametrize("point", ROTATE_POINTS)
 def test_rotation_killed_at_any_effect_resumes_to_exactly_once(
-    point: str, home: Path, moto_endpoint: str
+    point: str, home: Path, moto_endpoint: str, baseline: dict[str, Any]
 ) -> None:
-    before = lifecycle_effects(home, moto_endpoint)
+    before = baseline
     outputs = _crash_then_resume(home, moto_endpoint, point, "rotate", "--what", "client-secret")
 
     after = lifecycle_effects(home, moto_endpoint)
