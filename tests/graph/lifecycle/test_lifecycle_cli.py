@@ -1,23 +1,22 @@
 """``vaultborn drift``, ``revoke`` and ``rotate`` end to end, on a finished embedded setup.
 
-One setup per module (Chromium enrolls once); each test works on its own copy of it
-(``lifecycle_kit.fresh_chain``), in real CLI processes, and ends with the canary scan: no
-secret the vault holds rests in any file of the run or in anything printed.
+One setup per test process (Chromium enrolls once; the package's conftest); each test works on
+its own copy of it (``lifecycle_kit.fresh_chain``), in real CLI processes, and ends with the canary
+scan: no secret the vault holds rests in any file of the run, in the run database or in anything
+printed. Drift, revoke and the client-secret rotation run on each run database (``chain``):
+SQLite in the data directory, and PostgreSQL, where the setup run is too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.faults.clikit import assert_no_secret_at_rest, moto_server, run_cli
+from tests.faults.clikit import assert_no_secret_at_rest, run_cli
 from tests.graph.lifecycle_kit import (
     TARGET,
-    finished_setup,
-    fresh_chain,
     idp_admin,
     lifecycle_effects,
     secretsmanager,
@@ -25,25 +24,6 @@ from tests.graph.lifecycle_kit import (
 from vaultborn.browser.chromium import find_chromium
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium found")
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server for the module, so seeds outlive the CLI processes."""
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
-    """The data directory of one finished setup (copied, never changed)."""
-    return finished_setup(tmp_path_factory.mktemp("setup") / "home", moto_endpoint)
-
-
-@pytest.fixture
-def home(snapshot: Path, tmp_path: Path, moto_endpoint: str) -> Path:
-    """This test's copy of the finished setup."""
-    return fresh_chain(snapshot, tmp_path / "home", moto_endpoint)
 
 
 def _setup_run(home: Path, endpoint: str) -> str:
@@ -58,11 +38,11 @@ def _statuses(report: dict[str, object]) -> dict[str, str]:
 
 
 def test_drift_is_in_sync_after_setup_then_sees_direct_changes(
-    home: Path, moto_endpoint: str
+    chain: Path, moto_endpoint: str
 ) -> None:
     outputs = []
-    run = _setup_run(home, moto_endpoint)
-    first = run_cli(home, moto_endpoint, "drift", run, "--auto-approve", "--json")
+    run = _setup_run(chain, moto_endpoint)
+    first = run_cli(chain, moto_endpoint, "drift", run, "--auto-approve", "--json")
     outputs.append(first.stdout + first.stderr)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
@@ -74,10 +54,10 @@ def test_drift_is_in_sync_after_setup_then_sees_direct_changes(
     secretsmanager(moto_endpoint).put_secret_value(
         SecretId=TARGET.split("/", 3)[3], SecretString="typed-in-by-hand-0123456789"
     )
-    with idp_admin(home) as (http, headers, user_id):
+    with idp_admin(chain) as (http, headers, user_id):
         blocked = http.patch(f"api/v2/users/{user_id}", json={"blocked": True}, headers=headers)
         assert blocked.status_code == 200, blocked.text
-    second = run_cli(home, moto_endpoint, "drift", run, "--auto-approve", "--json")
+    second = run_cli(chain, moto_endpoint, "drift", run, "--auto-approve", "--json")
     outputs.append(second.stdout + second.stderr)
     assert second.returncode == 1, second.stderr
     statuses = _statuses(json.loads(second.stdout))
@@ -85,11 +65,11 @@ def test_drift_is_in_sync_after_setup_then_sees_direct_changes(
     assert statuses["IdP user"] == "drifted"
     assert statuses["break-glass item"] == "in-sync"
 
-    plain = run_cli(home, moto_endpoint, "drift", run, "--auto-approve")
+    plain = run_cli(chain, moto_endpoint, "drift", run, "--auto-approve")
     outputs.append(plain.stdout + plain.stderr)
     assert plain.returncode == 1
     assert "drifted  IdP user" in plain.stdout
-    assert_no_secret_at_rest(home, outputs)
+    assert_no_secret_at_rest(chain, outputs)
 
 
 def test_revoke_dry_run_lists_each_effect_and_changes_nothing(
@@ -108,18 +88,20 @@ def test_revoke_dry_run_lists_each_effect_and_changes_nothing(
     assert json.loads(run_cli(home, moto_endpoint, "runs", "--json").stdout)[0]["status"] == "done"
 
 
-def test_revoke_takes_the_chain_down_and_archives_the_items(home: Path, moto_endpoint: str) -> None:
-    before = lifecycle_effects(home, moto_endpoint)
+def test_revoke_takes_the_chain_down_and_archives_the_items(
+    chain: Path, moto_endpoint: str
+) -> None:
+    before = lifecycle_effects(chain, moto_endpoint)
     assert (before["users"], before["authenticators"], before["store"]) == (1, 1, "present")
     assert before["grants"] >= 1
-    run = _setup_run(home, moto_endpoint)
-    done = run_cli(home, moto_endpoint, "revoke", run, "--auto-approve", "--json")
+    run = _setup_run(chain, moto_endpoint)
+    done = run_cli(chain, moto_endpoint, "revoke", run, "--auto-approve", "--json")
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["results"]
     assert results["removed"]["count"] == 1
     assert results["stores_deleted"][TARGET]["outcome"] == "scheduled"
 
-    after = lifecycle_effects(home, moto_endpoint)
+    after = lifecycle_effects(chain, moto_endpoint)
     assert after["users"] == 1 and after["blocked"] == [True]
     assert after["authenticators"] == 0
     assert after["grants"] == 0
@@ -127,17 +109,17 @@ def test_revoke_takes_the_chain_down_and_archives_the_items(home: Path, moto_end
     assert all("vaultborn-archived" in tags for tags in after["tags"].values())
     assert len(after["tags"]) == 2
 
-    drifted = run_cli(home, moto_endpoint, "drift", run, "--auto-approve", "--json")
+    drifted = run_cli(chain, moto_endpoint, "drift", run, "--auto-approve", "--json")
     assert drifted.returncode == 1
-    assert_no_secret_at_rest(home, [done.stdout + done.stderr, drifted.stdout + drifted.stderr])
+    assert_no_secret_at_rest(chain, [done.stdout + done.stderr, drifted.stdout + drifted.stderr])
 
 
 def test_rotate_client_secret_makes_a_new_vault_version_and_stays_in_sync(
-    home: Path, moto_endpoint: str
+    chain: Path, moto_endpoint: str
 ) -> None:
-    before = lifecycle_effects(home, moto_endpoint)
-    run = _setup_run(home, moto_endpoint)
-    done = run_cli(home, moto_endpoint, "rotate", run, "--what", "client-secret",
+    before = lifecycle_effects(chain, moto_endpoint)
+    run = _setup_run(chain, moto_endpoint)
+    done = run_cli(chain, moto_endpoint, "rotate", run, "--what", "client-secret",
                    "--auto-approve", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["results"]
@@ -145,14 +127,14 @@ def test_rotate_client_secret_makes_a_new_vault_version_and_stays_in_sync(
     assert results["verified"]["outcome"] == "verified"
     assert results["retired"]["outcome"] == "retired"
 
-    after = lifecycle_effects(home, moto_endpoint)
+    after = lifecycle_effects(chain, moto_endpoint)
     # new value, then the previous one retired: two versions; no "previous password" left.
     assert after["agent_version"] == before["agent_version"] + 2
     assert after["agent_fields"] == [*before["agent_fields"], "vaultborn rotation"]
 
-    drift = run_cli(home, moto_endpoint, "drift", run, "--auto-approve", "--json")
+    drift = run_cli(chain, moto_endpoint, "drift", run, "--auto-approve", "--json")
     assert drift.returncode == 0, drift.stdout
-    assert_no_secret_at_rest(home, [done.stdout + done.stderr, drift.stdout + drift.stderr])
+    assert_no_secret_at_rest(chain, [done.stdout + done.stderr, drift.stdout + drift.stderr])
 
 
 def test_rotate_store_secrets_seeds_a_new_vault_value_and_aws_keeps_the_previous(
