@@ -28,6 +28,7 @@ from vaultborn.browser.chromium import find_chromium
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.devserver.server import start_dev_idp
 from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.nodes.totp_rotation import remove_old_totp
 from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
 from vaultborn.runner.lifecycle import Subject, lifecycle_start
 from vaultborn.runner.plan_default import DEMO_AGENT, DEMO_MANAGEMENT
@@ -206,6 +207,13 @@ def test_an_idp_without_multiple_enrollments_refuses_in_one_line_and_nothing_cha
         assert "\n" not in message and "allow_multiple_enrollments" in message
         assert "nothing changed" in message
         assert run.vault.get_item("ACL", ITEM).version == item.version
+        with run.management() as mgmt:
+            assert mgmt.authentication_methods(user_id) == methods
+
+        # The last confirmed TOTP is never removed, whatever a state or an edit names.
+        (only,) = [m["id"] for m in methods if m.get("confirmed")]
+        with pytest.raises(ConfigurationError, match="no confirmed TOTP authenticator besides"):
+            remove_old_totp({"email": EMAIL, "authenticators": [only]}, run.deps)
         with run.management() as mgmt:
             assert mgmt.authentication_methods(user_id) == methods
 
