@@ -136,12 +136,23 @@ class Auth0ManagementClient:
 
     # -- MFA ----------------------------------------------------------------------------------
     def create_enrollment_ticket(
-        self, user_id: str, *, send_mail: bool = False, factor: str | None = None
+        self,
+        user_id: str,
+        *,
+        send_mail: bool = False,
+        factor: str | None = None,
+        allow_multiple: bool = False,
     ) -> EnrollmentTicket:
-        """A Guardian enrollment ticket; ``ticket_url`` opens the enrollment page."""
+        """A Guardian enrollment ticket; ``ticket_url`` opens the enrollment page.
+
+        ``allow_multiple`` (``allow_multiple_enrollments``) lets a user enrolled already enroll
+        another authenticator through it (a TOTP rotation); without it the page refuses them.
+        """
         body: dict[str, Any] = {"user_id": user_id, "send_mail": send_mail}
         if factor is not None:
             body["factor"] = factor
+        if allow_multiple:
+            body["allow_multiple_enrollments"] = True
         answer = self._dict("POST", "guardian/enrollments/ticket", json=body)
         if not isinstance(answer.get("ticket_url"), str):
             raise IdPUnavailable("the enrollment ticket answer has no ticket_url")

@@ -5,6 +5,10 @@ with a vault code (``browser.enroll``). ``api``: a seed drawn here, stored in th
 then registered through the Management API. Both start by asking the IdP: a confirmed TOTP
 with the seed in the vault means a crash came after the effect, and nothing is done again.
 
+A rotation (``nodes.totp_rotation``) enrolls the same way beside the authenticators it
+replaces (``args["replaces"]``, their ids): those do not count as done, and its ticket allows a
+second enrollment (``allow_multiple_enrollments``).
+
 An application's own TOTP page (``idp.kind = "oidc"``, ``break_glass.enroll_url``) has no API
 to ask: the flow logs in there with the item's username and password, and the page itself
 tells what is done (a login that asks for a code means the seed in the vault is enrolled).
@@ -33,6 +37,7 @@ import asyncio
 import base64
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp
@@ -75,8 +80,12 @@ def enroll_args(plan: PlanData) -> dict[str, Any]:
     return args
 
 
-async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord | HandOff:
+async def enroll_totp_step(
+    args: dict[str, Any], deps: Deps, *, on_ticket: Callable[[], None] | None = None
+) -> EnrollmentRecord | HandOff:
     """Enroll once; returns the ``enrollment`` state, or ``{"human": …}`` when a person must act.
+
+    ``on_ticket`` runs (in a thread) once a ticket is drawn, before any page shows a seed.
 
     Raises:
         ConfigurationError: The IdP has a confirmed TOTP whose seed the vault does not hold.
@@ -96,7 +105,9 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord
         )
     else:
         # The IdP and vault clients block: off the event loop, which other runs share.
-        done, ticket_url, new_secret = await asyncio.to_thread(_without_browser, args, deps, target)
+        done, ticket_url, new_secret = await asyncio.to_thread(
+            _without_browser, args, deps, target, on_ticket
+        )
         if done is not None:
             return done
         if new_secret:
@@ -142,7 +153,10 @@ async def enroll_totp_step(args: dict[str, Any], deps: Deps) -> EnrollmentRecord
 
 
 def _without_browser(
-    args: dict[str, Any], deps: Deps, target: VaultTotpTarget
+    args: dict[str, Any],
+    deps: Deps,
+    target: VaultTotpTarget,
+    on_ticket: Callable[[], None] | None = None,
 ) -> tuple[EnrollmentRecord | None, str, bool]:
     """Done already, or enrolled through the API: the result; else a ticket for the browser.
 
@@ -152,7 +166,7 @@ def _without_browser(
     with deps.management() as mgmt:
         user_id = _user_id(mgmt, args["email"])
         methods = mgmt.authentication_methods(user_id)
-        if _confirmed(methods, user_id, target):
+        if _confirmed(_besides(methods, args), user_id, target):
             existing: EnrollmentRecord = {
                 "status": "confirmed",
                 "strategy": args["strategy"],
@@ -167,7 +181,11 @@ def _without_browser(
             deps.fault("enroll_totp:after")
             return {"status": "confirmed", "strategy": "api", "source": "vault"}, "", False
         left = _remove_pending(mgmt, user_id, methods)
-        return None, str(mgmt.create_enrollment_ticket(user_id)["ticket_url"]), left == 0
+        # A rotation enrolls beside the authenticators it replaces (removed once it is proven).
+        ticket = mgmt.create_enrollment_ticket(user_id, allow_multiple=bool(args.get("replaces")))
+        if on_ticket is not None:
+            on_ticket()
+        return None, str(ticket["ticket_url"]), left == 0
 
 
 def _user_id(mgmt: Auth0ManagementClient, email: str) -> str:
@@ -213,7 +231,13 @@ def _remove_pending(
 def _confirmed_now(args: dict[str, Any], deps: Deps, target: VaultTotpTarget) -> bool:
     with deps.management() as mgmt:
         user_id = _user_id(mgmt, args["email"])
-        return _confirmed(mgmt.authentication_methods(user_id), user_id, target)
+        return _confirmed(_besides(mgmt.authentication_methods(user_id), args), user_id, target)
+
+
+def _besides(methods: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+    """``methods`` but the authenticators a rotation replaces (``args["replaces"]``: ids)."""
+    replaced = set(args.get("replaces") or ())
+    return [m for m in methods if m.get("id") not in replaced]
 
 
 def _confirmed(methods: list[dict[str, Any]], user_id: str, target: VaultTotpTarget) -> bool:

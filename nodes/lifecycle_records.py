@@ -35,6 +35,9 @@ class RotationRecord(TypedDict):
     """The run that rotated it (the item's ``vaultborn rotation`` field says so too)."""
     previous_kept: bool
     """Whether the old value waits in the item's ``previous <field>`` until it is retired."""
+    code_steps: NotRequired[list[int]]
+    """The TOTP time steps of the codes a TOTP rotation's enrollment sent (a drill in another
+    process sends none of these again)."""
 
 
 class LifecycleRecord(TypedDict):
@@ -48,6 +51,8 @@ class LifecycleRecord(TypedDict):
     """How many things it touched, where there can be several (authenticators, grants …)."""
     detail: NotRequired[str]
     """One line more (how a token was checked, an authenticator's id …)."""
+    authenticators: NotRequired[list[str]]
+    """Ids of the authenticators it found or removed (a TOTP rotation's)."""
 
 
 class StoreDeleteRecord(TypedDict):

@@ -24,8 +24,10 @@ class LifecycleState(SetupState, total=False):
     """What the run does: ``drift``, ``revoke`` or ``rotate:<what>`` (``nodes.lifecycle``)."""
     source_run: str
     """The setup run whose plan it works on ("" when given a plan file or the embedded demo)."""
+    totp_before: LifecycleRecord
+    """The user's confirmed TOTP authenticators before a TOTP rotation (their ids only)."""
     rotated: RotationRecord
-    """The new value in the vault (client secret or break-glass password)."""
+    """The new value in the vault (client secret, break-glass password or TOTP seed)."""
     new_secrets: dict[str, RotationRecord]
     """Per seed source (``from``): the store secret's new value in the vault."""
     pushed: LifecycleRecord

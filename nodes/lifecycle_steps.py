@@ -33,6 +33,12 @@ from vaultborn.nodes.rotation import (
 )
 from vaultborn.nodes.state import PlanData, SetupState
 from vaultborn.nodes.steps import STEPS, GatedStep, Repeats
+from vaultborn.nodes.totp_rotation import (
+    enroll_new_totp,
+    find_totp,
+    remember_rotation_codes,
+    remove_old_totp,
+)
 from vaultborn.stores.protocol import DEFAULT_RECOVERY_DAYS
 
 __all__ = [
@@ -199,6 +205,62 @@ _ROTATE_PASSWORD = (
     _RETIRE,
 )
 
+
+def _replaced(state: SetupState) -> list[str]:
+    """The ids of the authenticators a TOTP rotation replaces (``find_totp``'s record)."""
+    return list(lifecycle_of(state)["totp_before"].get("authenticators", []))
+
+
+_ROTATE_TOTP = (
+    GatedStep(
+        name="find_totp",
+        effects=(),
+        state_key="totp_before",
+        args=lambda s: {"email": _plan(s)["break_glass"]["email"]},
+        summary=lambda a: f"Note the ids of {a['email']}'s confirmed TOTP authenticators (reads)",
+        effect=find_totp,
+    ),
+    GatedStep(
+        name="enroll_new_totp",
+        effects=("vault.edit_item", "idp.enroll_totp", "vault.set_otp"),
+        state_key="rotated",
+        args=lambda s: {
+            "email": _plan(s)["break_glass"]["email"],
+            "vault": _plan(s)["vault"]["name"],
+            "item": _plan(s)["break_glass"]["item"],
+            "rotation": s["run_id"],
+            "replaces": _replaced(s),
+        },
+        summary=lambda a: (
+            f"Enroll a second TOTP for {a['email']} (a ticket allowing multiple enrollments): "
+            f"its seed into the OTP field of {a['item']!r}, the old one kept beside it, "
+            "confirmed with a vault code"
+        ),
+        effect=enroll_new_totp,
+    ),
+    GatedStep(
+        name="verify_login",
+        effects=(),
+        state_key="verified",
+        args=_drill,
+        summary=lambda a: f"Verify: a break-glass login drill as {a['email']} with the new TOTP",
+        effect=verify_login,
+        prepare=remember_rotation_codes,
+    ),
+    GatedStep(
+        name="remove_old_totp",
+        effects=("idp.delete_authenticators",),
+        state_key="removed",
+        args=lambda s: {"email": _plan(s)["break_glass"]["email"], "authenticators": _replaced(s)},
+        summary=lambda a: (
+            f"Remove {a['email']}'s old TOTP authenticator(s) "
+            f"{', '.join(a['authenticators']) or '(as found)'} at the IdP"
+        ),
+        effect=remove_old_totp,
+    ),
+    _RETIRE,
+)
+
 _ROTATE_STORE_SECRETS = (
     GatedStep(
         name="new_store_secret",
@@ -300,10 +362,10 @@ _DRIFT = (
     ),
 )
 
-ROTATE_WHATS = ("client-secret", "break-glass-password", "store-secrets")
-"""What ``rotate --what`` takes. Not ``totp``: Auth0 keeps one TOTP authenticator per user
-(a second is refused with 409), so a new enrollment cannot be confirmed before the old one is
-removed, and removing it first would leave the break-glass user without its factor."""
+ROTATE_WHATS = ("client-secret", "break-glass-password", "store-secrets", "totp")
+"""What ``rotate --what`` takes. ``totp`` needs an IdP that enrolls a second TOTP authenticator
+on a ticket with ``allow_multiple_enrollments`` (the old one is removed only after the new one
+is confirmed and proven); one that refuses stops the run before anything changed."""
 
 LIFECYCLES: dict[str, tuple[GatedStep, ...]] = {
     "drift": _DRIFT,
@@ -311,6 +373,7 @@ LIFECYCLES: dict[str, tuple[GatedStep, ...]] = {
     "rotate:client-secret": _ROTATE_CLIENT_SECRET,
     "rotate:break-glass-password": _ROTATE_PASSWORD,
     "rotate:store-secrets": _ROTATE_STORE_SECRETS,
+    "rotate:totp": _ROTATE_TOTP,
 }
 """Each kind of lifecycle run and its steps, in order."""
 

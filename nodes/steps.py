@@ -56,7 +56,7 @@ def hands_off(outcome: StepOutcome) -> TypeIs[HandOff]:
 StateKey = Literal[
     "item", "user", "enrollment", "seeds", "verify",
     # the lifecycle's (nodes.lifecycle_state):
-    "rotated", "new_secrets", "pushed", "verified", "removed", "retired",
+    "totp_before", "rotated", "new_secrets", "pushed", "verified", "removed", "retired",
     "user_revoked", "client_revoked", "stores_deleted", "archived", "drift",
 ]  # fmt: skip
 """The state's keys that hold a step's records."""

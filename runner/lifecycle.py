@@ -21,6 +21,7 @@ from vaultborn.nodes.lifecycle_state import LifecycleState
 from vaultborn.nodes.lifecycle_steps import LIFECYCLES
 from vaultborn.nodes.state import PlanData, SetupState
 from vaultborn.runner.runs import StateDb, view_run
+from vaultborn.vault.items import OTP_LABEL
 
 __all__ = [
     "RESULT_KEYS",
@@ -33,8 +34,8 @@ __all__ = [
 ]
 
 RESULT_KEYS = (
-    "rotated", "new_secrets", "pushed", "verified", "seeds", "removed", "retired",
-    "user_revoked", "client_revoked", "stores_deleted", "archived", "drift",
+    "totp_before", "rotated", "new_secrets", "pushed", "verified", "seeds", "removed",
+    "retired", "user_revoked", "client_revoked", "stores_deleted", "archived", "drift",
 )  # fmt: skip
 """The state keys a lifecycle run files its records under (``nodes.lifecycle_state``)."""
 
@@ -112,7 +113,8 @@ def _projected_record(
     if key == "rotated":
         rotated: RotationRecord = {
             "target": str(args.get("secret", "")), "vault_id": str(args.get("vault", "")),
-            "item_id": str(args.get("item", "")), "field": "password", "version": 0,
+            "item_id": str(args.get("item", "")),
+            "field": OTP_LABEL if "replaces" in args else "password", "version": 0,
             "rotation": "(this run)", "previous_kept": True,
         }  # fmt: skip
         return {key: rotated}

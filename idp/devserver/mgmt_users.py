@@ -10,7 +10,9 @@
 - ``DELETE /api/v2/users/{id}`` (delete:users) → 204, also when there is no such user (as
   Auth0 answers); the user's authenticators and tickets go with it
 - ``POST /api/v2/guardian/enrollments/ticket`` (create:guardian_enrollment_tickets) →
-  ``{ticket_id, ticket_url}``, the URL being ``<base URL>guardian/enroll?ticket=<id>``
+  ``{ticket_id, ticket_url}``, the URL being ``<base URL>guardian/enroll?ticket=<id>``; with
+  ``allow_multiple_enrollments: true`` an enrolled user may enroll a second TOTP through it
+  (400 on a tenant configured without ``multiple_enrollments``), without it 409 on the page
 - ``GET /api/v2/users/{id}/enrollments`` (read:users) → confirmed TOTP authenticators
 - ``GET|POST /api/v2/users/{id}/authentication-methods`` (read: / create:authentication_methods)
   and ``DELETE …/authentication-methods/{method_id}`` (delete:authentication_methods); the list
@@ -146,11 +148,14 @@ def create_ticket(ctx: DevIdPContext, call: ApiCall) -> Response:
     factor = optional(call.body, "factor", str)
     if factor not in (None, "otp"):
         raise bad_request(f"The dev IdP enrolls only the otp factor, not {factor[:32]!r}.")
+    allow_multiple = optional(call.body, "allow_multiple_enrollments", bool, False)
+    if allow_multiple and not ctx.tenant.multiple_enrollments:
+        raise bad_request(
+            "allow_multiple_enrollments is not available on this tenant: its users keep one "
+            "MFA enrollment each."
+        )
     ticket_id = ctx.store.mfa.create_ticket(
-        user_id,
-        now=ctx.clock(),
-        lifetime=ctx.tenant.ticket_lifetime,
-        allow_multiple=optional(call.body, "allow_multiple_enrollments", bool, False),
+        user_id, now=ctx.clock(), lifetime=ctx.tenant.ticket_lifetime, allow_multiple=allow_multiple
     )
     url = ctx.url(f"guardian/enroll?ticket={quote(ticket_id, safe='')}")
     return JSONResponse({"ticket_id": ticket_id, "ticket_url": url})

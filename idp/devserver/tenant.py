@@ -98,6 +98,10 @@ class Tenant:
     """Seconds a Guardian enrollment ticket is valid."""
     require_human_check: bool = False
     """Whether the pages insert a "verify you are human" step only a person may click."""
+    multiple_enrollments: bool = True
+    """Whether an enrollment ticket may carry ``allow_multiple_enrollments`` (a second TOTP for
+    an enrolled user, as a TOTP rotation needs). False: such a ticket is refused with 400, as a
+    tenant whose login cannot offer it (Auth0's Classic Login) would have to be."""
     rate_limit: RateLimit = field(default_factory=RateLimit)
 
     @property

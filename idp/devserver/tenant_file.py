@@ -9,6 +9,7 @@
     ticket_lifetime = 432000                         # optional: an enrollment ticket's seconds
     connections = ["Username-Password-Authentication"]
     require_human_check = false                      # optional: the pages' "verify you are human"
+    multiple_enrollments = true                      # optional: tickets may enroll a second TOTP
     rate_limit = { requests = 1000, per_seconds = 1 }
 
     [[clients]]
@@ -182,6 +183,7 @@ def parse_tenant(text: str) -> Tenant:
         key_grace_seconds=grace,
         ticket_lifetime=t.positive("ticket_lifetime", 5 * 86400),
         require_human_check=t.get("require_human_check", bool, False),
+        multiple_enrollments=t.get("multiple_enrollments", bool, True),
         rate_limit=limit,
     )
     t.done()

@@ -132,10 +132,12 @@ def embedded_run(
     human: bool = False,
     front: Callable[[str], str] | None = None,
     browser: BrowserChoice | None = None,
+    multiple_enrollments: bool = True,
 ) -> Iterator[Harness]:
     """Everything a run needs, on loopback; ``front`` maps the IdP's URL to the one to use.
 
-    ``browser`` replaces the default browser choice (a shorter page timeout, say).
+    ``browser`` replaces the default browser choice (a shorter page timeout, say);
+    ``multiple_enrollments`` False makes the dev IdP refuse a second TOTP enrollment.
     """
     plan = default_plan().to_dict()
     vault = LocalVault(tmp_path / "home")
@@ -146,6 +148,7 @@ def embedded_run(
             agent_secret=vault.read(plan["agent"]["secret"]),
         ),
         require_human_check=human,
+        multiple_enrollments=multiple_enrollments,
     )
     db = StateDb(f"sqlite:///{tmp_path / 'state.db'}")
     audit = AuditLog(db.url)

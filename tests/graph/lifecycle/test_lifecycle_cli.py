@@ -172,12 +172,6 @@ def test_rotate_break_glass_password_is_checked_by_a_login_drill(
     assert_no_secret_at_rest(home, [done.stdout + done.stderr, drift.stdout + drift.stderr])
 
 
-def test_rotate_refuses_what_it_cannot_rotate(home: Path, moto_endpoint: str) -> None:
-    refused = run_cli(home, moto_endpoint, "rotate", "--what", "totp")
-    assert refused.returncode == 2
-    assert refused.stderr.count("\n") == 1 and "--what takes" in refused.stderr
-
-
 def test_revoke_deletes_the_user_when_its_gate_is_edited(
     home: Path, moto_endpoint: str, tmp_path: Path
 ) -> None:
