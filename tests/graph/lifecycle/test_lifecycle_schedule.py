@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from tests.faults.clikit import assert_no_secret_at_rest, moto_server, run_cli
-from tests.graph.lifecycle_kit import TARGET, fresh_chain, lifecycle_effects, secretsmanager
+from tests.faults.clikit import assert_no_secret_at_rest, run_cli
+from tests.graph.lifecycle_kit import TARGET, lifecycle_effects, secretsmanager
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.due import DueWork, due_work
 from vaultborn.runner.plan_default import DEMO_AGENT, DEMO_MANAGEMENT, DEMO_SOME_API
@@ -55,15 +54,9 @@ to = "{TARGET}"
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server for the module, so seeds outlive the CLI processes."""
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
-    """A finished setup of the scheduled plan (copied, never changed)."""
+    """A finished setup of the scheduled plan (copied, never changed); the package's ``home``
+    copies this one for this module's tests."""
     folder = tmp_path_factory.mktemp("setup")
     plan = folder / "plan.toml"
     plan.write_text(_plan_text(), encoding="utf-8")
@@ -72,12 +65,6 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Pa
     assert done.returncode == 0, done.stderr
     (home / "plan.toml").write_text(plan.read_text(encoding="utf-8"), encoding="utf-8")
     return home
-
-
-@pytest.fixture
-def home(snapshot: Path, tmp_path: Path, moto_endpoint: str) -> Path:
-    """This test's copy of the finished setup."""
-    return fresh_chain(snapshot, tmp_path / "home", moto_endpoint)
 
 
 def _db(home: Path) -> StateDb:

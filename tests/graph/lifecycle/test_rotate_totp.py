@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.faults.clikit import EMAIL, assert_no_secret_at_rest, moto_server, run_cli
+from tests.faults.clikit import EMAIL, assert_no_secret_at_rest, run_cli
 from tests.graph.kit import embedded_run
-from tests.graph.lifecycle_kit import finished_setup, fresh_chain
 from tests.rundb import at_rest
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.core.errors import ConfigurationError
@@ -111,25 +109,6 @@ def _old_seed_nowhere(seed: str, home: Path, outputs: list[str]) -> None:
     """The retired seed is neither in the run database nor in anything printed."""
     assert seed.encode() not in at_rest(home)
     assert all(seed not in out for out in outputs)
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server for the module, so seeds outlive the CLI processes."""
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
-    """The data directory of one finished setup (copied, never changed)."""
-    return finished_setup(tmp_path_factory.mktemp("setup") / "home", moto_endpoint)
-
-
-@pytest.fixture
-def home(snapshot: Path, tmp_path: Path, moto_endpoint: str) -> Path:
-    """This test's copy of the finished setup."""
-    return fresh_chain(snapshot, tmp_path / "home", moto_endpoint)
 
 
 def test_rotate_totp_enrolls_proves_then_removes_the_old(home: Path, moto_endpoint: str) -> None:
