@@ -28,8 +28,10 @@ from typing import Literal
 from vaultborn.core.errors import ConfigurationError
 
 __all__ = [
+    "DISABLED_FEATURES",
     "ENV_VAR",
     "LAUNCH_ARGS",
+    "PLAYWRIGHT_DISABLED_FEATURES",
     "SYSTEM_NAMES",
     "ChromiumInfo",
     "ChromiumSource",
@@ -49,13 +51,55 @@ SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 # (its default), and listing it here would silently keep the sandbox off for anyone who turns
 # `chromium_sandbox` on as a normal user. --disable-dev-shm-usage is always on: a small /dev/shm
 # (Docker's 64 MB) crashes Chromium, and for our few small pages /tmp costs nothing measurable.
-LAUNCH_ARGS: tuple[str, ...] = (
+_FLAGS: tuple[str, ...] = (
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+)
+
+PLAYWRIGHT_DISABLED_FEATURES: tuple[str, ...] = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+"""The features Playwright's own ``--disable-features`` turns off (Playwright 1.65).
+
+Chromium keeps only the last ``--disable-features`` of its command line, and Playwright puts
+its own before ours: ours repeats these, or adding one feature would turn all of them back on.
+A browser test reads the launched command line and fails when Playwright's list outgrows this.
+"""
+
+DISABLED_FEATURES: tuple[str, ...] = (
+    # Every new window (Playwright opens one per page) builds the omnibox's WebUI popups: two
+    # chrome:// pages in a renderer of their own, ~1 s of CPU per context, never shown headless.
+    "WebUIOmniboxPopup",
+    "WebUIOmniboxAimPopup",
+    # Chromium keeps a spare renderer warm for the context used last; with a context per flow it
+    # is mostly for the wrong one, so it is killed and relaunched on almost every navigation
+    # (about ten renderer launches per enrollment instead of two).
+    "SpareRendererForSitePerProcess",
+)
+"""Features vaultborn turns off beside Playwright's: work a headless capture never uses."""
+
+LAUNCH_ARGS: tuple[str, ...] = (
+    *_FLAGS,
+    "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, *DISABLED_FEATURES)),
 )
 """Extra command-line flags for every Chromium launch (pass as Playwright's ``args``)."""
 

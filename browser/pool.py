@@ -42,6 +42,9 @@ class BrowserPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self.launches = 0
+        """Chromium launches so far (one per process unless one died)."""
+        self.contexts = 0
+        """Contexts handed out so far (one per flow, each closed when its flow ends)."""
 
     @asynccontextmanager
     async def context(self) -> AsyncIterator[BrowserContext]:
@@ -52,6 +55,7 @@ class BrowserPool:
         """
         session = await self._open()
         async with session.new_context() as context:
+            self.contexts += 1
             try:
                 yield context
             except (BrowserError, PlaywrightError) as error:

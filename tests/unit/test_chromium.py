@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from vaultborn.browser.chromium import (
+    DISABLED_FEATURES,
     LAUNCH_ARGS,
+    PLAYWRIGHT_DISABLED_FEATURES,
     ChromiumInfo,
     chromium_version,
     find_chromium,
@@ -186,7 +188,13 @@ def test_version_failure_modes(tmp_path: Path) -> None:
 
 
 def test_launch_args_are_plain_flags() -> None:
-    assert all(arg.startswith("--") and "=" not in arg for arg in LAUNCH_ARGS)
+    features = [arg for arg in LAUNCH_ARGS if arg.startswith("--disable-features=")]
+    flags = [arg for arg in LAUNCH_ARGS if arg not in features]
+    assert all(arg.startswith("--") and "=" not in arg for arg in flags)
+    # One list only: Chromium keeps the last --disable-features, so ours repeats Playwright's.
+    assert len(features) == 1
+    listed = features[0].removeprefix("--disable-features=").split(",")
+    assert set(PLAYWRIGHT_DISABLED_FEATURES) | set(DISABLED_FEATURES) == set(listed)
     assert len(set(LAUNCH_ARGS)) == len(LAUNCH_ARGS)
     # Playwright adds --no-sandbox itself while chromium_sandbox is False; see the module.
     assert "--no-sandbox" not in LAUNCH_ARGS
