@@ -98,9 +98,9 @@ def _full_plan() -> Plan:
 def test_a_plans_data_has_exactly_the_keys_plan_data_declares(plan: Plan) -> None:
     data = plan.to_dict()
     assert mismatches(data, PlanData) == []
-    # asdict-like: every field, None kept; only [notify] is left out when absent, so that the
-    # digest of a plan without it stays what it was.
-    assert PlanData.__optional_keys__ == frozenset({"notify"})
+    # asdict-like: every field, None kept; only [notify] and [schedule] are left out when
+    # absent, so that the digest of a plan without them stays what it was.
+    assert PlanData.__optional_keys__ == frozenset({"notify", "schedule"})
     hints = get_type_hints(PlanData)
     for key in ("vault", "idp", "break_glass", "agent"):
         assert set(data[key]) == set(get_type_hints(hints[key])), key
