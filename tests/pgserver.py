@@ -4,7 +4,9 @@ PostgreSQL refuses to run as root (``initdb: cannot be run as root``), so as roo
 as the ``postgres`` user (``runuser -u postgres``) in a directory handed to it; as anyone else it
 runs as that user. It listens on 127.0.0.1 at a port picked free (port 0, read back), with
 fsync off (a test server: speed over durability), and is stopped and deleted on exit.
-``fresh_database`` makes an empty database per test, so suites never see each other's rows.
+``fresh_database`` makes an empty database per test, so suites never see each other's rows; given
+a ``template`` (a database migrated once per session) it copies that instead: a copy takes a
+tenth of a second where running the migrations again takes seconds on a busy machine.
 """
 
 from __future__ import annotations
@@ -114,11 +116,15 @@ def _run(command: list[str], log: Path) -> None:
         )
 
 
-def fresh_database(server: PgServer, prefix: str = "t") -> str:
-    """Create an empty database on ``server``; its URL."""
+def fresh_database(server: PgServer, prefix: str = "t", *, template: str | None = None) -> str:
+    """Create a database on ``server``: empty, or a copy of the database ``template``; its URL.
+
+    The template must have no open connection while it is copied (PostgreSQL refuses then).
+    """
     import psycopg
 
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     return server.url_for(name)

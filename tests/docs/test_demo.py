@@ -42,3 +42,8 @@ def test_dev_test_runs_ruff_mypy_and_pytest() -> None:
     assert 'test) shift; setup; ensure_postgres; ensure_oidc_op; run_tests "$@"' in script
     for tool in ("ruff", "mypy", "pytest"):
         assert f'"$VENV/bin/{tool}"' in script or f"-m {tool}" in script
+
+
+def test_a_full_run_takes_its_worker_count_and_distribution_from_the_environment() -> None:
+    script = (ROOT / "dev").read_text()
+    assert '-n "${VAULTBORN_TEST_WORKERS:-2}" --dist "${VAULTBORN_TEST_DIST:-load}"' in script

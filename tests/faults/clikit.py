@@ -1,7 +1,9 @@
 """Whole setups in real ``vaultborn`` processes, and what they left behind.
 
 ``run_cli`` starts the CLI as a subprocess with only the environment given (a private home,
-a moto server for AWS); ``count_effects`` reopens the vault, the dev IdP's database and moto
+a moto server for AWS); ``run_here`` runs it in this process on the same environment, for the
+commands that only look (a new Python costs a second or more, and such a test is not about
+the process); ``count_effects`` reopens the vault, the dev IdP's database and moto
 to count each external effect; ``secrets_in_vault`` and ``assert_no_secret_at_rest`` are the
 canary scan: every secret value the vault holds after the run, searched for in every file
 the run wrote and in everything it printed.
@@ -24,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from moto.server import ThreadedMotoServer
 
+from tests.conftest import Run
 from tests.idp.devkit import bearer, client, get_token
 from tests.rundb import at_rest
 from vaultborn.graphs.checkpoint import DATABASE_ENV
@@ -46,6 +49,7 @@ __all__ = [
     "moto_server",
     "open_vault",
     "run_cli",
+    "run_here",
     "secrets_in_vault",
 ]
 
@@ -81,6 +85,16 @@ def run_cli(
         timeout=300,
         check=False,
     )
+
+
+def run_here(cli: Run, home: Path, endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vaultborn ARGS`` in this process (the ``cli`` fixture), with ``run_cli``'s environment.
+
+    The variables stay set for the rest of the test (``clean_environ`` restores them after).
+    """
+    os.environ.update(cli_env(home, endpoint))
+    done = cli(*args)
+    return subprocess.CompletedProcess(["vaultborn", *args], done.code, done.out, done.err)
 
 
 def cli_env(home: Path, endpoint: str) -> dict[str, str]:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
+from tests.conftest import Run
+from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli, run_here
 from vaultborn.browser.chromium import find_chromium
 
 pytestmark = [
@@ -56,7 +57,7 @@ def test_two_resumes_at_once_one_proceeds(
 
 
 def test_two_setups_for_one_account_at_once_make_one(
-    home: Path, moto_endpoint: str, run_database: str
+    home: Path, moto_endpoint: str, run_database: str, cli: Run
 ) -> None:
     def setup() -> Result:
         return run_cli(home, moto_endpoint, "setup", "--auto-approve", "--json")
@@ -64,7 +65,7 @@ def test_two_setups_for_one_account_at_once_make_one(
     winner, loser = _winner_and_loser(_together(setup, setup))
 
     assert "a setup for admin@example.com" in loser.stderr, loser.stderr
-    runs = json.loads(run_cli(home, moto_endpoint, "runs", "--json").stdout)
+    runs = json.loads(run_here(cli, home, moto_endpoint, "runs", "--json").stdout)
     assert [r["status"] for r in runs] == ["done"]
     assert count_effects(home, moto_endpoint) == ONCE
     assert_no_secret_at_rest(home, [r.stdout + r.stderr for r in (winner, loser)])

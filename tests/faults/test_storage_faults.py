@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli
+from tests.conftest import Run
+from tests.faults.clikit import assert_no_secret_at_rest, count_effects, run_cli, run_here
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.core.sqltx import BUSY_TIMEOUT_ENV
 from vaultborn.runner.faults import CRASH_ENV
@@ -37,7 +38,7 @@ def _one_line_failure(result: object) -> str:
 
 @pytest.mark.parametrize("point", ["create_item:after", "enroll_totp:after", "seed:before"])
 def test_a_full_disk_mid_run_stops_cleanly_and_resume_converges(
-    point: str, home: Path, moto_endpoint: str
+    point: str, home: Path, moto_endpoint: str, cli: Run
 ) -> None:
     failed = run_cli(
         home, moto_endpoint, "setup", "--auto-approve", "--json",
@@ -45,7 +46,7 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_converges(
     )  # fmt: skip
     _one_line_failure(failed)
 
-    listed = run_cli(home, moto_endpoint, "runs", "--json")
+    listed = run_here(cli, home, moto_endpoint, "runs", "--json")  # only looks: no process
     (run,) = json.loads(listed.stdout)
     resumed = run_cli(home, moto_endpoint, "resume", run["run_id"], "--auto-approve", "--json")
 

@@ -21,12 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import Run
 from tests.faults.clikit import (
     assert_no_secret_at_rest,
     count_effects,
     enrollment_debris,
     moto_server,
     run_cli,
+    run_here,
 )
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
@@ -64,7 +66,7 @@ def scratch() -> Iterator[Path]:
 
 @pytest.mark.parametrize("point", POINTS)
 def test_crash_then_resume_converges_to_exactly_once(
-    point: str, tmp_path: Path, moto_endpoint: str, run_database: str, scratch: Path
+    point: str, tmp_path: Path, moto_endpoint: str, run_database: str, scratch: Path, cli: Run
 ) -> None:
     home = tmp_path / "home"
     tmp = {"TMPDIR": str(scratch)}
@@ -74,14 +76,14 @@ def test_crash_then_resume_converges_to_exactly_once(
     )
     assert crashed.returncode == CRASH_EXIT, crashed.stderr
 
-    listed = run_cli(home, moto_endpoint, "runs", "--json")
+    listed = run_here(cli, home, moto_endpoint, "runs", "--json")  # only looks: no process
     (run,) = json.loads(listed.stdout)
     args = ("resume", run["run_id"], "--auto-approve", "--json")
     resumed = run_cli(home, moto_endpoint, *args, env=tmp)
 
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "done"
-    shown = run_cli(home, moto_endpoint, "show", run["run_id"], "--json")
+    shown = run_here(cli, home, moto_endpoint, "show", run["run_id"], "--json")
     drill_codes = json.loads(shown.stdout)["state"]["verify"]["login_drill_codes"]
     if point == "enroll_totp:after":
         # Killed before the enrollment's result was checkpointed: which step its code used

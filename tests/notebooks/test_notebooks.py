@@ -7,11 +7,17 @@ canary scan then takes every secret value the vaults under that home hold (OTP s
 own too) and looks for each one in every output of every cell — streams, text, HTML, SVG,
 images and their metadata — and in every file the run left under both homes (the dev IdP's own
 database excepted: it holds the TOTP seed, as any IdP must).
+
+Under ``pytest -n``, a notebook's tests can land on two workers; the first worker to need a
+notebook runs it and leaves the executed notebook in the run's shared temporary directory, and
+the other reads it there (an flock per notebook), so no notebook runs twice in one run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -61,12 +67,41 @@ def executed(
             if "executed" in getattr(item, "fixturenames", ()) and hasattr(item, "callspec")
         }
     )
+    shared = _shared_dir(tmp_path_factory)
     with ThreadPoolExecutor(max_workers=2) as pool:  # two cores, shared with other work
         runs = {
-            name: pool.submit(_execute, ROOT / name, tmp_path_factory.mktemp(Path(name).stem))
+            name: pool.submit(_execute_once, ROOT / name, tmp_path_factory, shared)
             for name in wanted
         }
         yield lambda name: runs[name].result()
+
+
+def _shared_dir(factory: pytest.TempPathFactory) -> Path | None:
+    """A directory every xdist worker of this run sees (None without xdist)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not run:
+        return None
+    shared = factory.getbasetemp().parent / f"notebooks-{run}"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
+def _execute_once(path: Path, factory: pytest.TempPathFactory, shared: Path | None) -> Executed:
+    """``_execute``, or the run another worker made of the same notebook in this test run."""
+    if shared is None:
+        return _execute(path, factory.mktemp(path.stem))
+    with open(shared / f"{path.stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held while running: the other worker waits here
+        done, saved = shared / f"{path.stem}.json", shared / f"{path.stem}.ipynb"
+        if done.exists():
+            meta = json.loads(done.read_text())
+            nb = nbformat.read(saved, as_version=4)
+            return Executed(nb, Path(meta["home"]), Path(meta["user_home"]), meta["seconds"])
+        run = _execute(path, factory.mktemp(path.stem))
+        nbformat.write(run.nb, saved)
+        meta = {"home": str(run.home), "user_home": str(run.user_home), "seconds": run.seconds}
+        done.write_text(json.dumps(meta))
+        return run
 
 
 def _execute(path: Path, root: Path) -> Executed:
@@ -205,3 +240,28 @@ def test_committed_notebook_is_stripped(name: str) -> None:
 
 def test_there_are_three_demo_notebooks() -> None:
     assert [n[:3] for n in NOTEBOOKS] == ["01_", "02_", "03_"]
+
+
+def test_a_notebook_another_worker_ran_is_read_not_run_again(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", f"test-{time.time_ns()}")
+    ran: list[Path] = []
+
+    def execute(path: Path, root: Path) -> Executed:
+        ran.append(path)
+        nb = nbformat.v4.new_notebook()
+        nb.cells.append(nbformat.v4.new_code_cell("1", execution_count=1))
+        return Executed(nb, root / "vaultborn-home", root / "user-home", 1.5)
+
+    monkeypatch.setattr(f"{__name__}._execute", execute)
+    shared = _shared_dir(tmp_path_factory)
+    assert shared is not None
+
+    first = _execute_once(ROOT / "x.ipynb", tmp_path_factory, shared)
+    again = _execute_once(ROOT / "x.ipynb", tmp_path_factory, shared)  # as the other worker
+
+    assert ran == [ROOT / "x.ipynb"]
+    assert (again.home, again.user_home, again.seconds) == (first.home, first.user_home, 1.5)
+    assert again.nb.cells[0].execution_count == 1
