@@ -41,6 +41,7 @@ __all__ = [
     "push_client_secret",
     "push_password",
     "retire_previous",
+    "rotation_record",
     "user_by_email",
     "verify_client_secret",
     "verify_login",
@@ -62,7 +63,7 @@ def new_value(args: dict[str, Any], deps: Deps, *, point: str) -> RotationRecord
     item = deps.vault.get_item(ref.vault, ref.item, reveal=True)
     fld = field_in(item, ref)
     if _marker(item) == args["rotation"]:
-        return _rotation(args, item, fld.label)  # done before a crash: nothing again
+        return rotation_record(args, item, fld.label)  # done before a crash: nothing again
     if fld.purpose is not Purpose.PASSWORD:
         raise UsageError(
             f"{item.reference(fld)} is not the password of a Login or Password item: the vault "
@@ -76,7 +77,7 @@ def new_value(args: dict[str, Any], deps: Deps, *, point: str) -> RotationRecord
     deps.fault(f"{point}:before")
     edited = deps.vault.edit_item(item.vault.id, item.id, edit)
     deps.fault(f"{point}:after")
-    return _rotation(args, edited, fld.label)
+    return rotation_record(args, edited, fld.label)
 
 
 def retire_previous(args: dict[str, Any], deps: Deps) -> LifecycleRecord:
@@ -181,7 +182,8 @@ def _previous(fld: Field) -> Assignment:
     return Assignment(label=previous_label(fld.label), value=value, type=FieldType.CONCEALED)
 
 
-def _rotation(args: dict[str, Any], item: Item, label: str) -> RotationRecord:
+def rotation_record(args: dict[str, Any], item: Item, label: str) -> RotationRecord:
+    """What a rotation made: the field rotated in ``item`` (as its new version holds it)."""
     return {
         "target": args.get("secret") or f"op://{args['vault']}/{args['item']}/{label}",
         "vault_id": item.vault.id,

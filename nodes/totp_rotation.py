@@ -24,16 +24,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from vaultborn.browser.enroll import VaultTotpTarget
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.idp.errors import IdPNotFound, IdPRequestError
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.enrollment import enroll_totp_step
 from vaultborn.nodes.lifecycle_records import LifecycleRecord, RotationRecord
 from vaultborn.nodes.lifecycle_state import LifecycleState
-from vaultborn.nodes.rotation import user_by_email
+from vaultborn.nodes.rotation import rotation_record, user_by_email
 from vaultborn.nodes.state import HandOff, SetupState
 from vaultborn.nodes.steps import hands_off
+from vaultborn.nodes.verification import mark_code_steps
 from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.items import ItemEdit
 from vaultborn.vault.model import FieldType, Item
@@ -105,15 +105,7 @@ async def enroll_new_totp(args: dict[str, Any], deps: Deps) -> RotationRecord | 
     item = await asyncio.to_thread(deps.vault.get_item, args["vault"], args["item"])
     otp = item.otp_field
     label = otp.label if otp is not None else "one-time password"
-    record: RotationRecord = {
-        "target": f"op://{args['vault']}/{args['item']}/{label}",
-        "vault_id": item.vault.id,
-        "item_id": item.id,
-        "field": label,
-        "version": item.version,
-        "rotation": args["rotation"],
-        "previous_kept": any(f.label == previous_label(label) for f in item.fields),
-    }
+    record = rotation_record(args, item, label)
     steps = enrolled.get("code_steps")
     if steps:
         record["code_steps"] = list(steps)
@@ -153,13 +145,7 @@ def remember_rotation_codes(state: SetupState, deps: Deps) -> None:
     As ``nodes.verification.remember_enrollment_codes`` does for the setup's drill.
     """
     rotated = cast(LifecycleState, state).get("rotated")
-    steps = rotated.get("code_steps") if rotated else None
-    if not steps:
-        return
-    plan = state["plan"]
-    key = VaultTotpTarget(deps.vault, plan["vault"]["name"], plan["break_glass"]["item"]).key
-    for step in steps:
-        deps.browser.steps.mark(key, int(step))
+    mark_code_steps(state, deps, rotated.get("code_steps") if rotated else None)
 
 
 def _keep_previous(args: dict[str, Any], deps: Deps) -> None:

@@ -16,7 +16,7 @@ from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import SetupState, VerifyRecord
 from vaultborn.vault.secret import Secret
 
-__all__ = ["agent_token_checks", "remember_enrollment_codes", "verify_chain"]
+__all__ = ["agent_token_checks", "mark_code_steps", "remember_enrollment_codes", "verify_chain"]
 
 
 async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
@@ -67,7 +67,11 @@ def remember_enrollment_codes(state: SetupState, deps: Deps) -> None:
     used one, being refused and waiting for the next step.
     """
     enrollment = state.get("enrollment")
-    steps = enrollment.get("code_steps") if enrollment else None
+    mark_code_steps(state, deps, enrollment.get("code_steps") if enrollment else None)
+
+
+def mark_code_steps(state: SetupState, deps: Deps, steps: list[int] | None) -> None:
+    """Mark ``steps`` used for the plan's break-glass item in this process's drill."""
     if not steps:
         return
     # Named as the enrollment and the drill name the item: by the plan's vault and item names
