@@ -41,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.graph.kit import cpu_seconds
 from tests.idp.devkit import ENV, PASSWORD, client, create_ticket, create_user, mgmt_token
 from vaultborn.browser import session
 from vaultborn.browser.chromium import DISABLED_FEATURES, LAUNCH_ARGS, PLAYWRIGHT_DISABLED_FEATURES
@@ -79,7 +80,10 @@ def _kind(cmdline: bytes) -> str:
 
 
 def _tree() -> dict[int, bytes]:
-    """Every live process below this one, with its command line."""
+    """Every live process below this one, with its command line.
+
+    Unlike ``tests.graph.kit.descendants`` it keeps exited, unreaped ones: their CPU counts.
+    """
     parents: dict[int, int] = {}
     commands: dict[int, bytes] = {}
     for entry in os.listdir("/proc"):
@@ -102,15 +106,6 @@ def _tree() -> dict[int, bytes]:
     return found
 
 
-def _cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextmanager
 def _by_kind() -> Iterator[dict[str, float]]:
     """CPU seconds of the browser's processes by kind, and how many of each there were."""
@@ -122,7 +117,7 @@ def _by_kind() -> Iterator[dict[str, float]]:
         while True:
             for pid, cmdline in _tree().items():
                 kind = seen[pid][0] if pid in seen else _kind(cmdline)
-                seen[pid] = (kind, max(seen.get(pid, (kind, 0.0))[1], _cpu(pid)))
+                seen[pid] = (kind, max(seen.get(pid, (kind, 0.0))[1], cpu_seconds(pid)))
             if stop.wait(0.2):
                 break
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langgraph.graph import END, START, StateGraph
 
 from tests.faults.clikit import cli_env, moto_server
-from tests.graph.kit import descendants
+from tests.graph.kit import cpu_seconds, descendants
 from tests.pgserver import PgServer, fresh_database, postgres_server
 from tests.scale.plans import write_demo_plans
 from vaultborn.graphs.checkpoint import open_async_checkpointer
@@ -119,16 +119,6 @@ def _kib(path: str, key: str) -> int:
     return 0
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` so far (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextmanager
 def _peak_memory(root: int) -> Iterator[dict[str, float]]:
     """The peak summed memory (MiB) of ``root`` and its descendants while the block runs, and
@@ -151,7 +141,7 @@ def _peak_memory(root: int) -> Iterator[dict[str, float]]:
             peak["rss"] = max(peak["rss"], rss / 1024)
             peak["pss"] = max(peak["pss"], pss / 1024)
             for pid in pids:
-                cpu[pid] = max(cpu.get(pid, 0.0), _cpu_seconds(pid))
+                cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds(pid))
             peak["cpu"] = sum(cpu.values())
 
     thread = threading.Thread(target=sample, daemon=True)

@@ -122,6 +122,16 @@ def descendants(root: int) -> dict[int, bytes]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 _CHROMIUM_NAMES = (b"chromium", b"chrome", b"chrome-headless-shell", b"headless_shell")
 
 
