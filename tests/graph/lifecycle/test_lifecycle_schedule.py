@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.faults.clikit import assert_no_secret_at_rest, run_cli
@@ -61,6 +62,8 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Pa
     plan = folder / "plan.toml"
     plan.write_text(_plan_text(), encoding="utf-8")
     home = folder / "home"
+    # The package's moto server outlives other modules' revocations: start from an empty one.
+    httpx.post(moto_endpoint + "/moto-api/reset").raise_for_status()
     done = run_cli(home, moto_endpoint, "setup", "--plan", str(plan), "--auto-approve", "--json")
     assert done.returncode == 0, done.stderr
     (home / "plan.toml").write_text(plan.read_text(encoding="utf-8"), encoding="utf-8")
