@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from auth0.management import Auth0
 
 from tests.idp.devkit import AGENT_SECRET, ENV, MGMT_SECRET, client, mgmt_token
+from tests.idp.sdkkit import management
 from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
 from vaultborn.idp.devserver.tenant import demo_tenant
 
@@ -39,6 +41,13 @@ def dev_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDevIdP]
 def mgmt(dev_idp: RunningDevIdP) -> str:
     """A Management API token of the shared dev IdP with every demo scope."""
     return mgmt_token(dev_idp)
+
+
+@pytest.fixture(scope="module")
+def sdk(dev_idp: RunningDevIdP, mgmt: str) -> Iterator[Auth0]:
+    """The official auth0-python Management API client on the shared dev IdP."""
+    with httpx.Client(timeout=10) as client:
+        yield management(dev_idp.base_url, mgmt, client)
 
 
 @pytest.fixture(scope="session")

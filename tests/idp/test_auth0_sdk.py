@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 
 import httpx
 import pydantic
@@ -67,13 +66,6 @@ TOTP = literals(authentication_method_type_enum.AuthenticationMethodTypeEnum)
 PROVIDERS = literals(user_identity_provider_enum.UserIdentityProviderEnum)
 ENROLLMENT_STATUS = literals(user_enrollment_status_enum.UserEnrollmentStatusEnum)
 ENROLLMENT_METHODS = literals(user_enrollment_auth_method_enum.UserEnrollmentAuthMethodEnum)
-
-
-@pytest.fixture(scope="module")
-def sdk(dev_idp: RunningDevIdP, mgmt: str) -> Iterator[Auth0]:
-    """The official client on the shared dev IdP."""
-    with httpx.Client(timeout=10) as client:
-        yield management(dev_idp.base_url, mgmt, client)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -34,13 +33,6 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("vaultborn", "graphs", "nodes", "approvals", "browser", "vault", "idp", "stores")
 APP_TYPES = literals(client_app_type_enum.ClientAppTypeEnum)
 AUTH_METHODS = literals(client_token_endpoint_auth_method_enum.ClientTokenEndpointAuthMethodEnum)
-
-
-@pytest.fixture(scope="module")
-def sdk(dev_idp: RunningDevIdP, mgmt: str) -> Iterator[Auth0]:
-    """The official client on the shared dev IdP."""
-    with httpx.Client(timeout=10) as client:
-        yield management(dev_idp.base_url, mgmt, client)
 
 
 def test_clients_and_grants(sdk: Auth0, dev_idp: RunningDevIdP) -> None:

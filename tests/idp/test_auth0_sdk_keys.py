@@ -9,10 +9,8 @@ its own client assertion with ``client_assertion_signing_key``: aud ``https://{d
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import jwt
 import pytest
 from auth0.authentication import GetToken
@@ -28,7 +26,7 @@ from auth0.management import (
 )
 
 from tests.idp.devkit import API
-from tests.idp.sdkkit import known, management
+from tests.idp.sdkkit import known
 from vaultborn.idp.devserver.server import RunningDevIdP
 from vaultborn.vault.items import ItemSpec
 from vaultborn.vault.keypair import KeyKind
@@ -36,13 +34,6 @@ from vaultborn.vault.local import LocalVault
 from vaultborn.vault.model import Category
 
 TITLE = "sdk agent key"
-
-
-@pytest.fixture(scope="module")
-def sdk(dev_idp: RunningDevIdP, mgmt: str) -> Iterator[Auth0]:
-    """The official Management API client on the shared dev IdP."""
-    with httpx.Client(timeout=10) as client:
-        yield management(dev_idp.base_url, mgmt, client)
 
 
 @pytest.fixture

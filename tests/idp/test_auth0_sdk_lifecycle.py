@@ -21,7 +21,6 @@ a client secret) appear in no answer.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -51,13 +50,6 @@ from vaultborn.vault.model import Category
 from vaultborn.vault.secret import Secret
 
 NEW_PASSWORD = "Rotated-" + "Xy9!" * 4
-
-
-@pytest.fixture(scope="module")
-def sdk(dev_idp: RunningDevIdP, mgmt: str) -> Iterator[Auth0]:
-    """The official client on the shared dev IdP."""
-    with httpx.Client(timeout=10) as client:
-        yield management(dev_idp.base_url, mgmt, client)
 
 
 @pytest.fixture

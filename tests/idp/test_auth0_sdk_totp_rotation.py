@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -44,13 +43,6 @@ from vaultborn.vault.otp import OtpParameters
 from vaultborn.vault.secret import Secret
 
 FIRST_SEED = "JBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture(scope="module")
-def sdk(dev_idp: RunningDevIdP, mgmt: str) -> Iterator[Auth0]:
-    """The official client on the shared dev IdP."""
-    with httpx.Client(timeout=10) as client:
-        yield management(dev_idp.base_url, mgmt, client)
 
 
 @pytest.fixture
