@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
+from tests.vault_counting import Counting
 from vaultborn.nodes.step_vault import StepVault
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.items import ItemEdit, ItemSpec
@@ -14,18 +13,6 @@ from vaultborn.vault.model import Category
 from vaultborn.vault.otp import parse_otpauth_uri, totp_code
 
 URI = "otpauth://totp/ACL:ana?secret=JBSWY3DPEHPK3PXP&issuer=ACL"
-
-
-class Counting:
-    """The vault, counting the calls that reach it."""
-
-    def __init__(self, inner: LocalVault) -> None:
-        self.inner, self.calls = inner, Counter[str]()
-        self.backend = inner.backend
-
-    def __getattr__(self, name: str) -> Any:
-        self.calls[name] += 1
-        return getattr(self.inner, name)
 
 
 def test_a_step_sets_an_otp_field_and_codes_come_without_another_read(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
+from tests.vault_counting import Counting
 from vaultborn.browser.capture import CapturedTotp
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.idp.errors import IdPForbidden, IdPNotFound
@@ -21,18 +21,6 @@ from vaultborn.vault.secret import Secret
 
 SEED = "JBSWY3DPEHPK3PXP"
 OTHER = "KRSXG5CTMVRXEZLU"
-
-
-class Counting:
-    """The vault, counting the calls that reach it."""
-
-    def __init__(self, inner: LocalVault) -> None:
-        self.inner, self.calls = inner, Counter[str]()
-        self.backend = inner.backend
-
-    def __getattr__(self, name: str) -> Any:
-        self.calls[name] += 1
-        return getattr(self.inner, name)
 
 
 def _captured(seed: str) -> CapturedTotp:
