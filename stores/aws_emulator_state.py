@@ -59,8 +59,10 @@ class KeptEmulator:
     """The embedded emulator of one data directory, shared by this process's runtimes."""
 
     endpoint: str
-    regions: set[str]
-    """The regions used: the contents kept at the end span them."""
+    used: set[tuple[str, str]]
+    """The (service, region) pairs used: the contents kept at the end span them. Only those:
+    moto fills a region's Parameter Store with AWS's public parameters on its first call,
+    which costs seconds that a command seeding Secrets Manager alone need not pay."""
     stack: ExitStack = field(repr=False)
     kept: KeptState = field(repr=False)
     users: int = 0
@@ -92,7 +94,7 @@ def kept_emulator(data_dir: Path, notice: Callable[[str], None]) -> Iterator[Kep
             if emulator.users == 0:
                 del _OPEN[key]
                 with emulator.stack:
-                    emulator.kept.save(snapshot(_client(emulator.endpoint), emulator.regions))
+                    emulator.kept.save(snapshot(_client(emulator.endpoint), emulator.used))
 
 
 def _start(data_dir: Path, notice: Callable[[str], None]) -> KeptEmulator:
@@ -111,8 +113,8 @@ def _start(data_dir: Path, notice: Callable[[str], None]) -> KeptEmulator:
             )
         # moto's contents belong to the process, not the server: start from exactly what was kept.
         httpx.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
-        regions = restore(_client(endpoint), kept.load())
-        return KeptEmulator(endpoint, regions, stack.pop_all(), kept)
+        used = restore(_client(endpoint), kept.load())
+        return KeptEmulator(endpoint, used, stack.pop_all(), kept)
     raise AssertionError("unreachable")  # pragma: no cover - the block returns or raises
 
 
@@ -202,33 +204,39 @@ class KeptState:
         os.replace(tmp, self.path)
 
 
-def snapshot(client: Client, regions: set[str]) -> dict[str, Any]:
-    """The secrets and parameters of ``regions``, as the AWS API shows them."""
+def snapshot(client: Client, used: set[tuple[str, str]]) -> dict[str, Any]:
+    """The secrets and parameters of the ``used`` (service, region) pairs, as AWS shows them.
+
+    Pairs of other services than Secrets Manager (``secretsmanager``) and Parameter Store
+    (``ssm``) hold nothing kept.
+    """
     out: dict[str, Any] = {"secretsmanager": {}, "ssm": {}}
-    for region in sorted(regions):
-        secrets = _secrets(client("secretsmanager", region))
-        if secrets:
-            out["secretsmanager"][region] = secrets
-        parameters = _parameters(client("ssm", region))
-        if parameters:
-            out["ssm"][region] = parameters
+    for service, region in sorted(used):
+        if service == "secretsmanager":
+            secrets = _secrets(client(service, region))
+            if secrets:
+                out[service][region] = secrets
+        elif service == "ssm":
+            parameters = _parameters(client(service, region))
+            if parameters:
+                out[service][region] = parameters
     return out
 
 
-def restore(client: Client, kept: dict[str, Any]) -> set[str]:
-    """Put ``kept`` (a ``snapshot``) into an empty emulator; the regions it names."""
-    regions: set[str] = set()
+def restore(client: Client, kept: dict[str, Any]) -> set[tuple[str, str]]:
+    """Put ``kept`` (a ``snapshot``) into an empty emulator; the (service, region) pairs."""
+    used: set[tuple[str, str]] = set()
     for region, secrets in kept.get("secretsmanager", {}).items():
-        regions.add(region)
+        used.add(("secretsmanager", region))
         sm = client("secretsmanager", region)
         for secret in secrets:
             _put_secret(sm, secret)
     for region, parameters in kept.get("ssm", {}).items():
-        regions.add(region)
+        used.add(("ssm", region))
         ssm = client("ssm", region)
         for parameter in parameters:
             _put_parameter(ssm, parameter)
-    return regions
+    return used
 
 
 # -- Secrets Manager ------------------------------------------------------------------------

@@ -34,6 +34,8 @@ from vaultborn.vault.secret import Secret
 pytestmark = pytest.mark.robustness("at rest: the embedded AWS emulator's kept contents")
 
 TARGET = f"aws-secretsmanager://{REGION}/prod/app/api-key"
+PARAMETER = f"aws-ssm://{REGION}/prod/app/parameter"
+USED = {("secretsmanager", REGION), ("ssm", REGION)}
 
 
 @pytest.fixture
@@ -134,12 +136,12 @@ def test_versions_stages_tags_history_and_deletions_come_back_as_they_were(
     ssm.add_tags_to_resource(
         ResourceType="Parameter", ResourceId="/app/key", Tags=[{"Key": "k", "Value": "v"}]
     )
-    before = snapshot(client, {REGION})
+    before = snapshot(client, USED)
     httpx.post(f"{fresh_moto}/moto-api/reset").raise_for_status()
-    assert snapshot(client, {REGION}) == {"secretsmanager": {}, "ssm": {}}
+    assert snapshot(client, USED) == {"secretsmanager": {}, "ssm": {}}
 
-    assert restore(client, before) == {REGION}
-    assert snapshot(client, {REGION}) == before
+    assert restore(client, before) == USED
+    assert snapshot(client, USED) == before
     stages = sm.describe_secret(SecretId="app/key")["VersionIdsToStages"]
     assert stages == {"v" * 32: ["ops"], "w" * 32: ["AWSPREVIOUS"], "x" * 32: ["AWSCURRENT"]}
     assert sm.get_secret_value(SecretId="app/key")["SecretString"] == "three"
@@ -162,4 +164,21 @@ def test_runtimes_of_one_process_share_the_emulator_of_their_data_directory(
     assert len(notices) == 1
     httpx.post(f"{fresh_moto}/moto-api/reset").raise_for_status()
     with open_stores(notices.append, env={}, home=tmp_path, data_dir=data) as later:
+        assert later.store_for(TARGET).describe(TARGET).version_id == "k" * 32
+
+
+def test_a_command_that_touches_one_service_keeps_what_another_left_in_the_other(
+    tmp_path: Path, fresh_moto: str
+) -> None:
+    """Only the services used are read out at the end, and what was kept comes back whole."""
+    data = tmp_path / "data"
+    kept = Provenance(source="op://v/i/f", version=1)
+    with open_stores(lambda _: None, env={}, home=tmp_path, data_dir=data) as stores:
+        stores.store_for(PARAMETER).put(PARAMETER, Secret("parameter-value"), kept, "p" * 32)
+    httpx.post(f"{fresh_moto}/moto-api/reset").raise_for_status()
+    with open_stores(lambda _: None, env={}, home=tmp_path, data_dir=data) as stores:
+        stores.store_for(TARGET).put(TARGET, Secret("secret-value"), kept, "k" * 32)
+    httpx.post(f"{fresh_moto}/moto-api/reset").raise_for_status()
+    with open_stores(lambda _: None, env={}, home=tmp_path, data_dir=data) as later:
+        assert later.store_for(PARAMETER).describe(PARAMETER).exists
         assert later.store_for(TARGET).describe(TARGET).version_id == "k" * 32
