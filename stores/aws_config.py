@@ -49,20 +49,46 @@ def aws_configured(env: Mapping[str, str], home: Path) -> bool:
     return any((home / ".aws" / name).exists() for name in ("config", "credentials"))
 
 
+_STOP_POLL = 0.05
+"""Seconds between the emulator's checks for a stop: the socketserver default (0.5 s) would add
+half a second to every command that used it."""
+
+
 @contextmanager
 def embedded_moto() -> Iterator[str]:
-    """Run moto's server on 127.0.0.1 (a free port) for the block; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    """Run moto's server on 127.0.0.1 (a free port) for the block; yields its endpoint URL.
+
+    moto's own server (its WSGI app and request handler, as ``ThreadedMotoServer`` serves
+    them) in a thread of this process.
+    """
+    import threading
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     # werkzeug logs every request to stderr otherwise, even with verbose=False.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = make_server(
+        "127.0.0.1",
+        0,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": _STOP_POLL}, daemon=True
+    )
+    thread.start()
     try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
+        server.server_close()
 
 
 class AwsConnection:
@@ -79,12 +105,13 @@ class AwsConnection:
         self._config = config
         self.endpoint = endpoint
         """The embedded emulator's URL, or None for the user's AWS."""
-        self.regions: set[str] = set()
-        """The regions clients were made for (what the embedded emulator's contents span)."""
+        self.used: set[tuple[str, str]] = set()
+        """The (service, region) pairs clients were made for (what the embedded emulator's
+        contents kept at the end span)."""
 
     def client(self, service: str, region: str) -> Any:
         """A new boto3 client of ``service`` in ``region``."""
-        self.regions.add(region)
+        self.used.add((service, region))
         return self._session.client(
             service, region_name=region, config=self._config, endpoint_url=self.endpoint
         )
@@ -138,7 +165,7 @@ def open_aws(
 
     with kept_emulator(data_dir, notice) as emulator:
         connection = AwsConnection(session, config, emulator.endpoint)
-        connection.regions = emulator.regions  # what the contents kept at the end span
+        connection.used = emulator.used  # what the contents kept at the end span
         yield connection
 
 
