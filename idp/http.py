@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from vaultborn.core.errors import UsageError
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.errors import (
     IdPAuthenticationFailed,
     IdPConflict,
@@ -267,7 +268,9 @@ class IdPHttp:
         rng: random.Random | None = None,
     ) -> None:
         self._owns_client = client is None
-        self.client = client if client is not None else httpx.Client(timeout=10.0)
+        self.client = (
+            client if client is not None else httpx.Client(timeout=10.0, verify=tls_context())
+        )
         self.policy = policy or HttpRetry()
         self.sleep, self.clock = sleep, clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)

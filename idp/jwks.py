@@ -21,6 +21,7 @@ import httpx
 import jwt
 
 from vaultborn.core.errors import VaultbornError
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.errors import IdPUnavailable
 from vaultborn.idp.http import HttpRetry, IdPHttp
 
@@ -153,7 +154,9 @@ class HttpJwks(_CachedKeys):
     ) -> None:
         self.url = url
         # Made here (for its shorter timeout), so closed here: IdPHttp closes only its own.
-        self._own_client = httpx.Client(timeout=5.0) if client is None else None
+        self._own_client = (
+            httpx.Client(timeout=5.0, verify=tls_context()) if client is None else None
+        )
         self._http = IdPHttp(
             client or self._own_client,
             policy=HttpRetry(attempts=2, backoff=0.2, max_rate_limit_wait=0),

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from vaultborn.core.errors import ConfigurationError, UsageError
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.errors import DiscoveryFailed, IdPError, IdPNotFound
 from vaultborn.idp.http import HttpRetry, IdPHttp, base_url
 from vaultborn.idp.jwks import HttpJwks
@@ -176,7 +177,7 @@ class Provider:
         if self._given_http is not None:
             return self._given_http
         if self._own_http is None:
-            self._own_http = httpx.Client(timeout=5.0)
+            self._own_http = httpx.Client(timeout=5.0, verify=tls_context())
         return self._own_http
 
     @property

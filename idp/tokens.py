@@ -37,6 +37,7 @@ from urllib.parse import quote_plus
 import httpx
 
 from vaultborn.core.errors import UsageError
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.assertion import ASSERTION_TYPE, ClientKey, sign_assertion
 from vaultborn.idp.errors import IdPAuthenticationFailed, IdPUnavailable, InvalidToken
 from vaultborn.idp.http import AsyncIdPHttp, HttpRetry, IdPHttp
@@ -311,7 +312,7 @@ class TokenSource:
                 http = AsyncIdPHttp(self._async_http, policy=self.policy, clock=self.clock)
                 answer = await http.request("POST", meta.token_endpoint, **request)
             else:
-                async with httpx.AsyncClient(timeout=10.0) as client:
+                async with httpx.AsyncClient(timeout=10.0, verify=tls_context()) as client:
                     http = AsyncIdPHttp(client, policy=self.policy, clock=self.clock)
                     answer = await http.request("POST", meta.token_endpoint, **request)
         except IdPAuthenticationFailed:

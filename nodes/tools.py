@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from vaultborn.approvals.action import Action, plain_json
 from vaultborn.core.errors import UsageError, VaultbornError
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.steps import STEPS
@@ -159,7 +160,12 @@ def _call_api(args: dict[str, Any], deps: Deps) -> dict[str, Any]:
     token = deps.tokens.token(args["client_id"], args["secret"], args["audience"])
     bearer = token.reveal()
     try:
-        answer = httpx.get(args["url"], headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
+        answer = httpx.get(
+            args["url"],
+            headers={"Authorization": f"Bearer {bearer}"},
+            timeout=10,
+            verify=tls_context(),
+        )
     except httpx.HTTPError as error:
         why = type(error).__name__
         raise UsageError(f"the API {args['url']} cannot be reached ({why})") from None

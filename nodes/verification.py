@@ -10,6 +10,7 @@ from typing_extensions import TypedDict
 
 from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, login_drill
 from vaultborn.browser.runner import FlowOptions
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.errors import IdPError, InvalidToken
 from vaultborn.idp.verify import unverified_claims
 from vaultborn.nodes.deps import Deps
@@ -137,7 +138,9 @@ def _check_token(token: Secret, args: dict[str, Any], deps: Deps) -> _TokenCheck
         except InvalidToken as refused:
             raise IdPError(f"the agent's token fails the IdP's own JWKS check: {refused}") from None
         return {"token_check": f"signature and claims against {provider.metadata().jwks_uri}"}
-    response = httpx.get(api, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=10)
+    response = httpx.get(
+        api, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=10, verify=tls_context()
+    )
     if response.status_code != 200:
         raise IdPError(
             f"the protected API {api} answered {response.status_code} to the agent's token"

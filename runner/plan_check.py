@@ -14,6 +14,7 @@ import httpx
 from vaultborn.approvals.action import Action
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.core.errors import VaultbornError
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.provider import Provider
 from vaultborn.nodes.plan_actions import planned_actions
 from vaultborn.runner.checks import Check
@@ -85,7 +86,7 @@ def _idp(plan: Plan) -> Check:
         return Check("idp", "ok", f"{meta.issuer}: token endpoint {meta.token_endpoint}")
     url = plan.idp.domain + ".well-known/openid-configuration"
     try:
-        response = httpx.get(url, timeout=10)
+        response = httpx.get(url, timeout=10, verify=tls_context())
     except httpx.HTTPError as error:
         return Check("idp", "fail", f"{url}: {type(error).__name__}")
     if response.status_code != 200:

@@ -19,6 +19,7 @@ import httpx
 import typer
 
 from vaultborn.core.errors import ServiceError, UsageError
+from vaultborn.core.tls import tls_context
 from vaultborn.idp.errors import InvalidToken
 from vaultborn.idp.http import endpoint
 from vaultborn.idp.provider import KINDS, Provider
@@ -161,7 +162,7 @@ def token_command(
     The token itself only with --raw (alone: just the token, for scripts).
     """
     credential = _credential(client, key)
-    with httpx.Client(timeout=10.0) as http:
+    with httpx.Client(timeout=10.0, verify=tls_context()) as http:
         provider = _provider(domain, kind, http)
         token = _acquire(ctx.obj, provider, credential, audience, client_id, scope)
         if raw and not as_json:
@@ -211,7 +212,7 @@ def call_command(
         raise UsageError(f"{url!r} is not a valid URL") from None
     credential = _credential(client, key)
     try:
-        with httpx.Client(timeout=10.0) as http:
+        with httpx.Client(timeout=10.0, verify=tls_context()) as http:
             token = _acquire(
                 ctx.obj, _provider(domain, kind, http), credential, audience, client_id, scope
             )
