@@ -66,9 +66,14 @@ def test_help_still_lists_every_command() -> None:
 
 
 def test_looking_at_runs_loads_no_langgraph(cli: Any) -> None:
-    """``runs`` and ``approvals`` read the views a move kept (``vaultborn.runner.view_cache``)."""
+    """``runs`` and ``approvals`` read the views a move kept (``vaultborn.runner.view_cache``);
+    ``audit verify`` reads the audit table only."""
     assert cli("setup", "--json").code == 3  # a run waits at its vault session
-    for argv in (("runs",), ("approvals",), ("runs", "--json"), ("approvals", "--json")):
+    looks = (("runs",), ("approvals",), ("runs", "--json"), ("approvals", "--json"))
+    for argv in looks:
         code, loaded = _loaded(*argv)
         assert code == 0
         assert not loaded, f"vaultborn {' '.join(argv)} loaded {sorted(loaded)}"
+    code, loaded = _loaded("audit", "verify", "--json")
+    assert code == 0
+    assert not loaded & {"langgraph", "langchain_core", "playwright", "boto3", "moto"}, loaded

@@ -1,6 +1,7 @@
-"""Looking closely: ``show`` (a run's state, audit trail and checkpoints) and ``audit verify``.
+"""Looking closely: ``show``, a run's state, audit trail and checkpoints.
 
-They read the checkpoints through LangGraph; ``runs`` and ``approvals`` (``cli.look``) do not.
+It reads the checkpoints through LangGraph; ``runs`` and ``approvals`` (``cli.look``) and
+``audit verify`` (``cli.audit``) do not.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from typing import Annotated, Any
 import typer
 from langchain_core.messages import BaseMessage
 
-from vaultborn.approvals.audit import AuditLog, AuditVerdict
+from vaultborn.approvals.audit import AuditLog
 from vaultborn.cli.options import DbOpt, JsonOpt
 from vaultborn.gate_card import names_of
-from vaultborn.render import console, print_json
+from vaultborn.render import print_json
 from vaultborn.runner.runs import (
     history,
     view_run,
@@ -28,9 +29,8 @@ PANEL = "Look"
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``show`` and ``audit`` to ``app``."""
+    """Add ``show`` to ``app``."""
     app.command(rich_help_panel=PANEL)(show)
-    app.add_typer(audit_app, name="audit", rich_help_panel=PANEL)
 
 
 def show(
@@ -72,48 +72,3 @@ def _plain(value: Any) -> Any:
             shown.append(entry)
         return shown
     return value
-
-
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
-
-
-@audit_app.command("verify")
-def audit_verify(ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Check the audit chain: an edited, deleted, reordered or cut-off row is reported.
-
-    With the run database's keys (from the vault) every row's HMAC is checked, and the head
-    kept outside the database (the witness file, the keys' vault item) must still be in it.
-    """
-    audit = state_db(ctx.obj, db).audit_log()
-    try:
-        verdict = audit.verify()
-    finally:
-        audit.close()
-    if as_json:
-        print_json(
-            {"ok": verdict.ok, "rows": verdict.rows, "problem": verdict.problem,
-             "head": verdict.head, "keyed": verdict.keyed, "keyed_from": verdict.keyed_from,
-             "anchors": list(verdict.anchors)}
-        )  # fmt: skip
-    else:
-        console.print(
-            f"audit: {'ok' if verdict.ok else 'TAMPERED'} ({verdict.rows} rows)"
-            + (f": {verdict.problem}" if verdict.problem else ""),
-            markup=False,
-        )
-        for line in _checked(verdict):
-            console.print(f"  {line}", markup=False)
-    if not verdict.ok:
-        raise typer.Exit(1)
-
-
-def _checked(verdict: AuditVerdict) -> list[str]:
-    """What the verdict rests on, in words: the key, the rows written without it, the anchors."""
-    if not verdict.keyed:
-        return ["not keyed: this database has no run keys yet (the first setup makes them)"]
-    lines = ["keyed: every keyed row's HMAC checked with the run database's audit key"]
-    unkeyed = verdict.keyed_from - 1 if verdict.keyed_from else verdict.rows
-    if unkeyed > 0:
-        lines.append(f"rows 1-{unkeyed} were written before the log was keyed (SHA-256 only)")
-    lines += [f"anchored: {anchor}" for anchor in verdict.anchors]
-    return lines
