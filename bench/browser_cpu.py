@@ -19,6 +19,8 @@ The floor: N flows need N times the CPU of one beyond the launch; on C cores no 
 them done in less than ``1 + (N-1)·cpu_per_extra/(C·wall_one)`` times the wall time of one.
 ``--before`` launches Chromium with Playwright's flags and vaultborn's older ones only
 (without ``chromium.DISABLED_FEATURES``), for a before/after comparison on the same machine.
+Headless sessions launch Chromium's headless shell where it is installed
+(``chromium.chromium_for``); ``VAULTBORN_CHROMIUM=chromium`` measures the full browser instead.
 Prints figures and ratios only, no pass/fail.
 """
 
@@ -44,7 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.graph.kit import cpu_seconds
 from tests.idp.devkit import ENV, PASSWORD, client, create_ticket, create_user, mgmt_token
 from vaultborn.browser import session
-from vaultborn.browser.chromium import DISABLED_FEATURES, LAUNCH_ARGS, PLAYWRIGHT_DISABLED_FEATURES
+from vaultborn.browser.chromium import (
+    DISABLED_FEATURES,
+    LAUNCH_ARGS,
+    PLAYWRIGHT_DISABLED_FEATURES,
+    chromium_for,
+)
 from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, enroll_totp, login_drill
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.browser.runner import FlowOptions
@@ -243,7 +250,9 @@ def main() -> None:
         session.LAUNCH_ARGS = tuple(  # type: ignore[attr-defined]
             playwrights if a.startswith("--disable-features=") else a for a in LAUNCH_ARGS
         )
-    print(f"Chromium without {', '.join(DISABLED_FEATURES) if not args.before else 'nothing'} "
+    chosen = chromium_for(headed=False)
+    print(f"{chosen.path if chosen else 'no Chromium'} ({chosen.version if chosen else '-'}), "
+          f"without {', '.join(DISABLED_FEATURES) if not args.before else 'nothing'} "
           f"beside Playwright's features")  # fmt: skip
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,6 +9,13 @@ Used by ``vaultborn doctor`` now and by the browser layer to launch Playwright w
    before the headless shell, which cannot run ``--headed``);
 3. a system browser on ``PATH`` (``chromium``, ``chromium-browser``, ``google-chrome``).
 
+A headless session launches the headless shell instead when there is one (``chromium_for``):
+Chromium's old headless mode, a build with no windows at all. It does the same work for a
+fraction of the CPU per browser context (``bench/browser_cpu.py``: 0.4 s of the browser
+process's CPU per enrollment against 1.0 s), which is what many enrollments at once, and the
+tests, pay for. ``VAULTBORN_CHROMIUM`` still overrides it, and ``--headed`` needs the full
+browser.
+
 Playwright's cache layout is read from the directory tree, never from Playwright's private
 modules: the layout is stable across releases, its internals are not.
 """
@@ -35,8 +42,10 @@ __all__ = [
     "SYSTEM_NAMES",
     "ChromiumInfo",
     "ChromiumSource",
+    "chromium_for",
     "chromium_version",
     "find_chromium",
+    "find_headless_shell",
     "playwright_browsers_dir",
 ]
 
@@ -45,6 +54,9 @@ ENV_VAR = "VAULTBORN_CHROMIUM"
 
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 """Executable names looked up on ``PATH``, in this order."""
+
+SHELL_NAMES = ("chromium-headless-shell", "chrome-headless-shell")
+"""Headless-shell names looked up on ``PATH``: Debian's package, then Chrome for Testing's."""
 
 # Flags verified as root and offline (toolchain-notes §3): no GPU, no calls home, no updates.
 # --no-sandbox is deliberately absent: Playwright adds it itself while `chromium_sandbox` is False
@@ -151,7 +163,7 @@ def find_chromium(env: Mapping[str, str] = os.environ) -> ChromiumInfo | None:
     if configured:
         path = _resolve_configured(configured, env)
         return ChromiumInfo(path, "env", chromium_version(path))
-    installed = next(_playwright_candidates(env), None)
+    installed = next(_playwright_candidates(env, (_FULL_GLOBS, _SHELL_GLOBS)), None)
     if installed is not None:
         return ChromiumInfo(installed, "playwright", chromium_version(installed))
     search_path = env.get("PATH", os.defpath)
@@ -160,6 +172,42 @@ def find_chromium(env: Mapping[str, str] = os.environ) -> ChromiumInfo | None:
         if found is not None:
             return ChromiumInfo(Path(found), "system", chromium_version(Path(found)))
     return None
+
+
+def find_headless_shell(env: Mapping[str, str] = os.environ) -> ChromiumInfo | None:
+    """Find Chromium's headless shell: Playwright's (newest first), then one on ``PATH``.
+
+    Args:
+        env: The environment to read, as for ``find_chromium``.
+
+    Returns:
+        The headless shell with its version, or None when there is none.
+    """
+    installed = next(_playwright_candidates(env, (_SHELL_GLOBS,)), None)
+    if installed is not None:
+        return ChromiumInfo(installed, "playwright", chromium_version(installed))
+    search_path = env.get("PATH", os.defpath)
+    for name in SHELL_NAMES:
+        found = shutil.which(name, path=search_path)
+        if found is not None:
+            return ChromiumInfo(Path(found), "system", chromium_version(Path(found)))
+    return None
+
+
+def chromium_for(*, headed: bool, env: Mapping[str, str] = os.environ) -> ChromiumInfo | None:
+    """The Chromium a browser session launches.
+
+    ``VAULTBORN_CHROMIUM`` when it is set; else, headless, the headless shell if there is one;
+    else (and always for a window) the full browser of ``find_chromium``.
+
+    Raises:
+        ConfigurationError: ``VAULTBORN_CHROMIUM`` is set but does not name an executable file.
+    """
+    if not headed and not env.get(ENV_VAR, ""):
+        shell = find_headless_shell(env)
+        if shell is not None:
+            return shell
+    return find_chromium(env)
 
 
 def chromium_version(path: Path, timeout: float = 10.0) -> str | None:
@@ -235,12 +283,15 @@ def _resolve_configured(configured: str, env: Mapping[str, str]) -> Path:
     return path
 
 
-def _playwright_candidates(env: Mapping[str, str]) -> Iterator[Path]:
-    """Yield Playwright-installed executables: full browser first, newest revision first."""
+_Globs = tuple[str, tuple[str, ...]]
+
+
+def _playwright_candidates(env: Mapping[str, str], kinds: tuple[_Globs, ...]) -> Iterator[Path]:
+    """Yield Playwright-installed executables of ``kinds`` in order, newest revision first."""
     root = playwright_browsers_dir(env)
     if root is None or not root.is_dir():
         return
-    for dir_glob, exe_globs in (_FULL_GLOBS, _SHELL_GLOBS):
+    for dir_glob, exe_globs in kinds:
         for browser_dir in sorted(root.glob(dir_glob), key=_revision, reverse=True):
             if not (browser_dir / _COMPLETE_MARKER).is_file():
                 continue

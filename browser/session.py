@@ -25,7 +25,7 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from vaultborn.browser.chromium import LAUNCH_ARGS, find_chromium
+from vaultborn.browser.chromium import LAUNCH_ARGS, chromium_for
 from vaultborn.browser.errors import BrowserUnavailable, crash_or
 from vaultborn.browser.scratch import ScratchRoot, default_root
 
@@ -61,7 +61,7 @@ class BrowserSession:
         Raises:
             BrowserUnavailable: No Chromium was found, or it would not start.
         """
-        chromium = find_chromium()
+        chromium = chromium_for(headed=self._headed)
         if chromium is None:
             raise BrowserUnavailable(
                 "no Chromium found; install one (apt install chromium) or set VAULTBORN_CHROMIUM"

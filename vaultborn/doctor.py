@@ -127,9 +127,10 @@ def _run_keys(settings: Settings) -> Iterator[Check]:
 
 
 def _chromium(settings: Settings) -> Iterator[Check]:
-    from vaultborn.browser.chromium import find_chromium
+    from vaultborn.browser.chromium import ENV_VAR, find_chromium, find_headless_shell
 
-    found = find_chromium(settings.env())
+    env = settings.env()
+    found = find_chromium(env)
     if found is None:
         yield Check(
             "chromium",
@@ -140,3 +141,18 @@ def _chromium(settings: Settings) -> Iterator[Check]:
         return
     version = found.version or "version unknown"
     yield Check("chromium", "ok", f"{found.path} ({found.source}; {version})")
+    if env.get(ENV_VAR):
+        return  # the user's choice serves headless runs too
+    shell = find_headless_shell(env)
+    if shell is None:
+        yield Check(
+            "headless shell",
+            "warn",
+            "not found: headless runs use the full browser, about twice the CPU per "
+            "enrollment; install chromium-headless-shell",
+        )
+        return
+    shown = shell.version or "version unknown"
+    yield Check(
+        "headless shell", "ok", f"{shell.path} ({shell.source}; {shown}): headless runs use it"
+    )

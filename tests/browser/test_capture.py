@@ -132,7 +132,7 @@ def test_dev_idp_ticket_trouble_scanning(pages: Pages, tmp_path: Path) -> None:
 
 
 def test_session_without_chromium_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("vaultborn.browser.session.find_chromium", lambda: None)
+    monkeypatch.setattr("vaultborn.browser.session.chromium_for", lambda **_: None)
 
     async def main() -> None:
         async with BrowserSession():

@@ -10,10 +10,12 @@ still disabled: Chromium keeps only the last ``--disable-features``.
 from __future__ import annotations
 
 import asyncio
+import os
 
 from playwright.async_api import BrowserContext, Route
 
 from tests.browser.kit import needs_chromium
+from tests.graph.kit import descendants
 from vaultborn.browser.chromium import DISABLED_FEATURES
 from vaultborn.browser.pool import BrowserPool
 
@@ -67,10 +69,17 @@ def test_flows_share_one_launch_with_a_closed_context_each_and_no_cookie_shared(
     assert [f["cookies"] for f in flows] == [[str(i)] for i in range(FLOWS)]
 
 
-async def _command_line(context: BrowserContext) -> list[str]:
-    page = await context.new_page()
-    await page.goto("chrome://version")
-    return (await page.locator("#command_line").inner_text()).split()
+def _command_line() -> list[str]:
+    """The browser process's command line, from /proc (the headless shell, which serves
+    headless sessions where it is installed, has no chrome://version page). Debian's wrapper
+    scripts run it from a shell: the shell's line is not the one Chromium parsed."""
+    lines = [line.split(b"\0") for line in descendants(os.getpid()).values()]
+    (browser,) = [
+        line for line in lines
+        if b"--remote-debugging-pipe" in line and not any(a.startswith(b"--type=") for a in line)
+        and not line[0].endswith(b"sh")
+    ]  # fmt: skip
+    return [argument.decode() for argument in browser if argument]
 
 
 async def _browser_ui_urls(context: BrowserContext) -> list[str]:
@@ -88,7 +97,7 @@ def test_chromium_runs_without_the_omnibox_popups_and_keeps_playwrights_features
         try:
             async with pool.context() as context:
                 await context.route(f"{BASE}**", _blank)
-                command = await _command_line(context)
+                command = _command_line()
                 popups = await _browser_ui_urls(context)
         finally:
             await pool.close()

@@ -30,6 +30,34 @@ def test_doctor_names_a_chromium_given_by_env(cli: Run, tmp_path: Path) -> None:
     checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").out)}
     assert checks["chromium"]["status"] == "ok"
     assert str(fake) in checks["chromium"]["detail"] and "999.0.0.1" in checks["chromium"]["detail"]
+    assert "headless shell" not in checks  # the chosen Chromium serves headless runs too
+
+
+@pytest.mark.parametrize("with_shell", [True, False])
+def test_doctor_says_whether_headless_runs_have_the_headless_shell(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_shell: bool
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    names = {"chromium": "Chromium 156.0.0.1"}
+    if with_shell:
+        names["chromium-headless-shell"] = "Chromium 156.0.0.2"
+    for name, version in names.items():
+        exe = bin_dir / name
+        exe.write_text(f"#!/bin/sh\necho '{version}'\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))  # the scripts name /bin/sh themselves
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-browsers"))
+    monkeypatch.delenv("VAULTBORN_CHROMIUM", raising=False)
+    checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").out)}
+    assert "156.0.0.1" in checks["chromium"]["detail"]
+    shell = checks["headless shell"]
+    if with_shell:
+        assert shell["status"] == "ok"
+        assert str(bin_dir / "chromium-headless-shell") in shell["detail"]
+    else:
+        assert shell["status"] == "warn"
+        assert "install chromium-headless-shell" in shell["detail"]
 
 
 @pytest.mark.parametrize("mode", [0o755, 0o777])

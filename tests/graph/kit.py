@@ -132,7 +132,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-_CHROMIUM_NAMES = (b"chromium", b"chrome", b"chrome-headless-shell", b"headless_shell")
+_CHROMIUM_NAMES = (
+    b"chromium", b"chrome", b"chromium-headless-shell", b"chrome-headless-shell", b"headless_shell"
+)  # fmt: skip
 
 
 @contextmanager

@@ -12,8 +12,10 @@ from vaultborn.browser.chromium import (
     LAUNCH_ARGS,
     PLAYWRIGHT_DISABLED_FEATURES,
     ChromiumInfo,
+    chromium_for,
     chromium_version,
     find_chromium,
+    find_headless_shell,
     playwright_browsers_dir,
 )
 from vaultborn.core.errors import ConfigurationError
@@ -129,6 +131,53 @@ def test_playwright_incomplete_install_is_skipped(tmp_path: Path, env: dict[str,
     info = find_chromium(env)
     assert info is not None
     assert info.path == exe
+
+
+def test_a_headless_session_takes_the_headless_shell_and_a_window_the_full_browser(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    full = fake_exe(tmp_path / "bin/chromium")
+    shell = fake_exe(tmp_path / "bin/chromium-headless-shell", "Chromium 156.0.8078.129")
+    assert chromium_for(headed=False, env=env) == ChromiumInfo(
+        shell, "system", "Chromium 156.0.8078.129"
+    )
+    assert chromium_for(headed=True, env=env) == ChromiumInfo(
+        full, "system", "Chromium 156.0.8078.108"
+    )
+    assert find_chromium(env) == ChromiumInfo(full, "system", "Chromium 156.0.8078.108")
+
+
+def test_without_a_headless_shell_a_headless_session_takes_the_full_browser(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    full = fake_exe(tmp_path / "bin/chromium")
+    assert find_headless_shell(env) is None
+    assert chromium_for(headed=False, env=env) == ChromiumInfo(
+        full, "system", "Chromium 156.0.8078.108"
+    )
+
+
+def test_the_env_var_is_the_choice_for_headless_sessions_too(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    fake_exe(tmp_path / "bin/chromium-headless-shell")
+    chosen = fake_exe(tmp_path / "opt/my-chrome", "Chromium 150.0.1.2")
+    env["VAULTBORN_CHROMIUM"] = str(chosen)
+    assert chromium_for(headed=False, env=env) == ChromiumInfo(chosen, "env", "Chromium 150.0.1.2")
+
+
+def test_playwrights_headless_shell_wins_over_the_systems(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    fake_exe(tmp_path / "bin/chromium-headless-shell")
+    root = tmp_path / "home/.cache/ms-playwright"
+    pw_browser(root, "chromium-1300", "chrome-linux64/chrome")
+    exe = pw_browser(
+        root, "chromium_headless_shell-1255", "chrome-headless-shell-linux64/chrome-headless-shell"
+    )
+    assert find_headless_shell(env) == ChromiumInfo(
+        exe, "playwright", "Google Chrome for Testing 159.0.1255"
+    )
 
 
 def test_system_names_in_order_not_path_order(tmp_path: Path, env: dict[str, str]) -> None:
