@@ -69,11 +69,14 @@ def test_flows_share_one_launch_with_a_closed_context_each_and_no_cookie_shared(
     assert [f["cookies"] for f in flows] == [[str(i)] for i in range(FLOWS)]
 
 
-def _command_line() -> list[str]:
-    """The browser process's command line, from /proc (the headless shell, which serves
-    headless sessions where it is installed, has no chrome://version page). Debian's wrapper
-    scripts run it from a shell: the shell's line is not the one Chromium parsed."""
-    lines = [line.split(b"\0") for line in descendants(os.getpid()).values()]
+def _command_line(before: set[int]) -> list[str]:
+    """The command line of the browser process launched since ``before`` (the pids then), from
+    /proc: the headless shell, which serves headless sessions where it is installed, has no
+    chrome://version page. Another test's browser may still be up in this worker, and Debian's
+    wrapper scripts run Chromium from a shell whose line is not the one Chromium parsed."""
+    lines = [
+        line.split(b"\0") for pid, line in descendants(os.getpid()).items() if pid not in before
+    ]
     (browser,) = [
         line for line in lines
         if b"--remote-debugging-pipe" in line and not any(a.startswith(b"--type=") for a in line)
@@ -93,11 +96,12 @@ async def _browser_ui_urls(context: BrowserContext) -> list[str]:
 
 def test_chromium_runs_without_the_omnibox_popups_and_keeps_playwrights_features_off() -> None:
     async def main() -> tuple[list[str], list[str]]:
+        before = set(descendants(os.getpid()))
         pool = BrowserPool()
         try:
             async with pool.context() as context:
                 await context.route(f"{BASE}**", _blank)
-                command = _command_line()
+                command = _command_line(before)
                 popups = await _browser_ui_urls(context)
         finally:
             await pool.close()
