@@ -38,6 +38,7 @@ GOALS = {
     "runs": 0.5,
     "approvals": 0.5,
     "runs, no kept view": None,
+    "audit verify": None,
     "--version": None,
     "python -c pass": None,
 }
@@ -51,6 +52,7 @@ def commands() -> dict[str, list[str]]:
         "runs": [VAULTBORN, "runs"],
         "approvals": [VAULTBORN, "approvals"],
         "runs, no kept view": [VAULTBORN, "runs"],
+        "audit verify": [VAULTBORN, "audit", "verify"],
         "--version": [VAULTBORN, "--version"],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
