@@ -163,15 +163,7 @@ def find_chromium(env: Mapping[str, str] = os.environ) -> ChromiumInfo | None:
     if configured:
         path = _resolve_configured(configured, env)
         return ChromiumInfo(path, "env", chromium_version(path))
-    installed = next(_playwright_candidates(env, (_FULL_GLOBS, _SHELL_GLOBS)), None)
-    if installed is not None:
-        return ChromiumInfo(installed, "playwright", chromium_version(installed))
-    search_path = env.get("PATH", os.defpath)
-    for name in SYSTEM_NAMES:
-        found = shutil.which(name, path=search_path)
-        if found is not None:
-            return ChromiumInfo(Path(found), "system", chromium_version(Path(found)))
-    return None
+    return _installed(env, (_FULL_GLOBS, _SHELL_GLOBS), SYSTEM_NAMES)
 
 
 def find_headless_shell(env: Mapping[str, str] = os.environ) -> ChromiumInfo | None:
@@ -183,15 +175,7 @@ def find_headless_shell(env: Mapping[str, str] = os.environ) -> ChromiumInfo | N
     Returns:
         The headless shell with its version, or None when there is none.
     """
-    installed = next(_playwright_candidates(env, (_SHELL_GLOBS,)), None)
-    if installed is not None:
-        return ChromiumInfo(installed, "playwright", chromium_version(installed))
-    search_path = env.get("PATH", os.defpath)
-    for name in SHELL_NAMES:
-        found = shutil.which(name, path=search_path)
-        if found is not None:
-            return ChromiumInfo(Path(found), "system", chromium_version(Path(found)))
-    return None
+    return _installed(env, (_SHELL_GLOBS,), SHELL_NAMES)
 
 
 def chromium_for(*, headed: bool, env: Mapping[str, str] = os.environ) -> ChromiumInfo | None:
@@ -284,6 +268,21 @@ def _resolve_configured(configured: str, env: Mapping[str, str]) -> Path:
 
 
 _Globs = tuple[str, tuple[str, ...]]
+
+
+def _installed(
+    env: Mapping[str, str], kinds: tuple[_Globs, ...], names: tuple[str, ...]
+) -> ChromiumInfo | None:
+    """The first of Playwright's browsers of ``kinds``, else the first of ``names`` on PATH."""
+    installed = next(_playwright_candidates(env, kinds), None)
+    if installed is not None:
+        return ChromiumInfo(installed, "playwright", chromium_version(installed))
+    search_path = env.get("PATH", os.defpath)
+    for name in names:
+        found = shutil.which(name, path=search_path)
+        if found is not None:
+            return ChromiumInfo(Path(found), "system", chromium_version(Path(found)))
+    return None
 
 
 def _playwright_candidates(env: Mapping[str, str], kinds: tuple[_Globs, ...]) -> Iterator[Path]:
