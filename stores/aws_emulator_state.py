@@ -210,16 +210,16 @@ def snapshot(client: Client, used: set[tuple[str, str]]) -> dict[str, Any]:
     Pairs of other services than Secrets Manager (``secretsmanager``) and Parameter Store
     (``ssm``) hold nothing kept.
     """
-    out: dict[str, Any] = {"secretsmanager": {}, "ssm": {}}
+    readers: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
+        "secretsmanager": _secrets,
+        "ssm": _parameters,
+    }
+    out: dict[str, Any] = {service: {} for service in readers}
     for service, region in sorted(used):
-        if service == "secretsmanager":
-            secrets = _secrets(client(service, region))
-            if secrets:
-                out[service][region] = secrets
-        elif service == "ssm":
-            parameters = _parameters(client(service, region))
-            if parameters:
-                out[service][region] = parameters
+        read = readers.get(service)
+        found = read(client(service, region)) if read is not None else []
+        if found:
+            out[service][region] = found
     return out
 
 
