@@ -621,6 +621,10 @@ REGRESSIONS = [
     # was: "the value of c2VjcmV0c2VjcmV0c2VjcmV0 is …", "'aB3$x9Qz' is not a valid … name"
     (["run", "--env", "c2VjcmV0c2VjcmV0c2VjcmV0==", "--", "true"], "--env: the value is not an"),
     (["run", "--env", "aB3$x9Qz=rest", "--", "true"], "the text before '=' is not a name"),
+    # was (on typer 0.28, whose Click range check lets nan through): an inbox and an MCP server
+    # that looked every nan seconds
+    (["inbox", "--poll", "nan"], "Invalid value for '--poll': nan is not a finite number"),
+    (["mcp", "--wait", "nan"], "Invalid value for '--wait': nan is not a finite number"),
 ]
 
 

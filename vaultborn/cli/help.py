@@ -8,6 +8,7 @@ own modules keep only their options and docstrings.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from rich.markup import escape
@@ -103,13 +104,13 @@ def _metavar(param: Any) -> str | None:
     named = _BY_NAME.get(param.opts[0])
     if named:
         return named
-    kind = param.type_descriptor
-    if kind.is_choice:
+    # Click names its value types: "text", "int", "int range", "float", "path", "choice" …
+    kind = param.type.name
+    if kind == "choice":
         return None
-    if kind.is_path or "Path" in str(param.bare_type()):
+    if kind in ("path", "filename"):
         return "FILE"
-    bare = str(param.bare_type())
-    return "N" if "int" in bare else "SECONDS" if "float" in bare else "TEXT"
+    return "N" if kind.startswith("int") else "SECONDS" if kind.startswith("float") else "TEXT"
 
 
 def _polish_params(command: Any) -> None:
@@ -135,12 +136,18 @@ def _polish_params(command: Any) -> None:
         elif param.param_type_name == "argument":
             if param.metavar is None:
                 param.metavar = (param.name or "value").upper()
-            # The argument's name and help say what it is; Typer would add "<str>".
-            param.display_type_rich = _no_type
+            if param.type.name != "choice":
+                param.type = _untyped(param.type)
 
 
-def _no_type(ctx: Any = None) -> None:
-    return None
+def _untyped(kind: Any) -> Any:
+    """A copy of ``kind`` that names no type: the argument's name and help say what it is.
+
+    Typer would add "TEXT". A copy, because Click shares one instance of each type.
+    """
+    named = copy.copy(kind)
+    named.get_metavar = lambda param, ctx=None: ""
+    return named
 
 
 def polish(command: Any, path: str = "") -> None:

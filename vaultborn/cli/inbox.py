@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from vaultborn.cli.driving import Choices, HeadedOpt, PolicyOpt, current_user, run_options
-from vaultborn.cli.options import DbOpt
+from vaultborn.cli.options import DbOpt, finite
 from vaultborn.core.errors import UsageError
 from vaultborn.runner.wiring import Settings
 
@@ -35,7 +35,10 @@ def inbox_command(
         typer.Option("--url-file", help="Also write the link (token included) here, 0600."),
     ] = None,
     poll: Annotated[
-        float, typer.Option("--poll", min=0.2, max=60, help="Seconds between the pages' looks.")
+        float,
+        typer.Option(
+            "--poll", min=0.2, max=60, callback=finite, help="Seconds between the pages' looks."
+        ),
     ] = 2.0,
     policy: PolicyOpt = None,
     headed: HeadedOpt = False,

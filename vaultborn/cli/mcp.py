@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vaultborn.cli.options import DbOpt
+from vaultborn.cli.options import DbOpt, finite
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.runner.wiring import Settings
 
@@ -64,7 +64,7 @@ def mcp_command(
         typer.Option("--run", help="Continue this run (after a crash), for every session."),
     ] = None,
     wait: Annotated[
-        float, typer.Option("--wait", min=0, max=600,
+        float, typer.Option("--wait", min=0, max=600, callback=finite,
                             help="Seconds a tool call waits for a person before answering "
                                  "'waiting for approval'.")
     ] = 20.0,

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from vaultborn.cli.options import finite
 from vaultborn.core.errors import UsageError
 from vaultborn.runner.wiring import open_vault
 from vaultborn.vault.reference import parse_reference
@@ -84,6 +85,7 @@ def otp(
             help="The code at this time.",
             min=0,
             max=LAST_UNIX_TIME,  # TOTP counts from the epoch; datetime ends with year 9999
+            callback=finite,
         ),
     ] = None,
     as_json: Annotated[
