@@ -21,14 +21,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from vaultborn.core.errors import UsageError
 from vaultborn.vault.secret import Secret
+
+# cryptography is imported where a key is made or read: every vault command imports this
+# module (the protocol names PublicKey), and most never touch a key (25 ms of each start).
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 __all__ = [
     "GeneratedKey",
@@ -40,7 +41,7 @@ __all__ = [
     "open_private_key",
 ]
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey: TypeAlias = "rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey"
 """A private key in memory, as a signer holds it for one signature."""
 _RSA_BITS = 2048
 _THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
@@ -104,6 +105,9 @@ class PublicKey:
         Raises:
             UsageError: The text is not an RSA or P-256 OpenSSH public key.
         """
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+
         try:
             key = serialization.load_ssh_public_key(text.strip().encode("ascii"))
         except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm):
@@ -117,12 +121,17 @@ class PublicKey:
         Raises:
             UsageError: The key is neither RSA nor EC P-256.
         """
+        from cryptography.hazmat.primitives import serialization
+
         _kind_of(key)
         text = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
         return cls(text.decode("ascii"))
 
     def key(self) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
         """The key as a cryptography object (for verifying)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
         loaded = serialization.load_ssh_public_key(self.openssh.encode("ascii"))
         if not isinstance(loaded, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
             raise UsageError("the public key is neither RSA nor EC")
@@ -140,6 +149,8 @@ class PublicKey:
 
     def jwk(self) -> dict[str, str]:
         """The public JWK with ``kid`` (RFC 7638 thumbprint), ``use: sig`` and ``alg``."""
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         key = self.key()
         core: dict[str, str]
         if isinstance(key, rsa.RSAPublicKey):
@@ -164,6 +175,8 @@ class PublicKey:
 
     def pem(self) -> str:
         """The key as a PEM SubjectPublicKeyInfo (``-----BEGIN PUBLIC KEY-----``)."""
+        from cryptography.hazmat.primitives import serialization
+
         raw = self.key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -180,6 +193,9 @@ class GeneratedKey:
 
 def generate_key(kind: KeyKind) -> GeneratedKey:
     """A new key pair of ``kind``, made here, inside the vault."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     key: PrivateKey = (
         rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS)
         if kind is KeyKind.RSA
@@ -200,6 +216,10 @@ def open_private_key(value: Secret) -> tuple[PrivateKey, PublicKey]:
         UsageError: The value is not an unencrypted RSA or P-256 private key (the message
             never quotes it).
     """
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     raw = value.reveal().strip().encode("utf-8")
     try:
         if raw.startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
@@ -218,6 +238,8 @@ def open_private_key(value: Secret) -> tuple[PrivateKey, PublicKey]:
 
 
 def _kind_of(key: Any) -> KeyKind:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < _RSA_BITS:
             raise UsageError(f"an RSA key needs at least {_RSA_BITS} bits, not {key.key_size}")

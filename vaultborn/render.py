@@ -8,19 +8,38 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, cast
 
 from vaultborn.vault.model import FieldType, Item, ItemSummary
 from vaultborn.vault.secret import Secret
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 __all__ = ["console", "print_item", "print_items", "print_json", "print_table", "progress"]
 
-console = Console(highlight=False, soft_wrap=True)
-progress = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _FirstUse:
+    """A Rich ``Console`` made when it is first used.
+
+    Importing rich costs 40 ms, and ``read``, ``otp`` and ``run``, which wrap a person's own
+    commands, print plain values or nothing at all.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._made: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            from rich.console import Console
+
+            self._made = Console(**self._options)
+        return getattr(self._made, name)
+
+
+console = cast("Console", _FirstUse(highlight=False, soft_wrap=True))
+progress = cast("Console", _FirstUse(stderr=True, highlight=False, soft_wrap=True))
 """Progress of long steps, on stderr (stdout stays the result, also with ``--json``)."""
 
 
@@ -36,6 +55,9 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     id whole, one row per line, as ``op`` prints for scripts.
     """
     if console.is_terminal:
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(box=None, pad_edge=False)
         for header in headers:
             table.add_column(header)

@@ -17,12 +17,14 @@ HEAVY = (
     "langgraph", "langchain_core", "playwright", "boto3", "moto", "sqlalchemy", "httpx", "mcp",
     "onepassword",
 )  # fmt: skip
+LIGHT = ("pydantic", "rich")
+"""Not heavy, but no business in a command that wraps a person's: 0.1 s between them."""
 
 PROBE = f"""
 import json, sys
 from vaultborn.cli import main
 code = main(sys.argv[1:])
-print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY + LIGHT!r} if m in sys.modules]}}))
 """
 
 
@@ -51,6 +53,7 @@ def _loaded(*argv: str) -> tuple[int, set[str]]:
 )
 def test_a_command_imports_only_what_it_uses(argv: tuple[str, ...], allowed: set[str]) -> None:
     code, loaded = _loaded(*argv)
+    loaded -= set(LIGHT)  # help is rich's work
     assert code == 0
     assert loaded <= allowed, f"vaultborn {' '.join(argv)} loaded {sorted(loaded - allowed)}"
 
@@ -72,8 +75,29 @@ def test_looking_at_runs_loads_no_langgraph(cli: Any) -> None:
     looks = (("runs",), ("approvals",), ("runs", "--json"), ("approvals", "--json"))
     for argv in looks:
         code, loaded = _loaded(*argv)
+        loaded -= set(LIGHT)  # the table is rich's
         assert code == 0
         assert not loaded, f"vaultborn {' '.join(argv)} loaded {sorted(loaded)}"
     code, loaded = _loaded("audit", "verify", "--json")
     assert code == 0
     assert not loaded & {"langgraph", "langchain_core", "playwright", "boto3", "moto"}, loaded
+
+
+def test_reading_a_value_loads_no_heavy_library(cli: Any) -> None:
+    """``read``, ``otp`` and ``run`` wrap people's commands: no pydantic (typer 0.29 checked
+    every parameter through it) and no rich (help only)."""
+    title = "Lazy — item"
+    uri = "otpauth://totp/L:l?secret=JBSWY3DPEHPK3PXP&issuer=L"
+    assert (
+        cli("item", "create", "--vault", "ACL", "--title", title, "--generate-password").code == 0
+    )
+    assert cli("item", "edit", title, "--vault", "ACL", f"one-time password[otp]={uri}").code == 0
+    ref = f"op://ACL/{title}/password"
+    for argv in (
+        ("read", ref),
+        ("otp", title, "--vault", "ACL"),
+        ("run", "--env", f"K={ref}", "--", "true"),
+    ):
+        code, loaded = _loaded(*argv)
+        assert code == 0, argv
+        assert not loaded, f"vaultborn {' '.join(argv)} loaded {sorted(loaded)}"

@@ -102,3 +102,15 @@ def test_help_shows_bracketed_examples_as_written(capsys: pytest.CaptureFixture[
     shown = " ".join(_help(capsys, "item", "create").split())
     assert "[section.]field[[type]]=value" in shown
     assert "password[otp]=otpauth://…" in shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a [otp] b", "x\\[bold]y", "end\\", "end\\\\", "[/x] [#f00] [@click]", "[A] [1]", ""],
+)
+def test_help_escapes_markup_as_rich_does(text: str) -> None:
+    from rich.markup import escape
+
+    from vaultborn.cli.help import _escape
+
+    assert _escape(text) == escape(text)

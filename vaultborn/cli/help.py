@@ -9,9 +9,8 @@ own modules keep only their options and docstrings.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
-
-from rich.markup import escape
 
 __all__ = ["EXAMPLES", "ORDER", "polish"]
 
@@ -99,6 +98,19 @@ _BY_NAME = {
 """Metavars of options whose name says more than their type."""
 
 
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def _escape(text: str) -> str:
+    """``text`` as rich markup that shows it as written (``[otp]`` stays ``[otp]``).
+
+    ``rich.markup.escape``'s rule: this module runs at every start, and rich is needed only
+    when help is shown.
+    """
+    text = _MARKUP_TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", text)
+    return text + "\\" if text.endswith("\\") and not text.endswith("\\\\") else text
+
+
 def _metavar(param: Any) -> str | None:
     """What the option's value is; None keeps Typer's list of choices."""
     named = _BY_NAME.get(param.opts[0])
@@ -124,10 +136,10 @@ def _polish_params(command: Any) -> None:
         return option
 
     command.get_help_option = help_option
-    command.help = escape(command.help) if command.help else command.help
+    command.help = _escape(command.help) if command.help else command.help
     for param in command.params:
         if getattr(param, "help", None):
-            param.help = escape(param.help)  # rich markup would eat "[otp]" in examples
+            param.help = _escape(param.help)  # rich markup would eat "[otp]" in examples
         if param.param_type_name == "option":
             if param.is_flag:
                 param.metavar = ""  # a flag takes no value: nothing to name
@@ -155,7 +167,7 @@ def polish(command: Any, path: str = "") -> None:
     _polish_params(command)
     example = EXAMPLES.get(path)
     if example is not None and not command.epilog:
-        command.epilog = escape(f"Example: {example}")
+        command.epilog = _escape(f"Example: {example}")
     if hasattr(command, "commands"):
         order = {name: number for number, name in enumerate(ORDER)}
         ranked = sorted(command.commands.items(), key=lambda kv: order.get(kv[0], len(ORDER)))
