@@ -30,8 +30,9 @@ from vaultborn.runner.worker import Worker, WorkerConfig
 
 pytestmark = pytest.mark.robustness("scale: database URLs, board, worker choices, CLI input")
 
-_AT_LEAST_ONE = "Invalid value for '--concurrency': Input should be greater than or equal to 1"
-_AT_MOST_MAX = "Invalid value for '--concurrency': Input should be less than or equal to 256"
+_AT_LEAST_ONE = "Invalid value for '--concurrency': 0 is not in the range 1<=x<=256"
+_AT_MOST_MAX = "Invalid value for '--concurrency': 100000 is not in the range 1<=x<=256"
+_NEGATIVE = "Invalid value for '--concurrency': -3 is not in the range 1<=x<=256"
 
 
 @pytest.mark.parametrize(
@@ -178,7 +179,7 @@ def test_a_queued_start_of_a_run_that_already_started_becomes_a_resume(home: Pat
         (["--run", "run-1", "--plan-dir", "PLANS"], "--run continues one run"),
         (["--plan-dir", "PLANS", "--concurrency", "0"], _AT_LEAST_ONE),
         (["--plan-dir", "PLANS", "--queue", "--concurrency", "0"], _AT_LEAST_ONE),
-        (["--plan", "PLANS/agent-01.toml", "--concurrency", "-3"], _AT_LEAST_ONE),
+        (["--plan", "PLANS/agent-01.toml", "--concurrency", "-3"], _NEGATIVE),
         (["--plan-dir", "PLANS", "--concurrency", "100000"], _AT_MOST_MAX),
     ],
 )
