@@ -239,7 +239,7 @@ class AuditLog:
         if isinstance(engine_or_url, Engine):
             self._owned, base = False, engine_or_url
         else:
-            self._owned, base = True, make_engine(engine_or_url, wal=True)
+            self._owned, base = True, make_engine(engine_or_url, wal=True, durable=True)
         self._base = base
         # Autocommit at the driver, so that the transaction (and its write lock) is ours to begin.
         self.engine = base.execution_options(isolation_level="AUTOCOMMIT")

@@ -33,6 +33,7 @@ from vaultborn.core.database import (
     UrlLike,
     database_url,
     pool_size,
+    relaxed_sync,
     sqlite_path,
 )
 from vaultborn.core.errors import ConfigurationError
@@ -78,7 +79,8 @@ def open_checkpointer(
     try:
         saver = SqliteSaver(conn, serde=_serde(key))
         try:
-            saver.setup()
+            saver.setup()  # WAL mode, then a checkpoint's commit need not wait for the disk
+            relaxed_sync(conn)
         except sqlite3.Error as error:
             raise _unusable(path, error) from None
         yield saver
@@ -110,7 +112,8 @@ async def open_async_checkpointer(
     try:
         saver = AsyncSqliteSaver(conn, serde=_serde(key))
         try:
-            await saver.setup()
+            await saver.setup()  # WAL mode (LangGraph's setup), so, as relaxed_sync does:
+            await conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as error:
             raise _unusable(path, error) from None
         yield saver

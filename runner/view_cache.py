@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from vaultborn import __version__
+from vaultborn.core.database import relaxed_sync
 from vaultborn.core.errors import ConfigurationError
 from vaultborn.core.sqltx import busy_timeout
 from vaultborn.runner.run_view import RunView
@@ -159,7 +160,9 @@ def _absent(path: Path) -> bool:
 
 
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
-    return sqlite3.connect(path, timeout=timeout)
+    conn = sqlite3.connect(path, timeout=timeout)
+    relaxed_sync(conn)
+    return conn
 
 
 def _head(conn: sqlite3.Connection, run_id: str) -> str:
