@@ -21,8 +21,8 @@ from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.nodes.gating import REFUSED
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.drive import drive_run
-from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.identity import os_identity
+from vaultborn.runner.run_kind import is_host_run
 from vaultborn.runner.runs import OnStep, RunView, StateDb, list_runs, view_run
 from vaultborn.runner.runtime import RunOptions
 from vaultborn.runner.wiring import Settings

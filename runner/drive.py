@@ -29,9 +29,9 @@ from vaultborn.graphs.checkpoint import prepare_database
 from vaultborn.graphs.state import PlanData, SetupState
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.gating import REFUSED
-from vaultborn.runner.host_runs import is_host_run, move_host_run
 from vaultborn.runner.leases import hold_run
 from vaultborn.runner.plan import Plan
+from vaultborn.runner.run_kind import is_host_run
 from vaultborn.runner.runs import (
     OnStep,
     RunView,
@@ -117,6 +117,9 @@ def drive_run(
             vault = open_vault(settings.for_plan(plan["vault"]["backend"]))
             with open_runtime(vault, plan, home_of(settings), opts) as deps:
                 if host:
+                    # Loaded for a host run only: the agent graph brings LangChain's models.
+                    from vaultborn.runner.host_runs import move_host_run
+
                     moved = move_host_run(db, deps, run_id, answer=answer, hold=False)
                     return asyncio.run(moved)
                 return _converse(db, deps, run_id, first, answer, on_gate, on_step)

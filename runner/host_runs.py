@@ -26,6 +26,7 @@ from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.tools import TOOLS, ToolSpec
 from vaultborn.runner.agent_runs import advance_agent, agent_start, view_agent
 from vaultborn.runner.leases import hold_run_async
+from vaultborn.runner.run_kind import is_host_run
 from vaultborn.runner.runs import RunView, StateDb
 
 __all__ = [
@@ -66,11 +67,6 @@ def host_start(run_id: str, client: str, *, vaults: Sequence[str], plan: Mapping
     task = f"Tool calls of the MCP client {client}"
     return {**agent_start(run_id, task, vaults=vaults, now=now, tools=tools),
             "client": client, "plan": dict(plan)}  # fmt: skip
-
-
-def is_host_run(values: Mapping[str, Any]) -> bool:
-    """Whether a run's state is a host run's."""
-    return bool(values.get("client")) and "toolkit" in values
 
 
 def _config(run_id: str) -> Any:

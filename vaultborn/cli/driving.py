@@ -32,9 +32,9 @@ from vaultborn.prompts import ask_human, ask_session, describe_waiting
 from vaultborn.receipt import effect_finished, effect_started, receipt_lines
 from vaultborn.render import console, print_json, progress
 from vaultborn.runner.drive import drive_run
-from vaultborn.runner.host_runs import is_host_run
 from vaultborn.runner.identity import os_account
 from vaultborn.runner.plan import Plan, load_plan
+from vaultborn.runner.run_kind import is_host_run
 from vaultborn.runner.runs import (
     RunView,
     StateDb,

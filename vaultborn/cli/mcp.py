@@ -98,9 +98,9 @@ def _served(settings: Settings, plan_path: Path | None, policy_path: Path | None
     from vaultborn.mcp_server import Sessions
     from vaultborn.nodes.steps import STEPS
     from vaultborn.nodes.tools import TOOLS
-    from vaultborn.runner.host_runs import is_host_run
     from vaultborn.runner.host_session import HostSession
     from vaultborn.runner.inbox_link import serving_inbox
+    from vaultborn.runner.run_kind import is_host_run
     from vaultborn.runner.runs import view_run
     from vaultborn.runner.runtime import RunOptions, open_runtime
     from vaultborn.runner.state_db import home_of, keys_home, state_db
