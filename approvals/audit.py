@@ -88,6 +88,10 @@ _events = Table(
 )
 # What ``has_decision`` looks up once per effect (made on open for tables made without it).
 _by_subject = Index("audit_events_by_subject", _events.c.run_id, _events.c.kind, _events.c.subject)
+# Built once: an append is on every step's path, and a statement built per call costs
+# SQLAlchemy a new cache key each time (a third of an append's CPU).
+_LAST_ROW = select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
+_INSERT_ROW = _events.insert()
 
 
 @dataclass(frozen=True)
@@ -290,9 +294,7 @@ class AuditLog:
             yield conn
 
     def _last(self, conn: Connection) -> tuple[int, str]:
-        last = conn.execute(
-            select(_events.c.seq, _events.c.hash).order_by(_events.c.seq.desc()).limit(1)
-        ).first()
+        last = conn.execute(_LAST_ROW).first()
         return (last[0], last[1]) if last else (0, GENESIS)
 
     def append(self, run_id: str, kind: str, subject: str, detail: Mapping[str, Any]) -> AuditEvent:
@@ -324,12 +326,10 @@ class AuditLog:
                     seq, at = seq + 1, float(self.clock())
                     digest = row_digest(self.key, prev, seq, run_id, at, kind, subject, text)
                     try:
-                        conn.execute(
-                            _events.insert().values(
-                                seq=seq, run_id=run_id, at=at, kind=kind, subject=subject,
-                                detail=text, prev_hash=prev, hash=digest,
-                            )
-                        )  # fmt: skip
+                        conn.execute(_INSERT_ROW, {
+                            "seq": seq, "run_id": run_id, "at": at, "kind": kind,
+                            "subject": subject, "detail": text, "prev_hash": prev, "hash": digest,
+                        })  # fmt: skip
                     except IntegrityError:
                         raise _SeqTaken from None
             except _SeqTaken:  # another writer took ``seq`` first: read the end again
