@@ -12,6 +12,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import termios
@@ -37,6 +38,11 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 
 def _controlling_terminal() -> None:  # runs in the child, after setsid (start_new_session)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # A person's terminal starts its shell with Ctrl-C heard. A test run started in the
+    # background (a script's `&`) hands its children SIGINT and SIGQUIT ignored, and Python
+    # keeps an ignored SIGINT ignored: the CLI would be deaf to the ^C this harness types.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 class Terminal:
