@@ -58,10 +58,10 @@ class AuditedVault:
         self._record("read", str(ref))
         return self.inner.read(ref)
 
-    def create_item(self, vault: str, spec: ItemSpec) -> Item:
-        """Create an item (audited by vault and title)."""
-        self._record("create_item", f"{vault}/{spec.title}")
-        return self.inner.create_item(vault, spec)
+    def create_item(self, vault: str, spec: ItemSpec, *, reveal: bool = False) -> Item:
+        """Create an item (audited by vault and title, with whether values were revealed)."""
+        self._record("create_item", f"{vault}/{spec.title}", **({"reveal": True} if reveal else {}))
+        return self.inner.create_item(vault, spec, reveal=reveal)
 
     def get_item(self, vault: str | None, item: str, *, reveal: bool = False) -> Item:
         """Get an item (audited, with whether values were revealed)."""

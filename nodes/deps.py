@@ -20,6 +20,7 @@ from vaultborn.browser.totp_steps import StepLedger
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.idp.tokens import TokenSource
 from vaultborn.nodes.audited_vault import AuditedVault
+from vaultborn.nodes.step_vault import MoveItems
 from vaultborn.stores.protocol import SecretStore
 from vaultborn.vault.protocol import Vault
 
@@ -86,6 +87,9 @@ class Deps:
     identity: Mapping[str, str | int] = field(default_factory=dict)
     """What this process can prove of who runs it (``os_uid``, ``os_user`` …), recorded as
     ``identity`` beside every decision it records; never a name an answer claims."""
+    move: MoveItems | None = None
+    """What a step of the current move of a run created, for the next steps (``advance`` sets
+    a fresh one per move; None hands nothing on)."""
 
     def __post_init__(self) -> None:
         # A TTL that no request can be built with would only fail later, inside a gate.

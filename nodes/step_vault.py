@@ -9,6 +9,9 @@ in memory for the one step only and is never written anywhere; a write through t
 computed from what the vault holds now. An OTP field the step sets is the exception that
 proves it: what the vault holds there is the URI just written, so the step's codes come from
 that URI without reading the item back (whether or not the step read the item before).
+
+One thing crosses steps: an item created in a move of the run goes, as the vault made it, to
+the move's next steps until anything is written (``MoveItems``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,42 @@ from vaultborn.vault.reference import SecretReference, parse_reference
 from vaultborn.vault.resolve import field_in
 from vaultborn.vault.secret import Secret
 
-__all__ = ["StepVault"]
+__all__ = ["MoveItems", "StepVault"]
+
+
+class MoveItems:
+    """Items as this move's writes got them back from the vault, for the move's later steps.
+
+    A move is one pass of a run through its graph, until it is done or waits at a gate
+    (``runner.runs.advance``). The break-glass item comes back from its creation with the
+    password the vault generated, and the next step, which gives that password to the IdP,
+    reads it here instead of from the vault: one vault call less per enrollment, as a person
+    running the chain by hand uses ``op item create``'s answer. In memory only, and nothing
+    outlives the move: a gate, a crash or the process's end starts the next move empty. A write
+    in the move forgets everything, so a later step (the verification's login drill) reads what
+    the vault holds.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str | None, str], Item] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, item: Item, vault: str) -> None:
+        """Keep ``item`` (revealed): its vault by ``vault``, name or id; it by title or id."""
+        with self._lock:
+            for in_vault in {vault, item.vault.name, item.vault.id}:
+                for name in (item.title, item.id):
+                    self._items[(in_vault, name)] = item
+
+    def get(self, vault: str | None, item: str) -> Item | None:
+        """The item kept under these names, if any."""
+        with self._lock:
+            return self._items.get((vault, item))
+
+    def forget(self) -> None:
+        """Drop everything kept (the vault changed)."""
+        with self._lock:
+            self._items.clear()
 
 
 class StepVault:
@@ -37,10 +75,17 @@ class StepVault:
     Args:
         inner: The vault (usually the run's audited vault).
         clock: UNIX time now, for codes asked without ``at``.
+        move: What the move's earlier steps created, handed on to this one (``MoveItems``).
     """
 
-    def __init__(self, inner: Vault, *, clock: Callable[[], float] = time.time) -> None:
-        self.inner, self.clock = inner, clock
+    def __init__(
+        self,
+        inner: Vault,
+        *,
+        clock: Callable[[], float] = time.time,
+        move: MoveItems | None = None,
+    ) -> None:
+        self.inner, self.clock, self.move = inner, clock, move
         self.backend = inner.backend
         self._items: dict[tuple[str | None, str], Item] = {}
         self._otps: dict[tuple[str | None, str], Secret] = {}  # OTP URIs this step wrote
@@ -105,10 +150,14 @@ class StepVault:
         return self.inner.health()
 
     # -- writes: through, and what was read is forgotten ---------------------------------------
-    def create_item(self, vault: str, spec: ItemSpec) -> Item:
-        """Create an item."""
+    def create_item(self, vault: str, spec: ItemSpec, *, reveal: bool = False) -> Item:
+        """Create an item; in a move, it is handed on revealed to the move's next steps."""
         self._forget()
-        return self.inner.create_item(vault, spec)
+        if self.move is None:
+            return self.inner.create_item(vault, spec, reveal=reveal)
+        made = self.inner.create_item(vault, spec, reveal=True)
+        self.move.keep(made, vault)
+        return made if reveal else made.concealed()
 
     def edit_item(self, vault: str | None, item: str, edit: ItemEdit) -> Item:
         """Change an item."""
@@ -146,7 +195,8 @@ class StepVault:
     def _revealed(self, vault: str | None, item: str) -> Item:
         found = self._cached(vault, item)
         if found is None:
-            found = self.inner.get_item(vault, item, reveal=True)
+            handed = self.move.get(vault, item) if self.move is not None else None
+            found = handed or self.inner.get_item(vault, item, reveal=True)
             self._remember(vault, item, found)
         return found
 
@@ -160,6 +210,8 @@ class StepVault:
         with self._lock:
             self._items.clear()
             self._otps.clear()
+        if self.move is not None:
+            self.move.forget()
 
     @staticmethod
     def _code(item: Item, at: float) -> Secret:

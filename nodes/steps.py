@@ -162,7 +162,7 @@ async def run_effect(step: GatedStep, args: dict[str, Any], deps: Deps) -> StepO
     other run sharing the loop (``setup --plan-dir``, ``worker``). The effect sees the vault
     through a ``StepVault``: an item it needs several values of is read once.
     """
-    deps = replace(deps, vault=StepVault(deps.vault, clock=deps.clock))
+    deps = replace(deps, vault=StepVault(deps.vault, clock=deps.clock, move=deps.move))
     if inspect.iscoroutinefunction(step.effect):
         result: StepOutcome = await step.effect(args, deps)
         return result

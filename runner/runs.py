@@ -10,6 +10,7 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from contextlib import AsyncExitStack, ExitStack
+from dataclasses import replace
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -19,6 +20,7 @@ from vaultborn.core.errors import RunStateError, UsageError
 from vaultborn.graphs.setup import build_graph
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.state import InterruptedRecord, SetupState
+from vaultborn.nodes.step_vault import MoveItems
 from vaultborn.runner import view_cache
 from vaultborn.runner.board import RunBoard
 from vaultborn.runner.notify import notify_drift, notify_waiting
@@ -171,7 +173,8 @@ async def advance(
         before = await asyncio.to_thread(board.status, run_id)
         await asyncio.to_thread(board.mark, run_id, "running")
         config: Any = _config(run_id)
-        run_deps = deps.for_run(run_id)  # the run's vault operations audited under it
+        # The run's vault operations audited under it; what a step creates handed to the next.
+        run_deps = replace(deps.for_run(run_id), move=MoveItems())
         async with AsyncExitStack() as opened:
             if saver is None:
                 saver = await opened.enter_async_context(db.open_async())

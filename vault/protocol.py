@@ -50,8 +50,11 @@ class Vault(Protocol):
         """The value ``ref`` points at (the current code for ``?attribute=otp``)."""
         ...
 
-    def create_item(self, vault: str, spec: ItemSpec) -> Item:
+    def create_item(self, vault: str, spec: ItemSpec, *, reveal: bool = False) -> Item:
         """Create an item (its password or key pair generated inside the vault); concealed.
+
+        With ``reveal``, the item with its values, as the vault made them: for a caller that
+        uses the generated password at once, so it need not read the item back.
 
         Raises:
             KeyGenerationUnsupported: the backend cannot generate ``spec.generate_key``.

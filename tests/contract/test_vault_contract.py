@@ -68,6 +68,20 @@ def test_create_generates_the_password_inside_the_vault(vault: Vault) -> None:
     assert vault.read(item.reference(password_field)) == password
 
 
+def test_create_answers_with_the_values_when_asked_to_reveal(vault: Vault) -> None:
+    spec = ItemSpec(
+        title=BREAK_GLASS,
+        category=Category.LOGIN,
+        assignments=(parse_assignment("username=admin@example.com"),),
+        generate_password=parse_recipe("letters,digits,symbols,32"),
+    )
+    made = vault.create_item("ACL", spec, reveal=True)
+    password = made.field_named("password").value
+    assert isinstance(password, Secret) and len(password) == 32
+    assert password == vault.read(f"op://ACL/{BREAK_GLASS}/password")
+    assert made.version == 1 and made.field_named("password").generated
+
+
 def test_canonical_reference_is_id_based_and_resolves(vault: Vault) -> None:
     item = _break_glass(vault)
     canonical = vault.resolve(f"op://acl/{BREAK_GLASS.upper()}/PASSWORD")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.vault_counting import Counting
-from vaultborn.nodes.step_vault import StepVault
+from vaultborn.nodes.step_vault import MoveItems, StepVault
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.items import ItemEdit, ItemSpec
 from vaultborn.vault.local import LocalVault
 from vaultborn.vault.model import Category
 from vaultborn.vault.otp import parse_otpauth_uri, totp_code
+from vaultborn.vault.recipe import parse_recipe
 
 URI = "otpauth://totp/ACL:ana?secret=JBSWY3DPEHPK3PXP&issuer=ACL"
 
@@ -48,3 +49,39 @@ def test_a_write_of_another_kind_forgets_what_the_step_read(tmp_path: Path) -> N
     code = step.otp_code("ACL", made.id)  # read again: the item changed since
     assert counting.calls == {"set_otp": 1, "edit_item": 1, "get_item": 1}
     assert code.reveal() == totp_code(parse_otpauth_uri(URI), 1_000_000.0).reveal()
+
+
+def _created_in_a_move(tmp_path: Path) -> tuple[Counting, MoveItems, str]:
+    """A step of a move creates a login item with a generated password."""
+    counting = Counting(LocalVault(tmp_path / "home"))
+    move = MoveItems()
+    spec = ItemSpec(title="bg", category=Category.LOGIN, generate_password=parse_recipe("20"))
+    made = StepVault(counting, move=move).create_item("ACL", spec)  # type: ignore[arg-type]
+    assert made.concealed() == made  # the step that created it gets it concealed, as ever
+    return counting, move, made.id
+
+
+def test_the_next_step_of_the_move_gets_the_password_the_creation_answered(
+    tmp_path: Path,
+) -> None:
+    counting, move, item_id = _created_in_a_move(tmp_path)
+    next_step = StepVault(counting, move=move)  # type: ignore[arg-type]
+
+    by_title = next_step.read("op://ACL/bg/password")
+    by_id = next_step.read(f"op://ACL/{item_id}/password")
+
+    assert counting.calls == {"create_item": 1}  # no read back
+    stored = counting.inner.read("op://ACL/bg/password")
+    assert by_title.reveal() == by_id.reveal() == stored.reveal()
+
+
+def test_a_write_in_the_move_or_a_new_move_reads_the_vault_again(tmp_path: Path) -> None:
+    counting, move, item_id = _created_in_a_move(tmp_path)
+    StepVault(counting, move=move).set_otp("ACL", item_id, URI)  # type: ignore[arg-type]
+    StepVault(counting, move=move).read("op://ACL/bg/password")  # type: ignore[arg-type]
+    assert counting.calls == {"create_item": 1, "set_otp": 1, "get_item": 1}
+
+    counting, _, _ = _created_in_a_move(tmp_path / "other")
+    StepVault(counting, move=MoveItems()).read("op://ACL/bg/password")  # type: ignore[arg-type]
+    StepVault(counting).read("op://ACL/bg/password")  # type: ignore[arg-type]
+    assert counting.calls == {"create_item": 1, "get_item": 2}

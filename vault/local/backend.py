@@ -195,14 +195,14 @@ class LocalVault(BaseVault):
         with self._open().database.transaction(write=True) as conn:
             return _vault_named(conn, name)
 
-    def create_item(self, vault: str, spec: ItemSpec) -> Item:
-        """Create an item, and its vault if none matches ``vault``; returns it concealed."""
+    def create_item(self, vault: str, spec: ItemSpec, *, reveal: bool = False) -> Item:
+        """Create an item, and its vault if none matches ``vault``; concealed unless ``reveal``."""
         opened = self._open()
         with opened.database.transaction(write=True) as conn:
             info = _vault_named(conn, vault)
             item = new_item(spec, info)
             tables.add_item(conn, seal_item(opened.sealer, item))
-        return item.concealed()
+        return item if reveal else item.concealed()
 
     def _edit(self, vault: VaultInfo, item_id: str, edit: ItemEdit) -> Item:
         opened = self._open()

@@ -149,8 +149,12 @@ class OpVault(BaseVault):
         return self._get(info, summary.id, reveal=reveal)
 
     # -- writes -------------------------------------------------------------------------------
-    def create_item(self, vault: str, spec: ItemSpec) -> Item:
-        """``op item create`` with the item as a JSON template on stdin; returns it concealed.
+    def create_item(self, vault: str, spec: ItemSpec, *, reveal: bool = False) -> Item:
+        """``op item create`` with the item as a JSON template on stdin; concealed.
+
+        With ``reveal``, the values come from one ``op item get --reveal`` after it: whether
+        op's answer to a create carries them since CLI 2.30's concealment is not in the
+        reference (credentials.md §1.6), so it is not relied on.
 
         Raises:
             KeyGenerationUnsupported: ``spec`` asks for a key pair. The op flag that would
@@ -164,6 +168,10 @@ class OpVault(BaseVault):
                 "not in vaultborn's reference); use the local vault, or make the SSH Key item "
                 "in 1Password and pass its 'private key' reference"
             )
+        made = self._create(vault, spec)
+        return self.get_item(made.vault.id, made.id, reveal=True) if reveal else made
+
+    def _create(self, vault: str, spec: ItemSpec) -> Item:
         if not vault.startswith("-"):
             try:
                 return writes.create(self.op, vault, spec)

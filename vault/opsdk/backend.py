@@ -284,8 +284,10 @@ class OpSdkVault(BaseVault):
                     versions[str(response.content.id)] = int(response.content.version)
         return [_with_version(s, versions.get(s.id, s.version)) for s in found]
 
-    def create_item(self, vault: str, spec: ItemSpec) -> Item:
-        """``client.items.create`` with the password from the SDK's generator; concealed.
+    def create_item(self, vault: str, spec: ItemSpec, *, reveal: bool = False) -> Item:
+        """``client.items.create`` with the password from the SDK's generator.
+
+        Concealed unless ``reveal``: the SDK answers the create with the item's values.
 
         Raises:
             KeyGenerationUnsupported: ``spec`` asks for a key pair: the SDK's interface in
@@ -301,7 +303,7 @@ class OpSdkVault(BaseVault):
         draft = new_item(spec, info, generate=self._generate)
         params = shapes.create_params(draft, info.id)
         out = self._sdk(lambda c: c.items.create(params))
-        return _generated_as(shapes.item_from_sdk(out, info, reveal=False), draft)
+        return _generated_as(shapes.item_from_sdk(out, info, reveal=reveal), draft)
 
     def otp_code(self, vault: str | None, item: str, *, at: float | None = None) -> Secret:
         """The code now (the SDK computes it) or at unix time ``at`` (computed here)."""
