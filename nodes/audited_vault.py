@@ -34,7 +34,7 @@ class AuditedVault:
 
     def __init__(self, inner: Vault, audit: AuditLog, run_id: str | None = None) -> None:
         self.inner, self.audit, self.run_id = inner, audit, run_id
-        self.backend = inner.backend
+        self.backend, self.creates_revealed = inner.backend, inner.creates_revealed
 
     def for_run(self, run_id: str) -> AuditedVault:
         """The same vault, its operations recorded under ``run_id``."""

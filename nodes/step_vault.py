@@ -41,7 +41,8 @@ class MoveItems:
     (``runner.runs.advance``). The break-glass item comes back from its creation with the
     password the vault generated, and the next step, which gives that password to the IdP,
     reads it here instead of from the vault: one vault call less per enrollment, as a person
-    running the chain by hand uses ``op item create``'s answer. In memory only, and nothing
+    running the chain by hand uses the create's answer (on backends whose answer carries the
+    values: ``Vault.creates_revealed``). In memory only, and nothing
     outlives the move: a gate, a crash or the process's end starts the next move empty. A write
     in the move forgets everything, so a later step (the verification's login drill) reads what
     the vault holds.
@@ -86,7 +87,7 @@ class StepVault:
         move: MoveItems | None = None,
     ) -> None:
         self.inner, self.clock, self.move = inner, clock, move
-        self.backend = inner.backend
+        self.backend, self.creates_revealed = inner.backend, inner.creates_revealed
         self._items: dict[tuple[str | None, str], Item] = {}
         self._otps: dict[tuple[str | None, str], Secret] = {}  # OTP URIs this step wrote
         self._lock = threading.Lock()
@@ -151,9 +152,14 @@ class StepVault:
 
     # -- writes: through, and what was read is forgotten ---------------------------------------
     def create_item(self, vault: str, spec: ItemSpec, *, reveal: bool = False) -> Item:
-        """Create an item; in a move, it is handed on revealed to the move's next steps."""
+        """Create an item; in a move, it is handed on revealed to the move's next steps.
+
+        Only where the backend answers a create with the values: where that costs a read of
+        its own (``op``), the next step may be a move away (a gate), and reading then is no
+        dearer.
+        """
         self._forget()
-        if self.move is None:
+        if self.move is None or not self.creates_revealed:
             return self.inner.create_item(vault, spec, reveal=reveal)
         made = self.inner.create_item(vault, spec, reveal=True)
         self.move.keep(made, vault)

@@ -13,7 +13,7 @@ class Counting:
 
     def __init__(self, inner: LocalVault) -> None:
         self.inner, self.calls = inner, Counter[str]()
-        self.backend = inner.backend
+        self.backend, self.creates_revealed = inner.backend, inner.creates_revealed
 
     def __getattr__(self, name: str) -> Any:
         self.calls[name] += 1

@@ -27,6 +27,7 @@ class BaseVault:
     """
 
     backend = "base"
+    creates_revealed = False
     clock: Callable[[], float] = staticmethod(time.time)
     """Unix time now; injected in tests so codes are deterministic."""
 

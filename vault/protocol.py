@@ -36,7 +36,10 @@ class Vault(Protocol):
     """A vault backend (the embedded local vault, or 1Password through ``op``)."""
 
     backend: str
-    """``local`` or ``op``."""
+    """``local``, ``op`` or ``op-sdk``."""
+    creates_revealed: bool
+    """Whether ``create_item(reveal=True)`` costs no more calls than a concealed create: the
+    backend's answer to a create carries the values."""
 
     def vaults(self) -> Sequence[VaultInfo]:
         """Every vault this account can see."""

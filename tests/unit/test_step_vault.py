@@ -85,3 +85,18 @@ def test_a_write_in_the_move_or_a_new_move_reads_the_vault_again(tmp_path: Path)
     StepVault(counting, move=MoveItems()).read("op://ACL/bg/password")  # type: ignore[arg-type]
     StepVault(counting).read("op://ACL/bg/password")  # type: ignore[arg-type]
     assert counting.calls == {"create_item": 1, "get_item": 2}
+
+
+def test_a_backend_whose_create_answer_has_no_values_is_not_asked_to_reveal(
+    tmp_path: Path,
+) -> None:
+    """On op a revealed create reads the item back: not worth it where a gate may come first."""
+    counting = Counting(LocalVault(tmp_path / "home"))
+    counting.creates_revealed = False  # as OpVault says of itself
+    move = MoveItems()
+    spec = ItemSpec(title="bg", category=Category.LOGIN, generate_password=parse_recipe("20"))
+    StepVault(counting, move=move).create_item("ACL", spec)  # type: ignore[arg-type]
+
+    assert move.get("ACL", "bg") is None
+    StepVault(counting, move=move).read("op://ACL/bg/password")  # type: ignore[arg-type]
+    assert counting.calls == {"create_item": 1, "get_item": 1}

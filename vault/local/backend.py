@@ -63,6 +63,7 @@ class LocalVault(BaseVault):
     """
 
     backend = "local"
+    creates_revealed = True
 
     def __init__(
         self,

@@ -60,6 +60,7 @@ class OpVault(BaseVault):
     """
 
     backend = "op"
+    creates_revealed = False  # create_item(reveal=True) reads the item back: one more op call
 
     def __init__(
         self,

@@ -69,6 +69,7 @@ class OpSdkVault(BaseVault):
     """
 
     backend = "op-sdk"
+    creates_revealed = True  # the SDK answers items.create with the item, values included
 
     def __init__(self, connect: Connect, *, timeout: float = 30.0,
                  clock: Callable[[], float] = time.time, redact: Sequence[Secret] = (),
