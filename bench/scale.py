@@ -1,7 +1,7 @@
 """Scale-out benchmark: checkpoint cost per step, many enrollments at once, workers 1 vs 2.
 
 Run: ``.venv/bin/python bench/scale.py [--sizes 1,5,20] [--engines sqlite,postgresql]
-[--steps 50] [--samples 5] [--queue 6]``
+[--steps 50] [--samples 5] [--queue 6]`` (``--queue 0`` leaves the workers out)
 
 - checkpoints: a linear graph of ``--steps`` trivial nodes run with vaultborn's checkpointer
   (strict msgpack, durability "sync") on each engine, against no checkpointer: ms per step.
@@ -282,6 +282,8 @@ def main() -> None:
                     print(f"    CPU-bound floor on {cores} cores: {floor:.1f} s = "
                           f"{floor / one['wall']:.2f}x the time of one")  # fmt: skip
 
+        if args.queue < 1:
+            return  # --queue 0: no workers part
         engine = "postgresql" if "postgresql" in engines else engines[0]
         print(f"workers on one queue of {args.queue} runs ({engine}, --concurrency 2 each)")
         times = {n: _workers(n, args.queue, engine, pg, endpoint) for n in (1, 2)}
