@@ -1,9 +1,9 @@
 """The help a person reads: a setup's order, metavars that say what a value is, an example each.
 
-Typer names a value by its Python type (``<str>``, ``<bool>``, ``<list[Path]>``); here a flag
-shows none, a value is named by what it is (``FILE``, ``URL``, ``N``, ``RUN``), and each command's
-help ends with a line to copy. Applied to the click command that Typer builds, so the commands'
-own modules keep only their options and docstrings.
+Typer names a value by its type (``TEXT``, ``INTEGER RANGE``, ``PATH``, or 0.29's ``<str>``);
+here a flag shows none, a value is named by what it is (``FILE``, ``URL``, ``N``, ``RUN``), and
+each command's help ends with a line to copy. Applied to the click command that Typer builds,
+so the commands' own modules keep only their options and docstrings.
 """
 
 from __future__ import annotations
