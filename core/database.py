@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DATABASE_ENV",
     "POOL_SIZE_ENV",
+    "RELAXED_SYNC",
     "DatabaseUrl",
     "Kind",
     "UrlLike",
@@ -231,6 +232,10 @@ def make_engine(url: UrlLike, *, wal: bool = False, durable: bool = False) -> En
     )
 
 
+RELAXED_SYNC = "PRAGMA synchronous = NORMAL"
+"""The run state's commit rule (``relaxed_sync``), for a connection already in WAL mode."""
+
+
 def relaxed_sync(conn: Any) -> None:
     """Commits on ``conn`` (a sqlite3 connection) stop waiting for the disk, in WAL mode only.
 
@@ -243,7 +248,7 @@ def relaxed_sync(conn: Any) -> None:
     """
     (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
     if str(mode).lower() == "wal":
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(RELAXED_SYNC)
 
 
 POOL_SIZE_ENV = "VAULTBORN_DB_POOL_SIZE"

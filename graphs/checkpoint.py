@@ -29,6 +29,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from vaultborn.core.database import (
     DATABASE_ENV,
+    RELAXED_SYNC,
     DatabaseUrl,
     UrlLike,
     database_url,
@@ -112,8 +113,8 @@ async def open_async_checkpointer(
     try:
         saver = AsyncSqliteSaver(conn, serde=_serde(key))
         try:
-            await saver.setup()  # WAL mode (LangGraph's setup), so, as relaxed_sync does:
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            await saver.setup()  # WAL mode (LangGraph's setup): relaxed_sync's rule applies
+            await conn.execute(RELAXED_SYNC)
         except sqlite3.Error as error:
             raise _unusable(path, error) from None
         yield saver
