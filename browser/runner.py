@@ -48,7 +48,7 @@ from vaultborn.browser.flow import (
 from vaultborn.browser.recovery import read_recovery_codes
 from vaultborn.browser.screens import Screen, ScreenKind
 from vaultborn.browser.snapshot import page_location, take_snapshot
-from vaultborn.browser.totp_steps import StepLedger, choose_step
+from vaultborn.browser.totp_steps import StepLedger, UsedSteps, choose_step
 from vaultborn.vault.secret import Secret
 
 __all__ = [
@@ -129,7 +129,7 @@ class FlowOptions:
     on_human: HumanHandler | None = None
     on_screen: Callable[[Screen, Move], None] | None = None
     on_wait: Callable[[float], None] | None = None
-    steps: StepLedger = field(default_factory=StepLedger)
+    steps: UsedSteps = field(default_factory=StepLedger)
     start_url: str | None = None
     timeout: float = 15.0
     period: int = 30
@@ -308,7 +308,8 @@ async def _totp_move(
         run.source, run.period = captured.source, captured.params.period
     elif isinstance(move, EnterCode):
         key = run.target.key
-        used = options.steps.used(key)
+        # The ledger may ask the run database: off the loop, which other flows share.
+        used = await asyncio.to_thread(options.steps.used, key)
         retry_of = run.last_step if move.next_step else None
         choice = choose_step(options.clock(), run.period, used, retry_of=retry_of)
         if choice.wait:
@@ -317,7 +318,7 @@ async def _totp_move(
             await options.sleep(choice.wait)
             run.waited += choice.wait
         code = await asyncio.to_thread(run.target.code, choice.at(run.period))
-        options.steps.mark(key, choice.step)
+        await asyncio.to_thread(options.steps.mark, key, choice.step)
         run.last_step = choice.step
         run.code_steps.append(choice.step)
         await driver.enter_code(page, code, timeout=options.timeout)

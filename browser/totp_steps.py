@@ -10,7 +10,8 @@ sent for a step this process knows was used.
 
 ``StepLedger`` remembers, per seed, the steps whose codes were sent (step numbers only, in
 memory); flows that share one (a setup's enrollment and its drill, through their ``Deps``) do
-not send a step twice. ``choose_step`` is the pure decision.
+not send a step twice. ``UsedSteps`` is what a flow needs of it (``runner.used_steps`` keeps the
+steps in the run database too, for the next process). ``choose_step`` is the pure decision.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["StepChoice", "StepLedger", "choose_step"]
+__all__ = ["StepChoice", "StepLedger", "UsedSteps", "choose_step"]
 
 STEP_MARGIN = 0.25
 """Seconds past a time-step boundary before a code for it is sent (clock skew)."""
@@ -55,9 +57,14 @@ def choose_step(
     if retry_of is not None:
         # Refused early (a narrower window than ±1): that step's code becomes valid when the
         # step begins, so wait for it. Refused in its own step: it was used or the clocks
-        # disagree; the next step's code is the first one that can still pass.
-        step = retry_of if retry_of > current else current + 1
-        return StepChoice(step, _until(step, now, period))
+        # disagree; the next step's code is the first one that can still pass, unless another
+        # flow sent it already, and then the first unused one after it, sent one step early.
+        if retry_of > current:
+            return StepChoice(retry_of, _until(retry_of, now, period))
+        step = current + 1
+        while step in used:
+            step += 1
+        return StepChoice(step, _until(max(current + 1, step - 1), now, period))
     # The next step's code is inside the verifier's window (RFC 6238 §5.2 asks verifiers to
     # accept one step of drift) and, unlike the current one, cannot have been used yet.
     for step in (current, current + 1):
@@ -69,6 +76,18 @@ def choose_step(
 
 def _until(step: int, now: float, period: int) -> float:
     return max(0.0, step * period + STEP_MARGIN - now)
+
+
+class UsedSteps(Protocol):
+    """Where flows record the steps whose codes they sent, and look them up (thread-safe)."""
+
+    def used(self, key: str) -> frozenset[int]:
+        """The steps sent for ``key``."""
+        ...
+
+    def mark(self, key: str, step: int) -> None:
+        """Remember that a code for ``step`` was sent for ``key``."""
+        ...
 
 
 class StepLedger:

@@ -16,7 +16,7 @@ from vaultborn.approvals.policy import Policy
 from vaultborn.approvals.request import checked_ttl
 from vaultborn.browser.pool import BrowserPool
 from vaultborn.browser.runner import HumanHandler
-from vaultborn.browser.totp_steps import StepLedger
+from vaultborn.browser.totp_steps import StepLedger, UsedSteps
 from vaultborn.idp.auth0 import Auth0ManagementClient
 from vaultborn.idp.tokens import TokenSource
 from vaultborn.nodes.audited_vault import AuditedVault
@@ -44,7 +44,7 @@ class BrowserChoice:
     """Lets a person act in a headed window; None turns hand-offs into ``human_step`` waits."""
     pool: BrowserPool = field(default_factory=BrowserPool)
     """The process's one Chromium (headed like ``headed``); a fresh context per flow."""
-    steps: StepLedger = field(default_factory=StepLedger)
+    steps: UsedSteps = field(default_factory=StepLedger)
     """The TOTP time steps the flows have used, per item: a drill right after an enrollment
     sends the next step's code instead of waiting for the clock."""
     wait: Callable[[float], Awaitable[None]] = asyncio.sleep

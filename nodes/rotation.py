@@ -137,6 +137,7 @@ async def verify_login(args: dict[str, Any], deps: Deps) -> LifecycleRecord:
         timeout=deps.browser.timeout,
         steps=deps.browser.steps,
         clock=deps.clock,
+        sleep=deps.browser.wait,
     )
     async with deps.browser.pool.context() as context:
         page = await context.new_page()

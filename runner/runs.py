@@ -26,6 +26,7 @@ from vaultborn.runner.board import RunBoard
 from vaultborn.runner.notify import notify_drift, notify_waiting
 from vaultborn.runner.run_view import RunView
 from vaultborn.runner.state_db import StateDb
+from vaultborn.runner.used_steps import SharedStepLedger
 
 __all__ = [
     "OnStep",
@@ -173,8 +174,13 @@ async def advance(
         before = await asyncio.to_thread(board.status, run_id)
         await asyncio.to_thread(board.mark, run_id, "running")
         config: Any = _config(run_id)
-        # The run's vault operations audited under it; what a step creates handed to the next.
-        run_deps = replace(deps.for_run(run_id), move=MoveItems())
+        # The run's vault operations audited under it; what a step creates handed to the next;
+        # the TOTP steps used known to every process on the run database.
+        steps = SharedStepLedger(deps.browser.steps, db.url)
+        stack.callback(steps.close)
+        run_deps = replace(
+            deps.for_run(run_id), move=MoveItems(), browser=replace(deps.browser, steps=steps)
+        )
         async with AsyncExitStack() as opened:
             if saver is None:
                 saver = await opened.enter_async_context(db.open_async())

@@ -33,6 +33,7 @@ from vaultborn.browser.runner import FlowOptions, FlowReport
 from vaultborn.browser.totp_steps import StepLedger
 from vaultborn.idp.devserver.server import RunningDevIdP, start_dev_idp
 from vaultborn.idp.devserver.tenant import demo_tenant
+from vaultborn.runner.used_steps import SharedStepLedger
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.items import ItemSpec
 from vaultborn.vault.local import LocalVault
@@ -318,6 +319,44 @@ def test_a_drill_that_knows_nothing_of_the_enrollment_waits_for_a_fresh_code(
     assert report.screens == ("auth0:login", "auth0:code", "auth0:code", "auth0:success")
     assert report.codes_sent == 2
     assert at.slept == [pytest.approx(15.25)] and report.waited == pytest.approx(15.25)
+
+
+class SharedClock(DriverClock):
+    """The flow's clock is the IdP's: sleeping advances both, as the wall clock would."""
+
+    def __init__(self, idp_clock: Clock) -> None:
+        super().__init__(idp_clock, offset=0)
+        self.idp_clock = idp_clock
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        self.idp_clock.advance(seconds)
+
+
+IDP_CLOCK = Clock()  # only the test below uses it; it sets the time first
+
+
+@pytest.mark.parametrize("e", [{"clock": IDP_CLOCK}], indirect=True)
+def test_a_drill_in_the_next_process_knows_the_steps_the_setup_used(
+    pages: Pages, e: Enrollment, tmp_path: Path
+) -> None:
+    IDP_CLOCK.now = 1_800_000_015.0
+    at, url = SharedClock(IDP_CLOCK), f"sqlite:///{tmp_path / 'state.db'}"
+    setup = SharedStepLedger(StepLedger(), url)
+    _enroll(pages, e, FlowOptions(clock=at, sleep=at.sleep, steps=setup))  # step N
+    _drill(pages, e, "password", FlowOptions(clock=at, sleep=at.sleep, steps=setup))  # N + 1
+    setup.close()
+
+    # ``vaultborn rotate`` seconds later, in a process of its own: on its memory alone it would
+    # send N's code (refused), then N + 1's (refused too) and fail.
+    later = SharedStepLedger(StepLedger(), url)
+    report = _drill(pages, e, "password", FlowOptions(clock=at, sleep=at.sleep, steps=later))
+    later.close()
+
+    assert report.screens == ("auth0:login", "auth0:code", "auth0:success")
+    assert report.codes_sent == 1
+    assert at.slept == [pytest.approx(15.25)]  # until N + 1 begins; N + 2 then is one ahead
+    assert later.used(e.target.key) == {60_000_000, 60_000_001, 60_000_002}
 
 
 def test_login_drill_with_a_wrong_password_is_refused(pages: Pages, e: Enrollment) -> None:

@@ -7,14 +7,18 @@ on its database in VAULTBORN_HOME), as separate processes would.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import Run
 from tests.rundb import at_rest
 from vaultborn.browser.chromium import find_chromium
+from vaultborn.core.database import make_engine
+from vaultborn.graphs.checkpoint import DATABASE_ENV
 from vaultborn.vault.local import LocalVault
 from vaultborn.vault.secret import Secret
 
@@ -75,6 +79,17 @@ def test_auto_approved_setup_runs_to_done(cli: Run, home: Path, run_database: st
     }
     assert cli("audit", "verify").code == 0
     _assert_no_secret_at_rest(home, result.out, result.err, shown.out)
+    # The time steps of the codes sent (the enrollment's, the drill's) are in the run database
+    # for the next process's drill; numbers only.
+    url = os.environ.get(DATABASE_ENV) or f"sqlite:///{home / 'state.db'}"
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT item, step FROM totp_used_steps")).all()
+    engine.dispose()
+    assert len({item for item, _ in rows}) == 1, rows  # the break-glass item's
+    used = {step for _, step in rows}
+    enrolled = set(state["enrollment"]["code_steps"])
+    assert enrolled < used, (enrolled, used)
 
 
 def test_gate_by_gate_from_separate_invocations(cli: Run, home: Path, run_database: str) -> None:

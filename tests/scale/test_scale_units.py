@@ -113,7 +113,7 @@ def test_migrate_is_idempotent_and_says_what_it_set_up(cli: Run, run_database: s
     again = cli("db", "migrate", "--json")
     assert first.code == again.code == 0, first.err
     assert json.loads(first.out)["migrated"] == json.loads(again.out)["migrated"] == [
-        "checkpoints", "audit log", "run leases", "run board",
+        "checkpoints", "audit log", "run leases", "run board", "TOTP steps used",
     ]  # fmt: skip
     assert cli("runs", "--json").code == 0
 

@@ -49,3 +49,10 @@ def test_the_ledger_keeps_steps_per_seed_and_forgets_the_oldest() -> None:
     for step in range(40):
         ledger.mark("b", step)
     assert len(ledger.used("b")) == 16 and max(ledger.used("b")) == 39
+
+
+def test_a_current_code_refused_skips_a_next_step_another_flow_used() -> None:
+    # A drill in another process used the next step early: the retry never sends it again,
+    # but the one after, once the next step begins (one step early, inside the window).
+    choice = choose_step(NOW, P, frozenset({STEP, STEP + 1}), retry_of=STEP)
+    assert choice.step == STEP + 2 and choice.wait == pytest.approx(20 + STEP_MARGIN)
