@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.forkserver import vaultborn_bin_dir
 from vaultborn.browser.chromium import find_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,8 +181,10 @@ def test_the_section_runs_as_written(title: str, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     bin_dir = Path(sys.executable).parent
+    forked = vaultborn_bin_dir()  # ``vaultborn`` forked from the tests' server of libraries
+    shims = f"{forked}:" if forked is not None else ""
     env = {
-        "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "PATH": f"{shims}{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(tmp_path),
         "VAULTBORN_HOME": str(tmp_path / ".vaultborn"),
         "VAULTBORN_REPO": str(ROOT),

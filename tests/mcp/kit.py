@@ -28,6 +28,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.faults.clikit import cli_env, run_cli
+from tests.forkserver import vaultborn_command
 from vaultborn.vault.assignment import parse_assignment
 from vaultborn.vault.items import ItemSpec
 from vaultborn.vault.local import LocalVault
@@ -69,8 +70,7 @@ async def stdio_session(home: Path, endpoint: str, log: Path, *args: str,
     """A client of ``vaultborn mcp ARGS`` on stdio; messages in ``log``, stderr beside it."""
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "tests.mcp.tee", str(log), "--", sys.executable, "-m", "vaultborn", "mcp",
-              *args],
+        args=["-m", "tests.mcp.tee", str(log), "--", *vaultborn_command(), "mcp", *args],
         env=server_env(home, endpoint, **(env or {})),
         cwd=str(ROOT),
     )  # fmt: skip
@@ -86,8 +86,7 @@ def http_server(home: Path, endpoint: str, log: Path, *args: str) -> Iterator[st
     url_file = log.with_suffix(".url")
     with log.with_suffix(".stderr").open("a", encoding="utf-8") as errlog:
         server = subprocess.Popen(
-            [sys.executable, "-m", "vaultborn", "mcp", "--http", "--url-file", str(url_file),
-             *args],
+            [*vaultborn_command(), "mcp", "--http", "--url-file", str(url_file), *args],
             env=server_env(home, endpoint), stdin=subprocess.DEVNULL, stdout=errlog,
             stderr=errlog, cwd=str(ROOT),
         )  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.faults.clikit import (
     moto_server,
     run_cli,
 )
+from tests.forkserver import vaultborn_command
 from tests.scale.plans import write_demo_plans
 from vaultborn.browser.chromium import find_chromium
 from vaultborn.runner.faults import CRASH_ENV, CRASH_EXIT
@@ -127,7 +127,7 @@ def test_several_plans_wait_at_their_gates_and_approve_queues_for_a_worker(
 
 def _worker(home: Path, endpoint: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "vaultborn", "worker", "--auto-approve", "--json", *args],
+        [*vaultborn_command(), "worker", "--auto-approve", "--json", *args],
         env={**cli_env(home, endpoint), **env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
