@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.forkserver import run_vaultborn
 from tests.ptykit import cli_env
 from vaultborn.browser.chromium import find_chromium
 
@@ -24,14 +24,7 @@ NOTICE = "using an embedded AWS emulator (moto)"
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vaultborn", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_vaultborn(args, env=env, timeout=300)
 
 
 def test_a_stepped_setup_reports_as_it_goes_says_the_notice_once_and_ends_with_a_receipt(
