@@ -98,6 +98,10 @@ class _Server:
             return self._dir / "bin"
 
     def _start(self) -> None:
+        if self._process is None:
+            atexit.register(self.stop)
+        else:  # it died: start another, in a folder of its own
+            self.stop()
         self._dir = Path(tempfile.mkdtemp(prefix="vb-fork-"))
         path = self._dir / "s"
         ready_r, ready_w = os.pipe()
@@ -118,16 +122,15 @@ class _Server:
             f"sys.exit(forkshim.main({str(path)!r}, sys.argv[1:]))\n"
         )
         shim.chmod(0o755)
-        atexit.register(self.stop)
 
     def stop(self) -> None:
-        with self._lock:
-            if self._process is not None and self._process.poll() is None:
-                self._process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._process.wait(timeout=10)
-            if self._dir is not None:
-                shutil.rmtree(self._dir, ignore_errors=True)
+        """Stop the server (its running commands go on) and remove its folder."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=10)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 _SERVER = _Server()
