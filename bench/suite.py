@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_MINUTES = 15.0
-_SUMMARY = re.compile(r"=+ (.*) in [\d.]+s")
+_SUMMARY = re.compile(r"(\d+ (?:passed|failed|errors?)\b.*?) in [\d.]+s")
 
 
 def run_suite(paths: list[str], workers: int, *, forked: bool) -> tuple[float, str, int]:
