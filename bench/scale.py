@@ -7,7 +7,7 @@ Run: ``.venv/bin/python bench/scale.py [--sizes 1,5,20] [--engines sqlite,postgr
   (strict msgpack, durability "sync") on each engine, against no checkpointer: ms per step.
 - enrollments: ``vaultborn setup --plan-dir`` with 1, 5 and 20 embedded-demo plans, all at
   once (``--concurrency`` = the count, auto-approved), each size in a fresh VAULTBORN_HOME (one
-  run: the median of three, its login drill waiting 0-30 s for a TOTP step by chance),
+  at once: the median of three, the baseline every ratio divides by),
   with a moto server started here. Wall time, and the peak resident memory of the whole
   process tree (vaultborn and its Chromium processes, sampled every 0.2 s; shared pages are
   counted in each process, so this over-counts; PSS splits them among their sharers), and the
@@ -253,8 +253,8 @@ def main() -> None:
             print(f"enrollments at once ({engine}): setup --plan-dir, auto-approved")
             results = {}
             for size in sizes:
-                # One run's time is mostly its login drill waiting for the next TOTP time step
-                # (0-30 s, by chance): the baseline is the median of three.
+                # The baseline every ratio divides by: the median of three, so one slow run of
+                # a shared machine does not flatter the ratios.
                 tries = [
                     _enrollments(size, engine, pg, endpoint) for _ in range(3 if size == 1 else 1)
                 ]
