@@ -49,10 +49,14 @@ def create_used_steps_table(url: UrlLike) -> None:
     """
     engine = make_engine(url)
     try:
-        with write_transaction(engine, "the run database") as conn:
-            _metadata.create_all(conn)
+        _create_table(engine)
     finally:
         engine.dispose()
+
+
+def _create_table(engine: Engine) -> None:
+    with write_transaction(engine, "the run database") as conn:
+        _metadata.create_all(conn)
 
 
 class SharedStepLedger:
@@ -107,8 +111,7 @@ class SharedStepLedger:
             if self._engine is None:
                 engine = make_engine(self.url)
                 try:
-                    with write_transaction(engine, "the run database") as conn:
-                        _metadata.create_all(conn)
+                    _create_table(engine)
                 except BaseException:
                     engine.dispose()
                     raise
