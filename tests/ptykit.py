@@ -18,6 +18,7 @@ import sys
 import termios
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 
 __all__ = ["Terminal", "cli_env"]
@@ -55,7 +56,9 @@ class Terminal:
             stdin=follower,
             stdout=follower,
             stderr=follower,
-            env=dict(env),
+            # A process that never ends shows where it is stuck: faulthandler dumps every
+            # thread's stack on the SIGABRT that ``wait`` sends before giving up.
+            env={"PYTHONFAULTHANDLER": "1", **env},
             start_new_session=True,
             preexec_fn=_controlling_terminal,
         )
@@ -91,8 +94,19 @@ class Terminal:
         while self._read(0.1):
             pass
         if self.child.poll() is None:
-            self.child.kill()
-            raise AssertionError(f"still running; the terminal showed:\n{self.seen[-3000:]}")
+            shown = self.seen
+            self.child.send_signal(signal.SIGABRT)
+            with suppress(subprocess.TimeoutExpired):
+                self.child.wait(5)
+            while self._read(0.5):
+                pass
+            stacks = self.seen[len(shown) :]
+            if self.child.poll() is None:
+                self.child.kill()
+            raise AssertionError(
+                f"still running; the terminal showed:\n{shown[-3000:]}\n"
+                f"its threads, when stopped:\n{stacks[-6000:]}"
+            )
         return self.child.returncode
 
     def close(self) -> None:

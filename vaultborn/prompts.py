@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.prompt import Prompt
 
+from vaultborn.answer_line import answer_stream
 from vaultborn.approvals.request import answer_for
 from vaultborn.gate_card import RunNames, card_lines
 from vaultborn.render import console
@@ -60,11 +61,11 @@ def ask_session(
             "Approve? type a = all of it (session and plan), y = the session only, "
             "n = no (reject), q = quit for now"
         )
-    choice = Prompt.ask(question, choices=choices)
+    choice = Prompt.ask(question, choices=choices, stream=answer_stream())
     if choice == "q":
         return None
     if choice == "n":
-        reason = Prompt.ask("Why") or "rejected at the terminal"
+        reason = Prompt.ask("Why", stream=answer_stream()) or "rejected at the terminal"
         return answer_for(waiting, "reject", approver=me, reason=reason)
     if choice == "a" and plan:
         return answer_for(waiting, "approve", approver=me, digest=plan["digest"])
@@ -75,5 +76,7 @@ def ask_human(waiting: dict[str, Any], me: str) -> dict[str, Any] | None:
     """Show a hand-off and wait until the person says it is done (or quits)."""
     for line in card_lines(waiting, RunNames(), time.time()):
         console.print(line, markup=False)
-    choice = Prompt.ask("Done? y = yes, q = quit for now", choices=["y", "q"], default="y")
+    choice = Prompt.ask(
+        "Done? y = yes, q = quit for now", choices=["y", "q"], default="y", stream=answer_stream()
+    )
     return None if choice == "q" else {"done": True, "by": me}
