@@ -68,7 +68,7 @@ def test_plan_dir_runs_every_plan_once(
         "--concurrency", "3", "--json",
     )  # fmt: skip
 
-    assert ran.returncode == 0, ran.stderr
+    assert ran.returncode == 0, ran.stderr[-3000:] + ran.stdout[-3000:]  # each outcome says why
     outcomes = json.loads(ran.stdout)
     assert sorted(o["plan"].rsplit("/", 1)[-1] for o in outcomes) == [
         "agent-01.toml", "agent-02.toml", "agent-03.toml",
@@ -91,7 +91,7 @@ def test_twenty_enrollments_at_once_each_happen_once(
         "--concurrency", "20", "--json",
     )  # fmt: skip
 
-    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.returncode == 0, ran.stderr[-3000:] + ran.stdout[-3000:]
     assert [o["status"] for o in json.loads(ran.stdout)] == ["done"] * 20
     assert count_accounts(home, moto_endpoint, _accounts(20)) == {
         email: ONCE for email, _ in _accounts(20)
