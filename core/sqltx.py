@@ -25,6 +25,7 @@ __all__ = [
     "busy_timeout",
     "driver_reason",
     "explicit_transaction",
+    "read_connection",
     "translated_db_errors",
     "write_transaction",
 ]
@@ -108,6 +109,24 @@ def translated_db_errors(
 def _busy(reason: str) -> bool:
     # SQLite: "database is locked"; PostgreSQL: "canceling statement due to lock timeout".
     return "locked" in reason or "busy" in reason or "lock timeout" in reason
+
+
+@contextmanager
+def read_connection(engine: Engine, what: str) -> Iterator[Connection]:
+    """A connection on ``engine`` to read from, whose failures are one line about ``what``.
+
+    Raises:
+        ConfigurationError: A lock held past the busy timeout ("try again"), or a database
+            that cannot be read (missing, damaged, not a database).
+    """
+    with (
+        translated_db_errors(
+            busy=lambda reason: ConfigurationError(f"{what} is busy ({reason}); try again"),
+            broken=lambda reason: ConfigurationError(f"{what} cannot be read: {reason}"),
+        ),
+        engine.connect() as conn,
+    ):
+        yield conn
 
 
 @contextmanager

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,7 @@ from sqlalchemy import Column, Connection, Float, MetaData, String, Table, Text,
 
 from vaultborn.approvals.action import canonical_json, plain_json
 from vaultborn.core.database import UrlLike, make_engine
-from vaultborn.core.errors import ConfigurationError
-from vaultborn.core.sqltx import translated_db_errors, write_transaction
+from vaultborn.core.sqltx import read_connection, write_transaction
 from vaultborn.nodes.state import SetupState
 
 __all__ = ["ACTIVE", "Queued", "RunBoard"]
@@ -97,16 +96,8 @@ class RunBoard:
     def _write(self) -> AbstractContextManager[Connection]:
         return write_transaction(self.engine, "the run database")
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with (
-            translated_db_errors(
-                busy=lambda r: ConfigurationError(f"the run database is busy ({r}); try again"),
-                broken=lambda r: ConfigurationError(f"the run database cannot be read: {r}"),
-            ),
-            self.engine.connect() as conn,
-        ):
-            yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return read_connection(self.engine, "the run database")
 
     def mark(self, run_id: str, status: str) -> None:
         """Record where ``run_id`` stands now."""

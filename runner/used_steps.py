@@ -14,7 +14,6 @@ leaves the ledger in memory, and the flow still retries a refused code in a late
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, and_, delete, select
@@ -22,7 +21,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, and_, delete, s
 from vaultborn.browser.totp_steps import UsedSteps
 from vaultborn.core.database import UrlLike, make_engine
 from vaultborn.core.errors import ConfigurationError
-from vaultborn.core.sqltx import translated_db_errors, write_transaction
+from vaultborn.core.sqltx import read_connection, write_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -79,7 +78,7 @@ class SharedStepLedger:
         """The steps sent for ``key``, by this process or any process sharing the database."""
         known = self.memory.used(key)
         try:
-            with _reading(), self._connected().connect() as conn:
+            with read_connection(self._connected(), "the run database") as conn:
                 rows = conn.execute(select(_used.c.step).where(_used.c.item == key)).all()
         except ConfigurationError:
             return known
@@ -117,10 +116,3 @@ class SharedStepLedger:
                     raise
                 self._engine = engine
             return self._engine
-
-
-def _reading() -> AbstractContextManager[None]:
-    return translated_db_errors(
-        busy=lambda reason: ConfigurationError(f"the run database is busy ({reason})"),
-        broken=lambda reason: ConfigurationError(f"the run database cannot be read: {reason}"),
-    )
