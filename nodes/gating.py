@@ -279,7 +279,9 @@ def effect_node(step: GatedStep) -> Any:
             raise ApprovalMissing(f"{key} has no approval for the action it would perform now")
         await require_audited(deps, state["run_id"], key, action.digest)
         if step.prepare is not None:
-            step.prepare(state.copy(), deps)
+            # In a thread: it may wait for the run database's lock, which another run's
+            # checkpoint write on this loop holds until the loop runs its commit.
+            await asyncio.to_thread(step.prepare, state.copy(), deps)
         result = await run_effect(step, dict(action.args), deps)
         if hands_off(result):
             return {"human": result["human"], "status": "waiting"}

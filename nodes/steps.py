@@ -100,8 +100,8 @@ class GatedStep:
         args: The action's arguments from the state.
         summary: One line for the person, from the arguments.
         effect: Does it (idempotently), returning the result.
-        prepare: Readies this process's ``Deps`` from the state before the effect (in memory
-            only: nothing a person approves, nothing the digest covers).
+        prepare: Readies this process's ``Deps`` from the state before the effect (nothing a
+            person approves, nothing the digest covers); it runs in a worker thread.
         repeats: Set for a step done once per entry of a plan list.
     """
 
