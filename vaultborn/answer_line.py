@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO, cast
 
+from vaultborn.core.terminal import is_terminal
+
 __all__ = ["AnswerLine", "answer_stream"]
 
 
@@ -35,7 +37,7 @@ class AnswerLine:
     def readline(self) -> str:
         """The next line typed, once there is one; ``KeyboardInterrupt`` at a Ctrl-C."""
         stdin = self._stdin or sys.stdin
-        if _is_terminal(stdin) and threading.current_thread() is threading.main_thread():
+        if is_terminal(stdin) and threading.current_thread() is threading.main_thread():
             _wait_for_line_or_signal(stdin.fileno())
         line = stdin.readline()
         if not line:
@@ -46,15 +48,6 @@ class AnswerLine:
 def answer_stream(stdin: TextIO | None = None) -> TextIO:
     """An ``AnswerLine`` as the ``stream`` rich's prompts take (they only call ``readline``)."""
     return cast(TextIO, AnswerLine(stdin))
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    # Only a terminal: its reads end at a line, so nothing typed waits in Python's buffer
-    # where ``select`` could not see it.
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError, OSError):
-        return False
 
 
 def _wait_for_line_or_signal(fd: int) -> None:
