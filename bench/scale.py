@@ -13,7 +13,9 @@ Run: ``.venv/bin/python bench/scale.py [--sizes 1,5,20] [--engines sqlite,postgr
   counted in each process, so this over-counts; PSS splits them among their sharers), and the
   CPU time of the whole tree. Goal: 20 at once in under 3x the time of one, under 150 MB more
   per extra enrollment. The CPU per extra enrollment divided by the cores gives the floor that
-  no amount of overlap gets under.
+  no amount of overlap gets under. How busy the cores were: the start-up (one core: imports,
+  Chromium, the dev IdP), the mean cores used while the runs overlap, and the tail; beside
+  it the CPU of the moto server, which runs in this process, outside the measured tree.
 - workers: ``--queue`` runs queued with ``setup --queue``, then 1 worker, or 2 workers started
   together, move them (each worker ``--concurrency 2``) until idle: wall time.
 
@@ -128,9 +130,14 @@ def _peak_memory(root: int) -> Iterator[dict[str, float]]:
     ``rss``: resident set sizes added up, which counts a page shared by N processes N times
     (Chromium's code and its zygote's pages are in every renderer). ``pss``: proportional set
     sizes (a shared page split among its sharers), which add up to what the tree really uses.
+    ``emulator``: the CPU seconds of this process meanwhile, but for the sampling thread's own:
+    the moto server's, which serves the seeds on the same cores outside the tree.
+    ``start``, ``busy``, ``tail``: the tree's CPU over time (``_phases``).
     """
     peak = {"rss": 0.0, "pss": 0.0, "cpu": 0.0}
     cpu: dict[int, float] = {}
+    timeline: list[tuple[float, float]] = [(time.perf_counter(), 0.0)]
+    sampling = [0.0]
     stop = threading.Event()
 
     def sample() -> None:
@@ -143,7 +150,10 @@ def _peak_memory(root: int) -> Iterator[dict[str, float]]:
             for pid in pids:
                 cpu[pid] = max(cpu.get(pid, 0.0), cpu_seconds(pid))
             peak["cpu"] = sum(cpu.values())
+            timeline.append((time.perf_counter(), peak["cpu"]))
+        sampling[0] = time.thread_time()
 
+    before = time.process_time()
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
     try:
@@ -151,6 +161,44 @@ def _peak_memory(root: int) -> Iterator[dict[str, float]]:
     finally:
         stop.set()
         thread.join()
+        peak["emulator"] = max(0.0, time.process_time() - before - sampling[0])
+        peak.update(_phases(timeline, os.cpu_count() or 1))
+
+
+def _phases(timeline: list[tuple[float, float]], cores: int) -> dict[str, float]:
+    """How busy the tree kept the cores: the start (seconds before a 1 s window first uses
+    more than half of the cores beyond one), the mean cores used from then until such a window
+    last ends (``busy``), and the seconds after it (``tail``). One enrollment may never get
+    there: its whole run is then ``start``."""
+    threshold = 1 + (cores - 1) / 2
+    t0 = timeline[0][0]
+    windows = [
+        (t_a - t0, t_b - t0, (c_b - c_a) / (t_b - t_a))
+        for (t_a, c_a), (t_b, c_b) in zip(timeline, timeline[5:], strict=False)
+        if t_b > t_a
+    ]
+    wide = [w for w in windows if w[2] >= threshold]
+    end = timeline[-1][0] - t0
+    if not wide:
+        return {"start": end, "busy": 0.0, "tail": 0.0}
+    first, last = wide[0][0], wide[-1][1]
+    used = _cpu_at(timeline, t0 + last) - _cpu_at(timeline, t0 + first)
+    return {"start": first, "busy": used / (last - first), "tail": end - last}
+
+
+def _busy_line(r: dict[str, float]) -> str:
+    """``_phases`` in words."""
+    cores = os.cpu_count() or 1
+    if not r["busy"]:
+        return f"cores busy: never more than {1 + (cores - 1) / 2:g} of {cores} for a second"
+    middle = r["wall"] - r["start"] - r["tail"]
+    return (f"cores busy: {r['start']:.1f} s of start-up, then {r['busy']:.2f} of {cores} "
+            f"for {middle:.1f} s, then a {r['tail']:.1f} s tail")  # fmt: skip
+
+
+def _cpu_at(timeline: list[tuple[float, float]], when: float) -> float:
+    """The tree's CPU seconds at the last sample not after ``when``."""
+    return max((c for t, c in timeline if t <= when), default=0.0)
 
 
 def _env(home: Path, endpoint: str, url: str) -> dict[str, str]:
@@ -266,6 +314,8 @@ def main() -> None:
                 print(f"  {size:>3} at once: {r['wall']:6.1f} s wall, {r['cpu']:6.1f} s CPU, peak "
                       f"{r['pss']:6.0f} MiB PSS / {r['rss']:6.0f} MiB RSS (process tree), "
                       f"{r['done']:.0f}/{size} done")  # fmt: skip
+                print(f"      {_busy_line(r)}; the AWS emulator (moto, beside the tree) "
+                      f"{r['emulator']:.1f} s CPU")  # fmt: skip
             one = results.get(1)
             for size in sizes:
                 if one and size != 1:
@@ -273,10 +323,13 @@ def main() -> None:
                     ratio = r["wall"] / one["wall"]
                     print(f"  {size} vs 1: {ratio:.2f}x the time of one"
                           f"{' (goal for 20: < 3x)' if size == 20 else ''}")  # fmt: skip
-                    extra = {k: (r[k] - one[k]) / (size - 1) for k in ("pss", "rss", "cpu")}
+                    extra = {
+                        k: (r[k] - one[k]) / (size - 1) for k in ("pss", "rss", "cpu", "emulator")
+                    }
                     print(f"    per extra enrollment: {extra['pss']:.0f} MiB PSS "
                           f"(goal < 150 MB), {extra['rss']:.0f} MiB RSS (shared pages counted "
-                          f"once per process), {extra['cpu']:.2f} s CPU")  # fmt: skip
+                          f"once per process), {extra['cpu']:.2f} s CPU (and "
+                          f"{extra['emulator']:.2f} s in the AWS emulator)")  # fmt: skip
                     cores = os.cpu_count() or 1
                     floor = one["wall"] + extra["cpu"] * (size - 1) / cores
                     print(f"    CPU-bound floor on {cores} cores: {floor:.1f} s = "
