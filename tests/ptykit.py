@@ -4,6 +4,9 @@ The child is a session leader whose controlling terminal is the pty, so a ``^C``
 pty reaches it the way a person's Ctrl-C does: the terminal turns it into SIGINT for its
 foreground process group. Limits are only how long to wait before giving up, never assertions
 about speed.
+
+``keyboard_and_stdin`` is the same pty for code tested in this process (a prompt's reader),
+and ``typed_late`` the line that unblocks a reader which missed what should have ended it.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import signal
 import subprocess
 import sys
 import termios
+import threading
 import time
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TextIO
 
-__all__ = ["Terminal", "cli_env"]
+__all__ = ["Terminal", "cli_env", "keyboard_and_stdin", "typed_late"]
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
@@ -35,6 +40,37 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
         "LINES": "50",
         **extra,
     }
+
+
+@contextmanager
+def keyboard_and_stdin() -> Iterator[tuple[int, TextIO]]:
+    """A pty: the keyboard's end (write keys to it) and a text stream on the program's end."""
+    leader, follower = pty.openpty()
+    stdin = open(follower, encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        yield leader, stdin
+    finally:
+        stdin.close()
+        os.close(leader)
+
+
+@contextmanager
+def typed_late(keyboard: int, line: bytes, after: float = 10.0) -> Iterator[threading.Event]:
+    """Type ``line`` ``after`` seconds from now unless the block has ended; the event is set
+    once it is typed, so a test can tell a wait that ended by itself from one this line ended
+    (and fails instead of hanging)."""
+    typed = threading.Event()
+
+    def type_it() -> None:
+        typed.set()
+        os.write(keyboard, line)
+
+    timer = threading.Timer(after, type_it)
+    timer.start()
+    try:
+        yield typed
+    finally:
+        timer.cancel()
 
 
 def _controlling_terminal() -> None:  # runs in the child, after setsid (start_new_session)

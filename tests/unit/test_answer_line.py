@@ -10,28 +10,15 @@ from __future__ import annotations
 
 import io
 import os
-import pty
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
 
 import pytest
 
+from tests.ptykit import keyboard_and_stdin, typed_late
 from vaultborn.answer_line import AnswerLine
-
-
-@contextmanager
-def _terminal() -> Iterator[tuple[int, TextIO]]:
-    """A pty: the keyboard's end and a text stream on the program's end."""
-    leader, follower = pty.openpty()
-    stdin = open(follower, encoding="utf-8")  # noqa: SIM115 - closed below
-    try:
-        yield leader, stdin
-    finally:
-        stdin.close()
-        os.close(leader)
 
 
 @contextmanager
@@ -48,28 +35,20 @@ def _interrupt_this_thread() -> None:
 
 
 def test_a_ctrl_c_taken_by_another_thread_ends_the_wait() -> None:
-    typed = threading.Event()
-
-    def type_late(keyboard: int) -> None:
-        typed.set()
-        os.write(keyboard, b"typed too late\n")
-
-    with _terminal() as (keyboard, stdin), _ctrl_c_heard():
+    with keyboard_and_stdin() as (keyboard, stdin), _ctrl_c_heard():
         other = threading.Timer(0.3, _interrupt_this_thread)
-        late = threading.Timer(10, type_late, [keyboard])
         other.start()
-        late.start()
         try:
-            with pytest.raises(KeyboardInterrupt):
-                AnswerLine(stdin).readline()
-            assert not typed.is_set(), "the Ctrl-C ended nothing; the late line did"
+            with typed_late(keyboard, b"typed too late\n") as typed:
+                with pytest.raises(KeyboardInterrupt):
+                    AnswerLine(stdin).readline()
+                assert not typed.is_set(), "the Ctrl-C ended nothing; the late line did"
         finally:
-            late.cancel()
             other.join()
 
 
 def test_a_line_comes_as_input_gives_it() -> None:
-    with _terminal() as (keyboard, stdin):
+    with keyboard_and_stdin() as (keyboard, stdin):
         os.write(keyboard, b"y\n\n")
         reader = AnswerLine(stdin)
         assert reader.readline() == "y"
@@ -91,7 +70,7 @@ def test_the_wakeup_fd_in_place_before_is_put_back() -> None:
     os.set_blocking(write, False)
     before = signal.set_wakeup_fd(write)
     try:
-        with _terminal() as (keyboard, stdin):
+        with keyboard_and_stdin() as (keyboard, stdin):
             os.write(keyboard, b"a\n")
             assert AnswerLine(stdin).readline() == "a"
         assert signal.set_wakeup_fd(before) == write

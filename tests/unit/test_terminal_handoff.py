@@ -10,31 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pty
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from io import StringIO
 from typing import TextIO
 
 import pytest
 
+from tests.ptykit import keyboard_and_stdin, typed_late
 from vaultborn.browser.errors import NeedsHuman
 from vaultborn.browser.handoff import terminal_handoff
 
 NEEDED = NeedsHuman("https://tenant.example.com/mfa", "tick the box")
-
-
-@contextmanager
-def _terminal() -> Iterator[tuple[int, TextIO]]:
-    """A pty: the keyboard's end and a text stream on the program's end."""
-    leader, follower = pty.openpty()
-    stdin = open(follower, encoding="utf-8")  # noqa: SIM115 - closed below
-    try:
-        yield leader, stdin
-    finally:
-        stdin.close()
-        os.close(leader)
 
 
 async def _hand_off(stdin: TextIO) -> None:
@@ -42,12 +28,6 @@ async def _hand_off(stdin: TextIO) -> None:
 
 
 def test_a_cancelled_hand_off_leaves_no_thread_waiting_for_enter() -> None:
-    typed = threading.Event()
-
-    def type_late(keyboard: int) -> None:
-        typed.set()
-        os.write(keyboard, b"\n")
-
     async def cancelled_while_waiting(stdin: TextIO) -> None:
         waiting = asyncio.ensure_future(_hand_off(stdin))
         await asyncio.sleep(0.3)
@@ -55,18 +35,13 @@ def test_a_cancelled_hand_off_leaves_no_thread_waiting_for_enter() -> None:
         with suppress(asyncio.CancelledError):
             await waiting
 
-    with _terminal() as (keyboard, stdin):
-        late = threading.Timer(10, type_late, [keyboard])
-        late.start()
-        try:
-            asyncio.run(cancelled_while_waiting(stdin))
-            assert not typed.is_set(), "the loop's close waited for Enter"
-        finally:
-            late.cancel()
+    with keyboard_and_stdin() as (keyboard, stdin), typed_late(keyboard, b"\n") as typed:
+        asyncio.run(cancelled_while_waiting(stdin))
+        assert not typed.is_set(), "the loop's close waited for Enter"
 
 
 def test_enter_on_a_terminal_ends_the_hand_off_and_ctrl_d_gives_up() -> None:
-    with _terminal() as (keyboard, stdin):
+    with keyboard_and_stdin() as (keyboard, stdin):
         os.write(keyboard, b"\n")
         asyncio.run(_hand_off(stdin))
         os.write(keyboard, b"\x04")  # Ctrl-D at the start of a line: the end of input
