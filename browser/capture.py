@@ -25,8 +25,10 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from vaultborn.browser.actions import Element, click, count
 from vaultborn.browser.errors import CaptureFailed, ConflictingSecrets, PageTimeout
 from vaultborn.browser.qr import decode_qr_texts
+from vaultborn.browser.settle import act_and_settle
 from vaultborn.browser.snapshot import page_location
 from vaultborn.vault.errors import InvalidOtpUri
 from vaultborn.vault.otp import (
@@ -57,7 +59,12 @@ FALLBACK_WORDINGS: tuple[str, ...] = (
 )
 """Link or button texts (matched case-insensitively) that reveal the secret as text."""
 
-_FALLBACK = re.compile("|".join(re.escape(w.rstrip("?")) for w in FALLBACK_WORDINGS), re.IGNORECASE)
+_FALLBACK_CONTROL = Element(
+    'the "can\'t scan" link',
+    ("a, button, [role=button], [role=link]",),
+    words=tuple(w.rstrip("?").lower() for w in FALLBACK_WORDINGS),
+)
+_IMAGES = Element("an image", ("img, canvas, svg",))
 # Groups of four (Keycloak, Google: "ABCD EFGH …"), or one run of base32, the whole value.
 _KEY = re.compile(r"[A-Za-z2-7]{4}(?:[ \-][A-Za-z2-7]{4}){3,}|[A-Za-z2-7]{16,}=*")
 # A label that names the key itself: "Secret key", "Setup key", "Authenticator secret" …
@@ -148,7 +155,7 @@ async def capture_totp(page: Page, *, timeout: float = 10.0) -> CapturedTotp:
         found = _unique(_parse_texts(await page.evaluate(_JS_CANDIDATES)), "manual", where)
         if found is not None:
             return found
-        if await _open_fallback(page, ms, where):
+        if await _open_fallback(page, ms):
             found = _unique(_parse_texts(await page.evaluate(_JS_CANDIDATES)), "manual", where)
             if found is not None:
                 return found
@@ -172,22 +179,19 @@ async def _settle(page: Page, ms: float, where: str) -> None:
         raise PageTimeout(f"{where} did not finish loading within {ms / 1000:g} s") from None
 
 
-async def _open_fallback(page: Page, ms: float, where: str) -> bool:
+async def _open_fallback(page: Page, ms: float) -> bool:
     """Click the first visible "can't scan" link or button; True if one was clicked."""
-    clickable = page.locator("a, button, [role=button], [role=link]").filter(has_text=_FALLBACK)
-    for index in range(await clickable.count()):
-        target = clickable.nth(index)
-        if await target.is_visible():
-            await target.click(timeout=ms)
-            await _settle(page, ms, where)
-            await page.wait_for_timeout(100)  # let a client-side toggle render
-            return True
-    return False
+    if not await count(page, _FALLBACK_CONTROL):
+        return False
+    timeout = ms / 1000
+    await act_and_settle(page, lambda: click(page, _FALLBACK_CONTROL, timeout=timeout), timeout)
+    await page.wait_for_timeout(100)  # let a client-side toggle finish rendering
+    return True
 
 
 async def _qr_texts(page: Page, ms: float) -> list[str]:
     """Decode QR codes from an in-memory screenshot, when the page has an image at all."""
-    if await page.locator("img, canvas, svg").count() == 0:
+    if not await count(page, _IMAGES):
         return []
     png = await page.screenshot(full_page=True, timeout=ms)
     return decode_qr_texts(png)

@@ -55,7 +55,10 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
                 if await page.evaluate(_CHANGED):
                     break
             except PlaywrightError:
-                break  # the old document went away mid-evaluation: a navigation
+                # The old document went away mid-evaluation: a navigation, which commits
+                # next. Until it has, the frame still reports the old document as loaded.
+                await _committed(navigated, deadline, where, timeout)
+                break
             if time.monotonic() > deadline:
                 raise PageTimeout(f"{where} did not react within {timeout:g} s")
             # A navigation wakes this at once; the text is looked at less and less often, so
@@ -68,3 +71,11 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
         raise PageTimeout(f"{where} did not finish loading within {timeout:g} s") from None
     finally:
         page.remove_listener("framenavigated", on_navigation)
+
+
+async def _committed(navigated: asyncio.Event, deadline: float, where: str, timeout: float) -> None:
+    """Wait for the main frame's navigation to commit, or raise PageTimeout at ``deadline``."""
+    try:
+        await asyncio.wait_for(navigated.wait(), max(deadline - time.monotonic(), 0.0))
+    except TimeoutError:
+        raise PageTimeout(f"{where} did not finish navigating within {timeout:g} s") from None

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from playwright.async_api import Page
 
+from vaultborn.browser.actions import Element, check, click, count, fill, press
 from vaultborn.browser.screens import Screen, ScreenKind
 from vaultborn.browser.settle import act_and_settle
 from vaultborn.browser.snapshot import PageSnapshot
@@ -89,25 +90,24 @@ class Driver(ABC):
 
     async def enter_code(self, page: Page, code: Secret, *, timeout: float) -> None:
         """Type ``code`` into the one-time code field and submit it."""
-        field = await _first_visible(page, self.code_inputs)
+        field = await _first_visible(page, "the one-time code field", self.code_inputs)
         if field is None and await page.evaluate(_JS_MARK_CODE_INPUT):
-            field = "[data-vaultborn-code]"
+            field = Element("the one-time code field", ("[data-vaultborn-code]",))
         if field is None:
             raise LookupError("no one-time code field")
-        await page.locator(field).first.fill(code.reveal(), timeout=timeout * 1000)
+        await fill(page, field, code, timeout=timeout)
         await self._submit(page, field, timeout=timeout)
 
     async def log_in(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
         """Fill whichever of user name and password the screen asks for, and submit."""
-        ms = timeout * 1000
         last = None
-        user_field = await _first_visible(page, self.username_inputs)
+        user_field = await _first_visible(page, "the user name field", self.username_inputs)
         if user_field is not None:
-            await page.locator(user_field).first.fill(username, timeout=ms)
+            await fill(page, user_field, username, timeout=timeout)
             last = user_field
-        password_field = await _first_visible(page, self.password_inputs)
+        password_field = await _first_visible(page, "the password field", self.password_inputs)
         if password_field is not None:
-            await page.locator(password_field).first.fill(password.reveal(), timeout=ms)
+            await fill(page, password_field, password, timeout=timeout)
             last = password_field
         if last is None:
             raise LookupError("no user name or password field")
@@ -115,57 +115,50 @@ class Driver(ABC):
 
     async def sign_up(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
         """Fill the identifier and every password box (password, confirmation) and submit."""
-        ms = timeout * 1000
-        user_field = await _first_visible(page, self.username_inputs)
+        user_field = await _first_visible(page, "the user name field", self.username_inputs)
         if user_field is None:
             raise LookupError("no user name or e-mail field")
-        await page.locator(user_field).first.fill(username, timeout=ms)
-        boxes = page.locator("input[type=password]")
-        last = None
-        for index in range(await boxes.count()):
-            if await boxes.nth(index).is_visible():
-                await boxes.nth(index).fill(password.reveal(), timeout=ms)
-                last = f"input[type=password] >> nth={index}"
-        if last is None:
+        await fill(page, user_field, username, timeout=timeout)
+        boxes = Element("a password field", ("input[type=password]",))
+        shown = await count(page, boxes)
+        if not shown:
             raise LookupError("no password field")
-        await self._submit(page, last, timeout=timeout)
+        for index in range(shown):
+            await fill(page, boxes.nth(index), password, timeout=timeout)
+        await self._submit(page, boxes.nth(shown - 1), timeout=timeout)
 
     async def choose_method(self, page: Page, *, timeout: float) -> None:
         """Pick the authenticator app among the MFA methods (a radio, else a button or link)."""
-        ms = timeout * 1000
         marked = await page.evaluate(_JS_MARK_METHOD)
+        choice = Element("the authenticator app choice", ("[data-vaultborn-method]",))
         if marked == "radio":
-            radio = page.locator("[data-vaultborn-method]").first
-            await radio.check(timeout=ms)
-            await self._submit(page, "[data-vaultborn-method]", timeout=timeout)
+            await check(page, choice, timeout=timeout)
+            await self._submit(page, choice, timeout=timeout)
         elif marked == "click":
-            target = page.locator("[data-vaultborn-method]").first
-            await act_and_settle(page, lambda: target.click(timeout=ms), timeout)
+            await act_and_settle(page, lambda: click(page, choice, timeout=timeout), timeout)
         else:
             raise LookupError("no authenticator-app choice")
 
-    async def _submit(self, page: Page, field: str, *, timeout: float) -> None:
+    async def _submit(self, page: Page, field: Element, *, timeout: float) -> None:
         """Click the submit button of ``field``'s form (else the driver's), or press Enter."""
-        ms = timeout * 1000
-        form = page.locator(field).first.locator("xpath=ancestor::form[1]")
-        scoped = form.locator("button[type=submit], input[type=submit], button:not([type])")
-        if await form.count() and await scoped.count() and await scoped.first.is_visible():
-            target = scoped.first
-        else:
-            button = await _first_visible(page, self.submits)
-            if button is None:
-                typed_in = page.locator(field).first
-                await act_and_settle(page, lambda: typed_in.press("Enter", timeout=ms), timeout)
-                return
-            target = page.locator(button).first
-        await act_and_settle(page, lambda: target.click(timeout=ms), timeout)
+        own = field.of_form("the form's submit button", _FORM_SUBMITS)
+        button = own if await count(page, own) else None
+        if button is None:
+            button = await _first_visible(page, "the submit button", self.submits)
+        if button is None:
+            await act_and_settle(
+                page, lambda: press(page, field, "Enter", timeout=timeout), timeout
+            )
+            return
+        target = button
+        await act_and_settle(page, lambda: click(page, target, timeout=timeout), timeout)
 
 
-async def _first_visible(page: Page, selectors: tuple[str, ...]) -> str | None:
-    """The first selector with a visible match on the page."""
-    for selector in selectors:
-        candidates = page.locator(selector)
-        for index in range(await candidates.count()):
-            if await candidates.nth(index).is_visible():
-                return f"{selector} >> nth={index}"
-    return None
+_FORM_SUBMITS = ("button[type=submit], input[type=submit], button:not([type])",)
+"""A form's own submit buttons, in document order (the first visible one is clicked)."""
+
+
+async def _first_visible(page: Page, name: str, selectors: tuple[str, ...]) -> Element | None:
+    """The first visible match of the first selector that has one, as an ``Element``."""
+    element = Element(name, selectors)
+    return element if await count(page, element) else None

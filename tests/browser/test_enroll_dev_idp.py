@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from playwright._impl.connection import Connection
 from playwright.async_api import Page
 
 from tests.browser.kit import Pages, needs_chromium
@@ -288,6 +289,33 @@ def test_login_drill_with_password_and_code_from_the_vault(pages: Pages, e: Enro
     assert report.outcome == "success-screen"
     assert report.screens == ("auth0:login", "auth0:code", "auth0:success")
     assert drill_at.slept == []
+
+
+@pytest.mark.parametrize("e", [{"clock": Clock(1_800_000_015.0)}], indirect=True)
+def test_enrollment_and_drill_use_no_selector_engine(
+    pages: Pages, e: Enrollment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Playwright's selector engine costs a script install per document: none is asked for.
+
+    Every Playwright call that takes a selector (locators' count, fill, click …) installs it;
+    ``browser.actions`` finds elements with one evaluation instead.
+    """
+    selectors: list[str] = []
+    send = Connection.send_message_to_server
+
+    def spy(self: Connection, owner: Any, method: str, params: Any, *rest: Any) -> Any:
+        if isinstance(params, dict) and "selector" in params:
+            selectors.append(f"{owner._type}.{method}")
+        return send(self, owner, method, params, *rest)
+
+    monkeypatch.setattr(Connection, "send_message_to_server", spy)
+    enrolled_at = DriverClock(Clock(1_800_000_015.0), offset=-30)
+    enrolled = _enroll(pages, e, FlowOptions(clock=enrolled_at, sleep=enrolled_at.sleep))
+    drill_at = DriverClock(Clock(1_800_000_015.0), offset=0)
+    drilled = _drill(pages, e, "password", FlowOptions(clock=drill_at, sleep=drill_at.sleep))
+
+    assert enrolled.outcome == drilled.outcome == "success-screen"
+    assert selectors == []
 
 
 @pytest.mark.parametrize("e", [{"clock": Clock(1_800_000_015.0)}], indirect=True)
