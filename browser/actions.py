@@ -35,7 +35,7 @@ from vaultborn.browser.errors import PageTimeout
 from vaultborn.browser.snapshot import page_location
 from vaultborn.vault.secret import Secret
 
-__all__ = ["Element", "check", "click", "count", "fill", "press"]
+__all__ = ["Element", "check", "click", "count", "evaluate_by", "fill", "press"]
 
 _BACKOFF_MS = (0, 20, 50, 100, 100, 500)
 """Waits between tries, the last repeated: Playwright's own retry schedule."""
@@ -157,7 +157,11 @@ _WHY = {
     "disabled": "stayed disabled",
     "moving": "kept moving",
     "covered": "stayed covered by another element",
+    "unanswered": "could not be looked at: the page did not answer",
 }
+
+_LEAST_WAIT = 0.5
+"""Seconds an evaluation is given even when the deadline is nearer (a last look)."""
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,30 @@ class Element:
         return asdict(self)
 
 
-async def count(page: Page, element: Element) -> int:
-    """How many visible elements match (the index of none is ever missing below this)."""
-    return int(await page.evaluate(_JS_COUNT, element.query()))
+async def evaluate_by(page: Page, deadline: float, script: str, arg: Any = None) -> Any:
+    """``page.evaluate(script, arg)``, given up at ``deadline`` (``time.monotonic()``).
+
+    An evaluation waits while a navigation is under way (a form posted, no answer yet): one
+    that never commits would hold it forever.
+
+    Raises:
+        TimeoutError: No answer by the deadline (the evaluation is cancelled).
+    """
+    seconds = max(deadline - time.monotonic(), _LEAST_WAIT)
+    return await asyncio.wait_for(page.evaluate(script, arg), seconds)
+
+
+async def count(page: Page, element: Element, *, timeout: float) -> int:
+    """How many visible elements match (``element.nth(i)`` for each ``i`` below it).
+
+    Raises:
+        PageTimeout: The page did not answer within ``timeout`` seconds.
+    """
+    try:
+        found = await evaluate_by(page, time.monotonic() + timeout, _JS_COUNT, element.query())
+    except TimeoutError:
+        raise _unanswered(page, timeout) from None
+    return int(found)
 
 
 async def fill(page: Page, element: Element, value: str | Secret, *, timeout: float) -> None:
@@ -241,7 +266,11 @@ async def check(page: Page, element: Element, *, timeout: float) -> None:
     if state == "checked":
         return
     await _click(page, element, timeout, label=state == "label")
-    if await page.evaluate(_JS_CHECKED, element.query()) != "checked":
+    try:
+        state = await evaluate_by(page, time.monotonic() + timeout, _JS_CHECKED, element.query())
+    except TimeoutError:
+        raise _unanswered(page, timeout) from None
+    if state != "checked":
         raise LookupError(f"{element.name} did not stay checked when clicked")
 
 
@@ -266,7 +295,10 @@ async def _until(
     deadline = time.monotonic() + timeout
     for attempt in itertools.count():
         await asyncio.sleep(_BACKOFF_MS[min(attempt, len(_BACKOFF_MS) - 1)] / 1000)
-        answer = await page.evaluate(script, arg)
+        try:
+            answer = await evaluate_by(page, deadline, script, arg)
+        except TimeoutError:
+            answer = "unanswered"
         state = answer["state"] if isinstance(answer, dict) else str(answer)
         if state in ready:
             return answer if isinstance(answer, dict) else state
@@ -274,3 +306,7 @@ async def _until(
             why = _WHY.get(state, state)
             raise PageTimeout(f"{page_location(page)}: {element.name} {why} for {timeout:g} s")
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _unanswered(page: Page, timeout: float) -> PageTimeout:
+    return PageTimeout(f"{page_location(page)} did not answer within {timeout:g} s")

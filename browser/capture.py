@@ -181,9 +181,9 @@ async def _settle(page: Page, ms: float, where: str) -> None:
 
 async def _open_fallback(page: Page, ms: float) -> bool:
     """Click the first visible "can't scan" link or button; True if one was clicked."""
-    if not await count(page, _FALLBACK_CONTROL):
-        return False
     timeout = ms / 1000
+    if not await count(page, _FALLBACK_CONTROL, timeout=timeout):
+        return False
     await act_and_settle(page, lambda: click(page, _FALLBACK_CONTROL, timeout=timeout), timeout)
     await page.wait_for_timeout(100)  # let a client-side toggle finish rendering
     return True
@@ -191,7 +191,7 @@ async def _open_fallback(page: Page, ms: float) -> bool:
 
 async def _qr_texts(page: Page, ms: float) -> list[str]:
     """Decode QR codes from an in-memory screenshot, when the page has an image at all."""
-    if not await count(page, _IMAGES):
+    if not await count(page, _IMAGES, timeout=ms / 1000):
         return []
     png = await page.screenshot(full_page=True, timeout=ms)
     return decode_qr_texts(png)

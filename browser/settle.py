@@ -52,7 +52,7 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
         deadline, interval = time.monotonic() + timeout, _POLL_SECONDS
         while not navigated.is_set():
             try:
-                if await page.evaluate(_CHANGED):
+                if await _changed_unless_navigated(page, navigated, deadline):
                     break
             except PlaywrightError:
                 # The old document went away mid-evaluation: a navigation, which commits
@@ -71,6 +71,26 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
         raise PageTimeout(f"{where} did not finish loading within {timeout:g} s") from None
     finally:
         page.remove_listener("framenavigated", on_navigation)
+
+
+async def _changed_unless_navigated(page: Page, navigated: asyncio.Event, deadline: float) -> bool:
+    """Whether the text changed; False once the navigation committed first, or at ``deadline``.
+
+    While a navigation is under way (a form posted, no answer yet) an evaluation waits for
+    it, so the navigation, not the evaluation, may be what ends the look.
+    """
+    look = asyncio.ensure_future(page.evaluate(_CHANGED))
+    commit = asyncio.ensure_future(navigated.wait())
+    try:
+        wait = max(deadline - time.monotonic(), 0.0)
+        await asyncio.wait((look, commit), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        commit.cancel()
+        if not look.done():
+            look.cancel()
+            with suppress(asyncio.CancelledError, PlaywrightError):
+                await look
+    return bool(look.result()) if look.done() and not look.cancelled() else False
 
 
 async def _committed(navigated: asyncio.Event, deadline: float, where: str, timeout: float) -> None:

@@ -90,7 +90,7 @@ class Driver(ABC):
 
     async def enter_code(self, page: Page, code: Secret, *, timeout: float) -> None:
         """Type ``code`` into the one-time code field and submit it."""
-        field = await _first_visible(page, "the one-time code field", self.code_inputs)
+        field = await _first_visible(page, "the one-time code field", self.code_inputs, timeout)
         if field is None and await page.evaluate(_JS_MARK_CODE_INPUT):
             field = Element("the one-time code field", ("[data-vaultborn-code]",))
         if field is None:
@@ -101,11 +101,15 @@ class Driver(ABC):
     async def log_in(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
         """Fill whichever of user name and password the screen asks for, and submit."""
         last = None
-        user_field = await _first_visible(page, "the user name field", self.username_inputs)
+        user_field = await _first_visible(
+            page, "the user name field", self.username_inputs, timeout
+        )
         if user_field is not None:
             await fill(page, user_field, username, timeout=timeout)
             last = user_field
-        password_field = await _first_visible(page, "the password field", self.password_inputs)
+        password_field = await _first_visible(
+            page, "the password field", self.password_inputs, timeout
+        )
         if password_field is not None:
             await fill(page, password_field, password, timeout=timeout)
             last = password_field
@@ -115,12 +119,14 @@ class Driver(ABC):
 
     async def sign_up(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
         """Fill the identifier and every password box (password, confirmation) and submit."""
-        user_field = await _first_visible(page, "the user name field", self.username_inputs)
+        user_field = await _first_visible(
+            page, "the user name field", self.username_inputs, timeout
+        )
         if user_field is None:
             raise LookupError("no user name or e-mail field")
         await fill(page, user_field, username, timeout=timeout)
         boxes = Element("a password field", ("input[type=password]",))
-        shown = await count(page, boxes)
+        shown = await count(page, boxes, timeout=timeout)
         if not shown:
             raise LookupError("no password field")
         for index in range(shown):
@@ -142,9 +148,9 @@ class Driver(ABC):
     async def _submit(self, page: Page, field: Element, *, timeout: float) -> None:
         """Click the submit button of ``field``'s form (else the driver's), or press Enter."""
         own = field.of_form("the form's submit button", _FORM_SUBMITS)
-        button = own if await count(page, own) else None
+        button = own if await count(page, own, timeout=timeout) else None
         if button is None:
-            button = await _first_visible(page, "the submit button", self.submits)
+            button = await _first_visible(page, "the submit button", self.submits, timeout)
         if button is None:
             await act_and_settle(
                 page, lambda: press(page, field, "Enter", timeout=timeout), timeout
@@ -158,7 +164,9 @@ _FORM_SUBMITS = ("button[type=submit], input[type=submit], button:not([type])",)
 """A form's own submit buttons, in document order (the first visible one is clicked)."""
 
 
-async def _first_visible(page: Page, name: str, selectors: tuple[str, ...]) -> Element | None:
+async def _first_visible(
+    page: Page, name: str, selectors: tuple[str, ...], timeout: float
+) -> Element | None:
     """The first visible match of the first selector that has one, as an ``Element``."""
     element = Element(name, selectors)
-    return element if await count(page, element) else None
+    return element if await count(page, element, timeout=timeout) else None

@@ -139,7 +139,7 @@ def test_words_pick_the_link_that_says_them(pages: Pages) -> None:
     link = Element("the fallback", ("a",), words=("can't scan", "trouble scanning"))
 
     async def act(page: Page) -> None:
-        assert await count(page, link) == 1
+        assert await count(page, link, timeout=2) == 1
         await click(page, link, timeout=2)
 
     assert _on(pages, html, act) == "manual\n"
@@ -163,7 +163,7 @@ def test_the_submit_button_is_the_fields_own_forms(pages: Pages) -> None:
     own = user.of_form("the submit button", ("button[type=submit], button:not([type])",))
 
     async def act(page: Page) -> None:
-        assert await count(page, own) == 1
+        assert await count(page, own, timeout=2) == 1
         await click(page, own, timeout=2)
 
     assert _on(pages, html, act) == "login\n"
@@ -222,3 +222,22 @@ def test_settling_waits_for_the_navigation_a_failed_evaluation_announced(pages: 
     failed, url = pages.run(action, serve)
 
     assert failed and url.endswith("/slow")
+
+
+def test_a_form_whose_answer_never_comes_times_out(pages: Pages) -> None:
+    """A posted form with no answer holds every evaluation: settling still ends on time."""
+    html = '<form method="post" action="/never"><button id="go">Send</button></form>'
+
+    async def serve(route: Route) -> None:
+        if route.request.method == "POST":
+            return  # never answered
+        await route.fulfill(body=html, content_type="text/html")
+
+    async def action(page: Page) -> None:
+        await page.goto(BASE + "page")
+        settling = act_and_settle(page, lambda: click(page, BUTTON, timeout=2), timeout=1)
+        reason = r"^http://fixture\.test/page did not react within 1 s$"
+        with pytest.raises(PageTimeout, match=reason):
+            await asyncio.wait_for(settling, 10)  # a hang fails here instead of hanging
+
+    pages.run(action, serve)
