@@ -25,6 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from vaultborn.stores.aws_config import ClientsByRegion
 from vaultborn.stores.aws_errors import aws_errors, pending_deletion
 from vaultborn.stores.protocol import (
     DEFAULT_RECOVERY_DAYS,
@@ -60,8 +61,7 @@ class AwsSecretsManager:
     scheme = AWS_SCHEME
 
     def __init__(self, client_for: ClientFactory) -> None:
-        self._client_for = client_for
-        self._clients: dict[str, Any] = {}
+        self._client = ClientsByRegion(client_for)
 
     def describe(self, target: str) -> StoreState:
         """The current version id, provenance tags and deletion state of ``target``."""
@@ -120,11 +120,6 @@ class AwsSecretsManager:
         return Deleted(str(t), DeleteOutcome.SCHEDULED, recovery_days)
 
     # -- steps ------------------------------------------------------------------------------
-    def _client(self, region: str) -> Any:
-        if region not in self._clients:
-            self._clients[region] = self._client_for(region)
-        return self._clients[region]
-
     def _describe(self, t: AwsTarget) -> dict[str, Any] | None:
         try:
             meta: dict[str, Any] = self._client(t.region).describe_secret(SecretId=t.name)

@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AWS_CONFIG_ENV", "AwsConnection", "aws_configured", "embedded_moto", "open_aws"]
+__all__ = [
+    "AWS_CONFIG_ENV",
+    "AwsConnection",
+    "ClientsByRegion",
+    "aws_configured",
+    "embedded_moto",
+    "open_aws",
+]
 
 AWS_CONFIG_ENV = (
     "AWS_ACCESS_KEY_ID",
@@ -89,6 +97,30 @@ def embedded_moto() -> Iterator[str]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+class ClientsByRegion:
+    """One boto3 client per region, made on first use and shared by every thread.
+
+    boto3's clients are thread-safe, and making one costs tens of milliseconds of CPU (its
+    service model is read and checked): a fleet's flows, seeding at the same moment, would
+    otherwise each make their own.
+
+    Args:
+        make: Makes the client of a region.
+    """
+
+    def __init__(self, make: Callable[[str], Any]) -> None:
+        self._make = make
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, region: str) -> Any:
+        """The client of ``region``."""
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = self._make(region)
+            return self._clients[region]
 
 
 class AwsConnection:

@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from vaultborn.stores.aws_config import ClientsByRegion
 from vaultborn.stores.aws_errors import aws_errors
 from vaultborn.stores.errors import StoreRejected
 from vaultborn.stores.protocol import (
@@ -75,8 +76,7 @@ class AwsParameterStore:
     scheme = SSM_SCHEME
 
     def __init__(self, client_for: ClientFactory) -> None:
-        self._client_for = client_for
-        self._clients: dict[str, Any] = {}
+        self._client = ClientsByRegion(client_for)
 
     def describe(self, target: str) -> StoreState:
         """The current version and provenance tags of ``target``; never its value."""
@@ -137,11 +137,6 @@ class AwsParameterStore:
         return Deleted(str(t), DeleteOutcome.DELETED)
 
     # -- steps ------------------------------------------------------------------------------
-    def _client(self, region: str) -> Any:
-        if region not in self._clients:
-            self._clients[region] = self._client_for(region)
-        return self._clients[region]
-
     def _describe(self, t: SsmTarget) -> dict[str, Any] | None:
         found = self._client(t.region).describe_parameters(
             ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [t.name]}]

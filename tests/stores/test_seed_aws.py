@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import Run
 from tests.stores.conftest import REF, REGION, Stub, change_item, make_item
+from vaultborn.stores.aws import AwsSecretsManager
 
 pytestmark = pytest.mark.robustness("fault: AWS endpoint errors and retries")
 
@@ -181,3 +186,26 @@ def test_an_aws_config_file_means_no_embedded_emulator(
     result = cli("seed", REF, TARGET)
     assert result.code == 1 and "embedded" not in result.err
     assert result.err.startswith("vaultborn: no AWS credentials found"), result.err
+
+
+def test_flows_seeding_at_once_share_one_client_per_region(aws: Any) -> None:
+    """A fleet's flows seed from many threads at once: one boto3 client is made, not one each."""
+    made: list[str] = []
+    started = threading.Barrier(8)
+
+    def client_for(region: str) -> Any:
+        made.append(region)
+        time.sleep(0.05)  # making a client takes a while: the window every thread would race
+        return boto3.client("secretsmanager", region_name=region)
+
+    store = AwsSecretsManager(client_for)
+
+    def look() -> bool:
+        started.wait()
+        return store.describe(TARGET).exists
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: look(), range(8)))
+
+    assert seen == [False] * 8  # every thread got an answer from moto
+    assert made == [REGION]
