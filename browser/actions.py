@@ -67,16 +67,26 @@ const matches = (query) => {
   return [];
 };
 const resolve = (query) => matches(query)[query.index] || null;
+// A box of the query that a visible label stands for (the box itself may be styled away).
+const labelledBox = (query) => Array.from(document.querySelectorAll(query.selectors.join(',')))
+  .find((box) => box.labels && Array.from(box.labels).some(visible));
 """
+
+
+def _on_element(body: str) -> str:
+    """A page function of a query: ``body`` runs on its element ``el`` ('missing' if none)."""
+    return (
+        "(query) => {"
+        + _JS_RESOLVE
+        + "const el = resolve(query);\nif (!el) return 'missing';\n"
+        + body
+        + "}"
+    )
+
 
 _JS_COUNT = "(query) => {" + _JS_RESOLVE + "return matches(query).length; }"
 
-_JS_FILLABLE = (
-    "(query) => {"
-    + _JS_RESOLVE
-    + """
-  const el = resolve(query);
-  if (!el) return 'missing';
+_JS_FILLABLE = _on_element("""
   const typed = ['', 'text', 'email', 'password', 'search', 'tel', 'url', 'number'];
   const field = el.isContentEditable ||
     el.localName === 'textarea' || (el.localName === 'input' && typed.includes(el.type));
@@ -88,19 +98,12 @@ _JS_FILLABLE = (
   if (el.select) el.select();
   else document.getSelection().selectAllChildren(el);
   return 'ready';
-}"""
-)
+""")
 
-_JS_FOCUSED = (
-    "(query) => {"
-    + _JS_RESOLVE
-    + """
-  const el = resolve(query);
-  if (!el) return 'missing';
+_JS_FOCUSED = _on_element("""
   el.focus();
   return document.activeElement === el ? 'ready' : 'not focusable';
-}"""
-)
+""")
 
 # Where to click ``query``'s element (``label``: its label instead, for a styled-away box),
 # once it is enabled, in view, still for two animation frames and the element hit there.
@@ -110,11 +113,10 @@ _JS_CLICK_POINT = (
     + """
   const find = () => {
     if (!label) return resolve(query);
-    const all = Array.from(document.querySelectorAll(query.selectors.join(',')));
-    const box = all.find((el) => el.labels && Array.from(el.labels).some(visible));
+    const box = labelledBox(query);
     return box ? Array.from(box.labels).find(visible) : null;
   };
-  let el = find();
+  const el = find();
   if (!el) return {state: 'missing'};
   if (el.disabled || el.getAttribute('aria-disabled') === 'true') return {state: 'disabled'};
   const inView = (box) => box.top >= 0 && box.left >= 0 &&
@@ -141,9 +143,7 @@ _JS_CHECKED = (
     "(query) => {"
     + _JS_RESOLVE
     + """
-  const all = Array.from(document.querySelectorAll(query.selectors.join(',')));
-  const labelled = (box) => box.labels && Array.from(box.labels).some(visible);
-  const el = resolve(query) || all.find(labelled);
+  const el = resolve(query) || labelledBox(query);
   if (!el) return 'missing';
   return el.checked ? 'checked' : (visible(el) ? 'box' : 'label');
 }"""
