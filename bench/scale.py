@@ -9,11 +9,12 @@ Run: ``.venv/bin/python bench/scale.py [--sizes 1,5,20] [--engines sqlite,postgr
   once (``--concurrency`` = the count, auto-approved), each size in a fresh VAULTBORN_HOME,
   with a moto server started here. Wall time, taken with nothing watching the run (one at
   once: the median of three, the baseline every ratio divides by). Then the same run again,
-  observed: the peak resident memory of the whole process tree (vaultborn and its Chromium processes, sampled every 0.2 s; shared pages are
-  counted in each process, so this over-counts; PSS splits them among their sharers), and the
-  CPU time of the whole tree. Goal: 20 at once in under 3x the time of one, under 150 MB more
-  per extra enrollment. The CPU per extra enrollment divided by the cores gives the floor that
-  no amount of overlap gets under. How busy the cores were: the start-up (one core: imports,
+  observed: the peak resident memory of the whole process tree (vaultborn and its Chromium
+  processes, sampled every 0.2 s; shared pages are counted in each process, so this
+  over-counts; PSS splits them among their sharers), and the CPU time of the whole tree.
+  Goal: 20 at once in under 3x the time of one, under 150 MB more per extra enrollment. The
+  CPU per extra enrollment divided by the cores gives the floor that no amount of overlap
+  gets under. How busy the cores were: the start-up (one core: imports,
   Chromium, the dev IdP), the mean cores used while the runs overlap, and the tail; beside
   it the CPU of the moto server, which runs in this process, outside the measured tree. The
   observing reads every process's memory five times a second, which takes CPU from the run
