@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from playwright.async_api import Page
@@ -35,7 +35,7 @@ from vaultborn.browser.errors import PageTimeout
 from vaultborn.browser.snapshot import page_location
 from vaultborn.vault.secret import Secret
 
-__all__ = ["Element", "check", "click", "count", "evaluate_by", "fill", "press"]
+__all__ = ["Element", "check", "click", "count", "fill", "press"]
 
 _BACKOFF_MS = (0, 20, 50, 100, 100, 500)
 """Waits between tries, the last repeated: Playwright's own retry schedule."""
@@ -184,7 +184,7 @@ class Element:
 
     def nth(self, index: int) -> Element:
         """The ``index``-th visible match instead of the first."""
-        return Element(self.name, self.selectors, self.words, index, self.in_form_of)
+        return replace(self, index=index)
 
     def of_form(self, name: str, selectors: tuple[str, ...]) -> Element:
         """The element of ``selectors`` inside the form that holds this one."""
@@ -195,7 +195,7 @@ class Element:
         return asdict(self)
 
 
-async def evaluate_by(page: Page, deadline: float, script: str, arg: Any = None) -> Any:
+async def _evaluate_by(page: Page, deadline: float, script: str, arg: Any) -> Any:
     """``page.evaluate(script, arg)``, given up at ``deadline`` (``time.monotonic()``).
 
     An evaluation waits while a navigation is under way (a form posted, no answer yet): one
@@ -214,11 +214,7 @@ async def count(page: Page, element: Element, *, timeout: float) -> int:
     Raises:
         PageTimeout: The page did not answer within ``timeout`` seconds.
     """
-    try:
-        found = await evaluate_by(page, time.monotonic() + timeout, _JS_COUNT, element.query())
-    except TimeoutError:
-        raise _unanswered(page, timeout) from None
-    return int(found)
+    return int(await _look(page, _JS_COUNT, element, timeout))
 
 
 async def fill(page: Page, element: Element, value: str | Secret, *, timeout: float) -> None:
@@ -266,11 +262,7 @@ async def check(page: Page, element: Element, *, timeout: float) -> None:
     if state == "checked":
         return
     await _click(page, element, timeout, label=state == "label")
-    try:
-        state = await evaluate_by(page, time.monotonic() + timeout, _JS_CHECKED, element.query())
-    except TimeoutError:
-        raise _unanswered(page, timeout) from None
-    if state != "checked":
+    if await _look(page, _JS_CHECKED, element, timeout) != "checked":
         raise LookupError(f"{element.name} did not stay checked when clicked")
 
 
@@ -296,7 +288,7 @@ async def _until(
     for attempt in itertools.count():
         await asyncio.sleep(_BACKOFF_MS[min(attempt, len(_BACKOFF_MS) - 1)] / 1000)
         try:
-            answer = await evaluate_by(page, deadline, script, arg)
+            answer = await _evaluate_by(page, deadline, script, arg)
         except TimeoutError:
             answer = "unanswered"
         state = answer["state"] if isinstance(answer, dict) else str(answer)
@@ -308,5 +300,10 @@ async def _until(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _unanswered(page: Page, timeout: float) -> PageTimeout:
-    return PageTimeout(f"{page_location(page)} did not answer within {timeout:g} s")
+async def _look(page: Page, script: str, element: Element, timeout: float) -> Any:
+    """One evaluation of ``script`` on ``element``'s query, or PageTimeout after ``timeout``."""
+    try:
+        return await _evaluate_by(page, time.monotonic() + timeout, script, element.query())
+    except TimeoutError:
+        where = page_location(page)
+        raise PageTimeout(f"{where} did not answer within {timeout:g} s") from None
