@@ -406,6 +406,43 @@ def test_a_row_copied_onto_another_id_or_version_is_refused(vault: LocalVault) -
         vault.read(f"op://ACL/{three.id}/password")
 
 
+def test_finding_items_opens_only_the_rows_that_changed(
+    vault: LocalVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vaultborn.vault.local.backend as backend
+
+    items = [_login(vault, f"agent-{i:02}") for i in range(20)]
+    opened: list[str] = []
+    real = backend.unseal_item
+
+    def counting(sealer, row, info, where):  # type: ignore[no-untyped-def]
+        opened.append(row.id)
+        return real(sealer, row, info, where)
+
+    monkeypatch.setattr(backend, "unseal_item", counting)
+    vault.find_items("ACL")
+    assert len(opened) == 20  # a fresh look opens each row once
+    opened.clear()
+
+    for i in range(20):
+        assert vault.get_item("ACL", f"agent-{i:02}").id == items[i].id
+    assert opened == [item.id for item in items]  # the item itself, not the other 19 rows
+    opened.clear()
+
+    vault.edit_item("ACL", items[3].id, ItemEdit(title="agent-03, renamed"))
+    opened.clear()
+    titles = {s.title for s in vault.find_items("ACL")}
+    assert "agent-03, renamed" in titles and "agent-03" not in titles
+    assert opened == [items[3].id]  # the edited row is read again
+
+    sealed = _sql(vault.db_path, "SELECT sealed FROM items WHERE id = ?", items[5].id)[0][0]
+    flipped = bytearray(sealed)
+    flipped[len(flipped) // 2] ^= 0x01
+    _sql(vault.db_path, "UPDATE items SET sealed = ? WHERE id = ?", bytes(flipped), items[5].id)
+    with pytest.raises(VaultError, match="altered"):
+        vault.find_items("ACL")  # changed bytes are opened, never taken from memory
+
+
 # -- health -------------------------------------------------------------------------------------
 def test_health_is_ok_on_a_fresh_vault(home: Path) -> None:
     with LocalVault(home) as local:

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -81,6 +81,9 @@ class LocalVault(BaseVault):
         )
         self._opened: _Opened | None = None
         self._lock = threading.Lock()
+        # Item id -> (the sealed row it was read from, its summary): finding an item by title
+        # opens only the rows that changed since, not every item of the vault on every call.
+        self._summaries: dict[str, tuple[bytes, ItemSummary]] = {}
         self._home_tightened_from: int | None = None
         self._loaded_key: VaultKey | None = None
 
@@ -115,6 +118,7 @@ class LocalVault(BaseVault):
             if self._opened is not None:
                 self._opened.database.close()
                 self._opened = None
+            self._summaries.clear()
 
     def __enter__(self) -> LocalVault:
         return self
@@ -162,11 +166,24 @@ class LocalVault(BaseVault):
             return tables.list_vaults(conn)
 
     def item_summaries(self, vault: VaultInfo) -> Sequence[ItemSummary]:
-        """Every item of ``vault`` (each one is opened to read its title and tags)."""
+        """Every item of ``vault`` (each row is opened to read its title and tags, once).
+
+        A row whose sealed bytes were opened before gives the summary read then: the same
+        ciphertext under the same key holds the same item, so nothing is trusted unopened.
+        """
         opened = self._open()
         with opened.database.transaction() as conn:
             rows = tables.list_items(conn, vault.id)
-        return [_summary(unseal_item(opened.sealer, row, vault, self.db_path)) for row in rows]
+        return [self._summary_of(opened, row, vault) for row in rows]
+
+    def _summary_of(self, opened: _Opened, row: tables.ItemRow, vault: VaultInfo) -> ItemSummary:
+        known = self._summaries.get(row.id)
+        if known is not None and known[0] == row.sealed:
+            summary = known[1]
+        else:
+            summary = _summary(unseal_item(opened.sealer, row, vault, self.db_path))
+            self._summaries[row.id] = (row.sealed, summary)
+        return summary if summary.vault == vault else replace(summary, vault=vault)
 
     def _get(self, vault: VaultInfo, item_id: str, *, reveal: bool) -> Item:
         opened = self._open()
