@@ -217,27 +217,45 @@ async def count(page: Page, element: Element, *, timeout: float) -> int:
     return int(await _look(page, _JS_COUNT, element, timeout))
 
 
-async def fill(page: Page, element: Element, value: str | Secret, *, timeout: float) -> None:
+async def fill(
+    page: Page,
+    element: Element,
+    value: str | Secret,
+    *,
+    timeout: float,
+    missing_ok: bool = False,
+) -> bool:
     """Replace the text of a field with ``value``, typed as a person pastes it.
+
+    Returns:
+        True once typed. With ``missing_ok``, False when the first look finds no such field:
+        nothing is waited for or typed then (the page asks for something else).
 
     Raises:
         PageTimeout: The field was missing, or not editable, for ``timeout`` seconds.
     """
-    await _until(page, element, _JS_FILLABLE, element.query(), timeout)
+    found = await _until(page, element, _JS_FILLABLE, element.query(), timeout, missing_ok)
+    if found is None:
+        return False
     text = value.reveal() if isinstance(value, Secret) else value
     if text:
         await page.keyboard.insert_text(text)
     else:
         await page.keyboard.press("Delete")
+    return True
 
 
-async def click(page: Page, element: Element, *, timeout: float) -> None:
+async def click(page: Page, element: Element, *, timeout: float, missing_ok: bool = False) -> bool:
     """Click the element's centre once nothing stops a person's click landing on it.
+
+    Returns:
+        True once clicked. With ``missing_ok``, False when the first look finds no such
+        element: nothing is waited for or clicked then.
 
     Raises:
         PageTimeout: The element was missing, disabled, moving or covered for ``timeout`` s.
     """
-    await _click(page, element, timeout, label=False)
+    return await _click(page, element, timeout, label=False, missing_ok=missing_ok)
 
 
 async def press(page: Page, element: Element, key: str, *, timeout: float) -> None:
@@ -258,7 +276,7 @@ async def check(page: Page, element: Element, *, timeout: float) -> None:
         LookupError: It was clicked and is still not checked.
     """
     ready = ("checked", "box", "label")
-    state = await _until(page, element, _JS_CHECKED, element.query(), timeout, ready)
+    state = await _until(page, element, _JS_CHECKED, element.query(), timeout, ready=ready)
     if state == "checked":
         return
     await _click(page, element, timeout, label=state == "label")
@@ -266,10 +284,15 @@ async def check(page: Page, element: Element, *, timeout: float) -> None:
         raise LookupError(f"{element.name} did not stay checked when clicked")
 
 
-async def _click(page: Page, element: Element, timeout: float, *, label: bool) -> None:
+async def _click(
+    page: Page, element: Element, timeout: float, *, label: bool, missing_ok: bool = False
+) -> bool:
     arg = [element.query(), label]
-    point = await _until(page, element, _JS_CLICK_POINT, arg, timeout)
+    point = await _until(page, element, _JS_CLICK_POINT, arg, timeout, missing_ok)
+    if point is None:
+        return False
     await page.mouse.click(point["x"], point["y"])
+    return True
 
 
 async def _until(
@@ -278,11 +301,14 @@ async def _until(
     script: str,
     arg: Any,
     timeout: float,
+    missing_ok: bool = False,
+    *,
     ready: tuple[str, ...] = ("ready",),
 ) -> Any:
     """Evaluate ``script`` until its state is one of ``ready``: its answer, else PageTimeout.
 
     An answer is a state, or an object with a ``state`` and what comes with it (a point).
+    With ``missing_ok``, None when the first answer is that the element is missing.
     """
     deadline = time.monotonic() + timeout
     for attempt in itertools.count():
@@ -292,6 +318,8 @@ async def _until(
         except TimeoutError:
             answer = "unanswered"
         state = answer["state"] if isinstance(answer, dict) else str(answer)
+        if missing_ok and attempt == 0 and state == "missing":
+            return None
         if state in ready:
             return answer if isinstance(answer, dict) else state
         if time.monotonic() >= deadline:

@@ -31,7 +31,9 @@ _CHANGED = (
 )
 
 
-async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], timeout: float) -> None:
+async def act_and_settle(
+    page: Page, action: Callable[[], Awaitable[object]], timeout: float
+) -> None:
     """Run ``action``, then wait for a navigation or a change of the page's text, then load.
 
     Raises:
@@ -50,7 +52,14 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
     try:
         await action()
         deadline, interval = time.monotonic() + timeout, _POLL_SECONDS
-        while not navigated.is_set():
+        while True:
+            # A navigation wakes this at once, so a posted form is never looked at before its
+            # answer; the text is looked at less and less often, so twenty pages settling at
+            # once do not flood the browser with evaluations.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(navigated.wait(), interval)
+            if navigated.is_set():
+                break
             try:
                 if await _changed_unless_navigated(page, navigated, deadline):
                     break
@@ -61,10 +70,6 @@ async def act_and_settle(page: Page, action: Callable[[], Awaitable[None]], time
                 break
             if time.monotonic() > deadline:
                 raise PageTimeout(f"{where} did not react within {timeout:g} s")
-            # A navigation wakes this at once; the text is looked at less and less often, so
-            # twenty pages settling at once do not flood the browser with evaluations.
-            with suppress(TimeoutError):
-                await asyncio.wait_for(navigated.wait(), interval)
             interval = min(interval * 2, _POLL_MAX_SECONDS)
         await page.wait_for_load_state("load", timeout=timeout * 1000)
     except PlaywrightTimeout:

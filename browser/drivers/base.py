@@ -90,28 +90,22 @@ class Driver(ABC):
 
     async def enter_code(self, page: Page, code: Secret, *, timeout: float) -> None:
         """Type ``code`` into the one-time code field and submit it."""
-        field = await _first_visible(page, "the one-time code field", self.code_inputs, timeout)
-        if field is None and await page.evaluate(_JS_MARK_CODE_INPUT):
+        field = Element("the one-time code field", self.code_inputs)
+        if not await fill(page, field, code, timeout=timeout, missing_ok=True):
+            if not await page.evaluate(_JS_MARK_CODE_INPUT):
+                raise LookupError("no one-time code field")
             field = Element("the one-time code field", ("[data-vaultborn-code]",))
-        if field is None:
-            raise LookupError("no one-time code field")
-        await fill(page, field, code, timeout=timeout)
+            await fill(page, field, code, timeout=timeout)
         await self._submit(page, field, timeout=timeout)
 
     async def log_in(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
         """Fill whichever of user name and password the screen asks for, and submit."""
         last = None
-        user_field = await _first_visible(
-            page, "the user name field", self.username_inputs, timeout
-        )
-        if user_field is not None:
-            await fill(page, user_field, username, timeout=timeout)
+        user_field = Element("the user name field", self.username_inputs)
+        if await fill(page, user_field, username, timeout=timeout, missing_ok=True):
             last = user_field
-        password_field = await _first_visible(
-            page, "the password field", self.password_inputs, timeout
-        )
-        if password_field is not None:
-            await fill(page, password_field, password, timeout=timeout)
+        password_field = Element("the password field", self.password_inputs)
+        if await fill(page, password_field, password, timeout=timeout, missing_ok=True):
             last = password_field
         if last is None:
             raise LookupError("no user name or password field")
@@ -119,12 +113,9 @@ class Driver(ABC):
 
     async def sign_up(self, page: Page, username: str, password: Secret, *, timeout: float) -> None:
         """Fill the identifier and every password box (password, confirmation) and submit."""
-        user_field = await _first_visible(
-            page, "the user name field", self.username_inputs, timeout
-        )
-        if user_field is None:
+        user_field = Element("the user name field", self.username_inputs)
+        if not await fill(page, user_field, username, timeout=timeout, missing_ok=True):
             raise LookupError("no user name or e-mail field")
-        await fill(page, user_field, username, timeout=timeout)
         boxes = Element("a password field", ("input[type=password]",))
         shown = await count(page, boxes, timeout=timeout)
         if not shown:
@@ -148,25 +139,16 @@ class Driver(ABC):
     async def _submit(self, page: Page, field: Element, *, timeout: float) -> None:
         """Click the submit button of ``field``'s form (else the driver's), or press Enter."""
         own = field.of_form("the form's submit button", _FORM_SUBMITS)
-        button = own if await count(page, own, timeout=timeout) else None
-        if button is None:
-            button = await _first_visible(page, "the submit button", self.submits, timeout)
-        if button is None:
-            await act_and_settle(
-                page, lambda: press(page, field, "Enter", timeout=timeout), timeout
-            )
-            return
-        target = button
-        await act_and_settle(page, lambda: click(page, target, timeout=timeout), timeout)
+        theirs = Element("the submit button", self.submits)
+
+        async def submit() -> None:
+            for button in (own, theirs):
+                if await click(page, button, timeout=timeout, missing_ok=True):
+                    return
+            await press(page, field, "Enter", timeout=timeout)
+
+        await act_and_settle(page, submit, timeout)
 
 
 _FORM_SUBMITS = ("button[type=submit], input[type=submit], button:not([type])",)
 """A form's own submit buttons, in document order (the first visible one is clicked)."""
-
-
-async def _first_visible(
-    page: Page, name: str, selectors: tuple[str, ...], timeout: float
-) -> Element | None:
-    """The first visible match of the first selector that has one, as an ``Element``."""
-    element = Element(name, selectors)
-    return element if await count(page, element, timeout=timeout) else None
