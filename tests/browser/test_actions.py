@@ -125,6 +125,29 @@ def test_a_disabled_button_is_clicked_once_enabled(pages: Pages) -> None:
     assert _on(pages, html, lambda page: click(page, BUTTON, timeout=5)) == "clicked\n"
 
 
+def test_missing_ok_gives_up_at_once_on_what_is_not_there_and_waits_for_what_is(
+    pages: Pages,
+) -> None:
+    html = """<input id="f" readonly><button id="go" disabled onclick="log('clicked')">Go</button>
+    <script>
+    setTimeout(() => document.getElementById('f').readOnly = false, 300);
+    setTimeout(() => document.getElementById('go').disabled = false, 300);
+    document.getElementById('f').addEventListener('input', (e) => log(e.target.value));
+    </script>"""
+    absent = Element("the absent field", ("#nowhere",))
+    answers: list[bool] = []
+
+    async def act(page: Page) -> None:
+        # A timeout no test run reaches: an answer means no waiting was done for the absent.
+        answers.append(await fill(page, absent, "x", timeout=600, missing_ok=True))
+        answers.append(await click(page, absent, timeout=600, missing_ok=True))
+        answers.append(await fill(page, Element("f", ("#f",)), "typed", timeout=5, missing_ok=True))
+        answers.append(await click(page, BUTTON, timeout=5, missing_ok=True))
+
+    assert _on(pages, html, act).split() == ["typed", "clicked"]
+    assert answers == [False, False, True, True]
+
+
 def test_a_button_below_the_fold_is_scrolled_to_and_clicked(pages: Pages) -> None:
     html = """<div style="height:3000px"></div>
     <button id="go" onclick="log('clicked ' + (scrollY > 0))">Go</button>"""
