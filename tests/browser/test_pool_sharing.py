@@ -116,3 +116,30 @@ def test_chromium_runs_without_the_omnibox_popups_and_keeps_playwrights_features
     dropped = {feature for earlier in lists[:-1] for feature in earlier} - effective
     assert not dropped, f"Playwright disables {sorted(dropped)} too: add them to chromium.py"
     assert set(DISABLED_FEATURES) <= effective
+
+
+async def _strict_page(route: Route) -> None:
+    await route.fulfill(
+        body="<!doctype html><title>sign in</title><input id=email autofocus>",
+        content_type="text/html",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'none'"},
+    )
+
+
+def test_a_headless_context_keeps_the_caret_still_under_a_strict_csp() -> None:
+    async def main() -> tuple[str, str]:
+        pool = BrowserPool()
+        try:
+            async with pool.context() as context:
+                await context.route(f"{BASE}**", _strict_page)
+                page = await context.new_page()
+                await page.goto(BASE + "login")
+                caret = await page.evaluate("getComputedStyle(email).caretAnimation")
+                focused = await page.evaluate("document.activeElement.id")
+        finally:
+            await pool.close()
+        return caret, focused
+
+    caret, focused = asyncio.run(main())
+
+    assert (caret, focused) == ("manual", "email")
