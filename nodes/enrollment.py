@@ -54,12 +54,17 @@ from vaultborn.vault.model import FieldType
 from vaultborn.vault.otp import OtpParameters, build_otpauth_uri
 from vaultborn.vault.secret import Secret
 
-__all__ = ["FLOWS_PER_TICKET", "enroll_args", "enroll_totp_step"]
+__all__ = ["FLOWS_PER_TICKET", "browser_flow_key", "enroll_args", "enroll_totp_step"]
 
 _log = logging.getLogger(__name__)
 
 FLOWS_PER_TICKET = 2
 """Browser flows run on one enrollment ticket before a transient failure leaves the node."""
+
+
+def browser_flow_key(args: dict[str, Any]) -> str:
+    """Names the browser page the enrollment hands on to the login drill: user and item."""
+    return "\x1f".join((args["email"], args["vault"] or "", args["item"]))
 
 
 def enroll_args(plan: PlanData) -> dict[str, Any]:
@@ -124,10 +129,10 @@ async def enroll_totp_step(
     while True:
         flows += 1
         try:
-            async with deps.browser.pool.context() as context:
-                page = await context.new_page()
+            # The page goes on to the login drill, which needs a renderer too.
+            async with deps.browser.pool.page(hand_on=browser_flow_key(args)) as lent:
                 deps.fault("enroll_totp:before")
-                report = await enroll_totp(page, target, url=ticket_url, options=options)
+                report = await enroll_totp(lent.page, target, url=ticket_url, options=options)
                 deps.fault("enroll_totp:after")
         except NeedsHuman as needed:
             return {"human": {"url": needed.url, "instructions": needed.instructions}}
