@@ -5,8 +5,9 @@ Run: ``.venv/bin/python bench/browser_cpu.py [--sizes 1,5,20] [--samples 3] [--b
 Starts the embedded dev IdP on loopback and a local vault in a temporary directory. For each
 size N: a fresh ``BrowserPool`` (one Chromium, as a fleet has), N flows at once, each an
 enrollment (ticket page → "can't scan" → seed into the vault → code from the vault →
-confirmed) and a login drill (password and code from the vault), each in a context of its
-own; then the pool is closed. Measured per size, the median of ``--samples`` tries:
+confirmed) and a login drill (password and code from the vault) in the page the enrollment
+handed on, wiped (as the setup graph runs them); then the pool is closed. Measured per size,
+the median of ``--samples`` tries:
 
 - CPU seconds of the browser's process tree (Playwright's driver, Chromium and every
   renderer), by process kind, read from /proc every 0.2 s: a lower bound (a renderer's last
@@ -166,14 +167,12 @@ def _flows(idp: RunningDevIdP, vault: LocalVault, count: int) -> list[Flow]:
 async def _one(pool: BrowserPool, idp: RunningDevIdP, vault: LocalVault, flow: Flow) -> None:
     target = VaultTotpTarget(vault, "ACL", flow.item)
     options = FlowOptions(steps=_LEDGER, timeout=60.0)
-    async with pool.context() as context:
-        page = await context.new_page()
-        await enroll_totp(page, target, url=flow.ticket_url, options=options)
-    async with pool.context() as context:
-        page = await context.new_page()
+    async with pool.page(hand_on=flow.item) as lent:  # as the setup graph does
+        await enroll_totp(lent.page, target, url=flow.ticket_url, options=options)
+    async with pool.page(take=flow.item) as lent:
         password = VaultPassword(vault, f"op://ACL/{flow.item}/password")
         await login_drill(
-            page, idp.base_url + "login", target, username=flow.email, password=password,
+            lent.page, idp.base_url + "login", target, username=flow.email, password=password,
             options=options,
         )  # fmt: skip
 
