@@ -20,13 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaultborn.browser.enroll import VaultPassword, VaultTotpTarget, login_drill
-from vaultborn.browser.runner import FlowOptions
 from vaultborn.core.errors import ConfigurationError, UsageError
 from vaultborn.idp.auth0 import Auth0ManagementClient, User
 from vaultborn.nodes.deps import Deps
 from vaultborn.nodes.lifecycle_records import LifecycleRecord, RotationRecord
-from vaultborn.nodes.verification import agent_token_checks
+from vaultborn.nodes.verification import agent_token_checks, drill_login
 from vaultborn.vault.assignment import Assignment
 from vaultborn.vault.items import ItemEdit
 from vaultborn.vault.model import Field, FieldType, Item, Purpose
@@ -132,23 +130,7 @@ async def verify_login(args: dict[str, Any], deps: Deps) -> LifecycleRecord:
     if not login_url:
         return {"subject": args["email"], "outcome": "skipped",
                 "detail": "no break_glass.login_url in the plan"}  # fmt: skip
-    options = FlowOptions(
-        on_human=deps.browser.on_human,
-        timeout=deps.browser.timeout,
-        steps=deps.browser.steps,
-        clock=deps.clock,
-        sleep=deps.browser.wait,
-    )
-    async with deps.browser.pool.context() as context:
-        page = await context.new_page()
-        report = await login_drill(
-            page,
-            login_url,
-            VaultTotpTarget(deps.vault, args["vault"], args["item"]),
-            username=args["email"],
-            password=VaultPassword(deps.vault, args["password"]),
-            options=options,
-        )
+    report = await drill_login(args, deps, login_url)
     return {"subject": args["email"], "outcome": "verified", "detail": report.outcome}
 
 

@@ -20,6 +20,7 @@ from vaultborn.vault.secret import Secret
 
 __all__ = [
     "agent_token_checks",
+    "drill_login",
     "mark_code_steps",
     "proves_a_login",
     "remember_enrollment_codes",
@@ -46,6 +47,24 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
         return {**checks, "login_drill": "skipped: no break_glass.login_url in the plan"}
     if not args.get("login_drill", True):
         return {**checks, "login_drill": "skipped: the approved action has none"}
+    report = await drill_login(args, deps, login_url, fault="verify:before")
+    return {**checks, "login_drill": report.outcome, "login_drill_codes": report.codes_sent}
+
+
+async def drill_login(
+    args: dict[str, Any], deps: Deps, login_url: str, *, fault: str | None = None
+) -> FlowReport:
+    """Log in at ``login_url`` as ``args["email"]`` with the vault's password and a code.
+
+    The drill runs in the page the enrollment handed on (wiped: a renderer saved), and counts
+    there only if it went through the login form and a code (``proves_a_login``); else it
+    runs again in a context of its own. ``fault`` is the test hook's name before each try.
+
+    Raises:
+        LoginRefused: The password was refused.
+        CodeRefused: The code was refused, also in the next time step.
+        BrowserError: Any other of the flow's errors.
+    """
     options = FlowOptions(
         on_human=deps.browser.on_human,
         timeout=deps.browser.timeout,
@@ -56,7 +75,8 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
 
     async def drill(take: str | None) -> tuple[FlowReport, bool]:
         async with deps.browser.pool.page(take=take) as lent:
-            deps.fault("verify:before")
+            if fault is not None:
+                deps.fault(fault)
             report = await login_drill(
                 lent.page,
                 login_url,
@@ -67,12 +87,10 @@ async def verify_chain(args: dict[str, Any], deps: Deps) -> VerifyRecord:
             )
         return report, lent.reused
 
-    # The enrollment's page, wiped, saves a renderer; a drill in it counts only if it went
-    # through the login form and a code, else it is run again in a context of its own.
     report, reused = await drill(browser_flow_key(args))
     if reused and not proves_a_login(report):
         report, _ = await drill(None)
-    return {**checks, "login_drill": report.outcome, "login_drill_codes": report.codes_sent}
+    return report
 
 
 def proves_a_login(report: FlowReport) -> bool:
