@@ -9,7 +9,6 @@ not. Making a cgroup needs root and a mounted cgroup hierarchy (v2's ``cpu.stat`
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import uuid
@@ -78,7 +77,20 @@ class CpuAccount:
                 return int(value) / 1e6
         raise RuntimeError(f"{self.path}/cpu.stat has no usage_usec")
 
-    def close(self) -> None:
-        """Remove the cgroup (its processes have exited; a straggler is left to the system)."""
-        with contextlib.suppress(OSError):
-            self.path.rmdir()
+    def close(self, timeout: float = 2.0) -> None:
+        """Remove the cgroup once it can be (a straggler past ``timeout`` is left to the system).
+
+        An exited process whose parent has not reaped it yet still holds the cgroup, though
+        ``cgroup.procs`` no longer lists it: removing fails (EBUSY) until it is reaped.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.05)
