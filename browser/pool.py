@@ -58,10 +58,14 @@ class LentPage:
 
 @dataclass
 class _HandedOn:
-    context: BrowserContext
     page: Page
     session: BrowserSession
     expiry: asyncio.TimerHandle
+
+    @property
+    def context(self) -> BrowserContext:
+        """The page's context, the flow's alone (closed with it)."""
+        return self.page.context
 
 
 class BrowserPool:
@@ -143,7 +147,7 @@ class BrowserPool:
             raise
         if hand_on is not None and session.connected and not lent.page.is_closed():
             expiry = self._expire_later(hand_on)
-            self._hand_on(hand_on, _HandedOn(context, lent.page, session, expiry))
+            self._hand_on(hand_on, _HandedOn(lent.page, session, expiry))
         else:
             await session.close_context(context)
 
