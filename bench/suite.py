@@ -31,7 +31,7 @@ def run_suite(paths: list[str], workers: int, *, forked: bool) -> tuple[float, s
     env = {**os.environ, "VAULTBORN_TEST_FORKSERVER": "1" if forked else "0"}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths]
     if workers > 1:
-        command += ["-n", str(workers), "--dist", "load"]
+        command += ["-n", str(workers), "--dist", "worksteal"]
     started = time.perf_counter()
     done = subprocess.run(
         command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,

@@ -46,4 +46,4 @@ def test_dev_test_runs_ruff_mypy_and_pytest() -> None:
 
 def test_a_full_run_takes_its_worker_count_and_distribution_from_the_environment() -> None:
     script = (ROOT / "dev").read_text()
-    assert '-n "${VAULTBORN_TEST_WORKERS:-2}" --dist "${VAULTBORN_TEST_DIST:-load}"' in script
+    assert '-n "${VAULTBORN_TEST_WORKERS:-2}" --dist "${VAULTBORN_TEST_DIST:-worksteal}"' in script
