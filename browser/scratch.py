@@ -15,7 +15,11 @@ folder until that program ends too: a sweep is never a guess).
 
 The driver reads ``TMPDIR`` when it starts (Playwright offers no other way to name it), so it
 is set in this process's environment only while a driver is being started, one start at a
-time.
+time. ``NODE_COMPILE_CACHE`` is set the same way, to ``<root>/node-compile-cache``, unless the
+user set one: Node.js keeps there the bytecode it compiled from Playwright's JavaScript (no
+page, cookie or value of ours), and the next driver starts from it instead of compiling again,
+about 0.15 s of CPU less for every process that launches a browser (``NODE_DISABLE_COMPILE_CACHE``
+turns it off, as in Node.js). Sweeps leave that folder alone: its name is not a pid's.
 """
 
 from __future__ import annotations
@@ -31,11 +35,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-__all__ = ["ScratchRoot", "default_root"]
+__all__ = ["COMPILE_CACHE_FOLDER", "ScratchRoot", "default_root"]
 
 _log = logging.getLogger(__name__)
 _env_lock = threading.Lock()
 _TMP_NAMES = ("TMPDIR", "TMP", "TEMP")
+_COMPILE_CACHE = "NODE_COMPILE_CACHE"
+COMPILE_CACHE_FOLDER = "node-compile-cache"
+"""The folder under the root where the drivers' Node.js keeps its compile cache."""
 
 
 def default_root() -> Path:
@@ -99,7 +106,8 @@ class ScratchRoot:
     async def driver_tmpdir(self) -> AsyncIterator[Path | None]:
         """A fresh folder of this process, set as ``TMPDIR`` while the block starts a driver.
 
-        Yields None (and changes nothing) where the root cannot be used.
+        ``NODE_COMPILE_CACHE`` names the root's shared compile cache meanwhile, unless it is
+        set already. Yields None (and changes nothing) where the root cannot be used.
         """
         if not self._ready():
             yield None
@@ -110,10 +118,12 @@ class ScratchRoot:
         # blocking this loop, whose tasks may be what that start waits for.
         while not _env_lock.acquire(blocking=False):
             await asyncio.sleep(0.01)
-        saved = {name: os.environ.get(name) for name in _TMP_NAMES}
+        saved = {name: os.environ.get(name) for name in (*_TMP_NAMES, _COMPILE_CACHE)}
         try:
             for name in _TMP_NAMES:
                 os.environ[name] = str(folder)
+            if saved[_COMPILE_CACHE] is None:
+                os.environ[_COMPILE_CACHE] = str(self.path / COMPILE_CACHE_FOLDER)
             yield folder
         finally:
             for name, value in saved.items():

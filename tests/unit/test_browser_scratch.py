@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vaultborn.browser.scratch import ScratchRoot
+from vaultborn.browser.scratch import COMPILE_CACHE_FOLDER, ScratchRoot
 
 pytestmark = pytest.mark.robustness("fault: Chromium crash and hanging pages")
 
@@ -65,3 +65,31 @@ def test_a_root_that_is_not_a_private_folder_is_not_used(tmp_path: Path) -> None
 
     assert asyncio.run(start()) is None
     assert list(elsewhere.iterdir()) == []
+
+
+def test_the_driver_gets_the_roots_compile_cache_unless_one_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = ScratchRoot(tmp_path / "root")
+
+    async def seen() -> str | None:
+        async with root.driver_tmpdir():
+            return os.environ.get("NODE_COMPILE_CACHE")
+
+    monkeypatch.delenv("NODE_COMPILE_CACHE", raising=False)
+    assert asyncio.run(seen()) == str(tmp_path / "root" / COMPILE_CACHE_FOLDER)
+    assert "NODE_COMPILE_CACHE" not in os.environ
+
+    monkeypatch.setenv("NODE_COMPILE_CACHE", str(tmp_path / "mine"))
+    assert asyncio.run(seen()) == str(tmp_path / "mine")
+    assert os.environ["NODE_COMPILE_CACHE"] == str(tmp_path / "mine")
+
+
+def test_a_sweep_keeps_the_compile_cache(tmp_path: Path) -> None:
+    root = ScratchRoot(tmp_path / "root")
+    cache = tmp_path / "root" / COMPILE_CACHE_FOLDER / "v26"
+    cache.mkdir(parents=True)
+    (cache / "entry").write_bytes(b"bytecode")
+
+    assert root.sweep() == []
+    assert (cache / "entry").exists()
