@@ -75,14 +75,27 @@ def parse_env_lines(lines: Iterable[str], source: str) -> dict[str, SecretRefere
     return out
 
 
+def _shown_path(path: Path) -> str:
+    """How errors name an env file: not at all where the name holds ``=``.
+
+    Such a "path" is likelier an assignment typed after ``--env-file`` (``--env-file K=value``)
+    than a file, and its value may be the very secret that belongs in the vault.
+    """
+    text = str(path)
+    if "=" in text:
+        return "with a name holding '=' (not shown)"
+    return text if text.isprintable() else repr(text)
+
+
 def parse_env_file(path: Path) -> dict[str, SecretReference]:
     """Read and parse an env file."""
-    shown = str(path) if str(path).isprintable() else repr(str(path))
+    shown = _shown_path(path)
     try:
         # Bytes, not read_text(): universal newlines would end a line at a lone \r too.
         text = read_small_file(path).decode("utf-8-sig")
     except FileNotFoundError:
-        raise UsageError(f"env file {shown} does not exist") from None
+        hint = "; NAME=op://… belongs in --env" if "=" in str(path) else ""
+        raise UsageError(f"env file {shown} does not exist{hint}") from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(f"env file {shown} cannot be read ({reason})") from None

@@ -302,6 +302,16 @@ def test_nothing_to_inject_and_missing_env_file(cli: Run, tmp_path: Path) -> Non
     assert missing.code == 2 and "does not exist" in missing.err
 
 
+def test_an_env_file_named_like_an_assignment_is_not_echoed(cli: Run) -> None:
+    # Found by the fuzz test: `--env-file --env=K=value`, the value typed where a path goes.
+    result = cli("run", "--env-file", "--env=K=hunter2-pasted", "--", "true")
+    assert result.code == 2
+    assert result.err == (
+        "vaultborn: env file with a name holding '=' (not shown) does not exist; "
+        "NAME=op://… belongs in --env\n"
+    )
+
+
 def _cores_land_in_the_cwd() -> bool:
     try:
         pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
