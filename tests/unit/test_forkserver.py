@@ -71,8 +71,8 @@ def test_the_child_has_only_the_environment_cwd_and_stdin_it_was_given(
 ) -> None:
     os.environ["VB_FORK_LEAK"] = "from the test process"  # not given: must not be seen
     try:
-        # vaultborn.core sets LangGraph's strict msgpack at import: the child shows it only if
-        # it imported vaultborn afresh, in its own environment (the server keeps none of it).
+        # vaultborn.core sets LangGraph's strict msgpack at import: the child shows it as a
+        # process that imported vaultborn would, in its own environment.
         script = (
             'pwd; echo "leak=${VB_FORK_LEAK-unset} home=$VAULTBORN_HOME k=$K"; cat;'
             'echo "strict=${LANGGRAPH_STRICT_MSGPACK-unset}"'
