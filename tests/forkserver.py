@@ -174,8 +174,7 @@ def run_vaultborn(
 
 # -- the server ------------------------------------------------------------------------------------
 def _serve(path: str, ready_fd: int) -> None:
-    os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")  # as vaultborn.core does
-    for name in PRELOAD:
+    for name in PRELOAD:  # vaultborn's first: importing it sets LangGraph's strict msgpack
         __import__(name)
     if threading.active_count() != 1:  # a fork copies only the calling thread
         raise RuntimeError(f"threads after preloading: {threading.enumerate()}")
