@@ -18,7 +18,7 @@ is set in this process's environment only while a driver is being started, one s
 time. ``NODE_COMPILE_CACHE`` is set the same way, to ``<root>/node-compile-cache``, unless the
 user set one: Node.js keeps there the bytecode it compiled from Playwright's JavaScript (no
 page, cookie or value of ours), and the next driver starts from it instead of compiling again,
-about 0.15 s of CPU less for every process that launches a browser (``NODE_DISABLE_COMPILE_CACHE``
+about 0.2 s of CPU less for every process that launches a browser (``NODE_DISABLE_COMPILE_CACHE``
 turns it off, as in Node.js). Sweeps leave that folder alone: its name is not a pid's.
 """
 
