@@ -136,8 +136,11 @@ class WitnessFile:
                 if not _supersedes(head, held):
                     return
                 data = _text(head).encode()
-                os.ftruncate(fd, 0)
+                # Written over the old head, then cut to length: a head of the same chain is
+                # never shorter, so there is no moment the file is empty; and ext4 flushes a
+                # file cut to zero and rewritten when it is closed, a disk wait per append.
                 os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
             finally:
                 os.close(fd)
         except OSError as error:

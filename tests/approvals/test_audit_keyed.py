@@ -201,6 +201,27 @@ def test_the_witness_never_moves_back_nor_to_another_chain(witness: WitnessFile)
     assert (witness.path.parent.stat().st_mode & 0o777) == 0o700
 
 
+def test_a_witness_write_that_fails_midway_keeps_the_head_it_had(
+    witness: WitnessFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new head is written over the old one, never into an emptied file: a process that
+    dies (here: a write that fails) mid-note leaves a head ``verify`` can read."""
+    chain = chain_id(KEY)
+    witness.note(Head(chain, 9, "h" * 64))
+
+    def dies(*args: object) -> int:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "pwrite", dies)
+    with pytest.raises(ConfigurationError, match="Input/output error"):
+        witness.note(Head(chain, 10, "i" * 64))
+    monkeypatch.undo()
+    assert witness.held() == Head(chain, 9, "h" * 64)
+    witness.note(Head(chain, 10, "i" * 64))
+    assert witness.held() == Head(chain, 10, "i" * 64)
+    assert json.loads(witness.path.read_text())["seq"] == 10  # cut to the new head's length
+
+
 def test_a_log_replaced_by_a_new_one_says_so(
     log: AuditLog, db: Path, witness: WitnessFile, tmp_path: Path
 ) -> None:
