@@ -240,6 +240,7 @@ class AuditLog:
         self.clock, self.key, self.anchors = clock, key, tuple(anchors)
         self.chain = "" if key is None else chain_id(key)
         self._pinned = 0  # the first keyed row once its unkeyed prefix has checked
+        self._approved: set[tuple[str, str, str]] = set()  # (run, subject, digest) written here
         if isinstance(engine_or_url, Engine):
             self._owned, base = False, engine_or_url
         else:
@@ -337,6 +338,8 @@ class AuditLog:
                     raise ConfigurationError("the audit log cannot be written: busy") from None
                 continue
             # After the commit: a head noted before it could name a row that never was.
+            if _is_approval(kind, detail):
+                self._approved.add((run_id, subject, detail["digest"]))
             for each in self.anchors:
                 each.note(Head(self.chain, seq, digest))
             return AuditEvent(seq, run_id, at, kind, subject, json.loads(text), prev, digest)
@@ -407,9 +410,15 @@ class AuditLog:
         before its first keyed row, once that unkeyed beginning has checked (a run approved
         before its database had keys); or in a log opened without a key.
 
+        An approval this log appended itself is known without a read: this process committed
+        the row, keyed, a moment before the effect asks (a row deleted since is what
+        ``verify`` finds). A forged state cannot reach that memory.
+
         Raises:
             ConfigurationError: The database cannot be read.
         """
+        if (run_id, subject, digest) in self._approved:
+            return True
         query = (
             select(_events)
             .where(
@@ -456,6 +465,15 @@ class AuditLog:
                 return seq <= walked.rows
             self._pinned = int(first)
         return seq < self._pinned
+
+
+def _is_approval(kind: str, detail: Mapping[str, Any]) -> bool:
+    """Whether a row is an approval ``has_decision`` looks for."""
+    return (
+        kind == "decision"
+        and detail.get("decision") == "approved"
+        and isinstance(detail.get("digest"), str)
+    )
 
 
 def _held(anchor: Anchor) -> Head | None:

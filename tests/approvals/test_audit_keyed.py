@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.audit_anchor import ANCHOR_FIELD, VaultAnchor, WitnessFile
@@ -299,6 +300,28 @@ def test_a_decision_counts_only_if_its_writer_had_the_key(log: AuditLog, db: Pat
     assert log.has_decision("run-1", "forged", digest)
     assert not log.has_decision("run-2", "forged", digest)  # another run's approval
     assert not log.has_decision("run-1", "forged", "sha256:" + "b" * 64)  # another action
+
+
+def test_an_approval_this_log_wrote_is_known_without_a_read(
+    log: AuditLog, db: Path, witness: WitnessFile
+) -> None:
+    """The effect right after its gate asks for the row this process just committed: no read.
+    Another process (a fresh log) reads it, and a rejection or another digest is not taken."""
+    digest = "sha256:" + "d" * 64
+    log.append("run-1", "decision", "create_item", {"decision": "approved", "digest": digest})
+    log.append("run-1", "decision", "create_user", {"decision": "rejected", "digest": digest})
+    reads: list[str] = []
+    event.listen(log.engine, "before_cursor_execute", lambda *a: reads.append(a[2]))
+    assert log.has_decision("run-1", "create_item", digest)
+    assert reads == []
+    assert not log.has_decision("run-1", "create_user", digest)
+    assert not log.has_decision("run-2", "create_item", digest)
+    assert len(reads) == 2
+    fresh = _open(db, witness)
+    try:
+        assert fresh.has_decision("run-1", "create_item", digest)
+    finally:
+        fresh.close()
 
 
 def test_a_log_keyed_late_pins_its_unkeyed_beginning(db: Path, witness: WitnessFile) -> None:
