@@ -99,11 +99,13 @@ class RunBoard:
     def _read(self) -> AbstractContextManager[Connection]:
         return read_connection(self.engine, "the run database")
 
-    def mark(self, run_id: str, status: str) -> None:
-        """Record where ``run_id`` stands now."""
+    def mark(self, run_id: str, status: str) -> str | None:
+        """Record where ``run_id`` stands now; the status it had (None: not on the board)."""
         with self._write() as conn:
+            had = conn.execute(select(_board.c.status).where(_board.c.run_id == run_id)).first()
             conn.execute(delete(_board).where(_board.c.run_id == run_id))
             conn.execute(_board.insert().values(run_id=run_id, status=status, updated=self.clock()))
+        return None if had is None else str(had[0])
 
     def status(self, run_id: str) -> str | None:
         """The board status of ``run_id`` (None: not on the board)."""

@@ -171,8 +171,7 @@ async def advance(
             board = stack.enter_context(RunBoard(db.url))
         # Database calls block: in threads, so runs sharing the loop (and SQLite's one writer,
         # which a checkpoint write mid-transaction may hold) never wait on each other.
-        before = await asyncio.to_thread(board.status, run_id)
-        await asyncio.to_thread(board.mark, run_id, "running")
+        before = await asyncio.to_thread(board.mark, run_id, "running")
         config: Any = _config(run_id)
         # The run's vault operations audited under it; what a step creates handed to the next;
         # the TOTP steps used known to every process on the run database.

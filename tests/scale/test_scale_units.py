@@ -141,6 +141,15 @@ def test_queued_runs_are_listed_and_a_newer_answer_replaces_an_older(
         assert sorted(board.active()) == []  # queued runs are not "left moving"
 
 
+def test_marking_a_run_says_where_it_stood(home: Path) -> None:
+    """``advance`` learns a run's last status from the write that marks it running."""
+    with RunBoard(_board_url(home)) as board:
+        assert board.mark("run-1", "running") is None  # not on the board yet
+        assert board.mark("run-1", "done") == "running"
+        assert board.mark("run-1", "running") == "done"
+        assert board.status("run-1") == "running"
+
+
 def test_a_worker_gives_an_answer_only_to_the_interrupt_it_was_queued_for(home: Path) -> None:
     url = _board_url(home)
     lines: list[str] = []
