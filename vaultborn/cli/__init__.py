@@ -20,6 +20,7 @@ import typer
 from vaultborn import __version__
 from vaultborn.cli.help import polish
 from vaultborn.core import hardening
+from vaultborn.core.collector import pace_for_a_command
 from vaultborn.core.errors import VaultbornError
 from vaultborn.runner.wiring import Settings
 
@@ -159,6 +160,7 @@ def normalize_argv(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     hardening.disable_core_dumps()  # before any command reads a value that a crash could dump
+    pace_for_a_command()  # before the command's imports: they make most of what lives on
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:
         command = typer.main.get_command(build_app(_command_of(args)))
