@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
@@ -73,6 +74,8 @@ __all__ = ["GENESIS", "AuditEvent", "AuditLog", "AuditVerdict"]
 _log = logging.getLogger(__name__)
 
 _RETRIES = 5
+_REMEMBERED = 1024
+"""Approvals a log keeps in memory for ``has_decision`` (the newest; older ones are read)."""
 _metadata = MetaData()
 _events = Table(
     "audit_events",
@@ -240,7 +243,9 @@ class AuditLog:
         self.clock, self.key, self.anchors = clock, key, tuple(anchors)
         self.chain = "" if key is None else chain_id(key)
         self._pinned = 0  # the first keyed row once its unkeyed prefix has checked
-        self._approved: set[tuple[str, str, str]] = set()  # (run, subject, digest) written here
+        # (run, subject, digest) of approvals written here, newest last; each call is atomic,
+        # so threads appending at once need no lock.
+        self._approved: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         if isinstance(engine_or_url, Engine):
             self._owned, base = False, engine_or_url
         else:
@@ -339,11 +344,17 @@ class AuditLog:
                 continue
             # After the commit: a head noted before it could name a row that never was.
             if _is_approval(kind, detail):
-                self._approved.add((run_id, subject, detail["digest"]))
+                self._remember((run_id, subject, detail["digest"]))
             for each in self.anchors:
                 each.note(Head(self.chain, seq, digest))
             return AuditEvent(seq, run_id, at, kind, subject, json.loads(text), prev, digest)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _remember(self, approval: tuple[str, str, str]) -> None:
+        """Keep ``approval`` for ``has_decision``; a long-lived process keeps the newest only."""
+        self._approved[approval] = None
+        if len(self._approved) > _REMEMBERED:
+            self._approved.popitem(last=False)
 
     def events(self, run_id: str | None = None) -> list[AuditEvent]:
         """The events (of one run, or all), in order.

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
+from vaultborn.approvals import audit as audit_module
 from vaultborn.approvals.audit import AuditLog
 from vaultborn.approvals.audit_anchor import ANCHOR_FIELD, VaultAnchor, WitnessFile
 from vaultborn.approvals.audit_chain import GENESIS, KEYED, Head, chain_id, row_digest
@@ -322,6 +323,20 @@ def test_an_approval_this_log_wrote_is_known_without_a_read(
         assert fresh.has_decision("run-1", "create_item", digest)
     finally:
         fresh.close()
+
+
+def test_a_long_lived_log_remembers_only_its_newest_approvals(
+    log: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker appends approvals for weeks: memory keeps the newest, the log answers the rest."""
+    monkeypatch.setattr(audit_module, "_REMEMBERED", 2)
+    digests = [f"sha256:{n:064d}" for n in range(3)]
+    for n, digest in enumerate(digests):
+        log.append(f"run-{n}", "decision", "seed", {"decision": "approved", "digest": digest})
+    reads: list[str] = []
+    event.listen(log.engine, "before_cursor_execute", lambda *a: reads.append(a[2]))
+    assert log.has_decision("run-2", "seed", digests[2]) and reads == []
+    assert log.has_decision("run-0", "seed", digests[0]) and len(reads) == 1  # read, and found
 
 
 def test_a_log_keyed_late_pins_its_unkeyed_beginning(db: Path, witness: WitnessFile) -> None:
